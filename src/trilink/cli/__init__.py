@@ -1,0 +1,1 @@
+"""The ``trilink`` command line (Typer). Thin: parses arguments, calls the packages, prints."""

@@ -1,0 +1,28 @@
+"""Entry point: ``trilink`` and its sub-commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from trilink.cli import maritime, missile, sanctions
+from trilink.errors import TrilinkError
+
+app = typer.Typer(
+    help="trilink: sovereign nodes sharing signed, labelled reports (USA, JPN, KOR).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(maritime.app, name="maritime")
+app.add_typer(sanctions.app, name="sanctions")
+app.add_typer(missile.app, name="missile")
+
+
+def main() -> None:
+    """Run the CLI; a ``TrilinkError`` becomes a one-line message and exit status 2."""
+    try:
+        app()
+    except TrilinkError as err:
+        sys.stderr.write(f"error: {err}\n")
+        raise SystemExit(2) from None

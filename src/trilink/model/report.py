@@ -1,0 +1,191 @@
+"""The report: the unit of sharing (ARCHITECTURE §2).
+
+An ``Envelope`` is everything that is signed. Its canonical bytes (RFC 8785) are computed once,
+by the origin, and travel and rest unchanged, so any holder can re-verify the signature at any
+time. ``Report`` pairs the envelope with its ``Signature``: a batch signature over a Merkle root
+plus this report's inclusion proof (see ``trilink.provenance.merkle``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from trilink.errors import LabelError, PayloadError, ReportError
+from trilink.model.canonical import canonical_json, sha256_hex
+from trilink.model.ids import is_utc_timestamp, is_uuid7, utc_timestamp, uuid7
+from trilink.model.kinds import (
+    MAX_PAYLOAD_BYTES,
+    TOMBSTONE,
+    schema_for,
+    validate_payload,
+    validate_payload_json,
+)
+from trilink.model.label import PARTNER_NATIONS, Label, format_label, parse_label
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    origin: str
+    origin_seq: int
+    version: int
+    kind: str
+    label: str
+    created: str
+    payload: msgspec.Raw
+    derived_from: list[str] = []
+    payload_sha256: str
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.kind == TOMBSTONE
+
+    def payload_obj(self) -> dict[str, Any]:
+        value: dict[str, Any] = msgspec.json.decode(self.payload)
+        return value
+
+    def parsed_label(self, nations: frozenset[str] = PARTNER_NATIONS) -> Label:
+        return parse_label(self.label, nations=nations)
+
+
+class Signature(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Ed25519 over a batch's Merkle root, plus this report's RFC 9162 inclusion proof."""
+
+    alg: str
+    key_id: str
+    root: str
+    size: int
+    index: int
+    proof: list[str]
+    sig: str
+
+
+class Report(msgspec.Struct, frozen=True, kw_only=True):
+    envelope: Envelope
+    signature: Signature
+    signed: bytes  # canonical bytes of the envelope: exactly what the Merkle leaf hashes
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        e = self.envelope
+        return (e.origin, e.id, e.version)
+
+    def to_json_obj(self) -> dict[str, Any]:
+        """The envelope as §2 shows it: every field plus ``signature``."""
+        obj: dict[str, Any] = msgspec.json.decode(self.signed)
+        obj["signature"] = msgspec.to_builtins(self.signature)
+        return obj
+
+
+_enc = msgspec.json.encode
+
+
+def envelope_bytes(env: Envelope) -> bytes:
+    """RFC 8785 bytes of ``env``. Keys in sorted order; the fields other than ``payload`` are
+    ASCII strings and safe integers, for which msgspec's output is already canonical."""
+    return b"".join(
+        (
+            b'{"created":',
+            _enc(env.created),
+            b',"derived_from":',
+            _enc(env.derived_from),
+            b',"id":',
+            _enc(env.id),
+            b',"kind":',
+            _enc(env.kind),
+            b',"label":',
+            _enc(env.label),
+            b',"origin":',
+            _enc(env.origin),
+            b',"origin_seq":',
+            _enc(env.origin_seq),
+            b',"payload":',
+            bytes(env.payload),
+            b',"payload_sha256":',
+            _enc(env.payload_sha256),
+            b',"version":',
+            _enc(env.version),
+            b"}",
+        )
+    )
+
+
+def build_envelope(
+    *,
+    origin: str,
+    origin_seq: int,
+    kind: str,
+    label: Label,
+    payload: dict[str, Any],
+    derived_from: list[str] | None = None,
+    report_id: str | None = None,
+    version: int = 1,
+    created: str | None = None,
+) -> Envelope:
+    """A new, validated envelope. The payload is checked against its kind's schema."""
+    validate_payload(kind, payload)
+    raw = canonical_json(payload)
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(
+            f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES}", field="payload"
+        )
+    env = Envelope(
+        id=report_id or uuid7(),
+        origin=origin,
+        origin_seq=origin_seq,
+        version=version,
+        kind=kind,
+        label=format_label(label),
+        created=created or utc_timestamp(),
+        payload=msgspec.Raw(raw),
+        derived_from=list(derived_from or []),
+        payload_sha256=sha256_hex(raw),
+    )
+    check_envelope(env)
+    return env
+
+
+def check_envelope(env: Envelope, nations: frozenset[str] = PARTNER_NATIONS) -> Label:
+    """Every structural rule an envelope must meet; returns its parsed label.
+
+    Used by the origin before signing and by every receiver before storing.
+    """
+    if not is_uuid7(env.id):
+        raise ReportError(f"id {env.id!r} is not a lowercase UUIDv7", field="id")
+    if env.origin not in nations:
+        raise ReportError(f"origin {env.origin!r} is not a known nation", field="origin")
+    if env.origin_seq < 1:
+        raise ReportError("origin_seq must be a positive integer", field="origin_seq")
+    if env.version < 1:
+        raise ReportError("version must be a positive integer", field="version")
+    if not is_utc_timestamp(env.created):
+        raise ReportError(
+            f"created {env.created!r} is not UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ'", field="created"
+        )
+    for ref in env.derived_from:
+        if not is_uuid7(ref):
+            raise ReportError(f"derived_from entry {ref!r} is not a UUIDv7", field="derived_from")
+    try:
+        label = parse_label(env.label, nations=nations)
+    except LabelError as err:
+        raise ReportError(f"label: {err}", field="label") from None
+    if format_label(label) != env.label:
+        raise ReportError(
+            f"label {env.label!r} is not in canonical form ({format_label(label)!r})",
+            field="label",
+        )
+    raw = bytes(env.payload)
+    if sha256_hex(raw) != env.payload_sha256:
+        raise ReportError("payload_sha256 does not match the payload", field="payload_sha256")
+    schema_for(env.kind)
+    validate_payload_json(env.kind, raw)
+    return label
+
+
+def decode_envelope(raw: bytes) -> Envelope:
+    """Decode signed envelope bytes from the wire or the store."""
+    try:
+        return msgspec.json.decode(raw, type=Envelope)
+    except (msgspec.ValidationError, msgspec.DecodeError) as err:
+        raise ReportError(f"envelope is malformed: {err}") from None
