@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from trilink.cli import maritime, missile, sanctions
+from trilink.cli import maritime, missile, sanctions, sim
 from trilink.errors import TrilinkError
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(maritime.app, name="maritime")
 app.add_typer(sanctions.app, name="sanctions")
 app.add_typer(missile.app, name="missile")
+app.add_typer(sim.app, name="sim")
 
 
 def main() -> None:

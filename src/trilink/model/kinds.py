@@ -8,12 +8,12 @@ from typing import Any
 import msgspec
 
 from trilink.errors import PayloadError, UnknownKindError
-from trilink.model.payloads import core
+from trilink.model.payloads import core, maritime, missile, sanctions
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 
 _REGISTRY: dict[str, type[msgspec.Struct]] = {}
-for _module_kinds in (core.KINDS,):
+for _module_kinds in (core.KINDS, maritime.KINDS, sanctions.KINDS, missile.KINDS):
     _REGISTRY.update(_module_kinds)
 
 TOMBSTONE = "tombstone"
