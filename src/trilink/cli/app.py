@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from trilink.cli import maritime, missile, sanctions, sim
+from trilink.cli import audit, maritime, missile, net, report, sanctions, sim
 from trilink.errors import TrilinkError
 
 app = typer.Typer(
@@ -14,6 +14,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(net.net_app, name="net")
+app.add_typer(net.node_app, name="node")
+app.add_typer(net.pki_app, name="pki")
+app.add_typer(report.app, name="report")
+app.add_typer(audit.app, name="audit")
 app.add_typer(maritime.app, name="maritime")
 app.add_typer(sanctions.app, name="sanctions")
 app.add_typer(missile.app, name="missile")

@@ -132,7 +132,8 @@ def _check_nation(token: str, nations: frozenset[str]) -> str:
         )
     if code not in nations:
         raise LabelError(
-            f"unknown nation {code!r} in REL TO; known nations: {', '.join(sort_nations(nations))}",
+            f"unknown nation {code!r} in REL TO; known nations: "
+            + ", ".join(sort_nations(nations)),
             token=token,
         )
     return code

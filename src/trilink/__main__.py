@@ -1,0 +1,3 @@
+from trilink.cli.app import main
+
+main()

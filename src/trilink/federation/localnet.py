@@ -1,0 +1,193 @@
+"""The local three-nation network: USA, JPN and KOR nodes as background processes.
+
+``trilink net up --dir DIR`` creates the PKI and configs if missing, starts each node with
+``python -m trilink node run``, records its pid in ``DIR/<NATION>/node.pid`` and its log in
+``DIR/<NATION>/node.log``, and returns once all three answer their health check.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from trilink.errors import ConfigError, FederationError
+from trilink.node.config import LOCAL_PORTS, NodeConfig, load_node_config, write_local_config
+from trilink.provenance.pki import init_deployment
+
+NATIONS = list(LOCAL_PORTS)
+
+
+def ensure_network(root: Path, db_template: str | None = None) -> list[str]:
+    """Create the PKI and per-nation configs that do not exist yet. Returns what was made."""
+    created = init_deployment(root, NATIONS)
+    for nation in NATIONS:
+        if not (root / nation / "node.toml").exists():
+            db = db_template.format(nation=nation.lower()) if db_template else "node.db"
+            created.append(str(write_local_config(root, nation, db=db)))
+    return created
+
+
+def mtls_client(config: NodeConfig, timeout: float = 3.0) -> httpx.Client:
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(config.ca_cert))
+    ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+    return httpx.Client(verify=ctx, timeout=timeout)
+
+
+def pid_of(root: Path, nation: str) -> int | None:
+    path = root / nation / "node.pid"
+    try:
+        pid = int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def start_node(root: Path, nation: str) -> int:
+    running = pid_of(root, nation)
+    if running is not None:
+        return running
+    node_dir = root / nation
+    log = open(node_dir / "node.log", "ab")  # noqa: SIM115 - handed to the child process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trilink", "node", "run", "--config", str(node_dir / "node.toml")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log.close()
+    (node_dir / "node.pid").write_text(str(proc.pid))
+    return proc.pid
+
+
+def health(config: NodeConfig, client: httpx.Client) -> dict[str, Any] | None:
+    try:
+        response = client.get(config.url + "/v1/health")
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def wait_healthy(root: Path, nations: list[str], timeout_s: float = 30.0) -> None:
+    configs = {n: load_node_config(root / n / "node.toml") for n in nations}
+    deadline = time.monotonic() + timeout_s
+    pending = set(nations)
+    with mtls_client(configs[nations[0]]) as client:
+        while pending and time.monotonic() < deadline:
+            for nation in sorted(pending):
+                if health(configs[nation], client) is not None:
+                    pending.discard(nation)
+                elif pid_of(root, nation) is None:
+                    tail = _log_tail(root / nation / "node.log")
+                    raise FederationError(f"node {nation} exited during start-up:\n{tail}")
+            if pending:
+                time.sleep(0.2)
+    if pending:
+        raise FederationError(
+            f"nodes {', '.join(sorted(pending))} not healthy after {timeout_s:.0f} s; "
+            f"see {root}/<NATION>/node.log"
+        )
+
+
+def _log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def net_up(root: Path, nations: list[str] | None = None) -> dict[str, str]:
+    ensure_network(root)
+    chosen = nations or NATIONS
+    for nation in chosen:
+        start_node(root, nation)
+    wait_healthy(root, chosen)
+    return {n: load_node_config(root / n / "node.toml").url for n in chosen}
+
+
+def stop_node(root: Path, nation: str, *, kill: bool = False, timeout_s: float = 10.0) -> bool:
+    pid = pid_of(root, nation)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+        except ChildProcessError:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    (root / nation / "node.pid").unlink(missing_ok=True)
+    return True
+
+
+def net_down(root: Path) -> list[str]:
+    if not (root / "pki").exists():
+        raise ConfigError(f"{root} is not a trilink network directory (no pki/)")
+    return [n for n in NATIONS if stop_node(root, n)]
+
+
+@dataclass
+class NodeStatus:
+    nation: str
+    url: str
+    running: bool
+    healthy: bool
+    detail: dict[str, Any]
+
+
+def net_status(root: Path) -> list[NodeStatus]:
+    if not (root / "pki").exists():
+        raise ConfigError(f"{root} is not a trilink network directory (no pki/)")
+    out = []
+    first = load_node_config(root / NATIONS[0] / "node.toml")
+    with mtls_client(first) as client:
+        for nation in NATIONS:
+            config = load_node_config(root / nation / "node.toml")
+            detail: dict[str, Any] = {}
+            try:
+                response = client.get(config.url + "/v1/status")
+                response.raise_for_status()
+                detail = response.json()
+            except (httpx.HTTPError, ValueError):
+                pass
+            out.append(
+                NodeStatus(
+                    nation, config.url, pid_of(root, nation) is not None, bool(detail), detail
+                )
+            )
+    return out
+
+
+def wake(config: NodeConfig) -> bool:
+    """Ask a running node to push now (after a CLI wrote to its store)."""
+    try:
+        with mtls_client(config, timeout=1.0) as client:
+            return client.post(config.url + "/v1/wake").status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,128 @@
+"""The node's configuration file (TOML), e.g. ``DIR/JPN/node.toml``::
+
+nation = "JPN"
+listen = "127.0.0.1:8102"
+db = "node.db"                      # a file next to this config, or postgresql://...
+[tls]
+ca = "../pki/ca.crt"
+cert = "tls.crt"
+key = "tls.key"
+[partners.USA]
+url = "https://127.0.0.1:8101"
+ceiling = "SECRET"                  # highest classification this node releases to USA
+accepts_exercise = true
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from trilink.errors import ConfigError
+from trilink.model.label import PARTNER_NATIONS, Classification
+from trilink.model.markings import default_markings, markings_from_config
+from trilink.policy import NodePolicy, policy_from_config
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    path: Path
+    nation: str
+    host: str
+    port: int
+    db_url: str
+    ca_cert: Path
+    tls_cert: Path
+    tls_key: Path
+    partner_urls: dict[str, str]
+    policy: NodePolicy
+    markings: dict[str, Classification]
+
+    @property
+    def dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+
+def load_node_config(path: Path) -> NodeConfig:
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no node config at {path}: create one with 'trilink net up' or 'trilink node init'"
+        ) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    return node_config_from_dict(path, raw)
+
+
+def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
+    src = str(path)
+    nation = raw.get("nation")
+    if nation not in PARTNER_NATIONS:
+        raise ConfigError(f"{src}: 'nation' must be one of {sorted(PARTNER_NATIONS)}")
+    listen = str(raw.get("listen", "127.0.0.1:8100"))
+    host, _, port_text = listen.rpartition(":")
+    if not host or not port_text.isdigit():
+        raise ConfigError(f"{src}: 'listen' must be HOST:PORT, got {listen!r}")
+    base = path.parent
+    db = str(raw.get("db", "node.db"))
+    db_url = db if "://" in db else str((base / db).resolve())
+    tls = raw.get("tls", {})
+    if not isinstance(tls, dict):
+        raise ConfigError(f"{src}: [tls] must be a table")
+    partners = raw.get("partners", {})
+    urls: dict[str, str] = {}
+    for code, table in partners.items() if isinstance(partners, dict) else []:
+        url = table.get("url") if isinstance(table, dict) else None
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise ConfigError(f'{src}: [partners.{code}] needs url = "https://host:port"')
+        urls[code] = url.rstrip("/")
+    return NodeConfig(
+        path=path,
+        nation=nation,
+        host=host,
+        port=int(port_text),
+        db_url=db_url,
+        ca_cert=(base / tls.get("ca", "../pki/ca.crt")).resolve(),
+        tls_cert=(base / tls.get("cert", "tls.crt")).resolve(),
+        tls_key=(base / tls.get("key", "tls.key")).resolve(),
+        partner_urls=urls,
+        policy=policy_from_config(nation, raw, source=src),
+        markings=markings_from_config(raw, source=src, base=default_markings()),
+    )
+
+
+LOCAL_PORTS = {"USA": 8101, "JPN": 8102, "KOR": 8103}
+
+
+def write_local_config(
+    root: Path, nation: str, *, ceiling: str = "SECRET", db: str = "node.db"
+) -> Path:
+    """A config for the local three-nation network (127.0.0.1:8101-8103)."""
+    path = root / nation / "node.toml"
+    doc: dict[str, Any] = {
+        "nation": nation,
+        "listen": f"127.0.0.1:{LOCAL_PORTS[nation]}",
+        "db": db,
+        "tls": {"ca": "../pki/ca.crt", "cert": "tls.crt", "key": "tls.key"},
+        "partners": {
+            other: {
+                "url": f"https://127.0.0.1:{port}",
+                "ceiling": ceiling,
+                "accepts_exercise": True,
+            }
+            for other, port in LOCAL_PORTS.items()
+            if other != nation
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomli_w.dumps(doc), "utf-8")
+    return path

@@ -1,0 +1,139 @@
+"""Batch signing (Ed25519 over a Merkle root) and per-report verification."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from trilink.errors import ProvenanceError
+from trilink.model.ids import parse_utc_timestamp
+from trilink.model.report import Envelope, Report, Signature, envelope_bytes
+from trilink.provenance.merkle import leaf_hash, root_from_proof, tree_with_proofs
+from trilink.provenance.pki import CertifiedKey
+
+ALG = "ed25519+rfc9162-sha256"
+_DOMAIN = b"trilink/report-batch/v1\x00"
+
+
+def batch_message(origin: str, key_id: str, size: int, root: bytes) -> bytes:
+    """The exact bytes an origin signs for a batch: domain, origin, key, size and root."""
+    return b"".join(
+        (
+            _DOMAIN,
+            origin.encode("ascii"),
+            b"\x00",
+            key_id.encode("ascii"),
+            b"\x00",
+            size.to_bytes(8, "big"),
+            root,
+        )
+    )
+
+
+class Signer:
+    """Signs batches of a node's own envelopes with its current key."""
+
+    def __init__(self, private_key: ed25519.Ed25519PrivateKey, certified: CertifiedKey):
+        self._key = private_key
+        self.certified = certified
+
+    @property
+    def key_id(self) -> str:
+        return self.certified.key_id
+
+    def sign(self, envelopes: Sequence[Envelope]) -> list[Report]:
+        if not envelopes:
+            return []
+        origin = envelopes[0].origin
+        if any(e.origin != origin for e in envelopes) or origin != self.certified.nation:
+            raise ProvenanceError(
+                f"this key signs only for {self.certified.nation}; batch has other origins"
+            )
+        signed = [envelope_bytes(e) for e in envelopes]
+        root, proofs = tree_with_proofs([leaf_hash(b) for b in signed])
+        sig = self._key.sign(batch_message(origin, self.key_id, len(signed), root))
+        sig_text = base64.b64encode(sig).decode("ascii")
+        root_hex = root.hex()
+        return [
+            Report(
+                envelope=env,
+                signed=data,
+                signature=Signature(
+                    alg=ALG,
+                    key_id=self.key_id,
+                    root=root_hex,
+                    size=len(signed),
+                    index=i,
+                    proof=[p.hex() for p in proofs[i]],
+                    sig=sig_text,
+                ),
+            )
+            for i, (env, data) in enumerate(zip(envelopes, signed, strict=True))
+        ]
+
+
+class Verifier:
+    """Checks a report's signature against the keys it trusts.
+
+    Verified batch roots are cached, so a batch of N reports costs one Ed25519 verification
+    plus N inclusion proofs (log2 N hashes each).
+    """
+
+    def __init__(self, keys: Iterable[CertifiedKey] = ()):
+        self._keys: dict[str, CertifiedKey] = {}
+        self._good_roots: dict[tuple[str, str, int], None] = {}
+        for key in keys:
+            self.add_key(key)
+
+    def add_key(self, key: CertifiedKey) -> None:
+        self._keys[key.key_id] = key
+
+    def knows(self, key_id: str) -> bool:
+        return key_id in self._keys
+
+    def keys(self) -> list[CertifiedKey]:
+        return list(self._keys.values())
+
+    def verify(self, signed: bytes, envelope: Envelope, signature: Signature) -> CertifiedKey:
+        """Raise ``ProvenanceError`` saying why, unless ``signed`` is authentic."""
+        if signature.alg != ALG:
+            raise ProvenanceError(f"unsupported signature algorithm {signature.alg!r}")
+        key = self._keys.get(signature.key_id)
+        if key is None:
+            raise ProvenanceError(f"unknown signing key {signature.key_id}")
+        if key.nation != envelope.origin:
+            raise ProvenanceError(
+                f"key {signature.key_id} belongs to {key.nation}, not to origin {envelope.origin}"
+            )
+        created = parse_utc_timestamp(envelope.created)
+        if not key.valid_at(created):
+            raise ProvenanceError(
+                f"report created {envelope.created} outside key {key.key_id}'s validity "
+                f"({key.not_before:%Y-%m-%d} to {key.not_after:%Y-%m-%d})"
+            )
+        try:
+            root = bytes.fromhex(signature.root)
+            proof = [bytes.fromhex(p) for p in signature.proof]
+        except ValueError:
+            raise ProvenanceError("signature root or proof is not hex") from None
+        if len(root) != 32 or any(len(p) != 32 for p in proof):
+            raise ProvenanceError("signature root or proof has the wrong length")
+        implied = root_from_proof(leaf_hash(signed), signature.index, signature.size, proof)
+        if implied != root:
+            raise ProvenanceError("report is not in the signed batch (content was altered)")
+        cache_key = (signature.key_id, signature.root, signature.size)
+        if cache_key not in self._good_roots:
+            try:
+                sig = base64.b64decode(signature.sig, validate=True)
+                key.public_key.verify(
+                    sig, batch_message(envelope.origin, key.key_id, signature.size, root)
+                )
+            except (InvalidSignature, ValueError):
+                raise ProvenanceError("batch signature does not verify (forged)") from None
+            if len(self._good_roots) > 100_000:
+                self._good_roots.clear()
+            self._good_roots[cache_key] = None
+        return key

@@ -1,0 +1,69 @@
+"""SQLite (WAL) store: the embedded default, one file per node."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from trilink.errors import StoreError
+from trilink.store.base import Store
+
+
+class SqliteStore(Store):
+    types = {"AUTOINC_PK": "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB": "BLOB"}
+
+    def __init__(self, path: str | Path):
+        super().__init__()
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that concurrent
+            # writers (the node and a CLI) queue on the write lock instead of failing mid-way.
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=30.0, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open SQLite database {self.path}: {err}") from err
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.IntegrityError as err:
+            raise StoreError(f"integrity violation: {err}") from err
+        except sqlite3.Error as err:
+            raise StoreError(f"database error on {self.path}: {err}") from err
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            self._conn.executemany(sql, rows)
+        except sqlite3.IntegrityError as err:
+            raise StoreError(f"integrity violation: {err}") from err
+        except sqlite3.Error as err:
+            raise StoreError(f"database error on {self.path}: {err}") from err
+
+    def _begin(self) -> None:
+        self._execute("BEGIN IMMEDIATE")
+
+    def _commit(self) -> None:
+        self._execute("COMMIT")
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    def _table_exists(self, name: str) -> bool:
+        cur = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        )
+        return cur.fetchone() is not None
+
+    def close(self) -> None:
+        self._conn.close()
