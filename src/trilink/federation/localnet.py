@@ -24,6 +24,9 @@ from trilink.provenance.pki import init_deployment
 
 NATIONS = list(LOCAL_PORTS)
 
+# Nodes started by this process: kept so they are reaped (waited for) when stopped here.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
 
 def ensure_network(root: Path, db_template: str | None = None) -> list[str]:
     """Create the PKI and per-nation configs that do not exist yet. Returns what was made."""
@@ -72,6 +75,7 @@ def start_node(root: Path, nation: str) -> int:
         start_new_session=True,
     )
     log.close()
+    _children[proc.pid] = proc
     (node_dir / "node.pid").write_text(str(proc.pid))
     return proc.pid
 
@@ -128,20 +132,23 @@ def stop_node(root: Path, nation: str, *, kill: bool = False, timeout_s: float =
     if pid is None:
         return False
     os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    child = _children.pop(pid, None)
+    if child is not None:
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-        except ChildProcessError:
+            child.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    else:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
                 break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
     (root / nation / "node.pid").unlink(missing_ok=True)
     return True
 
