@@ -1,0 +1,90 @@
+"""What a partner node does with bad network input: clear 4xx, an audit row, nothing stored."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+
+from trilink.federation import localnet
+from trilink.federation.wire import encode_batch
+from trilink.node.config import load_node_config
+from trilink.node.service import NodeService
+from trilink.provenance.pki import init_deployment
+
+pytestmark = pytest.mark.slow
+
+
+def client_for(root: Path, nation: str) -> httpx.Client:
+    return localnet.mtls_client(load_node_config(root / nation / "node.toml"), timeout=30)
+
+
+def rejected_rows(root: Path, nation: str) -> list[str]:
+    with NodeService.open_local(root, nation) as node:
+        return [r.entry.reason for r in node.store.audit_rows()
+                if r.entry.event == "inbound" and r.entry.outcome == "rejected"]
+
+
+def test_bad_pushes_get_4xx_and_are_audited(net: Path) -> None:
+    jpn_url = load_node_config(net / "JPN" / "node.toml").url
+    with client_for(net, "USA") as client:
+        garbage = client.post(jpn_url + "/v1/push", content=b"this is not json")
+        assert garbage.status_code == 400
+        assert "not a valid trilink batch" in garbage.json()["detail"]
+
+        huge = client.post(jpn_url + "/v1/push", content=b"x" * (33 * 1024 * 1024))
+        assert huge.status_code == 413
+
+        spoofed = client.post(jpn_url + "/v1/push", content=encode_batch("KOR", 0, [], []))
+        assert spoofed.status_code == 200
+        assert spoofed.json()["rejected"] == 0  # empty, but the claim itself is audited
+
+        bad_feed = client.get(jpn_url + "/v1/feed", params={"after": -1})
+        assert bad_feed.status_code == 422
+    reasons = rejected_rows(net, "JPN")
+    assert any("not a valid trilink batch" in r for r in reasons)
+    assert any("over the limit" in r or "size limit" in r for r in reasons)
+    assert any("claims sender KOR" in r for r in reasons)
+    with NodeService.open_local(net, "JPN") as node:
+        assert node.store.report_count() == 0
+
+
+def test_tampered_item_rejected_rest_of_batch_stored(net: Path) -> None:
+    # Only the test may deliver this batch: USA's own replicator must not beat it to JPN.
+    localnet.stop_node(net, "JPN")
+    localnet.stop_node(net, "USA")
+    with NodeService.open_local(net, "USA") as usa:
+        usa.publish_many("note", "SECRET//REL TO USA, JPN",
+                         [{"title": "good one"}, {"title": "will be altered"}])
+        items = usa.store.outbox_after("JPN", 0, 10)
+        certs = usa.own_certs()
+    tampered = items[1].envelope.replace(b"will be altered", b"WAS BEEN altered")
+    body = encode_batch("USA", 2, certs, [(items[0].pseq, items[0].envelope, items[0].signature),
+                                          (items[1].pseq, tampered, items[1].signature)])
+    localnet.start_node(net, "JPN")
+    localnet.wait_healthy(net, ["JPN"])
+    jpn_url = load_node_config(net / "JPN" / "node.toml").url
+    with client_for(net, "USA") as client:
+        result = client.post(jpn_url + "/v1/push", content=body).json()
+    assert result["accepted"] == 1 and result["rejected"] == 1
+    assert "payload_sha256" in result["reasons"][0] or "altered" in result["reasons"][0]
+    with NodeService.open_local(net, "JPN") as jpn:
+        titles = [s.report.envelope.payload_obj()["title"] for s in jpn.store.reports()]
+    assert titles == ["good one"]
+    assert any("payload_sha256" in r or "altered" in r for r in rejected_rows(net, "JPN"))
+
+
+def test_certificate_from_another_ca_is_refused(net: Path, tmp_path: Path) -> None:
+    rogue = tmp_path / "rogue"
+    init_deployment(rogue, ["USA"])
+    ctx = ssl.create_default_context(cafile=str(net / "pki" / "ca.crt"))
+    ctx.load_cert_chain(str(rogue / "USA" / "tls.crt"), str(rogue / "USA" / "tls.key"))
+    jpn_url = load_node_config(net / "JPN" / "node.toml").url
+    with httpx.Client(verify=ctx, timeout=10) as client, pytest.raises(httpx.HTTPError):
+        client.get(jpn_url + "/v1/health").raise_for_status()
+    # and without any client certificate at all
+    plain = ssl.create_default_context(cafile=str(net / "pki" / "ca.crt"))
+    with httpx.Client(verify=plain, timeout=10) as client, pytest.raises(httpx.HTTPError):
+        client.get(jpn_url + "/v1/health").raise_for_status()
