@@ -82,6 +82,9 @@ class Replicator:
         self._wake = {p: asyncio.Event() for p in self.links}
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
+        # When a partner's pusher delivered recently, pulling from it would only fetch
+        # duplicates; pull is for catching up after either side was away.
+        self.last_push_from: dict[str, float] = {}
         service.listeners.append(lambda _reports: self.wake())
 
     def start(self) -> None:
@@ -203,6 +206,9 @@ class Replicator:
 
     async def _pull_loop(self, partner: str) -> None:
         while True:
+            if time.monotonic() - self.last_push_from.get(partner, -1e9) < 2 * PULL_INTERVAL_S:
+                await asyncio.sleep(PULL_INTERVAL_S)
+                continue
             try:
                 await self.pull_once(partner)
                 self._mark(partner, None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -117,6 +118,7 @@ def create_app(service: NodeService, *, replicate: bool = True) -> FastAPI:
             raise HTTPException(400, str(err)) from None
         async with replicator.ingest_lock:
             result = service.ingest(sender, batch)
+        replicator.last_push_from[sender] = time.monotonic()
         return JSONResponse(result.as_dict())
 
     @app.get("/v1/feed")

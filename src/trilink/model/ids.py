@@ -39,4 +39,5 @@ def is_utc_timestamp(text: str) -> bool:
 
 
 def parse_utc_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """Parse a timestamp written by ``utc_timestamp`` (fromisoformat: C speed)."""
+    return datetime.fromisoformat(text)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 import msgspec
 
@@ -156,6 +156,7 @@ def sort_nations(nations: Iterable[str]) -> list[str]:
     return sorted(nations, key=lambda n: (n != "USA", n))
 
 
+@lru_cache(maxsize=4096)
 def format_label(label: Label) -> str:
     """The one canonical text form of ``label``."""
     parts: list[str] = []
@@ -183,6 +184,20 @@ def parse_label(
 
     Raises ``LabelError`` whose ``token`` is the first part that could not be understood.
     """
+    if markings is None and isinstance(text, str):
+        # A node sees few distinct labels and parses one per received report.
+        return _parse_plain(text, nations)
+    return _parse(text, nations, markings)
+
+
+@lru_cache(maxsize=4096)
+def _parse_plain(text: str, nations: frozenset[str]) -> Label:
+    return _parse(text, nations, None)
+
+
+def _parse(
+    text: str, nations: frozenset[str], markings: Mapping[str, Classification] | None
+) -> Label:
     if not isinstance(text, str) or not text.strip():
         raise LabelError(
             "empty label: give at least a classification, e.g. 'UNCLASSIFIED'",

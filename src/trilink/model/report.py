@@ -142,14 +142,17 @@ def build_envelope(
         derived_from=list(derived_from or []),
         payload_sha256=sha256_hex(raw),
     )
-    check_envelope(env)
+    check_envelope(env, payload_checked=True)
     return env
 
 
-def check_envelope(env: Envelope, nations: frozenset[str] = PARTNER_NATIONS) -> Label:
+def check_envelope(
+    env: Envelope, nations: frozenset[str] = PARTNER_NATIONS, *, payload_checked: bool = False
+) -> Label:
     """Every structural rule an envelope must meet; returns its parsed label.
 
     Used by the origin before signing and by every receiver before storing.
+    ``payload_checked`` skips the schema check when the caller has just done it.
     """
     if not is_uuid7(env.id):
         raise ReportError(f"id {env.id!r} is not a lowercase UUIDv7", field="id")
@@ -178,8 +181,10 @@ def check_envelope(env: Envelope, nations: frozenset[str] = PARTNER_NATIONS) -> 
     raw = bytes(env.payload)
     if sha256_hex(raw) != env.payload_sha256:
         raise ReportError("payload_sha256 does not match the payload", field="payload_sha256")
-    schema_for(env.kind)
-    validate_payload_json(env.kind, raw)
+    if payload_checked:
+        schema_for(env.kind)
+    else:
+        validate_payload_json(env.kind, raw)
     return label
 
 

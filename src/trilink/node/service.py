@@ -366,9 +366,26 @@ class NodeService:
     def _ingest_items(self, sender: str, batch: WireBatch) -> tuple[IngestResult, list[Report]]:
         cursor = self.store.cursor(sender)[0]
         result = IngestResult(cursor=cursor)
-        accepted: list[Report] = []
-        seen: set[tuple[str, str, int]] = set()
         entries: list[AuditEntry] = []
+
+        def reject(pseq: int, raw: bytes, err: Exception) -> None:
+            result.rejected += 1
+            result.reasons.append(f"pseq {pseq}: {err}")
+            env_id, version = _peek_id(raw)
+            entries.append(
+                AuditEntry(
+                    event="inbound",
+                    outcome="rejected",
+                    partner=sender,
+                    origin=sender,
+                    report_id=env_id,
+                    version=version,
+                    reason=str(err),
+                )
+            )
+
+        # 1. In sequence order: the cursor rules, then everything checkable item by item.
+        verified: list[tuple[int, Report]] = []
         for item in sorted(batch.items, key=lambda i: i.pseq):
             if item.pseq <= cursor:
                 result.duplicates += 1
@@ -379,37 +396,55 @@ class NodeService:
             cursor = item.pseq
             raw = bytes(item.report)
             try:
-                report = self._verify_item(sender, raw, item.signature, seen)
-            except _Duplicate:
-                result.duplicates += 1
-                continue
+                verified.append((item.pseq, self._verify_item(sender, raw, item.signature)))
             except TrilinkError as err:
-                result.rejected += 1
-                result.reasons.append(f"pseq {item.pseq}: {err}")
-                env_id, version = _peek_id(raw)
-                entries.append(
-                    AuditEntry(
-                        event="inbound",
-                        outcome="rejected",
-                        partner=sender,
-                        origin=sender,
-                        report_id=env_id,
-                        version=version,
-                        reason=str(err),
+                reject(item.pseq, raw, err)
+        # 2. Against what is stored already, in two queries for the whole batch.
+        stored = self.store.stored_versions(
+            sender, [(r.envelope.id, r.envelope.version) for _, r in verified]
+        )
+        seqs = [r.envelope.origin_seq for _, r in verified]
+        taken = self.store.taken_origin_seqs(sender, min(seqs), max(seqs)) if seqs else set()
+        accepted: list[Report] = []
+        for pseq, report in verified:
+            env = report.envelope
+            key = (env.id, env.version)
+            existing = stored.get(key)
+            if existing is not None:
+                if existing == report.signed:
+                    result.duplicates += 1
+                else:
+                    reject(
+                        pseq,
+                        report.signed,
+                        ProvenanceError(
+                            f"replay: {env.origin} report {env.id} version {env.version} was "
+                            "already received with different content"
+                        ),
                     )
+                continue
+            if env.origin_seq in taken:
+                reject(
+                    pseq,
+                    report.signed,
+                    ProvenanceError(
+                        f"origin_seq {env.origin_seq} of {env.origin} is already used by "
+                        "another report"
+                    ),
                 )
                 continue
-            seen.add(report.key)
+            stored[key] = report.signed
+            taken.add(env.origin_seq)
             accepted.append(report)
             entries.append(
                 AuditEntry(
                     event="inbound",
                     outcome="accepted",
                     partner=sender,
-                    origin=report.envelope.origin,
-                    report_id=report.envelope.id,
-                    version=report.envelope.version,
-                    reason=report.envelope.label,
+                    origin=env.origin,
+                    report_id=env.id,
+                    version=env.version,
+                    reason=env.label,
                 )
             )
         if accepted:
@@ -420,9 +455,7 @@ class NodeService:
         result.accepted = len(accepted)
         return result, accepted
 
-    def _verify_item(
-        self, sender: str, raw: bytes, signature: Any, seen: set[tuple[str, str, int]]
-    ) -> Report:
+    def _verify_item(self, sender: str, raw: bytes, signature: Any) -> Report:
         env = decode_envelope(raw)
         label = check_envelope(env, self.config.policy.nations)
         if env.origin != sender:
@@ -433,21 +466,6 @@ class NodeService:
         if self.nation not in label.rel_to or label.caveats:
             raise ReportError(
                 f"label {env.label!r} does not release this report to {self.nation}", field="label"
-            )
-        key = (env.origin, env.id, env.version)
-        if key in seen:
-            raise _Duplicate
-        existing = self.store.stored_bytes(*key)
-        if existing is not None:
-            if existing == raw:
-                raise _Duplicate
-            raise ProvenanceError(
-                f"replay: {env.origin} report {env.id} version {env.version} was already "
-                "received with different content"
-            )
-        if self.store.origin_seq_taken(env.origin, env.origin_seq):
-            raise ProvenanceError(
-                f"origin_seq {env.origin_seq} of {env.origin} is already used by another report"
             )
         return Report(envelope=env, signature=signature, signed=raw)
 
@@ -464,10 +482,6 @@ class NodeService:
                 "inbound_cursor": inbound,
             }
         return {"nation": self.nation, "reports": self.store.report_count(), "partners": partners}
-
-
-class _Duplicate(Exception):
-    pass
 
 
 def _peek_id(raw: bytes) -> tuple[str, int]:

@@ -296,6 +296,31 @@ class Store(abc.ABC):
         )
         return bytes(rows[0][0]) if rows else None
 
+    def stored_versions(
+        self, origin: str, keys: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], bytes]:
+        """Signed bytes of those (id, version) of ``origin`` already stored."""
+        found: dict[tuple[str, int], bytes] = {}
+        wanted = set(keys)
+        ids = sorted({k[0] for k in keys})
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for rid, version, env in self._rows(
+                f"SELECT id, version, envelope FROM reports WHERE origin = ? AND id IN ({marks})",
+                [origin, *chunk],
+            ):
+                if (rid, int(version)) in wanted:
+                    found[(rid, int(version))] = bytes(env)
+        return found
+
+    def taken_origin_seqs(self, origin: str, low: int, high: int) -> set[int]:
+        rows = self._rows(
+            "SELECT origin_seq FROM reports WHERE origin = ? AND origin_seq BETWEEN ? AND ?",
+            (origin, low, high),
+        )
+        return {int(r[0]) for r in rows}
+
     def origin_seq_taken(self, origin: str, origin_seq: int) -> bool:
         rows = self._rows(
             "SELECT 1 FROM reports WHERE origin = ? AND origin_seq = ?", (origin, origin_seq)
