@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from trilink.cli import audit, maritime, missile, net, report, sanctions, sim
+from trilink.cli import audit, demo, maritime, missile, net, report, sanctions, sim
 from trilink.errors import TrilinkError
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(demo.demo)
 app.add_typer(net.net_app, name="net")
 app.add_typer(net.node_app, name="node")
 app.add_typer(net.pki_app, name="pki")

@@ -1,0 +1,167 @@
+"""The three-nation demonstration behind ``make demo``.
+
+Starts (or reuses) the local USA/JPN/KOR network, then plays a short scripted exchange:
+each nation publishes reports under different labels, one is edited and one withdrawn, and
+a live table shows which node holds what, next to what its label allows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from trilink.federation import localnet
+from trilink.model.label import parse_label
+from trilink.node.service import NodeService
+
+NATIONS = localnet.NATIONS
+
+
+@dataclass
+class Step:
+    origin: str
+    label: str
+    title: str
+    body: str
+    action: str = "publish"  # publish | edit | delete
+
+
+SCRIPT: list[Step] = [
+    Step(
+        "JPN",
+        "SECRET//REL TO USA, JPN, KOR",
+        "FPS-5 Shimokoshiki: ballistic launch detected",
+        "Launch from the Sunan area, track heading east; sharing with both partners.",
+    ),
+    Step(
+        "KOR",
+        "SECRET//REL TO USA, JPN, KOR",
+        "Green Pine: same launch, second track",
+        "KOR track correlates with the JPN report.",
+    ),
+    Step(
+        "USA",
+        "SECRET//REL TO USA, JPN",
+        "TPY-2 Shariki: impact prediction",
+        "Impact predicted outside Japan's EEZ; shared with Japan only.",
+    ),
+    Step(
+        "KOR",
+        "CONFIDENTIAL//REL TO USA, KOR",
+        "ROK Coast Guard: vessel loitering off Jeju",
+        "Tanker loitering 40 nm south of Jeju for 6 h; bilateral with the US.",
+    ),
+    Step(
+        "JPN",
+        "SECRET//REL TO USA, JPN, KOR//ORCON",
+        "JCG: source-sensitive STS report",
+        "ORCON: stays on the Japanese node until Japan releases it by hand.",
+    ),
+    Step(
+        "USA",
+        "TOP SECRET//REL TO USA, JPN, KOR",
+        "Above the SECRET ceiling",
+        "Stays on the US node: partners' ceilings are SECRET in this network.",
+    ),
+    Step("KOR", "", "Green Pine: track updated", "Version 2 of the KOR track.", "edit"),
+    Step("USA", "", "", "Impact prediction withdrawn.", "delete"),
+]
+
+
+@dataclass
+class Row:
+    origin: str
+    label: str
+    title: str
+    report_id: str
+    version: int = 1
+    deleted: bool = False
+
+
+def may_hold(origin: str, label_text: str, nation: str, ceiling: int = 3) -> bool:
+    if nation == origin:
+        return True
+    label = parse_label(label_text)
+    return nation in label.rel_to and not label.caveats and label.classification.value <= ceiling
+
+
+def holdings(root: Path) -> dict[str, dict[str, tuple[int, bool]]]:
+    """nation -> report id -> (newest version held, deleted)."""
+    out: dict[str, dict[str, tuple[int, bool]]] = {}
+    for nation in NATIONS:
+        held: dict[str, tuple[int, bool]] = {}
+        with NodeService.open_local(root, nation) as node:
+            for stored in node.store.reports():
+                env = stored.report.envelope
+                if env.id not in held or held[env.id][0] < env.version:
+                    held[env.id] = (env.version, env.is_tombstone)
+        out[nation] = held
+    return out
+
+
+def render(rows: list[Row], held: dict[str, dict[str, tuple[int, bool]]]) -> Table:
+    table = Table(title="trilink demo: who holds what (✓ held, · withheld by policy)")
+    table.add_column("from")
+    table.add_column("label")
+    table.add_column("report")
+    for nation in NATIONS:
+        table.add_column(nation, justify="center")
+    for row in rows:
+        cells = []
+        for nation in NATIONS:
+            allowed = may_hold(row.origin, row.label, nation)
+            got = held[nation].get(row.report_id)
+            if got is None:
+                cells.append("[yellow]…[/yellow]" if allowed else "[dim]·[/dim]")
+            else:
+                mark = "✓" if allowed else "[red]LEAK[/red]"
+                extra = f" v{got[0]}" + (" deleted" if got[1] else "")
+                cells.append(f"[green]{mark}{extra}[/green]")
+        table.add_row(row.origin, row.label, row.title, *cells)
+    return table
+
+
+def run_demo(
+    root: Path,
+    console: Console,
+    *,
+    pause_s: float = 1.5,
+    on_start: Callable[[dict[str, str]], None] | None = None,
+) -> list[Row]:
+    urls = localnet.net_up(root)
+    if on_start is not None:
+        on_start(urls)
+    rows: list[Row] = []
+    with Live(render(rows, holdings(root)), console=console, refresh_per_second=4) as live:
+        for step in SCRIPT:
+            with NodeService.open_local(root, step.origin) as node:
+                if step.action == "publish":
+                    report = node.publish(
+                        "note", step.label, {"title": step.title, "body": step.body}, actor="demo"
+                    )
+                    rows.append(Row(step.origin, step.label, step.title, report.envelope.id))
+                else:
+                    target = next(r for r in rows if r.origin == step.origin and not r.deleted)
+                    if step.action == "edit":
+                        node.edit(
+                            target.report_id,
+                            {"title": step.title, "body": step.body},
+                            actor="demo",
+                        )
+                        target.version += 1
+                    else:
+                        node.delete(target.report_id, step.body, actor="demo")
+                        target.deleted = True
+                localnet.wake(node.config)
+            deadline = time.monotonic() + pause_s
+            while time.monotonic() < deadline:
+                live.update(render(rows, holdings(root)))
+                time.sleep(0.25)
+        live.update(render(rows, holdings(root)))
+    return rows
