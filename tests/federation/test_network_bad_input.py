@@ -23,8 +23,11 @@ def client_for(root: Path, nation: str) -> httpx.Client:
 
 def rejected_rows(root: Path, nation: str) -> list[str]:
     with NodeService.open_local(root, nation) as node:
-        return [r.entry.reason for r in node.store.audit_rows()
-                if r.entry.event == "inbound" and r.entry.outcome == "rejected"]
+        return [
+            r.entry.reason
+            for r in node.store.audit_rows()
+            if r.entry.event == "inbound" and r.entry.outcome == "rejected"
+        ]
 
 
 def test_bad_pushes_get_4xx_and_are_audited(net: Path) -> None:
@@ -56,13 +59,23 @@ def test_tampered_item_rejected_rest_of_batch_stored(net: Path) -> None:
     localnet.stop_node(net, "JPN")
     localnet.stop_node(net, "USA")
     with NodeService.open_local(net, "USA") as usa:
-        usa.publish_many("note", "SECRET//REL TO USA, JPN",
-                         [{"title": "good one"}, {"title": "will be altered"}])
+        usa.publish_many(
+            "note",
+            "SECRET//REL TO USA, JPN",
+            [{"title": "good one"}, {"title": "will be altered"}],
+        )
         items = usa.store.outbox_after("JPN", 0, 10)
         certs = usa.own_certs()
     tampered = items[1].envelope.replace(b"will be altered", b"WAS BEEN altered")
-    body = encode_batch("USA", 2, certs, [(items[0].pseq, items[0].envelope, items[0].signature),
-                                          (items[1].pseq, tampered, items[1].signature)])
+    body = encode_batch(
+        "USA",
+        2,
+        certs,
+        [
+            (items[0].pseq, items[0].envelope, items[0].signature),
+            (items[1].pseq, tampered, items[1].signature),
+        ],
+    )
     localnet.start_node(net, "JPN")
     localnet.wait_healthy(net, ["JPN"])
     jpn_url = load_node_config(net / "JPN" / "node.toml").url
