@@ -61,7 +61,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
             "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
             """CREATE TABLE audit (
-                seq BIGINT PRIMARY KEY,
+                seq {INT_PK},
                 at TEXT NOT NULL,
                 event TEXT NOT NULL,
                 outcome TEXT NOT NULL,

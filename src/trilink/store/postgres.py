@@ -29,7 +29,11 @@ def split_schema(url: str) -> tuple[str, str | None]:
 
 class PostgresStore(Store):
     placeholder = "%s"
-    types = {"AUTOINC_PK": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BLOB": "BYTEA"}
+    types = {
+        "INT_PK": "BIGINT PRIMARY KEY",
+        "AUTOINC_PK": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "BLOB": "BYTEA",
+    }
 
     def __init__(self, url: str):
         super().__init__()

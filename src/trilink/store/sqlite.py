@@ -12,7 +12,11 @@ from trilink.store.base import Store
 
 
 class SqliteStore(Store):
-    types = {"AUTOINC_PK": "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB": "BLOB"}
+    types = {
+        "INT_PK": "INTEGER PRIMARY KEY",
+        "AUTOINC_PK": "INTEGER PRIMARY KEY",
+        "BLOB": "BLOB",
+    }
 
     def __init__(self, path: str | Path):
         super().__init__()
