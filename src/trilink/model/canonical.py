@@ -44,6 +44,9 @@ def _normalise(value: Any) -> Any:
             if -_SAFE_INT < value < _SAFE_INT:
                 return int(value)
             raise _NeedsReference
+        if 1e-6 <= abs(value) < 1e-5:
+            # ECMAScript writes 0.00000x here; msgspec switches to exponent form.
+            raise _NeedsReference
         return value
     if isinstance(value, dict):
         out = {}

@@ -269,8 +269,8 @@ def _classification_of(word: str, markings: Mapping[str, Classification] | None)
 def combine_labels(labels: Iterable[Label]) -> Label:
     """The most restrictive label of ``labels``, for a product derived from all of them.
 
-    Highest classification, intersection of REL TO, union of caveats; exercise if any input
-    is an exercise. Inputs under different policies cannot be combined.
+    Highest classification, intersection of REL TO, union of caveats. Inputs must all be
+    exercise or all be real-world, and under one policy.
     """
     items = list(labels)
     if not items:
@@ -282,6 +282,12 @@ def combine_labels(labels: Iterable[Label]) -> Label:
             "a derived product needs one policy",
             token=sorted(policies)[0],
         )
+    if len({lab.exercise for lab in items}) > 1:
+        raise LabelError(
+            "a derived product cannot mix exercise and real-world inputs: it would reach "
+            "partners that accept only one of them",
+            token="EXERCISE",
+        )
     rel = frozenset.intersection(*(lab.rel_to for lab in items))
     caveats = frozenset().union(*(lab.caveats for lab in items))
     if Caveat.NOFORN in caveats:
@@ -290,6 +296,6 @@ def combine_labels(labels: Iterable[Label]) -> Label:
         classification=max(lab.classification for lab in items),
         rel_to=rel,
         caveats=caveats,
-        exercise=any(lab.exercise for lab in items),
+        exercise=items[0].exercise,
         policy=items[0].policy,
     )

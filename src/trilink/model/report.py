@@ -152,7 +152,8 @@ def check_envelope(
     """Every structural rule an envelope must meet; returns its parsed label.
 
     Used by the origin before signing and by every receiver before storing.
-    ``payload_checked`` skips the schema check when the caller has just done it.
+    ``payload_checked``: the caller has just validated the payload and computed its hash
+    (the origin, in ``build_envelope``), so neither is redone.
     """
     if not is_uuid7(env.id):
         raise ReportError(f"id {env.id!r} is not a lowercase UUIDv7", field="id")
@@ -178,13 +179,13 @@ def check_envelope(
             f"label {env.label!r} is not in canonical form ({format_label(label)!r})",
             field="label",
         )
+    if payload_checked:
+        schema_for(env.kind)
+        return label
     raw = bytes(env.payload)
     if sha256_hex(raw) != env.payload_sha256:
         raise ReportError("payload_sha256 does not match the payload", field="payload_sha256")
-    if payload_checked:
-        schema_for(env.kind)
-    else:
-        validate_payload_json(env.kind, raw)
+    validate_payload_json(env.kind, raw)
     return label
 
 

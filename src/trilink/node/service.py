@@ -10,7 +10,8 @@ Ingest:   partner batch -> per item: envelope rules, origin == sending node, sig
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -21,11 +22,12 @@ from cryptography import x509
 
 from trilink.errors import ConfigError, ProvenanceError, ReportError, TrilinkError
 from trilink.federation.wire import WireBatch, encode_batch
+from trilink.model.ids import utc_timestamp
 from trilink.model.kinds import TOMBSTONE, validate_payload
 from trilink.model.label import Label, format_label, parse_label
 from trilink.model.report import Report, build_envelope, check_envelope, decode_envelope
 from trilink.node.config import NodeConfig, load_node_config
-from trilink.policy.decide import decide_label
+from trilink.policy.decide import Decision, decide_label
 from trilink.provenance.pki import (
     CertifiedKey,
     load_certified_key,
@@ -76,6 +78,7 @@ class NodeService:
             load_certified_key(p.read_bytes()) for p in sorted(config.dir.glob("signing-*.crt"))
         ]
         self.verifier = Verifier(self.store.keys())
+        self._keys_this_tx: list[str] = []
         with self._lock, self.store.transaction():
             for key_record in own_keys:
                 self._remember_key(key_record, actor="local")
@@ -104,6 +107,8 @@ class NodeService:
 
     # -- keys -----------------------------------------------------------------------------
     def _remember_key(self, key: CertifiedKey, *, actor: str) -> None:
+        if not self.verifier.knows(key.key_id):
+            self._keys_this_tx.append(key.key_id)
         self.verifier.add_key(key)
         if self.store.add_key(key):
             self.store.audit(
@@ -242,8 +247,11 @@ class NodeService:
         with self._lock:
             with self.store.transaction():
                 first = self.store.next_counter(f"origin_seq:{self.nation}", len(specs))
+                created = utc_timestamp()  # one publish act, one time
                 envelopes = [
-                    build_envelope(origin=self.nation, origin_seq=first + i, **spec)
+                    build_envelope(
+                        origin=self.nation, origin_seq=first + i, created=created, **spec
+                    )
                     for i, spec in enumerate(specs)
                 ]
                 reports = self.signer.sign(envelopes)
@@ -260,12 +268,22 @@ class NodeService:
                     )
                     for r in reports
                 ]
+                decisions: dict[tuple[Label, str, str], Decision] = {}
                 for partner in sorted(self.config.policy.partners):
                     allowed: list[int] = []
                     for spec, report, seq in zip(specs, reports, seqs, strict=True):
-                        decision = decide_label(
-                            spec["label"], self.nation, spec["kind"], partner, self.config.policy
-                        )
+                        # decide() is pure: one call per distinct (label, kind, partner).
+                        memo = (spec["label"], spec["kind"], partner)
+                        decision = decisions.get(memo)
+                        if decision is None:
+                            decision = decide_label(
+                                spec["label"],
+                                self.nation,
+                                spec["kind"],
+                                partner,
+                                self.config.policy,
+                            )
+                            decisions[memo] = decision
                         entries.append(
                             AuditEntry(
                                 event="release",
@@ -310,7 +328,7 @@ class NodeService:
     def ingest(self, sender: str, batch: WireBatch) -> IngestResult:
         """Take a partner's batch. ``sender`` is the nation in its TLS client certificate."""
         accepted: list[Report] = []
-        with self._lock:
+        with self._lock, self._keys_rolled_back_with_transaction():
             with self.store.transaction():
                 if batch.sender != sender:
                     reason = (
@@ -330,6 +348,20 @@ class NodeService:
         if accepted:
             self._notify(accepted)
         return result
+
+    @contextmanager
+    def _keys_rolled_back_with_transaction(self) -> Iterator[None]:
+        """Keys learned inside a transaction that rolls back are forgotten again, so the
+        verifier never trusts a key the store and the audit log do not record."""
+        self._keys_this_tx = []
+        try:
+            yield
+        except BaseException:
+            for key_id in self._keys_this_tx:
+                self.verifier.forget(key_id)
+            raise
+        finally:
+            self._keys_this_tx = []
 
     def _learn_certs(self, sender: str, certs: list[str]) -> None:
         for pem in certs:

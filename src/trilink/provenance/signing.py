@@ -91,6 +91,10 @@ class Verifier:
     def add_key(self, key: CertifiedKey) -> None:
         self._keys[key.key_id] = key
 
+    def forget(self, key_id: str) -> None:
+        self._keys.pop(key_id, None)
+        self._good_roots = {k: v for k, v in self._good_roots.items() if k[0] != key_id}
+
     def knows(self, key_id: str) -> bool:
         return key_id in self._keys
 

@@ -61,7 +61,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
             "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
             """CREATE TABLE audit (
-                seq {INT_PK},
+                seq {INT_PK} CHECK (seq > 0),
                 at TEXT NOT NULL,
                 event TEXT NOT NULL,
                 outcome TEXT NOT NULL,
@@ -451,12 +451,19 @@ class Store(abc.ABC):
         return "SELECT seq, hash FROM audit_head WHERE id = 1"
 
     def audit_rows(
-        self, *, report_id: str | None = None, after: int = 0, limit: int | None = None
+        self, *, report_id: str | None = None, after: int | None = None, limit: int | None = None
     ) -> list[AuditRow]:
-        where, params = "WHERE seq > ?", [after]
+        """Audit rows in sequence order; by default every row, whatever its seq, so a
+        verifier also sees rows forged outside the chain's numbering."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if after is not None:
+            clauses.append("seq > ?")
+            params.append(after)
         if report_id is not None:
-            where += " AND report_id = ?"
-            params.append(report_id)  # type: ignore[arg-type]
+            clauses.append("report_id = ?")
+            params.append(report_id)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         where += " ORDER BY seq"
         if limit is not None:
             where += " LIMIT ?"

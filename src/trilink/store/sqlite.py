@@ -32,8 +32,11 @@ class SqliteStore(Store):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=30000")
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot open SQLite database {self.path}: {err}") from err
+        except (sqlite3.Error, OSError) as err:
+            raise StoreError(
+                f"cannot open SQLite database {self.path}: {err}. Check that the directory "
+                "exists and is writable, or pass another --db"
+            ) from err
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:

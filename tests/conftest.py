@@ -1,0 +1,169 @@
+"""Shared fixtures for the foundation tests: a store on each engine, an in-process network.
+
+``store`` runs a test once on SQLite (WAL file in ``tmp_path``) and once on PostgreSQL (a
+fresh schema ``t_<random>`` in the ``test`` database, dropped afterwards), so the same test
+body checks both engines. ``network`` builds the three-nation deployment (CA, TLS and signing
+keys, node.toml files) in ``tmp_path`` and opens NodeServices lazily, without any network:
+``net.deliver("JPN", "USA")`` moves JPN's outbox for USA into USA's ingest.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trilink.federation.wire import decode_batch
+from trilink.node.config import write_local_config
+from trilink.node.service import IngestResult, NodeService
+from trilink.provenance.pki import init_deployment
+from trilink.store import Store, open_store
+from trilink.store.postgres import PostgresStore, split_schema
+
+PG_URL = os.environ.get("TRILINK_TEST_PG", "postgresql://127.0.0.1:5432/test")
+NATIONS = ["USA", "JPN", "KOR"]
+ENGINES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+_pg_checked: list[str] = []
+
+
+def _require_postgres() -> None:
+    """Skip (with the reason shown by -ra) only when the server itself is not there."""
+    if _pg_checked:
+        if _pg_checked[0] != "ok":
+            pytest.skip(_pg_checked[0])
+        return
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+        _pg_checked.append("ok")
+    except psycopg.Error as err:
+        _pg_checked.append(f"PostgreSQL not reachable at {PG_URL}: {err}")
+        pytest.skip(_pg_checked[0])
+
+
+def pg_schema_url() -> str:
+    """A URL with a schema name no other test uses."""
+    return f"{PG_URL}?schema=t_{uuid.uuid4().hex[:16]}"
+
+
+def drop_pg_schema(url: str) -> None:
+    """Drop the schema named in ``url`` (without creating it first, as opening would)."""
+    import psycopg
+
+    conninfo, schema = split_schema(url)
+    assert schema is not None and schema.startswith("t_")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    if name == "postgres":
+        _require_postgres()
+    return name
+
+
+@pytest.fixture
+def store_url(engine: str, tmp_path: Path) -> Iterator[str]:
+    """A database URL for ``engine``; a PostgreSQL schema made under it is dropped after."""
+    if engine == "sqlite":
+        yield str(tmp_path / "store.db")
+        return
+    url = pg_schema_url()
+    yield url
+    drop_pg_schema(url)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A migrated, empty store on each engine (ids ``sqlite`` / ``postgres``)."""
+    opened = open_store(store_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+class Network:
+    """Three nations' nodes in one process, opened on first use."""
+
+    def __init__(self, root: Path, engine: str):
+        self.root = root
+        self.engine = engine
+        self._nodes: dict[str, NodeService] = {}
+        self._urls: dict[str, str] = {}
+        init_deployment(root, NATIONS)
+        for nation in NATIONS:
+            write_local_config(root, nation)
+
+    def db_url(self, nation: str) -> str:
+        if nation not in self._urls:
+            self._urls[nation] = (
+                str(self.root / nation / "node.db") if self.engine == "sqlite" else pg_schema_url()
+            )
+        return self._urls[nation]
+
+    def node(self, nation: str) -> NodeService:
+        if nation not in self._nodes:
+            self._nodes[nation] = NodeService.open_local(
+                self.root, nation, db_url=self.db_url(nation)
+            )
+        return self._nodes[nation]
+
+    __getitem__ = node
+
+    def reopen(self, nation: str) -> NodeService:
+        """Close and reopen a node on the same database (as a restart would)."""
+        old = self._nodes.pop(nation, None)
+        if old is not None:
+            old.close()
+        return self.node(nation)
+
+    def deliver(self, src: str, dst: str) -> IngestResult:
+        """Everything ``src`` has queued for ``dst`` beyond ``dst``'s cursor, ingested."""
+        receiver = self.node(dst)
+        after = receiver.store.cursor(src)[0]
+        body, _count = self.node(src).outbox_batch(dst, after=after)
+        return receiver.ingest(src, decode_batch(body))
+
+    def deliver_all(self) -> None:
+        for src in NATIONS:
+            for dst in NATIONS:
+                if src != dst:
+                    self.deliver(src, dst)
+
+    def close(self) -> None:
+        open_urls = set()
+        for node in self._nodes.values():
+            if isinstance(node.store, PostgresStore):
+                open_urls.add(node.store.url)
+                try:
+                    node.store.drop_schema()
+                finally:
+                    node.close()
+            else:
+                node.close()
+        self._nodes.clear()
+        if self.engine == "postgres":
+            for url in set(self._urls.values()) - open_urls:
+                drop_pg_schema(url)
+
+
+@pytest.fixture
+def network(engine: str, tmp_path: Path) -> Iterator[Network]:
+    """USA, JPN and KOR nodes in-process on ``engine`` (SECRET ceilings, all partners)."""
+    net = Network(tmp_path / "net", engine)
+    try:
+        yield net
+    finally:
+        net.close()

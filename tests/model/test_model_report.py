@@ -1,0 +1,223 @@
+"""Report envelopes: UUIDv7 ids, UTC timestamps, schema validation, canonical signed bytes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trilink.errors import PayloadError, ReportError, UnknownKindError
+from trilink.model import build_envelope, check_envelope, parse_label
+from trilink.model.ids import (
+    is_utc_timestamp,
+    is_uuid7,
+    parse_utc_timestamp,
+    utc_timestamp,
+    uuid7,
+)
+from trilink.model.kinds import known_kinds, schema_for, validate_payload, validate_payload_json
+from trilink.model.report import Envelope, decode_envelope, envelope_bytes
+
+LABEL = parse_label("SECRET//REL TO USA, JPN, KOR")
+
+
+def _env(**changes: Any) -> Envelope:
+    env = build_envelope(
+        origin="JPN", origin_seq=7, kind="note", label=LABEL, payload={"title": "t", "body": "b"}
+    )
+    return msgspec.structs.replace(env, **changes)
+
+
+# -- ids ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**48 - 1))
+def test_uuid7_carries_its_millisecond_timestamp(unix_ms: int) -> None:
+    text = uuid7(unix_ms)
+    assert is_uuid7(text)
+    parsed = uuid.UUID(text)
+    assert parsed.version == 7
+    assert parsed.variant == uuid.RFC_4122
+    assert parsed.int >> 80 == unix_ms
+
+
+def test_uuid7_is_random_and_time_ordered() -> None:
+    ids = [uuid7(1_700_000_000_000 + i) for i in range(200)]
+    assert len(set(ids)) == 200
+    assert ids == sorted(ids)
+    same_ms = {uuid7(1_700_000_000_000) for _ in range(200)}
+    assert len(same_ms) == 200
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "018f3a2b-1c4d-4e5f-8a6b-7c8d9e0f1a2b",  # version 4
+        "018F3A2B-1C4D-7E5F-8A6B-7C8D9E0F1A2B",  # upper case
+        "018f3a2b-1c4d-7e5f-ca6b-7c8d9e0f1a2b",  # wrong variant
+        "018f3a2b1c4d7e5f8a6b7c8d9e0f1a2b",
+        "",
+    ],
+)
+def test_not_uuid7(text: str) -> None:
+    assert not is_uuid7(text)
+
+
+def test_utc_timestamp_round_trip_and_zone_conversion() -> None:
+    moment = datetime(2026, 11, 23, 16, 14, 56, 123456, tzinfo=UTC)
+    assert utc_timestamp(moment) == "2026-11-23T16:14:56.123456Z"
+    tokyo = moment.astimezone(timezone(timedelta(hours=9)))
+    assert utc_timestamp(tokyo) == "2026-11-23T16:14:56.123456Z"
+    assert parse_utc_timestamp("2026-11-23T16:14:56.123456Z") == moment
+    assert is_utc_timestamp(utc_timestamp())
+    assert not is_utc_timestamp("2026-11-23T16:14:56Z")
+    assert not is_utc_timestamp("2026-11-23 16:14:56.123456+00:00")
+
+
+# -- kinds and payloads ------------------------------------------------------------------
+
+
+def test_registry_knows_the_foundation_kinds() -> None:
+    assert {"note", "tombstone"} <= set(known_kinds())
+    assert known_kinds() == sorted(known_kinds())
+
+
+def test_unknown_kind_names_itself_and_the_known_ones() -> None:
+    with pytest.raises(UnknownKindError, match="'no.such-kind'.*note") as caught:
+        schema_for("no.such-kind")
+    assert caught.value.field == "kind"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"body": "no title"},
+        {"title": 3},
+        {"title": "t", "colour": "extra field"},
+        {"title": "t", "tags": "not-a-list"},
+        ["not", "an", "object"],
+    ],
+)
+def test_schema_invalid_note_payloads(payload: Any) -> None:
+    with pytest.raises(PayloadError):
+        validate_payload("note", payload)
+    with pytest.raises(PayloadError):
+        validate_payload_json("note", msgspec.json.encode(payload))
+
+
+def test_payload_json_must_be_json_and_not_too_large() -> None:
+    with pytest.raises(PayloadError, match="not valid JSON"):
+        validate_payload_json("note", b'{"title": ')
+    with pytest.raises(PayloadError, match="limit"):
+        validate_payload_json("note", msgspec.json.encode({"title": "x" * 300_000}))
+
+
+# -- envelopes ---------------------------------------------------------------------------
+
+
+def test_build_envelope_fills_every_field() -> None:
+    env = build_envelope(
+        origin="USA",
+        origin_seq=1,
+        kind="note",
+        label=LABEL,
+        payload={"title": "Vessel of interest", "tags": ["ais-gap"]},
+    )
+    assert is_uuid7(env.id)
+    assert env.version == 1
+    assert env.label == "SECRET//REL TO USA, JPN, KOR"
+    assert is_utc_timestamp(env.created)
+    assert env.payload_obj() == {"title": "Vessel of interest", "tags": ["ais-gap"]}
+    assert check_envelope(env) == LABEL
+
+
+def test_build_envelope_validates_the_payload() -> None:
+    with pytest.raises(PayloadError):
+        build_envelope(origin="USA", origin_seq=1, kind="note", label=LABEL, payload={"x": 1})
+    with pytest.raises(UnknownKindError):
+        build_envelope(origin="USA", origin_seq=1, kind="nope", label=LABEL, payload={})
+
+
+notes = st.fixed_dictionaries(
+    {"title": st.text(max_size=20)},
+    optional={
+        "body": st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+        "tags": st.lists(st.text(max_size=8), max_size=4),
+    },
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(notes, st.lists(st.integers(0, 2**48 - 1).map(uuid7), max_size=3))
+def test_envelope_bytes_are_rfc8785_of_the_envelope(
+    payload: dict[str, Any], derived: list[str]
+) -> None:
+    env = build_envelope(
+        origin="KOR",
+        origin_seq=2**40,
+        kind="note",
+        label=LABEL,
+        payload=payload,
+        derived_from=derived,
+        version=3,
+    )
+    data = envelope_bytes(env)
+    assert data == rfc8785.dumps(msgspec.json.decode(data))
+    assert decode_envelope(data) == env
+    assert msgspec.json.decode(data)["payload"] == payload
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"id": "not-a-uuid"}, "id"),
+        ({"id": str(uuid.uuid4())}, "id"),
+        ({"origin": "CHN"}, "origin"),
+        ({"origin_seq": 0}, "origin_seq"),
+        ({"version": 0}, "version"),
+        ({"created": "2026-11-23T16:14:56+00:00"}, "created"),
+        ({"derived_from": ["x"]}, "derived_from"),
+        ({"label": "SECRET//REL TO USA, CHN"}, "label"),
+        ({"label": "secret//rel to usa, jpn, kor"}, "label"),  # not canonical
+        ({"label": "SECRET//REL TO KOR, JPN, USA"}, "label"),
+        ({"payload_sha256": "0" * 64}, "payload_sha256"),
+        ({"payload": msgspec.Raw(b'{"body":"b","title":"T"}')}, "payload_sha256"),
+        ({"kind": "nope"}, "kind"),
+    ],
+)
+def test_check_envelope_names_the_bad_field(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(ReportError) as caught:
+        check_envelope(_env(**changes))
+    assert caught.value.field == field
+
+
+def test_check_envelope_rejects_a_schema_invalid_payload_with_a_matching_hash() -> None:
+    raw = b'{"titel":"typo"}'
+    from trilink.model.canonical import sha256_hex
+
+    env = _env(payload=msgspec.Raw(raw), payload_sha256=sha256_hex(raw))
+    with pytest.raises(PayloadError):
+        check_envelope(env)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"[]", b'{"id": 1}', b"not json", b'{"unexpected": true}'],
+)
+def test_decode_envelope_refuses_malformed_bytes(raw: bytes) -> None:
+    with pytest.raises(ReportError, match="malformed"):
+        decode_envelope(raw)
+
+
+def test_decode_envelope_refuses_unknown_fields() -> None:
+    obj = msgspec.json.decode(envelope_bytes(_env()))
+    obj["smuggled"] = "x"
+    with pytest.raises(ReportError):
+        decode_envelope(msgspec.json.encode(obj))

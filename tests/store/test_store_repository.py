@@ -1,0 +1,303 @@
+"""The store on both engines: migrations, reports, outbox, cursors, counters, keys, transactions.
+
+Every test here runs twice, ``[sqlite]`` and ``[postgres]`` (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from trilink.errors import StoreError
+from trilink.model import build_envelope, parse_label
+from trilink.model.ids import uuid7
+from trilink.model.report import Report
+from trilink.provenance.pki import init_deployment, load_signing_key
+from trilink.provenance.signing import Signer
+from trilink.store import Store, open_store
+from trilink.store.base import MIGRATIONS
+from trilink.store.postgres import split_schema
+
+LABEL = parse_label("SECRET//REL TO USA, JPN, KOR")
+
+
+@pytest.fixture(scope="module")
+def signers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Signer]:
+    root = tmp_path_factory.mktemp("store-pki")
+    init_deployment(root, ["USA", "JPN"])
+    return {n: Signer(*load_signing_key(root / n)) for n in ("USA", "JPN")}
+
+
+def make_reports(
+    signer: Signer,
+    count: int,
+    *,
+    start: int = 1,
+    kind: str = "note",
+    report_id: str | None = None,
+    version: int = 1,
+) -> list[Report]:
+    nation = signer.certified.nation
+    envs = [
+        build_envelope(
+            origin=nation,
+            origin_seq=start + i,
+            kind=kind,
+            label=LABEL,
+            payload={"title": f"{nation} {start + i}"} if kind == "note" else {"reason": "x"},
+            report_id=report_id,
+            version=version + i if report_id else version,
+        )
+        for i in range(count)
+    ]
+    return signer.sign(envs)
+
+
+# -- migrations --------------------------------------------------------------------------
+
+
+def test_fresh_store_is_at_the_latest_migration(store: Store) -> None:
+    assert store.schema_version() == max(v for v, _n, _s in MIGRATIONS)
+    rows = store.query("SELECT version, name FROM schema_migrations ORDER BY version")
+    assert [(int(v), n) for v, n in rows] == [(v, n) for v, n, _s in MIGRATIONS]
+
+
+def test_migrate_is_idempotent(store: Store, store_url: str) -> None:
+    assert store.migrate() == []
+    again = open_store(store_url)  # a second process opening the same database
+    try:
+        assert again.migrate() == []
+        assert again.schema_version() == store.schema_version()
+    finally:
+        again.close()
+    assert int(store.query("SELECT COUNT(*) FROM schema_migrations")[0][0]) == len(MIGRATIONS)
+
+
+def test_only_missing_migrations_are_applied(store: Store) -> None:
+    """A database left at version 1 gets exactly migration 2 and keeps its data."""
+    store.execute("DROP TABLE sessions")
+    store.execute("DROP TABLE users")
+    store.execute("DELETE FROM schema_migrations WHERE version = 2")
+    with store.transaction():
+        store.next_counter("kept", 5)
+    assert store.schema_version() == 1
+    assert store.migrate() == [2]
+    assert store.schema_version() == 2
+    assert store.counter("kept") == 5
+    store.execute(
+        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+        ("ana", "h", "analyst", "now"),
+    )
+    assert store.query("SELECT role FROM users WHERE username = ?", ("ana",)) == [("analyst",)]
+
+
+def test_failed_migration_leaves_the_schema_unchanged(store: Store) -> None:
+    store.execute("DELETE FROM schema_migrations WHERE version = 2")
+    # users still exists, so re-running migration 2 fails on CREATE TABLE users.
+    with pytest.raises(StoreError):
+        store.migrate()
+    assert store.schema_version() == 1
+
+
+def test_open_store_reports_an_unusable_location(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError):
+        open_store(str(blocker / "sub" / "node.db"))
+
+
+def test_open_store_reports_an_unreachable_postgres() -> None:
+    with pytest.raises(StoreError, match="cannot connect"):
+        open_store("postgresql://127.0.0.1:1/test?schema=t_unreachable")
+    with pytest.raises(StoreError, match="schema name"):
+        open_store("postgresql://127.0.0.1:5432/test?schema=Robert'); DROP")
+
+
+def test_postgres_url_schema_is_split_off() -> None:
+    conninfo, schema = split_schema(
+        "postgresql://127.0.0.1:5432/test?schema=t_abc&sslmode=disable"
+    )
+    assert schema == "t_abc"
+    assert conninfo_to_dict(conninfo) == {
+        "host": "127.0.0.1",
+        "port": "5432",
+        "dbname": "test",
+        "sslmode": "disable",
+    }
+    assert split_schema("postgresql://127.0.0.1/test")[1] is None
+
+
+def test_postgres_url_keeps_parameters_with_spaces() -> None:
+    url = "postgresql://127.0.0.1:5432/test?options=-c%20statement_timeout%3D5000&schema=t_abc"
+    conninfo, _schema = split_schema(url)
+    assert conninfo_to_dict(conninfo)["options"] == "-c statement_timeout=5000"
+
+
+# -- reports -----------------------------------------------------------------------------
+
+
+def test_insert_and_read_back_reports(store: Store, signers: dict[str, Signer]) -> None:
+    own = make_reports(signers["USA"], 3)
+    received = make_reports(signers["JPN"], 2)
+    with store.transaction():
+        own_seqs = store.insert_reports(own, received_from=None)
+        got_seqs = store.insert_reports(received, received_from="JPN")
+    assert own_seqs == sorted(own_seqs) and len(set(own_seqs + got_seqs)) == 5
+    assert min(got_seqs) > max(own_seqs)
+    assert store.report_count() == 5
+
+    stored = store.reports()
+    assert [s.seq for s in stored] == own_seqs + got_seqs
+    for item, original in zip(stored, own + received, strict=True):
+        assert item.report == original
+        assert item.report.signed == original.signed
+        assert item.report.signature == original.signature
+    assert [s.received_from for s in stored] == [None] * 3 + ["JPN"] * 2
+    assert [s.seq for s in store.reports(after_seq=own_seqs[1], limit=2)] == [
+        own_seqs[2],
+        got_seqs[0],
+    ]
+    env = received[1].envelope
+    assert store.stored_bytes(env.origin, env.id, env.version) == received[1].signed
+    assert store.stored_bytes(env.origin, env.id, 2) is None
+    assert store.stored_bytes("USA", env.id, env.version) is None
+    assert store.origin_seq_taken("JPN", env.origin_seq)
+    assert not store.origin_seq_taken("JPN", 99)
+
+
+def test_versions_and_tombstones(store: Store, signers: dict[str, Signer]) -> None:
+    rid = uuid7()
+    v1_v2 = make_reports(signers["JPN"], 2, report_id=rid)
+    v3 = make_reports(signers["JPN"], 1, start=3, kind="tombstone", report_id=rid, version=3)
+    other = make_reports(signers["JPN"], 1, start=4)
+    with store.transaction():
+        store.insert_reports(v1_v2 + v3 + other, received_from="JPN")
+    assert [s.report.envelope.version for s in store.versions(rid)] == [1, 2, 3]
+    latest = store.latest_version(rid)
+    assert latest is not None and latest.report.envelope.is_tombstone
+    assert store.latest_version(uuid7()) is None
+    assert [s.report.envelope.kind for s in store.reports(kind="tombstone")] == ["tombstone"]
+    assert int(store.query("SELECT tombstone FROM reports WHERE version = 3")[0][0]) == 1
+
+
+def test_same_report_twice_is_refused_and_rolls_back(
+    store: Store, signers: dict[str, Signer]
+) -> None:
+    first = make_reports(signers["JPN"], 2)
+    with store.transaction():
+        store.insert_reports(first[:1], received_from="JPN")
+    with pytest.raises(StoreError, match="integrity"), store.transaction():
+        store.next_counter("during-failed-tx")
+        store.insert_reports(first[1:], received_from="JPN")  # fine on its own
+        store.insert_reports(first[:1], received_from="JPN")  # (origin, id, version) again
+    assert store.report_count() == 1
+    assert store.counter("during-failed-tx") == 0
+    # The connection is usable after the rollback.
+    with store.transaction():
+        store.insert_reports(first[1:], received_from="JPN")
+    assert store.report_count() == 2
+
+
+def test_origin_seq_is_unique_per_origin(store: Store, signers: dict[str, Signer]) -> None:
+    a = make_reports(signers["JPN"], 1, start=7)
+    b = make_reports(signers["JPN"], 1, start=7)  # another report, same origin_seq
+    c = make_reports(signers["USA"], 1, start=7)  # same origin_seq, other origin: fine
+    with store.transaction():
+        store.insert_reports(a + c, received_from=None)
+    with pytest.raises(StoreError), store.transaction():
+        store.insert_reports(b, received_from="JPN")
+    assert store.report_count() == 2
+
+
+def test_exception_inside_a_transaction_rolls_everything_back(
+    store: Store, signers: dict[str, Signer]
+) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), store.transaction():
+        seqs = store.insert_reports(make_reports(signers["JPN"], 3), received_from="JPN")
+        store.enqueue("USA", seqs)
+        store.set_inbound_cursor("JPN", 3)
+        with store.transaction():  # nested: joins the outer transaction
+            store.next_counter("x", 4)
+        raise Boom
+    assert store.report_count() == 0
+    assert store.outbox_head("USA") == 0
+    assert store.cursor("JPN") == (0, 0)
+    assert store.counter("x") == 0
+
+
+# -- outbox, cursors, counters -----------------------------------------------------------
+
+
+def test_outbox_pseq_is_contiguous_per_partner(store: Store, signers: dict[str, Signer]) -> None:
+    reports = make_reports(signers["USA"], 6)
+    with store.transaction():
+        seqs = store.insert_reports(reports, received_from=None)
+        store.enqueue("JPN", seqs[:2])
+        store.enqueue("KOR", seqs[1:4])
+        store.enqueue("JPN", [])
+    with store.transaction():
+        store.enqueue("JPN", seqs[3:6])
+    jpn = store.outbox_after("JPN", 0, 100)
+    kor = store.outbox_after("KOR", 0, 100)
+    assert [i.pseq for i in jpn] == [1, 2, 3, 4, 5]
+    assert [i.pseq for i in kor] == [1, 2, 3]
+    assert [i.envelope for i in jpn] == [reports[i].signed for i in (0, 1, 3, 4, 5)]
+    assert [i.envelope for i in kor] == [reports[i].signed for i in (1, 2, 3)]
+    assert store.outbox_head("JPN") == 5 and store.outbox_head("KOR") == 3
+    assert store.outbox_head("USA") == 0
+    page = store.outbox_after("JPN", 2, 2)
+    assert [i.pseq for i in page] == [3, 4]
+    assert store.outbox_after("JPN", 5, 10) == []
+
+
+def test_cursors_start_at_zero_and_move_independently(store: Store) -> None:
+    assert store.cursor("JPN") == (0, 0)
+    with store.transaction():
+        store.set_inbound_cursor("JPN", 7)
+    assert store.cursor("JPN") == (7, 0)
+    with store.transaction():
+        store.set_push_acked("JPN", 3)
+        store.set_push_acked("KOR", 9)
+    assert store.cursor("JPN") == (7, 3)
+    assert store.cursor("KOR") == (0, 9)
+    with store.transaction():
+        store.set_inbound_cursor("JPN", 8)
+    assert store.cursor("JPN") == (8, 3)
+
+
+def test_counters_reserve_consecutive_blocks(store: Store) -> None:
+    with store.transaction():
+        assert store.next_counter("a") == 1
+        assert store.next_counter("a", 10) == 2
+        assert store.next_counter("b", 3) == 1
+        assert store.next_counter("a") == 12
+    assert store.counter("a") == 12
+    assert store.counter("b") == 3
+    assert store.counter("never") == 0
+
+
+# -- keys --------------------------------------------------------------------------------
+
+
+def test_keys_are_remembered_once(store: Store, signers: dict[str, Signer]) -> None:
+    jpn, usa = signers["JPN"].certified, signers["USA"].certified
+    with store.transaction():
+        assert store.add_key(jpn)
+        assert not store.add_key(jpn)
+        assert store.add_key(usa)
+    keys = {k.key_id: k for k in store.keys()}
+    assert set(keys) == {jpn.key_id, usa.key_id}
+    assert keys[jpn.key_id].nation == "JPN"
+    assert keys[jpn.key_id].not_after == jpn.not_after
+
+
+def test_engine_errors_become_store_errors(store: Store) -> None:
+    with pytest.raises(StoreError):
+        store.query("SELECT * FROM no_such_table")
+    # and the store still works afterwards
+    assert store.counter("x") == 0
