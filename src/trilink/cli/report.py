@@ -146,3 +146,45 @@ def edit(
         report = node.edit(report_id, payload, label=label, actor="cli")
         localnet.wake(node.config)
     typer.echo(f"{report.envelope.id} version {report.envelope.version}")
+
+
+@app.command("show")
+def show(
+    report_id: str = typer.Argument(..., help="Report id."),
+    root: Path = DirOption,
+    nation: str = NationOption,
+    db: str = DbOption,
+) -> None:
+    """Every version this node holds of a report, whether each signature verifies, and the
+    audit rows about it."""
+    from trilink.errors import ProvenanceError
+
+    with _open(root, nation, db) as node:
+        versions = node.store.versions(report_id)
+        if not versions:
+            raise InputError(f"node {node.nation} holds no report {report_id}")
+        rows = node.store.audit_rows(report_id=report_id)
+        for stored in versions:
+            env = stored.report.envelope
+            try:
+                key = node.verifier.verify(stored.report.signed, env, stored.report.signature)
+                verdict = f"[green]signature verified[/green] (key {key.key_id[:12]})"
+            except ProvenanceError as err:
+                verdict = f"[red]signature does NOT verify: {err}[/red]"
+            source = f"from {stored.received_from}" if stored.received_from else "published here"
+            console.print(
+                f"[bold]{env.id} v{env.version}[/bold] {env.kind} from {env.origin} "
+                f"({source}) created {env.created}\n  label {env.label}\n  {verdict}"
+            )
+            if env.derived_from:
+                console.print(f"  derived from {', '.join(env.derived_from)}")
+            console.print_json(data=env.payload_obj())
+    table = Table(title="audit")
+    for col in ("seq", "at", "event", "outcome", "partner", "v", "reason"):
+        table.add_column(col)
+    for row in rows:
+        e = row.entry
+        table.add_row(
+            str(row.seq), row.at, e.event, e.outcome, e.partner, str(e.version or ""), e.reason
+        )
+    console.print(table)
