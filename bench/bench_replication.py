@@ -20,7 +20,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_line  # noqa: E402
-
 from trilink.federation import localnet  # noqa: E402
 from trilink.node.service import NodeService  # noqa: E402
 
@@ -48,9 +47,12 @@ def throughput(root: Path, n: int, batch: int) -> tuple[float, int]:
     with NodeService.open_local(root, "JPN") as jpn:
         for start in range(0, n, batch):
             reports = jpn.publish_many(
-                "note", LABEL,
-                [{"title": f"bench {start + i}", "body": PAYLOAD_BODY}
-                 for i in range(min(batch, n - start))],
+                "note",
+                LABEL,
+                [
+                    {"title": f"bench {start + i}", "body": PAYLOAD_BODY}
+                    for i in range(min(batch, n - start))
+                ],
             )
             envelope_size = len(reports[0].signed)
             localnet.wake(jpn.config)
@@ -61,22 +63,34 @@ def throughput(root: Path, n: int, batch: int) -> tuple[float, int]:
 
 def raw_sqlite_rate(root: Path, n: int) -> float:
     with NodeService.open_local(root, "JPN") as jpn:
-        rows = [(s.report.envelope.origin, s.report.envelope.id, s.report.envelope.version,
-                 s.report.envelope.origin_seq, s.report.envelope.kind, s.report.envelope.label,
-                 s.report.envelope.created, s.report.signed)
-                for s in jpn.store.reports(limit=n)]
+        rows = [
+            (
+                s.report.envelope.origin,
+                s.report.envelope.id,
+                s.report.envelope.version,
+                s.report.envelope.origin_seq,
+                s.report.envelope.kind,
+                s.report.envelope.label,
+                s.report.envelope.created,
+                s.report.signed,
+            )
+            for s in jpn.store.reports(limit=n)
+        ]
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(Path(tmp) / "raw.db", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("CREATE TABLE r (origin TEXT, id TEXT, version INT, origin_seq INT, "
-                     "kind TEXT, label TEXT, created TEXT, envelope BLOB, "
-                     "UNIQUE (origin, id, version))")
+        conn.execute(
+            "CREATE TABLE r (origin TEXT, id TEXT, version INT, origin_seq INT, "
+            "kind TEXT, label TEXT, created TEXT, envelope BLOB, "
+            "UNIQUE (origin, id, version))"
+        )
         t0 = time.perf_counter()
         for start in range(0, len(rows), 1000):
             conn.execute("BEGIN")
-            conn.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             rows[start:start + 1000])
+            conn.executemany(
+                "INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows[start : start + 1000]
+            )
             conn.execute("COMMIT")
         rate = len(rows) / (time.perf_counter() - t0)
         conn.close()
@@ -84,8 +98,10 @@ def raw_sqlite_rate(root: Path, n: int) -> float:
 
 
 def latency(root: Path, n: int) -> list[float]:
-    readers = [sqlite3.connect(f"file:{root / nat / 'node.db'}?mode=ro", uri=True)
-               for nat in ("USA", "KOR")]
+    readers = [
+        sqlite3.connect(f"file:{root / nat / 'node.db'}?mode=ro", uri=True)
+        for nat in ("USA", "KOR")
+    ]
     samples = []
     with NodeService.open_local(root, "JPN") as jpn:
         for i in range(n):

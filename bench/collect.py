@@ -12,8 +12,10 @@ ORDER = ["replication", "sanctions", "maritime", "missile_sim", "missile_tracker
 
 
 def main() -> None:
-    sections = sorted((ROOT / "docs" / "benchmarks").glob("*.md"),
-                      key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else 99, p.stem))
+    sections = sorted(
+        (ROOT / "docs" / "benchmarks").glob("*.md"),
+        key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else 99, p.stem),
+    )
     parts = [
         "# Benchmarks",
         "",
