@@ -1,7 +1,457 @@
-"""`trilink sanctions ...`: command-line edge of `trilink.sanctions`."""
+"""`trilink sanctions ...`: command-line edge of `trilink.sanctions`.
+
+Screens vessels (one, or a CSV of many) against the lists in force, explains every match,
+updates the lists (refusing damaged files) and shows what is loaded. Only this module talks
+to a node (``--publish``).
+"""
 
 from __future__ import annotations
 
-import typer
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-app = typer.Typer(help="sanctions engine", no_args_is_help=True)
+import msgspec
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from trilink.cli.common import console, err_console, nation_code
+from trilink.errors import ConfigError, InputError
+from trilink.model.payloads.sanctions import (
+    ListChange,
+    ListVersion,
+    SanctionsListChangePayload,
+)
+from trilink.sanctions.hits import hit_payload
+from trilink.sanctions.io import ActiveLists, default_data_dir
+from trilink.sanctions.listset import ListDiff, ListSet
+from trilink.sanctions.screen import Query, Screener, ScreenResult
+
+app = typer.Typer(
+    help="Sanctions screening of vessels against the OFAC SDN and UN 1718 lists.",
+    no_args_is_help=True,
+)
+
+OUT_COLUMNS = (
+    "row",
+    "matched",
+    "list",
+    "list_id",
+    "matched_name",
+    "matched_imo",
+    "score",
+    "reason",
+)
+IN_COLUMNS = ("name", "imo", "mmsi", "flag")
+MAX_FIELD = 200  # longer than any vessel name or identifier: the row is garbage
+CHUNK = 2000
+
+DataDirOption = typer.Option(
+    None,
+    "--data-dir",
+    help="Directory holding the lists in force (default: $TRILINK_SANCTIONS_DIR or "
+    "~/.local/share/trilink/sanctions; empty means the lists bundled with trilink).",
+    file_okay=False,
+)
+PublishOption = typer.Option(
+    False, "--publish", help="Also publish the findings as reports on a node (needs --nation)."
+)
+NodeDirOption = typer.Option(
+    Path("demo-net"), "--dir", help="Network directory made by 'trilink net up'.", file_okay=False
+)
+NationOpt = typer.Option(None, "--nation", help="Publishing node: USA, JPN or KOR.")
+LabelOption = typer.Option(
+    "UNCLASSIFIED//REL TO USA, JPN, KOR",
+    "--label",
+    help="Security label of published reports (the lists themselves are public).",
+)
+
+
+def _lists(data_dir: Path | None) -> ListSet:
+    return ActiveLists(data_dir).load()
+
+
+def _versions(ls: ListSet) -> list[ListVersion]:
+    return [
+        ListVersion(list_id=sl.list_id, published=sl.published, sha256=sl.sha256)
+        for sl in ls.lists.values()
+    ]
+
+
+def _publish(
+    root: Path, nation: str | None, kind: str, label: str, payloads: Sequence[msgspec.Struct]
+) -> list[str]:
+    if nation is None:
+        raise ConfigError("--publish needs --nation (USA, JPN or KOR) and --dir")
+    from trilink.federation import localnet
+    from trilink.node.service import NodeService
+
+    with NodeService.open_local(root, nation_code(nation)) as node:
+        reports = node.publish_many(
+            kind, label, [msgspec.to_builtins(p) for p in payloads], actor="trilink sanctions"
+        )
+        localnet.wake(node.config)
+    return [r.envelope.id for r in reports]
+
+
+# -- screen -------------------------------------------------------------------------------
+
+
+@app.command("screen")
+def screen(
+    csv_in: Path = typer.Option(
+        None,
+        "--csv",
+        help="CSV with columns name,imo,mmsi,flag (any may be empty).",
+        dir_okay=False,
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="Output CSV, one row per input row (needs --csv).", dir_okay=False
+    ),
+    name: str = typer.Option("", "--name", help="Vessel name as seen (AIS, report)."),
+    imo: str = typer.Option("", "--imo", help="IMO number, with or without 'IMO'."),
+    mmsi: str = typer.Option("", "--mmsi", help="9-digit MMSI."),
+    call_sign: str = typer.Option("", "--call-sign", help="Radio call sign."),
+    flag: str = typer.Option("", "--flag", help="Flag state (name, ISO alpha-2 or alpha-3)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    data_dir: Path = DataDirOption,
+    publish: bool = PublishOption,
+    node_dir: Path = NodeDirOption,
+    nation: str = NationOpt,
+    label: str = LabelOption,
+) -> None:
+    """Is this vessel a sanctioned one? Exact IMO/MMSI first, then names (spacing, 'NO.',
+    word order, Korean romanisation, small typos). Every match says which fields and rule
+    decided it. Two different valid IMOs never match; JI SONG 6 never matches JI SONG 8."""
+    if csv_in is not None:
+        if out is None:
+            raise InputError("--csv needs --out OUT.csv for the results", field="--out")
+        _screen_csv(csv_in, out, data_dir, publish, node_dir, nation, label)
+        return
+    if not any(v.strip() for v in (name, imo, mmsi, call_sign)):
+        raise InputError(
+            "nothing to screen: give --csv IN.csv --out OUT.csv, or --name/--imo/--mmsi"
+        )
+    ls = _lists(data_dir)
+    result = Screener(ls.vessels).screen(Query(name, imo, mmsi, call_sign, flag))
+    if as_json:
+        console.print_json(json.dumps(_result_json(result, ls)))
+    else:
+        _explain(result, ls)
+    if publish and result.matched:
+        payload = hit_payload({"type": "screening"}, [("screened", result)],
+                              lists=_versions(ls), parties_of=ls.parties_of)  # fmt: skip
+        assert payload is not None
+        ids = _publish(node_dir, nation, "sanctions.hit", label, [payload])
+        console.print(f"published sanctions.hit {ids[0]}")
+
+
+def _result_json(res: ScreenResult, ls: ListSet) -> dict[str, Any]:
+    def match(m: Any) -> dict[str, Any]:
+        v = m.vessel
+        return {
+            "list": v.list_id,
+            "list_id": v.entry_id,
+            "listed_name": v.name,
+            "matched_name": m.matched_name,
+            "imo": v.imo,
+            "score": m.score,
+            "rule": m.rule,
+            "reason": m.reason,
+            "also_listed": list(m.also_listed),
+            "programmes": list(v.programmes),
+            "linked_parties": [f"{p.name} ({p.uid})" for p in ls.parties_of(v)],
+        }
+
+    return {
+        "query": {
+            "name": res.query.name,
+            "imo": res.query.imo,
+            "mmsi": res.query.mmsi,
+            "call_sign": res.query.call_sign,
+            "flag": res.query.flag,
+        },  # fmt: skip
+        "matched": res.matched,
+        "best": match(res.best) if res.best else None,
+        "candidates": [match(m) for m in res.candidates],
+        "excluded": list(res.excluded),
+        "issues": list(res.issues),
+    }
+
+
+def _explain(res: ScreenResult, ls: ListSet) -> None:
+    for issue in res.issues:
+        console.print(f"[yellow]input:[/] {issue}")
+    if not res.matched or res.best is None:
+        console.print("[bold green]NO MATCH[/] against the lists in force")
+    else:
+        m = res.best
+        v = m.vessel
+        console.print(
+            f"[bold red]MATCH[/] {v.list_id} entry {v.entry_id}: [bold]{v.name}[/]"
+            f"{f'  IMO {v.imo}' if v.imo else ''}  score {m.score:.1f}  rule [bold]{m.rule}[/]"
+        )
+        table = Table("field", "rule", "score", "why", show_lines=False)
+        for e in m.evidence:
+            table.add_row(e.field, e.rule, f"{e.score:.1f}" if e.score else "", e.detail)
+        console.print(table)
+        facts = [
+            ("also listed", ", ".join(m.also_listed)),
+            ("aliases / former names", ", ".join(v.aliases + v.former_names)),
+            ("flags", ", ".join(v.flags)),
+            ("MMSIs", ", ".join(v.mmsis)),
+            ("call signs", ", ".join(v.call_signs)),
+            ("type", v.vessel_type or ""),
+            ("programmes", ", ".join(v.programmes)),
+            ("measures", ", ".join(v.measures)),
+            (
+                "linked",
+                "; ".join(f"{p.name} ({p.uid})" for p in ls.parties_of(v))
+                or "; ".join(v.linked_to),
+            ),  # fmt: skip
+        ]
+        for label, value in facts:
+            if value:
+                console.print(f"  {label}: {value}")
+        for other in res.candidates[1:]:
+            console.print(
+                f"  other candidate: {other.vessel.uid} {other.vessel.name!r} "
+                f"score {other.score:.1f} ({other.rule})"
+            )
+    for ex in res.excluded:
+        console.print(f"[dim]excluded: {ex}[/]")
+
+
+def _read_rows(path: Path) -> tuple[list[Query | None], list[str]]:
+    """Queries (None for a garbage row) and one problem line per garbage row."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
+    text = raw.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError("the file is empty; expected a header name,imo,mmsi,flag",
+                         path=str(path)) from None  # fmt: skip
+    cols = [h.strip().lower() for h in header]
+    if not set(cols) & set(IN_COLUMNS):
+        raise InputError(
+            f"header {header!r} has none of the columns name,imo,mmsi,flag", path=str(path), line=1
+        )
+    # call_sign is optional: screened when present, never required.
+    where = {c: cols.index(c) for c in (*IN_COLUMNS, "call_sign") if c in cols}
+    queries: list[Query | None] = []
+    problems: list[str] = []
+    for n, row in enumerate(reader, start=1):
+        line = reader.line_num
+        problem = None
+        if len(row) > len(cols) and any(x.strip() for x in row[len(cols) :]):
+            problem = f"{len(row)} fields, the header has {len(cols)}"
+        elif any("\ufffd" in x for x in row):
+            problem = "not valid UTF-8 text"
+        elif any(len(x) > MAX_FIELD for x in row):
+            problem = f"a field is longer than {MAX_FIELD} characters"
+        elif any(ch < " " for x in row for ch in x):
+            problem = "control characters in a field"
+        if problem is not None:
+            problems.append(f"row {n} (line {line}): {problem}; not screened")
+            queries.append(None)
+            continue
+        vals = {c: (row[i].strip() if i < len(row) else "") for c, i in where.items()}
+        queries.append(
+            Query(
+                name=vals.get("name", ""),
+                imo=vals.get("imo", ""),
+                mmsi=vals.get("mmsi", ""),
+                call_sign=vals.get("call_sign", ""),
+                flag=vals.get("flag", ""),
+            )
+        )
+    return queries, problems
+
+
+def _screen_csv(
+    csv_in: Path,
+    out: Path,
+    data_dir: Path | None,
+    publish: bool,
+    node_dir: Path,
+    nation: str | None,
+    label: str,
+) -> None:
+    queries, problems = _read_rows(csv_in)
+    ls = _lists(data_dir)
+    screener = Screener(ls.vessels)
+    good = [(i, q) for i, q in enumerate(queries) if q is not None]
+    results: dict[int, ScreenResult] = {}
+    with Progress(
+        TextColumn("screening"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(), console=err_console, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("screen", total=len(good))
+        for start in range(0, len(good), CHUNK):
+            chunk = good[start : start + CHUNK]
+            for (i, _q), res in zip(chunk, screener.screen_many([q for _i, q in chunk]),
+                                    strict=True):  # fmt: skip
+                results[i] = res
+            progress.advance(task, len(chunk))
+    matched = 0
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(OUT_COLUMNS)
+            for i in range(len(queries)):
+                got = results.get(i)
+                w.writerow(_out_row(i + 1, got, problems))
+                matched += bool(got and got.matched)
+    except OSError as err:
+        raise InputError(f"cannot write: {err.strerror}", path=str(out)) from None
+    for problem in problems:
+        err_console.print(f"[yellow]{csv_in}: {problem}[/]")
+    issues = sum(1 for r in results.values() if r.issues)
+    console.print(
+        f"screened {len(results)} of {len(queries)} rows: [bold]{matched} matched[/], "
+        f"{len(problems)} garbage rows, {issues} rows with unusable identifiers -> {out}"
+    )
+    if publish and matched:
+        payloads = [
+            p
+            for r in results.values()
+            if r.matched
+            and (
+                p := hit_payload(
+                    {"type": "screening"},
+                    [("screened", r)],
+                    lists=_versions(ls),
+                    parties_of=ls.parties_of,
+                )
+            )
+            is not None  # fmt: skip
+        ]
+        ids = _publish(node_dir, nation, "sanctions.hit", label, payloads)
+        console.print(f"published {len(ids)} sanctions.hit reports")
+
+
+def _out_row(row: int, res: ScreenResult | None, problems: list[str]) -> list[str]:
+    if res is None:
+        why = next((p for p in problems if p.startswith(f"row {row} ")), "garbage row")
+        return [str(row), "false", "", "", "", "", "", f"not screened: {why}"]
+    notes = "; ".join(res.issues)
+    if not res.matched or res.best is None:
+        return [str(row), "false", "", "", "", "", "", notes]
+    m = res.best
+    reason = f"rule {m.rule}: {m.reason}" + (f"; {notes}" if notes else "")
+    return [str(row), "true", m.vessel.list_id, m.vessel.entry_id, m.matched_name,
+            m.vessel.imo or "", f"{m.score:.1f}", reason]  # fmt: skip
+
+
+# -- update / lists -------------------------------------------------------------------------
+
+
+@app.command("update")
+def update(
+    files: list[Path] = typer.Argument(
+        ..., help="Newer list files (sdn.csv, 1718 HTML, XML).", exists=False, dir_okay=False
+    ),  # fmt: skip
+    data_dir: Path = DataDirOption,
+    published: str = typer.Option(
+        None, "--published", help="Publication date YYYY-MM-DD (OFAC's CSV does not carry one)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Accept a list that lost more than half of its vessels."
+    ),
+    diff_out: Path = typer.Option(None, "--diff-json", help="Also write the diffs as JSON."),
+    publish: bool = PublishOption,
+    node_dir: Path = NodeDirOption,
+    nation: str = NationOpt,
+    label: str = LabelOption,
+) -> None:
+    """Put newer lists in force and show what changed (vessels added, removed, renamed).
+    A damaged or truncated file is refused and the list in force stays as it was."""
+    store = ActiveLists(data_dir)
+    diffs: list[tuple[ListDiff, str]] = []
+    refused = 0
+    for path in files:
+        try:
+            new, diff = store.install(path, published=published, force=force)
+        except InputError as err:
+            refused += 1
+            err_console.print(f"[bold red]refused[/] {err}; the list in force is unchanged")
+            continue
+        diffs.append((diff, new.sha256))
+        _print_diff(diff, path)
+    if diff_out is not None:
+        diff_out.write_text(json.dumps([msgspec.to_builtins(d) for d, _s in diffs], indent=2))
+    if publish and diffs:
+        payloads = [_change_payload(d, sha) for d, sha in diffs]
+        ids = _publish(node_dir, nation, "sanctions.list-change", label, payloads)
+        console.print(f"published {len(ids)} sanctions.list-change reports")
+    if refused:
+        raise typer.Exit(code=2)
+
+
+def _change_payload(d: ListDiff, sha: str) -> SanctionsListChangePayload:
+    return SanctionsListChangePayload(
+        list_id=d.list_id, old_published=d.old_published, new_published=d.new_published,
+        sha256=sha, old_vessels=d.old_vessels, new_vessels=d.new_vessels,
+        added=d.count("added"), removed=d.count("removed"), renamed=d.count("renamed"),
+        changed=d.count("changed"),
+        changes=[ListChange(change=c.change, key=c.key, name=c.name, old_name=c.old_name,
+                            details=c.details) for c in d.changes[:2000]],
+    )  # fmt: skip
+
+
+def _print_diff(d: ListDiff, path: Path) -> None:
+    console.print(
+        f"[bold]{d.list_id}[/] from {path}: {d.old_vessels} -> {d.new_vessels} vessels "
+        f"(published {d.old_published or '?'} -> {d.new_published or '?'}): "
+        f"{d.count('added')} added, {d.count('removed')} removed, "
+        f"{d.count('renamed')} renamed, {d.count('changed')} changed"
+    )
+    if not d.changes:
+        return
+    table = Table("change", "vessel", "name", "was / details")
+    for c in d.changes[:200]:
+        table.add_row(c.change, c.key, c.name, c.old_name or c.details)
+    console.print(table)
+    if len(d.changes) > 200:
+        console.print(f"... and {len(d.changes) - 200} more (use --diff-json)")
+
+
+@app.command("lists")
+def lists(
+    data_dir: Path = DataDirOption,
+    anomalies: bool = typer.Option(False, "--anomalies", help="Also list every anomaly found."),
+) -> None:
+    """Which lists are in force: publication date, vessels, entries, anomalies, source."""
+    store = ActiveLists(data_dir)
+    manifest = store.manifest()
+    ls = store.load()
+    table = Table("list", "published", "vessels", "entries", "anomalies", "from", "sha256")
+    for sl in ls.lists.values():
+        entry = manifest.get(sl.list_id)
+        origin = f"installed {entry.get('installed_utc', '')}" if entry else "bundled"
+        source = str(entry.get("source_name", sl.source_name)) if entry else sl.source_name
+        table.add_row(sl.list_id, sl.published or "unknown", str(len(sl.vessels)),
+                      str(sl.total_entries), str(len(sl.anomalies)),
+                      f"{Path(source).name} ({origin})", sl.sha256[:12])  # fmt: skip
+    console.print(table)
+    console.print(f"data directory: {store.directory}"
+                  f"{'' if manifest else ' (empty: bundled lists in force)'}")  # fmt: skip
+    console.print(f"vessels in force: {len(ls.vessels)}; linked parties: "
+                  f"{sum(1 for p in ls.linked_parties if p.vessels)}")  # fmt: skip
+    if anomalies:
+        at = Table("list", "entry", "field", "code", "message")
+        for a in ls.anomalies():
+            at.add_row(a.list_id, a.entry_id, a.field, a.code, a.message)
+        console.print(at)
+
+
+__all__ = ["app", "default_data_dir"]
