@@ -77,6 +77,33 @@ def test_non_canonical_spelling_parses_to_the_same_label(label: Label, rnd: obje
     assert parse_label("//".join(out)) == label
 
 
+label_words = st.sampled_from(
+    ["SECRET", "TOP SECRET", "EXERCISE", "REL TO", "USA", "JPN", "KOR", "CHN", ",", "//", "/"]
+    + ["ORCON", "NOFORN", "POLICY", "X", " ", "unclassified", "極秘", "POLICY A", "usa", "FOUO"]
+)
+label_like_text = st.one_of(st.lists(label_words, max_size=12).map("".join), st.text(max_size=30))
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.upper().split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(label_like_text, st.booleans())
+def test_any_text_parses_to_a_stable_label_or_names_a_token_in_it(
+    text: str, with_markings: bool
+) -> None:
+    try:
+        label = parse_label(text, markings=default_markings() if with_markings else None)
+    except LabelError as err:
+        assert isinstance(err.token, str)
+        assert _norm(err.token) in _norm(text)
+        return
+    canonical = format_label(label)
+    assert parse_label(canonical) == label
+    assert format_label(parse_label(canonical)) == canonical
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -168,6 +195,19 @@ def test_national_markings_map_onto_the_common_scale(marking: str, level: Classi
     label = parse_label(f"{marking}//REL TO USA, JPN, KOR", markings=default_markings())
     assert label.classification is level
     assert format_label(label) == f"{level.text}//REL TO USA, JPN, KOR"
+
+
+def test_national_marking_after_exercise_and_with_spacing() -> None:
+    label = parse_label(" exercise // 2급비밀 // rel to kor, usa ", markings=default_markings())
+    assert format_label(label) == "EXERCISE//SECRET//REL TO USA, KOR"
+    label = parse_label("tokutei himitsu//NOFORN", markings=default_markings())
+    assert format_label(label) == "TOP SECRET//NOFORN"
+
+
+@pytest.mark.parametrize("text", ["Tokutei  Himitsu", "II  GEUP BIMIL", " toriatsukai\tchui"])
+def test_romanised_markings_accept_any_spacing_like_classifications(text: str) -> None:
+    """'TOP  SECRET' parses; so must a romanised national marking with the same slack."""
+    assert parse_label(text, markings=default_markings()).classification is not None
 
 
 def test_national_marking_is_unknown_without_the_markings_table() -> None:

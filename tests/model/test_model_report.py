@@ -198,6 +198,36 @@ def test_check_envelope_names_the_bad_field(changes: dict[str, Any], field: str)
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize(
+    "created",
+    [
+        "2026-02-30T00:00:00.000000Z",  # no such day
+        "2026-11-23T24:00:00.000000Z",
+        "\u0662\u0660\u0662\u0666-11-23T16:14:56.123456Z",  # Arabic-Indic digits match \d
+    ],
+)
+def test_check_envelope_rejects_impossible_created_times(created: str) -> None:
+    try:
+        check_envelope(_env(created=created))
+    except ReportError as err:
+        assert err.field == "created"
+    else:
+        raise AssertionError(f"created {created!r} accepted")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("origin_seq", 2**53), ("version", 2**53), ("origin_seq", 2**64)]
+)
+def test_check_envelope_rejects_numbers_beyond_exact_json(field: str, value: int) -> None:
+    """Envelope bytes must be RFC 8785 / I-JSON, where integers stop at 2**53."""
+    try:
+        check_envelope(_env(**{field: value}))
+    except ReportError as err:
+        assert err.field == field
+    else:
+        raise AssertionError(f"{field}={value} accepted")
+
+
 def test_check_envelope_rejects_a_schema_invalid_payload_with_a_matching_hash() -> None:
     raw = b'{"titel":"typo"}'
     from trilink.model.canonical import sha256_hex

@@ -339,6 +339,101 @@ def test_every_bad_item_in_one_batch_between_good_ones(network: Any) -> None:
 _DELIVERING = {forged_with_kor_key, replay_with_different_content, reused_origin_seq}
 
 
+@pytest.mark.parametrize("engine", ["sqlite"])  # fails before the store: one engine
+def test_items_whose_origin_seq_goes_backwards_are_all_accepted(network: Any) -> None:
+    """pseq order is the sender's; origin_seq need not grow with it inside one batch."""
+    jpn, usa = network["JPN"], network["USA"]
+    reports = [_signed_alone(jpn, envelope("JPN", s)) for s in (9402, 9401, 9403)]
+    result = usa.ingest("JPN", batch(jpn, usa, [Item.of(r) for r in reports]))
+    assert (result.accepted, result.rejected) == (3, 0)
+    assert all(usa.store.stored_bytes(*r.key) == r.signed for r in reports)
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])  # fails before the store: one engine
+@pytest.mark.parametrize(
+    "created", ["2026-02-30T00:00:00.000000Z", "\u0662\u0660\u0662\u0666-11-23T16:14:56.123456Z"]
+)
+def test_signed_report_with_an_impossible_created_time_is_rejected(
+    network: Any, created: str
+) -> None:
+    jpn, usa = network["JPN"], network["USA"]
+    good = publish(jpn, "good")
+    odd = msgspec.structs.replace(envelope("JPN", 9501), created=created)
+    bad = _signed_alone(jpn, odd)
+    result = usa.ingest("JPN", batch(jpn, usa, [Item.of(good), Item.of(bad)]))
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert usa.store.stored_bytes(*bad.key) is None
+    assert len(rejected_rows(usa, "JPN")) == 1
+
+
+@pytest.mark.parametrize(("field", "value"), [("origin_seq", 2**63), ("version", 2**63)])
+def test_signed_report_with_out_of_range_numbers_is_rejected(
+    network: Any, field: str, value: int
+) -> None:
+    """Both engines must treat it alike: rejected and audited, the rest of the batch taken."""
+    jpn, usa = network["JPN"], network["USA"]
+    good = publish(jpn, "good")
+    bad = _signed_alone(jpn, msgspec.structs.replace(envelope("JPN", 9601), **{field: value}))
+    result = usa.ingest("JPN", batch(jpn, usa, [Item.of(good), Item.of(bad)]))
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert usa.store.stored_bytes("JPN", bad.envelope.id, bad.envelope.version) is None
+
+
+def test_version_at_int32_is_rejected_alike_on_both_engines(network: Any) -> None:
+    """Versions stop below 2**31 (the INTEGER columns of both engines): refused, audited."""
+    jpn, usa = network["JPN"], network["USA"]
+    good = publish(jpn, "good")
+    report = _signed_alone(jpn, envelope("JPN", 9701, version=2**31))
+    result = usa.ingest("JPN", batch(jpn, usa, [Item.of(good), Item.of(report)]))
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert usa.store.stored_bytes("JPN", report.envelope.id, 2**31) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"id":"abc\\u0000def"}', b'{"\\u0000smuggled":1}'],
+    ids=["nul-in-id", "nul-in-field-name"],
+)
+def test_rejected_item_with_nul_characters_is_still_audited(network: Any, raw: bytes) -> None:
+    """The audit row of a rejection quotes what arrived; PostgreSQL TEXT refuses NUL."""
+    jpn, usa = network["JPN"], network["USA"]
+    good = publish(jpn, "good")
+    item = Item(raw, sig_json(good.signature), "")
+    result = usa.ingest("JPN", batch(jpn, usa, [Item.of(good), item]))
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert len(rejected_rows(usa, "JPN")) == 1
+    assert chain_ok(usa)
+
+
+def test_a_partner_cannot_take_over_another_origins_report_id(network: Any) -> None:
+    """KOR re-uses the id of JPN's report with a higher version (a signed KOR tombstone).
+    Neither USA nor JPN may then show JPN's report as deleted, nor stop JPN editing it."""
+    jpn, usa, kor = network["JPN"], network["USA"], network["KOR"]
+    original = publish(jpn, "JPN's report")
+    network.deliver("JPN", "USA")
+    network.deliver("JPN", "KOR")
+    rid = original.envelope.id
+    fake = _signed_alone(
+        kor,
+        envelope(
+            "KOR",
+            500,
+            kind="tombstone",
+            payload=b'{"reason":"withdrawn"}',
+            report_id=rid,
+            version=2,
+        ),
+    )
+    for receiver in (usa, jpn):
+        result = receiver.ingest("KOR", batch(kor, receiver, [Item.of(fake)]))
+        latest = receiver.store.latest_version(rid)
+        assert latest is not None
+        assert latest.report.envelope.origin == "JPN", f"{receiver.nation} shows KOR's tombstone"
+        assert result.rejected == 1
+    edited = jpn.edit(rid, {"title": "still JPN's"})
+    assert edited.envelope.version == 2
+
+
 def test_sender_not_matching_tls_identity_rejects_the_whole_batch(network: Any) -> None:
     jpn, usa = network["JPN"], network["USA"]
     publish(jpn, "one")

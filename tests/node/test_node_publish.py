@@ -6,11 +6,19 @@ every partner a SECRET ceiling and accept exercise and live traffic.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
-from trilink.errors import ConfigError, LabelError, PayloadError, ReportError, StoreError
+from trilink.errors import (
+    ConfigError,
+    LabelError,
+    PayloadError,
+    ProvenanceError,
+    ReportError,
+    StoreError,
+)
 from trilink.federation.wire import decode_batch
 from trilink.model.report import Report, decode_envelope
 from trilink.node.service import NodeService
@@ -152,6 +160,24 @@ def test_failed_publish_transaction_leaves_nothing_half_stored(
     assert jpn.store.outbox_head("KOR") == 1
 
 
+def test_derived_product_never_reaches_a_nation_its_input_excludes(network: Any) -> None:
+    """ARCHITECTURE §2: a fused track built from a JPN REL TO USA, JPN report can never
+    reach KOR — even if the analyst labels the product more widely."""
+    jpn, usa = network["JPN"], network["USA"]
+    source = jpn.publish("note", "SECRET//REL TO USA, JPN", {"title": "JPN source"})
+    network.deliver("JPN", "USA")
+    try:
+        usa.publish(
+            "note",
+            "SECRET//REL TO USA, JPN, KOR",
+            {"title": "fused from JPN's report"},
+            derived_from=[source.envelope.id],
+        )
+    except (LabelError, ReportError):
+        return  # refusing the wider label is a correct outcome
+    assert outbox_ids(usa, "KOR") == [], "derived product queued for KOR"
+
+
 def test_edit_makes_version_2_which_replicates(network: Any) -> None:
     jpn, usa, kor = network["JPN"], network["USA"], network["KOR"]
     v1 = jpn.publish("note", "SECRET//REL TO USA, JPN", {"title": "first", "tags": ["a"]})
@@ -162,6 +188,7 @@ def test_edit_makes_version_2_which_replicates(network: Any) -> None:
     assert v2.envelope.origin_seq == v1.envelope.origin_seq + 1
     result = network.deliver("JPN", "USA")
     assert result.accepted == 1
+    assert [s.report.envelope.version for s in jpn.store.versions(v1.envelope.id)] == [1, 2]
     versions = usa.store.versions(v1.envelope.id)
     assert [s.report.envelope.version for s in versions] == [1, 2]
     assert versions[1].report.envelope.payload_obj() == {"title": "second"}
@@ -193,6 +220,20 @@ def test_delete_makes_a_signed_tombstone_which_replicates(network: Any) -> None:
         jpn.delete(report.envelope.id)
     with pytest.raises(ReportError, match="already deleted"):
         jpn.edit(report.envelope.id, {"title": "resurrected"})
+
+
+def test_tombstone_reaches_every_partner_that_held_a_version(network: Any) -> None:
+    """v1 went to KOR, v2 narrowed the label to USA, JPN, then the report was deleted:
+    KOR must not keep showing v1 as live."""
+    jpn, kor = network["JPN"], network["KOR"]
+    report = jpn.publish("note", "SECRET//REL TO USA, JPN, KOR", {"title": "v1"})
+    network.deliver("JPN", "KOR")
+    jpn.edit(report.envelope.id, {"title": "v2"}, label="SECRET//REL TO USA, JPN")
+    jpn.delete(report.envelope.id, "withdrawn")
+    network.deliver_all()
+    latest = kor.store.latest_version(report.envelope.id)
+    assert latest is not None
+    assert latest.report.envelope.is_tombstone, "KOR still holds v1 as a live report"
 
 
 def test_only_the_originator_edits_or_deletes(network: Any) -> None:
@@ -237,6 +278,22 @@ def test_key_rotation_keeps_old_reports_verifiable(network: Any) -> None:
     usa = network.reopen("USA")
     usa.verifier.verify(before.signed, before.envelope, before.signature)
     usa.verifier.verify(after.signed, after.envelope, after.signature)
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+@pytest.mark.parametrize("start_days", [1, -400], ids=["not-yet-valid", "expired"])
+def test_node_never_publishes_what_its_own_verifier_rejects(network: Any, start_days: int) -> None:
+    """A signing key outside its validity (pre-staged too early, or expired) must not be used
+    silently: every partner would reject every report."""
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=start_days)
+    issue_signing_key(network.root / "pki", network.root / "JPN", "JPN", not_before=start)
+    try:
+        jpn = network.reopen("JPN")
+        report = jpn.publish("note", "SECRET//REL TO USA, JPN", {"title": "x"})
+    except (ConfigError, ProvenanceError) as refused:
+        assert "valid" in str(refused)  # refusing loudly is a correct outcome
+        return
+    jpn.verifier.verify(report.signed, report.envelope, report.signature)
 
 
 def test_status_reports_queues_and_cursors(network: Any) -> None:

@@ -17,7 +17,7 @@ from trilink.errors import ConfigError, ProvenanceError
 from trilink.model import build_envelope, parse_label
 from trilink.model.ids import utc_timestamp
 from trilink.model.report import Envelope, Report, Signature
-from trilink.provenance.merkle import leaf_hash
+from trilink.provenance.merkle import leaf_hash, root_from_proof
 from trilink.provenance.pki import (
     CertifiedKey,
     create_ca,
@@ -172,6 +172,20 @@ def test_claimed_batch_size_is_covered_by_the_signature(pki: Path) -> None:
     bigger = msgspec.structs.replace(report.signature, size=4)
     with pytest.raises(ProvenanceError, match="forged"):
         verifier.verify(report.signed, report.envelope, bigger)
+
+
+def test_absurd_batch_size_is_a_provenance_error(pki: Path) -> None:
+    """Anyone can build a proof for a 2**70-leaf "batch" (70 made-up hashes and the root they
+    imply); the verifier must refuse it as a ProvenanceError, not crash."""
+    report = signer_of(pki, "JPN").sign(envelopes("JPN", 1))[0]
+    size, proof = 2**70, [b"\x11" * 32] * 70
+    implied = root_from_proof(leaf_hash(report.signed), 0, size, proof)
+    assert implied is not None
+    bad = msgspec.structs.replace(
+        report.signature, size=size, index=0, proof=[p.hex() for p in proof], root=implied.hex()
+    )
+    with pytest.raises(ProvenanceError):
+        verifier_of(pki, "JPN").verify(report.signed, report.envelope, bad)
 
 
 def test_self_made_unsigned_report_is_refused(pki: Path) -> None:

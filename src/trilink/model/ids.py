@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_TS_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 
 
 def uuid7(unix_ms: int | None = None) -> str:
@@ -35,7 +35,14 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 
 
 def is_utc_timestamp(text: str) -> bool:
-    return bool(_TS_RE.match(text))
+    """The shape ``utc_timestamp`` writes, and a real date and time."""
+    if not _TS_RE.match(text):
+        return False
+    try:
+        parse_utc_timestamp(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_utc_timestamp(text: str) -> datetime:

@@ -260,10 +260,17 @@ def _parse(
 
 def _classification_of(word: str, markings: Mapping[str, Classification] | None) -> Classification:
     if markings:
-        national = markings.get(word.strip()) or markings.get(word.strip().upper())
+        key = " ".join(word.split())
+        national = markings.get(key) or markings.get(key.upper())
+        if national is None:
+            national = _normalised_markings(markings).get(key.upper())
         if national is not None:
             return national
     return Classification.from_text(word)
+
+
+def _normalised_markings(markings: Mapping[str, Classification]) -> dict[str, Classification]:
+    return {" ".join(word.split()).upper(): level for word, level in markings.items()}
 
 
 def combine_labels(labels: Iterable[Label]) -> Label:

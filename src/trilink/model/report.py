@@ -24,6 +24,9 @@ from trilink.model.kinds import (
 )
 from trilink.model.label import PARTNER_NATIONS, Label, format_label, parse_label
 
+MAX_SEQ = 2**53  # exact in JSON (I-JSON) and in a BIGINT column
+MAX_VERSION = 2**31  # fits the INTEGER version columns of both store engines
+
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     id: str
@@ -159,10 +162,10 @@ def check_envelope(
         raise ReportError(f"id {env.id!r} is not a lowercase UUIDv7", field="id")
     if env.origin not in nations:
         raise ReportError(f"origin {env.origin!r} is not a known nation", field="origin")
-    if env.origin_seq < 1:
-        raise ReportError("origin_seq must be a positive integer", field="origin_seq")
-    if env.version < 1:
-        raise ReportError("version must be a positive integer", field="version")
+    if not 1 <= env.origin_seq < MAX_SEQ:
+        raise ReportError(f"origin_seq must be in 1..{MAX_SEQ - 1}", field="origin_seq")
+    if not 1 <= env.version < MAX_VERSION:
+        raise ReportError(f"version must be in 1..{MAX_VERSION - 1}", field="version")
     if not is_utc_timestamp(env.created):
         raise ReportError(
             f"created {env.created!r} is not UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ'", field="created"

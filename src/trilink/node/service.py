@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,12 +21,18 @@ from typing import Any
 import msgspec
 from cryptography import x509
 
-from trilink.errors import ConfigError, ProvenanceError, ReportError, TrilinkError
+from trilink.errors import ConfigError, LabelError, ProvenanceError, ReportError, TrilinkError
 from trilink.federation.wire import WireBatch, encode_batch
-from trilink.model.ids import utc_timestamp
+from trilink.model.ids import parse_utc_timestamp, utc_timestamp
 from trilink.model.kinds import TOMBSTONE, validate_payload
-from trilink.model.label import Label, format_label, parse_label
-from trilink.model.report import Report, build_envelope, check_envelope, decode_envelope
+from trilink.model.label import Label, combine_labels, format_label, parse_label
+from trilink.model.report import (
+    MAX_VERSION,
+    Report,
+    build_envelope,
+    check_envelope,
+    decode_envelope,
+)
 from trilink.node.config import NodeConfig, load_node_config
 from trilink.policy.decide import Decision, decide_label
 from trilink.provenance.pki import (
@@ -68,7 +75,7 @@ class NodeService:
         self.store = store or open_store(config.db_url)
         self._lock = threading.RLock()
         self.listeners: list[Callable[[Sequence[Report]], None]] = []
-        key, certified = load_signing_key(config.dir)
+        key, certified = load_signing_key(config.dir, at=datetime.now(UTC))
         self.signer = Signer(key, certified)
         try:
             self.ca_cert = x509.load_pem_x509_certificate(config.ca_cert.read_bytes())
@@ -151,17 +158,19 @@ class NodeService:
         actor: str = "",
     ) -> list[Report]:
         """Sign, store and queue for release a batch of reports of one kind and label."""
+        refs = list(derived_from) if derived_from is not None else [[] for _ in payloads]
         try:
             if isinstance(label, str):
                 label = self.parse_label(label)
             for payload in payloads:
                 validate_payload(kind, payload)
+            if len(refs) != len(payloads):
+                raise ReportError("derived_from must have one entry per payload")
+            for inputs in refs:
+                self._check_derivation(label, inputs)
         except TrilinkError as err:
             self._audit_refused_publish(err, actor)
             raise
-        refs = list(derived_from) if derived_from is not None else [[] for _ in payloads]
-        if len(refs) != len(payloads):
-            raise ReportError("derived_from must have one entry per payload")
         return self._commit_new(
             [
                 dict(kind=kind, label=label, payload=p, derived_from=r)
@@ -181,13 +190,19 @@ class NodeService:
         """A new version of one of this node's reports."""
         latest = self._own_latest(report_id)
         env = latest.envelope
-        new_label = self.parse_label(label) if isinstance(label, str) else label
-        validate_payload(env.kind, payload)
+        try:
+            new_label = self.parse_label(label) if isinstance(label, str) else label
+            new_label = new_label or self.parse_label(env.label)
+            validate_payload(env.kind, payload)
+            self._check_derivation(new_label, env.derived_from)
+        except TrilinkError as err:
+            self._audit_refused_publish(err, actor)
+            raise
         return self._commit_new(
             [
                 dict(
                     kind=env.kind,
-                    label=new_label or self.parse_label(env.label),
+                    label=new_label,
                     payload=payload,
                     derived_from=env.derived_from,
                     report_id=env.id,
@@ -198,14 +213,30 @@ class NodeService:
         )[0]
 
     def delete(self, report_id: str, reason: str = "", *, actor: str = "") -> Report:
-        """A signed tombstone: a new version that marks the report deleted everywhere."""
+        """A signed tombstone: a new version that marks the report deleted everywhere.
+
+        Its label is computed, not chosen: REL TO this nation and the partners any earlier
+        version was released to, at the lowest classification of those versions, with no
+        caveat, so it reaches exactly the nodes that hold some version (a narrowing edit
+        included) and no other.
+        """
         latest = self._own_latest(report_id)
         env = latest.envelope
+        labels = [
+            self.parse_label(v.report.envelope.label)
+            for v in self.store.versions(report_id, origin=self.nation)
+        ]
+        tombstone_label = Label(
+            classification=min(lab.classification for lab in labels),
+            rel_to=frozenset({self.nation, *self.store.partners_sent(self.nation, report_id)}),
+            exercise=labels[-1].exercise,
+            policy=labels[-1].policy,
+        )
         return self._commit_new(
             [
                 dict(
                     kind=TOMBSTONE,
-                    label=self.parse_label(env.label),
+                    label=tombstone_label,
                     payload={"reason": reason},
                     derived_from=[],
                     report_id=env.id,
@@ -215,16 +246,50 @@ class NodeService:
             actor=actor,
         )[0]
 
+    def _check_derivation(self, label: Label, inputs: Sequence[str]) -> None:
+        """A derived product must be at least as restrictive as every input it names, and
+        may only name reports this node holds (ARCHITECTURE §2)."""
+        if not inputs:
+            return
+        input_labels: list[tuple[str, Label]] = []
+        for rid in inputs:
+            found = self.store.latest_version(rid)
+            if found is None:
+                raise ReportError(
+                    f"derived_from {rid}: node {self.nation} holds no such report",
+                    field="derived_from",
+                )
+            if found.report.envelope.is_tombstone:
+                raise ReportError(
+                    f"derived_from {rid}: withdrawn by {found.report.envelope.origin}",
+                    field="derived_from",
+                )
+            input_labels.append((rid, self.parse_label(found.report.envelope.label)))
+        floor = combine_labels([lab for _, lab in input_labels])
+        if combine_labels([label, floor]) != label:
+            worst = next(
+                (rid, lab) for rid, lab in input_labels if combine_labels([label, lab]) != label
+            )
+            raise LabelError(
+                f"label {format_label(label)!r} is less restrictive than input {worst[0]} "
+                f"({format_label(worst[1])!r}); a product derived from these inputs needs at "
+                f"least {format_label(combine_labels([label, floor]))!r}",
+                token=format_label(label),
+            )
+
     def _own_latest(self, report_id: str) -> Report:
-        found = self.store.latest_version(report_id)
+        found = self.store.latest_version(report_id, origin=self.nation)
         if found is None:
+            other = self.store.owners([report_id]).get(report_id)
+            if other is not None:
+                raise ReportError(
+                    f"report {report_id} originated at {other}; only {other} can change it",
+                    field="id",
+                )
             raise ReportError(f"no report {report_id} on node {self.nation}", field="id")
         env = found.report.envelope
-        if env.origin != self.nation:
-            raise ReportError(
-                f"report {report_id} originated at {env.origin}; only {env.origin} can change it",
-                field="id",
-            )
+        if env.origin != self.nation:  # pragma: no cover - lookup is by own origin
+            raise ReportError(f"report {report_id} originated at {env.origin}", field="id")
         if env.is_tombstone:
             raise ReportError(f"report {report_id} is already deleted", field="id")
         return found.report
@@ -248,6 +313,13 @@ class NodeService:
             with self.store.transaction():
                 first = self.store.next_counter(f"origin_seq:{self.nation}", len(specs))
                 created = utc_timestamp()  # one publish act, one time
+                key = self.signer.certified
+                if not key.valid_at(parse_utc_timestamp(created)):
+                    raise ProvenanceError(
+                        f"signing key {key.key_id} is valid from {key.not_before:%Y-%m-%d %H:%M} "
+                        f"to {key.not_after:%Y-%m-%d %H:%M} UTC, not now: partners would reject "
+                        "everything it signs. Run 'trilink pki rotate' and restart the node"
+                    )
                 envelopes = [
                     build_envelope(
                         origin=self.nation, origin_seq=first + i, created=created, **spec
@@ -437,10 +509,21 @@ class NodeService:
         )
         seqs = [r.envelope.origin_seq for _, r in verified]
         taken = self.store.taken_origin_seqs(sender, min(seqs), max(seqs)) if seqs else set()
+        owners = self.store.owners([r.envelope.id for _, r in verified])
         accepted: list[Report] = []
         for pseq, report in verified:
             env = report.envelope
             key = (env.id, env.version)
+            owner = owners.setdefault(env.id, env.origin)
+            if owner != env.origin:
+                reject(
+                    pseq,
+                    report.signed,
+                    ProvenanceError(
+                        f"report id {env.id} belongs to {owner}; {env.origin} cannot version it"
+                    ),
+                )
+                continue
             existing = stored.get(key)
             if existing is not None:
                 if existing == report.signed:
@@ -516,16 +599,19 @@ class NodeService:
         return {"nation": self.nation, "reports": self.store.report_count(), "partners": partners}
 
 
-def _peek_id(raw: bytes) -> tuple[str, int]:
-    class _Id(msgspec.Struct):
-        id: str = ""
-        version: int = 0
+class _Id(msgspec.Struct):
+    id: str = ""
+    version: int = 0
 
+
+def _peek_id(raw: bytes) -> tuple[str, int]:
+    """What an unusable item says it is, for its audit row (bounded, never raising)."""
     try:
         found = msgspec.json.decode(raw, type=_Id)
-        return found.id[:64], found.version
     except (msgspec.DecodeError, msgspec.ValidationError):
         return "", 0
+    version = found.version if 0 <= found.version < MAX_VERSION else 0
+    return found.id[:64], version
 
 
 def _with_db(config: NodeConfig, db_url: str) -> NodeConfig:

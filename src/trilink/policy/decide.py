@@ -131,11 +131,17 @@ def policy_from_config(nation: str, config: Mapping[str, Any], *, source: str) -
         policies = table.get("policies", [DEFAULT_POLICY])
         if not (isinstance(policies, list) and all(isinstance(p, str) for p in policies)):
             raise ConfigError(f"{where}: 'policies' must be a list of policy identifiers")
+        flags = {}
+        for name in ("accepts_exercise", "accepts_live"):
+            value = table.get(name, True)
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: '{name}' must be true or false, not {value!r}")
+            flags[name] = value
         partners[code] = PartnerPolicy(
             nation=code,
             ceiling=ceiling,
-            accepts_exercise=bool(table.get("accepts_exercise", True)),
-            accepts_live=bool(table.get("accepts_live", True)),
+            accepts_exercise=flags["accepts_exercise"],
+            accepts_live=flags["accepts_live"],
             policies=frozenset(policies),
             kinds=frozenset(kinds) if kinds is not None else None,
         )

@@ -232,19 +232,40 @@ def issue_signing_key(
     return key_id_of(key.public_key())
 
 
-def load_signing_key(node_dir: Path) -> tuple[ed25519.Ed25519PrivateKey, CertifiedKey]:
+def load_signing_key(
+    node_dir: Path, at: dt.datetime | None = None
+) -> tuple[ed25519.Ed25519PrivateKey, CertifiedKey]:
+    """The node's signing key. With ``at``: if the current key is not valid then (a rotation
+    staged for later, or an expiry), the newest archived key valid at ``at`` is used."""
+    current = _load_key_pair(node_dir / "signing.key", node_dir / "signing.crt", node_dir)
+    if at is None or current[1].valid_at(at):
+        return current
+    archived = [
+        _load_key_pair(crt.with_suffix(".key"), crt, node_dir)
+        for crt in node_dir.glob("signing-*.crt")
+        if crt.with_suffix(".key").exists()
+    ]
+    usable = [pair for pair in archived if pair[1].valid_at(at)]
+    if not usable:
+        return current  # publishing will refuse, saying why
+    return max(usable, key=lambda pair: pair[1].not_before)
+
+
+def _load_key_pair(
+    key_path: Path, cert_path: Path, node_dir: Path
+) -> tuple[ed25519.Ed25519PrivateKey, CertifiedKey]:
     try:
-        key = serialization.load_pem_private_key((node_dir / "signing.key").read_bytes(), None)
-        cert_pem = (node_dir / "signing.crt").read_bytes()
+        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+        cert_pem = cert_path.read_bytes()
     except FileNotFoundError as err:
         raise ConfigError(
             f"no signing key in {node_dir}: run 'trilink pki init' for this deployment"
         ) from err
     if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise ConfigError(f"{node_dir / 'signing.key'} is not an Ed25519 key")
+        raise ConfigError(f"{key_path} is not an Ed25519 key")
     certified = load_certified_key(cert_pem)
     if key_id_of(key.public_key()) != certified.key_id:
-        raise ConfigError(f"{node_dir}: signing.key does not match signing.crt")
+        raise ConfigError(f"{key_path} does not match {cert_path.name}")
     return key, certified
 
 

@@ -15,6 +15,7 @@ from trilink.provenance.merkle import leaf_hash, root_from_proof, tree_with_proo
 from trilink.provenance.pki import CertifiedKey
 
 ALG = "ed25519+rfc9162-sha256"
+MAX_BATCH = 2**32  # far above any real batch; keeps the signed size field in 8 bytes
 _DOMAIN = b"trilink/report-batch/v1\x00"
 
 
@@ -112,7 +113,12 @@ class Verifier:
             raise ProvenanceError(
                 f"key {signature.key_id} belongs to {key.nation}, not to origin {envelope.origin}"
             )
-        created = parse_utc_timestamp(envelope.created)
+        if not 0 <= signature.index < signature.size <= MAX_BATCH or len(signature.proof) > 64:
+            raise ProvenanceError("signature batch size, index or proof length out of range")
+        try:
+            created = parse_utc_timestamp(envelope.created)
+        except ValueError:
+            raise ProvenanceError(f"created {envelope.created!r} is not a valid time") from None
         if not key.valid_at(created):
             raise ProvenanceError(
                 f"report created {envelope.created} outside key {key.key_id}'s validity "

@@ -9,6 +9,8 @@ outbox rows commit together or not at all (the transactional outbox of ARCHITECT
 from __future__ import annotations
 
 import abc
+import dataclasses
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -140,7 +142,10 @@ class Store(abc.ABC):
     url: str
 
     def __init__(self) -> None:
-        self._in_tx = False
+        # One connection per Store: a transaction belongs to the thread that opened it and
+        # other threads wait for it to end rather than joining it.
+        self._lock = threading.RLock()
+        self._local = threading.local()
 
     # -- engine hooks ---------------------------------------------------------------------
     @abc.abstractmethod
@@ -180,38 +185,44 @@ class Store(abc.ABC):
         self._run(sql, params)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self._execute(self._sql(sql), params)
-        rows: list[tuple[Any, ...]] = cur.fetchall()
+        with self._lock:
+            cur = self._execute(self._sql(sql), params)
+            rows: list[tuple[Any, ...]] = cur.fetchall()
         return rows
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._execute(self._sql(sql), params)
+        with self._lock:
+            self._execute(self._sql(sql), params)
 
     def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self._executemany(self._sql(sql), rows)
+            with self._lock:
+                self._executemany(self._sql(sql), rows)
 
     # -- transactions and schema ----------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        if self._in_tx:
-            yield
-            return
-        self._begin()
-        self._in_tx = True
-        try:
-            yield
-        except BaseException:
-            self._in_tx = False
-            self._rollback()
-            raise
-        self._in_tx = False
-        self._commit()
+        """A transaction; nested blocks in the same thread join the outer one."""
+        with self._lock:
+            if getattr(self._local, "in_tx", False):
+                yield
+                return
+            self._begin()
+            self._local.in_tx = True
+            try:
+                yield
+            except BaseException:
+                self._local.in_tx = False
+                self._rollback()
+                raise
+            self._local.in_tx = False
+            self._commit()
 
     def migrate(self) -> list[int]:
         """Apply every migration not yet applied; returns the versions applied now."""
         applied_now: list[int] = []
         with self.transaction():
+            self._lock_for_migration()
             if not self._table_exists("schema_migrations"):
                 self._run(
                     "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
@@ -274,22 +285,22 @@ class Store(abc.ABC):
                 for r in reports
             ],
         )
-        if not reports:
-            return []
-        first = reports[0].envelope
-        last = reports[-1].envelope
-        rows = self._rows(
-            "SELECT seq, origin_seq FROM reports WHERE origin = ? AND origin_seq BETWEEN ? AND ?",
-            (
-                first.origin,
-                min(first.origin_seq, last.origin_seq),
-                max(first.origin_seq, last.origin_seq),
-            ),
-        )
-        by_origin_seq = {int(o): int(s) for s, o in rows}
-        return [by_origin_seq[r.envelope.origin_seq] for r in reports]
+        by_origin: dict[str, list[int]] = {}
+        for r in reports:
+            by_origin.setdefault(r.envelope.origin, []).append(r.envelope.origin_seq)
+        seq_of: dict[tuple[str, int], int] = {}
+        for origin, origin_seqs in by_origin.items():
+            for seq, origin_seq in self._rows(
+                "SELECT seq, origin_seq FROM reports "
+                "WHERE origin = ? AND origin_seq BETWEEN ? AND ?",
+                (origin, min(origin_seqs), max(origin_seqs)),
+            ):
+                seq_of[(origin, int(origin_seq))] = int(seq)
+        return [seq_of[(r.envelope.origin, r.envelope.origin_seq)] for r in reports]
 
     def stored_bytes(self, origin: str, report_id: str, version: int) -> bytes | None:
+        if not 0 < version < 2**63:  # no such row can exist in either engine
+            return None
         rows = self._rows(
             "SELECT envelope FROM reports WHERE origin = ? AND id = ? AND version = ?",
             (origin, report_id, version),
@@ -327,12 +338,39 @@ class Store(abc.ABC):
         )
         return bool(rows)
 
-    def latest_version(self, report_id: str) -> StoredReport | None:
-        found = self._select_reports("WHERE id = ? ORDER BY version DESC LIMIT 1", (report_id,))
-        return found[0] if found else None
+    def latest_version(self, report_id: str, origin: str | None = None) -> StoredReport | None:
+        found = self.versions(report_id, origin)
+        return found[-1] if found else None
 
-    def versions(self, report_id: str) -> list[StoredReport]:
-        return self._select_reports("WHERE id = ? ORDER BY version", (report_id,))
+    def versions(self, report_id: str, origin: str | None = None) -> list[StoredReport]:
+        """Every stored version of a report. Ingest guarantees one origin per id."""
+        if origin is None:
+            return self._select_reports("WHERE id = ? ORDER BY version", (report_id,))
+        return self._select_reports(
+            "WHERE id = ? AND origin = ? ORDER BY version", (report_id, origin)
+        )
+
+    def owners(self, report_ids: Sequence[str]) -> dict[str, str]:
+        """The origin each of these report ids is stored under (ids not held are absent)."""
+        found: dict[str, str] = {}
+        ids = sorted(set(report_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for rid, origin in self._rows(
+                f"SELECT DISTINCT id, origin FROM reports WHERE id IN ({marks})", chunk
+            ):
+                found[rid] = origin
+        return found
+
+    def partners_sent(self, origin: str, report_id: str) -> set[str]:
+        """Partners any version of this report was queued for."""
+        rows = self._rows(
+            "SELECT DISTINCT o.partner FROM outbox o JOIN reports r ON r.seq = o.report_seq "
+            "WHERE r.origin = ? AND r.id = ?",
+            (origin, report_id),
+        )
+        return {r[0] for r in rows}
 
     def reports(
         self, *, after_seq: int = 0, limit: int | None = None, kind: str | None = None
@@ -421,6 +459,7 @@ class Store(abc.ABC):
         at = utc_timestamp()
         rows = []
         for entry in entries:
+            entry = _storable(entry)
             seq += 1
             digest = row_hash(prev, seq, at, entry)
             rows.append(
@@ -446,6 +485,10 @@ class Store(abc.ABC):
             rows,
         )
         self._run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
+
+    def _lock_for_migration(self) -> None:
+        """Serialise migrations between processes (SQLite: BEGIN IMMEDIATE already does)."""
+        return None
 
     def _lock_head_sql(self) -> str:
         return "SELECT seq, hash FROM audit_head WHERE id = 1"
@@ -519,6 +562,29 @@ class Store(abc.ABC):
     def keys(self) -> list[CertifiedKey]:
         rows = self._rows("SELECT cert_pem FROM keys ORDER BY added_at")
         return [load_certified_key(r[0]) for r in rows]
+
+
+def _storable(entry: AuditEntry) -> AuditEntry:
+    """PostgreSQL text cannot hold NUL; text from a hostile partner may. Replace it before
+    the row is hashed so both engines store (and verify) the same row."""
+    fields = (
+        entry.event,
+        entry.outcome,
+        entry.reason,
+        entry.partner,
+        entry.origin,
+        entry.report_id,
+        entry.actor,
+    )
+    if not any("\x00" in f for f in fields):
+        return entry
+    return dataclasses.replace(
+        entry,
+        **{
+            name: getattr(entry, name).replace("\x00", "\ufffd")
+            for name in ("event", "outcome", "reason", "partner", "origin", "report_id", "actor")
+        },
+    )
 
 
 def open_store(url: str) -> Store:

@@ -17,6 +17,7 @@ from trilink.errors import StoreError
 from trilink.store.base import Store
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_MIGRATION_LOCK = 0x7472696C  # "tril": advisory lock key shared by every trilink process
 
 
 def split_schema(url: str) -> tuple[str, str | None]:
@@ -44,14 +45,21 @@ class PostgresStore(Store):
             raise StoreError(f"schema name {self.schema!r} must match [a-z_][a-z0-9_]*")
         try:
             self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-            if self.schema:
-                self._conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-                self._conn.execute(f'SET search_path TO "{self.schema}"')
         except psycopg.Error as err:
             raise StoreError(
                 f"cannot connect to PostgreSQL at {conninfo}: {err}. Is the server running "
                 "(pg_ctlcluster 15 main start) and does the database exist?"
             ) from err
+        try:
+            if self.schema:
+                # Two processes creating the same schema at once must both succeed.
+                with self._conn.transaction():
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                    self._conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                self._conn.execute(f'SET search_path TO "{self.schema}"')
+        except psycopg.Error as err:
+            self._conn.close()
+            raise StoreError(f"cannot prepare schema {self.schema!r}: {err}") from err
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
@@ -81,6 +89,9 @@ class PostgresStore(Store):
             self._conn.execute("ROLLBACK")
         except psycopg.Error:
             pass
+
+    def _lock_for_migration(self) -> None:
+        self._execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
 
     def _lock_head_sql(self) -> str:
         # Serialises audit appends across concurrent writers on the same node.

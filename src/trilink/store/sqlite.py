@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,26 @@ class SqliteStore(Store):
             self._conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=30.0, check_same_thread=False
             )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=30000")
+            self._switch_to_wal()
+            self._conn.execute("PRAGMA synchronous=NORMAL")
         except (sqlite3.Error, OSError) as err:
             raise StoreError(
                 f"cannot open SQLite database {self.path}: {err}. Check that the directory "
                 "exists and is writable, or pass another --db"
             ) from err
+
+    def _switch_to_wal(self) -> None:
+        # Switching a new file to WAL can meet SQLITE_BUSY without the busy handler when
+        # another process opens the same file at the same moment: retry briefly.
+        for attempt in range(50):
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or attempt == 49:
+                    raise
+                time.sleep(0.05)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:

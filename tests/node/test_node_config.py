@@ -1,0 +1,90 @@
+"""node.toml: what write_local_config produces loads back; every mistake is a ConfigError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from trilink.errors import ConfigError
+from trilink.model.label import Classification
+from trilink.node.config import LOCAL_PORTS, load_node_config, write_local_config
+
+
+def test_local_config_round_trip(tmp_path: Path) -> None:
+    path = write_local_config(tmp_path, "JPN", ceiling="CONFIDENTIAL")
+    config = load_node_config(path)
+    assert config.nation == "JPN"
+    assert (config.host, config.port) == ("127.0.0.1", LOCAL_PORTS["JPN"])
+    assert config.url == "https://127.0.0.1:8102"
+    assert config.db_url == str((tmp_path / "JPN" / "node.db").resolve())
+    assert config.ca_cert == (tmp_path / "pki" / "ca.crt").resolve()
+    assert config.partner_urls == {
+        "USA": "https://127.0.0.1:8101",
+        "KOR": "https://127.0.0.1:8103",
+    }
+    assert set(config.policy.partners) == {"USA", "KOR"}
+    assert {p.ceiling for p in config.policy.partners.values()} == {Classification.CONFIDENTIAL}
+    assert config.markings["極秘"] is Classification.SECRET
+
+
+def test_postgres_db_url_is_kept_as_given(tmp_path: Path) -> None:
+    url = "postgresql://127.0.0.1:5432/test?schema=jpn"
+    assert load_node_config(write_local_config(tmp_path, "JPN", db=url)).db_url == url
+
+
+def _write(tmp_path: Path, doc: dict[str, Any]) -> Path:
+    path = tmp_path / "node.toml"
+    path.write_text(tomli_w.dumps(doc), "utf-8")
+    return path
+
+
+BASE: dict[str, Any] = {
+    "nation": "KOR",
+    "listen": "127.0.0.1:8103",
+    "partners": {"USA": {"url": "https://127.0.0.1:8101", "ceiling": "SECRET"}},
+}
+
+
+def test_markings_in_node_toml_extend_the_defaults(tmp_path: Path) -> None:
+    doc = {**BASE, "markings": {"KOR": {"군사비밀": "SECRET", "대외비": "CONFIDENTIAL"}}}
+    config = load_node_config(_write(tmp_path, doc))
+    assert config.markings["군사비밀"] is Classification.SECRET
+    assert config.markings["대외비"] is Classification.CONFIDENTIAL  # overridden
+    assert config.markings["極秘"] is Classification.SECRET  # defaults kept
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"nation": "CHN"}, "'nation' must be one of"),
+        ({"nation": None}, "'nation'"),
+        ({"listen": "8103"}, "HOST:PORT"),
+        ({"listen": "127.0.0.1:http"}, "HOST:PORT"),
+        ({"partners": {"USA": {"url": "http://127.0.0.1:8101", "ceiling": "SECRET"}}}, "https"),
+        ({"partners": {"USA": {"ceiling": "SECRET"}}}, "url"),
+        ({"partners": {"KOR": {"url": "https://x:1", "ceiling": "SECRET"}}}, "not a partner"),
+        ({"partners": {"USA": {"url": "https://x:1", "ceiling": "HUSH"}}}, "ceiling"),
+        ({"markings": {"KOR": {"비밀": "ULTRA"}}}, "markings.KOR"),
+        ({"tls": "tls.crt"}, r"\[tls\]"),
+    ],
+)
+def test_config_mistakes_name_the_file_and_the_setting(
+    tmp_path: Path, change: dict[str, Any], match: str
+) -> None:
+    doc = {k: v for k, v in {**BASE, **change}.items() if v is not None}
+    path = _write(tmp_path, doc)
+    with pytest.raises(ConfigError, match=match) as caught:
+        load_node_config(path)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_or_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no node config"):
+        load_node_config(tmp_path / "absent.toml")
+    broken = tmp_path / "node.toml"
+    broken.write_text("nation = ", "utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_node_config(broken)
