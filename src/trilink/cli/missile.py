@@ -1,7 +1,293 @@
-"""`trilink missile ...`: command-line edge of `trilink.missile`."""
+"""`trilink missile ...`: command-line edge of `trilink.missile`.
+
+Commands: ``simulate`` (rebuild a reported launch from launch point, impact point and apogee),
+``sites`` (the sensors the simulator knows). Each command lives in its own function.
+"""
 
 from __future__ import annotations
 
-import typer
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-app = typer.Typer(help="missile engine", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trilink.errors import TrilinkError
+
+app = typer.Typer(
+    help="Missile warning: rebuild reported launches, list sensors, run scenarios.",
+    no_args_is_help=True,
+)
+_out = Console()
+_err = Console(stderr=True)
+
+
+def _lat_lon(text: str, option: str) -> tuple[float, float]:
+    try:
+        lat_s, lon_s = text.split(",")
+        lat, lon = float(lat_s), float(lon_s)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected LAT,LON in degrees, e.g. 39.1,125.9; got {text!r}", param_hint=option
+        ) from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 360):
+        raise typer.BadParameter(f"{text!r} is not a valid latitude,longitude", param_hint=option)
+    return lat, lon
+
+
+def _fail(err: Exception) -> typer.Exit:
+    _err.print(f"[bold red]error:[/] {err}", highlight=False)
+    return typer.Exit(2)
+
+
+@app.command("simulate")
+def simulate(
+    launch: str = typer.Option(..., "--launch", help="Launch point LAT,LON (degrees)."),
+    impact: str = typer.Option(..., "--impact", help="Reported impact point LAT,LON (degrees)."),
+    apogee_km: float = typer.Option(..., "--apogee-km", help="Reported apogee in km."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Also write trajectory.png, trajectory.geojson, trajectory.czml here."
+    ),
+    view: str = typer.Option(
+        "administering",
+        "--view",
+        help="How disputed islands count for Japan's zones (geodata view: administering, "
+        "neutral, JPN, ...).",
+    ),
+    launch_time: str | None = typer.Option(
+        None, "--launch-time", help="Launch time (ISO 8601 UTC) used to time-tag the CZML."
+    ),
+) -> None:
+    """Rebuild a reported launch: flight time, range, maximum range, Japan EEZ and overflight.
+
+    Fits a ballistic flight (WGS-84, rotating Earth, J2, drag, boost of a generic vehicle) that
+    lands at the reported impact point with the reported apogee. Apogees that no ballistic
+    flight of that range can have are refused with the feasible interval.
+    """
+    from trilink.missile.estimates import estimate
+    from trilink.missile.shaping import solve_launch
+    from trilink.missile.zones import japan_geometries
+
+    p0 = _lat_lon(launch, "--launch")
+    p1 = _lat_lon(impact, "--impact")
+    epoch = datetime.now(UTC)
+    if launch_time:
+        try:
+            epoch = datetime.fromisoformat(launch_time.replace("Z", "+00:00"))
+        except ValueError:
+            raise typer.BadParameter(
+                "expected ISO 8601, e.g. 2017-11-28T18:18:00Z", param_hint="--launch-time"
+            ) from None
+        if epoch.tzinfo is None:
+            raise typer.BadParameter("give a timezone (Z for UTC)", param_hint="--launch-time")
+        epoch = epoch.astimezone(UTC)
+    try:
+        shot = solve_launch(p0, p1, apogee_km)
+    except TrilinkError as err:
+        raise _fail(err) from None
+    zones_note = ""
+    eez = territory = None
+    try:
+        jp = japan_geometries(view)
+        eez, territory = jp.eez, jp.territory
+    except TrilinkError as err:
+        zones_note = str(err)
+    est = estimate(shot.trajectory, japan_eez=eez, japan_territory=territory)
+    files: list[str] = []
+    if out is not None:
+        from trilink.missile.io import write_outputs
+
+        paths = write_outputs(
+            out,
+            shot.trajectory,
+            est,
+            epoch_utc=epoch,
+            eez=eez,
+            title=f"launch {p0[0]:.2f},{p0[1]:.2f} → impact "
+            f"{p1[0]:.2f},{p1[1]:.2f}, apogee {apogee_km:,.0f} km",
+        )
+        files = [str(p) for p in paths]
+    result: dict[str, Any] = {
+        "flight_time_s": round(est.flight_time_s, 1),
+        "apogee_km": round(est.apogee_km, 1),
+        "range_km": round(est.range_km, 1),
+        "max_range_km": round(est.max_range_km, 0),
+        "impact_in_japan_eez": est.impact_in_japan_eez,
+        "overflies_japan": est.overflies_japan,
+        "class": est.missile_class,
+        "shape": est.shape,
+        "launch": {"lat": p0[0], "lon": p0[1]},
+        "impact": {"lat": round(est.impact_lat_deg, 5), "lon": round(est.impact_lon_deg, 5)},
+        "impact_miss_km": round(shot.miss_km, 3),
+        "burnout_t_s": round(est.burnout_t_s, 1),
+        "burnout_alt_km": round(est.burnout_alt_km, 1),
+        "burnout_speed_mps": round(est.burnout_speed_mps, 0),
+        "launch_azimuth_deg": round(shot.params.azimuth_deg, 2),
+        "vehicle": shot.vehicle.name,
+        "japan_zones": f"trilink.geo view={view}" if not zones_note else None,
+        "japan_zones_error": zones_note or None,
+        "files": files,
+    }
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    _print_simulation(result)
+
+
+def _yes_no(v: bool | None) -> str:
+    return "unknown (zones unavailable)" if v is None else ("YES" if v else "no")
+
+
+def _print_simulation(r: dict[str, Any]) -> None:
+    t = Table(title="Reconstructed ballistic flight", show_header=False)
+    t.add_column("item")
+    t.add_column("value")
+    t.add_row("flight time", f"{r['flight_time_s'] / 60:.1f} min ({r['flight_time_s']:.0f} s)")
+    t.add_row("apogee", f"{r['apogee_km']:,.0f} km")
+    t.add_row("range (launch to impact)", f"{r['range_km']:,.0f} km")
+    t.add_row("max range (same energy, min-energy path)", f"{r['max_range_km']:,.0f} km")
+    t.add_row("class / shape", f"{r['class']} / {r['shape']}")
+    t.add_row("impact inside Japan's EEZ", _yes_no(r["impact_in_japan_eez"]))
+    t.add_row("overflies Japan", _yes_no(r["overflies_japan"]))
+    t.add_row(
+        "burnout",
+        f"{r['burnout_t_s']:.0f} s, {r['burnout_alt_km']:.0f} km, "
+        f"{r['burnout_speed_mps']:,.0f} m/s",
+    )
+    t.add_row("model vehicle", r["vehicle"])
+    _out.print(t)
+    if r["japan_zones_error"]:
+        _err.print(f"[yellow]warning:[/] {r['japan_zones_error']}", highlight=False)
+    for f in r["files"]:
+        _out.print(f"wrote {f}")
+
+
+@app.command("sites")
+def sites(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the radars the simulator models: site, nation, type, position and assumed reach.
+
+    Fixed sites come from public sources (coordinates approximate; Korean Green Pine rows are
+    province/city centroids). Ship stations are notional. Ranges are assumptions.
+    """
+    from trilink.missile.sensors import default_sensors
+
+    rows: list[dict[str, Any]] = [
+        {
+            "sensor_id": s.sensor_id,
+            "nation": s.nation,
+            "type": s.radar.name,
+            "lat": s.lat_deg,
+            "lon": s.lon_deg,
+            "alt_m": s.alt_m,
+            "max_range_km": s.radar.max_range_m / 1e3,
+            "azimuth_sector_deg": [s.az_min_deg, s.az_max_deg],
+            "update_s": s.radar.update_s,
+            "range_rate": s.radar.sigma_range_rate_mps is not None,
+            "position": "notional"
+            if s.notional
+            else ("approximate (province/city centroid)" if s.approximate_site else "public site"),
+        }
+        for s in default_sensors()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    t = Table(title="Missile-warning sensors (performance figures are assumptions)")
+    for col in ("sensor", "nation", "type", "lat", "lon", "range km", "sector deg", "position"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["sensor_id"],
+            r["nation"],
+            r["type"],
+            f"{r['lat']:.3f}",
+            f"{r['lon']:.3f}",
+            f"{r['max_range_km']:,.0f}",
+            "360"
+            if r["azimuth_sector_deg"] == [0.0, 360.0]
+            else f"{r['azimuth_sector_deg'][0]:.0f}-{r['azimuth_sector_deg'][1]:.0f}",
+            r["position"],
+        )
+    _out.print(t)
+
+
+@app.command("reconstruct")
+def reconstruct_cmd(
+    data_dir: Path = typer.Argument(
+        ...,
+        help="Folder of the nk-missile-tests data (test.en.json, facility.en.json, "
+        "missile.en.json).",
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Write one CSV row per launch here."),
+    since: str = typer.Option("", "--since", help="Only launches on or after YYYY-MM-DD."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
+    view: str = typer.Option("administering", "--view", help="Geodata view for Japan's zones."),
+) -> None:
+    """Rebuild every real launch that has apogee, range and a known site; compare flight times.
+
+    For each record: fits a ballistic flight to the reported apogee and range (impact point
+    along the recorded bearing), then reports flight time (and the one the record quotes, if
+    any), class, shape, Japan EEZ impact and overflight. Manoeuvring flights that no ballistic
+    trajectory can match are listed as not reconstructed, with the reason.
+    """
+    import csv
+
+    from rich.progress import Progress
+
+    from trilink.missile.reconstruct import as_row, load_records, reconstruct
+    from trilink.missile.zones import japan_geometries
+
+    try:
+        summary = load_records(data_dir)
+    except TrilinkError as err:
+        raise _fail(err) from None
+    records = [r for r in summary.records if r.date >= since]
+    eez = territory = None
+    try:
+        jp = japan_geometries(view)
+        eez, territory = jp.eez, jp.territory
+    except TrilinkError as err:
+        _err.print(f"[yellow]warning:[/] {err}", highlight=False)
+    rows: list[dict[str, Any]] = []
+    with Progress(console=_err, transient=True) as progress:
+        task = progress.add_task("reconstructing launches", total=len(records))
+        for rec in records:
+            rows.append(as_row(reconstruct(rec, japan_eez=eez, japan_territory=territory)))
+            progress.advance(task)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["date"])
+            writer.writeheader()
+            writer.writerows(rows)
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    ok = [r for r in rows if r["ok"]]
+    _out.print(
+        f"{summary.total} records, {len(summary.records)} with apogee, range and site "
+        f"(skipped: {summary.skipped}); {len(records)} selected, {len(ok)} reconstructed"
+    )
+    t = Table(title="Launches with a reported flight time")
+    for col in ("date", "missile", "apogee km", "range km", "model min", "reported min"):
+        t.add_column(col)
+    for r in rows:
+        if r["reported_flight_time_s"] and r["flight_time_s"]:
+            t.add_row(
+                r["date"],
+                r["missile"],
+                f"{r['apogee_km']:,.0f}",
+                f"{r['distance_km']:,.0f}",
+                f"{r['flight_time_s'] / 60:.1f}",
+                f"{r['reported_flight_time_s'] / 60:.1f}",
+            )
+    _out.print(t)
+    if out is not None:
+        _out.print(f"wrote {out}")

@@ -1,0 +1,1 @@
+"""Track fusion across nations: covariance intersection of shared tracks, central fusion."""

@@ -1,0 +1,399 @@
+"""Ballistic dynamics in the rotating Earth-fixed frame: the tracker's motion model.
+
+Place in the flow: every filter (``ekf``, ``ukf``, ``imm``), the estimators (``estimate``) and the
+synthetic validation truth (``synthetic``) propagate states with these kernels, so the model the
+filters assume is written once.
+
+State layout (ECEF, WGS-84, SI units)::
+
+    x[0:3]  position r (m)
+    x[3:6]  velocity v relative to the rotating Earth (m/s)
+    x[6]    inverse ballistic coefficient b = Cd*A/m in m^2 per tonne (optional, n >= 7)
+    x[7:10] thrust acceleration (m/s^2), boost model only (optional, n == 10)
+
+Acceleration = point-mass + J2 gravity, Coriolis and centrifugal terms, drag
+``-0.5 * rho(h) * b/1000 * |v| v`` (the atmosphere co-rotates, so v is the air-relative
+velocity), plus the thrust states. The ballistic coefficient is scaled to m^2/t so that its
+variance lives within a few decades of the kinematic ones (conditioning of P).
+
+Propagation is fixed-step RK4 of the state and, for the EKF, of the transition matrix
+``dPhi/dt = A(x) Phi``. Steps shrink inside the dense atmosphere where drag is stiff.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from trilink.missile.types import FloatArray
+
+MU_M3_S2 = 3.986004418e14
+J2 = 1.08262668e-3
+WGS84_A_M = 6378137.0
+WGS84_F = 1.0 / 298.257223563
+WGS84_B_M = WGS84_A_M * (1.0 - WGS84_F)
+WGS84_E2 = WGS84_F * (2.0 - WGS84_F)
+OMEGA_EARTH_RAD_S = 7.292115e-5
+G0_MPS2 = 9.80665
+
+# Piecewise-exponential atmosphere (Vallado, Fundamentals of Astrodynamics, table 8-4):
+# base altitude km, density kg/m^3 at the base, scale height km. Close to US Standard 1976.
+_ATM = np.array(
+    [
+        [0.0, 1.225, 7.249],
+        [25.0, 3.899e-2, 6.349],
+        [30.0, 1.774e-2, 6.682],
+        [40.0, 3.972e-3, 7.554],
+        [50.0, 1.057e-3, 8.382],
+        [60.0, 3.206e-4, 7.714],
+        [70.0, 8.770e-5, 6.549],
+        [80.0, 1.905e-5, 5.799],
+        [90.0, 3.396e-6, 5.382],
+        [100.0, 5.297e-7, 5.877],
+        [110.0, 9.661e-8, 7.263],
+        [120.0, 2.438e-8, 9.473],
+        [130.0, 8.484e-9, 12.636],
+        [140.0, 3.845e-9, 16.149],
+        [150.0, 2.070e-9, 22.523],
+        [180.0, 5.464e-10, 29.740],
+        [200.0, 2.789e-10, 37.105],
+        [250.0, 7.248e-11, 45.546],
+        [300.0, 2.418e-11, 53.628],
+        [350.0, 9.518e-12, 53.298],
+        [400.0, 3.725e-12, 58.515],
+        [450.0, 1.585e-12, 60.828],
+        [500.0, 6.967e-13, 63.822],
+        [600.0, 1.454e-13, 71.835],
+        [700.0, 3.614e-14, 88.667],
+        [800.0, 1.170e-14, 124.64],
+        [900.0, 5.245e-15, 181.05],
+        [1000.0, 3.019e-15, 268.00],
+    ]
+)
+_ATM_BASE_M = _ATM[:, 0] * 1000.0
+_ATM_RHO = _ATM[:, 1].copy()
+_ATM_H_M = _ATM[:, 2] * 1000.0
+
+# RK4 step limits (s): coarse in vacuum, fine where drag changes quickly.
+MAX_STEP_EXO_S = 2.0
+MAX_STEP_ENDO_S = 0.25
+ENDO_ALTITUDE_M = 90_000.0
+
+
+@nb.njit(cache=True, fastmath=False)
+def approx_altitude_m(x: float, y: float, z: float) -> float:
+    """Height above the ellipsoid along the geocentric radius (error < ~20 m below 1000 km)."""
+    r = math.sqrt(x * x + y * y + z * z)
+    s = z / r
+    c2 = 1.0 - s * s
+    a = WGS84_A_M
+    b = WGS84_B_M
+    r_ell = a * b / math.sqrt(b * b * c2 + a * a * s * s)
+    return r - r_ell
+
+
+@nb.njit(cache=True)
+def density_kg_m3(h_m: float) -> tuple[float, float]:
+    """Density and its scale height at altitude ``h_m`` (below 0 m the sea-level layer)."""
+    if h_m > 1.2e6:
+        return 0.0, _ATM_H_M[-1]
+    i = 0
+    n = _ATM_BASE_M.shape[0]
+    while i + 1 < n and h_m >= _ATM_BASE_M[i + 1]:
+        i += 1
+    hs = _ATM_H_M[i]
+    return _ATM_RHO[i] * math.exp(-(h_m - _ATM_BASE_M[i]) / hs), hs
+
+
+@nb.njit(cache=True)
+def _gravity_j2(x: float, y: float, z: float) -> tuple[float, float, float]:
+    r2 = x * x + y * y + z * z
+    r = math.sqrt(r2)
+    mu_r3 = MU_M3_S2 / (r2 * r)
+    k = 1.5 * J2 * (WGS84_A_M * WGS84_A_M) / r2
+    zz = 5.0 * z * z / r2
+    return (
+        -mu_r3 * x * (1.0 + k * (1.0 - zz)),
+        -mu_r3 * y * (1.0 + k * (1.0 - zz)),
+        -mu_r3 * z * (1.0 + k * (3.0 - zz)),
+    )
+
+
+@nb.njit(cache=True)
+def _j2_only(x: float, y: float, z: float) -> tuple[float, float, float]:
+    r2 = x * x + y * y + z * z
+    r = math.sqrt(r2)
+    c = MU_M3_S2 / (r2 * r) * 1.5 * J2 * (WGS84_A_M * WGS84_A_M) / r2
+    zz = 5.0 * z * z / r2
+    return -c * x * (1.0 - zz), -c * y * (1.0 - zz), -c * z * (3.0 - zz)
+
+
+@nb.njit(cache=True)
+def deriv(s: FloatArray, thrust_on: bool, out: FloatArray) -> None:
+    """Time derivative of state ``s`` (any layout above) into ``out``."""
+    n = s.shape[0]
+    x, y, z = s[0], s[1], s[2]
+    vx, vy, vz = s[3], s[4], s[5]
+    gx, gy, gz = _gravity_j2(x, y, z)
+    w = OMEGA_EARTH_RAD_S
+    ax = gx + 2.0 * w * vy + w * w * x
+    ay = gy - 2.0 * w * vx + w * w * y
+    az = gz
+    if n >= 7 and s[6] > 0.0:
+        h = approx_altitude_m(x, y, z)
+        rho, _ = density_kg_m3(h)
+        if rho > 0.0:
+            sp = math.sqrt(vx * vx + vy * vy + vz * vz)
+            kd = -0.5 * rho * s[6] * 1e-3 * sp
+            ax += kd * vx
+            ay += kd * vy
+            az += kd * vz
+    if n >= 10 and thrust_on:
+        ax += s[7]
+        ay += s[8]
+        az += s[9]
+    out[0] = vx
+    out[1] = vy
+    out[2] = vz
+    out[3] = ax
+    out[4] = ay
+    out[5] = az
+    for i in range(6, n):
+        out[i] = 0.0
+
+
+@nb.njit(cache=True)
+def jacobian(s: FloatArray, thrust_on: bool, A: FloatArray) -> None:
+    """Analytic ``d deriv / d s`` (J2 gradient by a 1 m finite difference) into ``A``."""
+    n = s.shape[0]
+    for i in range(n):
+        for j in range(n):
+            A[i, j] = 0.0
+    A[0, 3] = 1.0
+    A[1, 4] = 1.0
+    A[2, 5] = 1.0
+    x, y, z = s[0], s[1], s[2]
+    r2 = x * x + y * y + z * z
+    r = math.sqrt(r2)
+    mu_r3 = MU_M3_S2 / (r2 * r)
+    # point mass: -mu/r^3 (I - 3 r r^T / r^2)
+    rv = (x, y, z)
+    for i in range(3):
+        for j in range(3):
+            A[3 + i, j] = 3.0 * mu_r3 * rv[i] * rv[j] / r2
+        A[3 + i, i] -= mu_r3
+    # J2 part (three orders smaller) by a 1 m forward difference
+    j0x, j0y, j0z = _j2_only(x, y, z)
+    for j in range(3):
+        j1x, j1y, j1z = _j2_only(x + (j == 0), y + (j == 1), z + (j == 2))
+        A[3, j] += j1x - j0x
+        A[4, j] += j1y - j0y
+        A[5, j] += j1z - j0z
+    w = OMEGA_EARTH_RAD_S
+    A[3, 0] += w * w
+    A[4, 1] += w * w
+    A[3, 4] += 2.0 * w
+    A[4, 3] -= 2.0 * w
+    if n >= 7:
+        h = approx_altitude_m(x, y, z)
+        rho, hs = density_kg_m3(h)
+        if rho > 0.0:
+            vx, vy, vz = s[3], s[4], s[5]
+            v = (vx, vy, vz)
+            sp = math.sqrt(vx * vx + vy * vy + vz * vz)
+            b = s[6] * 1e-3
+            if sp > 0.0:
+                for i in range(3):
+                    # d/dv of -0.5 rho b |v| v
+                    for j in range(3):
+                        A[3 + i, 3 + j] += -0.5 * rho * b * v[i] * v[j] / sp
+                    A[3 + i, 3 + i] += -0.5 * rho * b * sp
+                    # d/db (state in m^2/t)
+                    A[3 + i, 6] = -0.5 * rho * 1e-3 * sp * v[i]
+                    # d/dr through rho(h): drho/dh = -rho/hs, dh/dr ~ r/|r|
+                    if s[6] > 0.0:
+                        for j in range(3):
+                            A[3 + i, j] += 0.5 * rho / hs * b * sp * v[i] * rv[j] / r
+    if n >= 10 and thrust_on:
+        A[3, 7] = 1.0
+        A[4, 8] = 1.0
+        A[5, 9] = 1.0
+
+
+@nb.njit(cache=True)
+def _step_size(s: FloatArray, remaining: float) -> float:
+    h = approx_altitude_m(s[0], s[1], s[2])
+    mx = MAX_STEP_ENDO_S if (s.shape[0] >= 7 and h < ENDO_ALTITUDE_M) else MAX_STEP_EXO_S
+    n_steps = math.ceil(abs(remaining) / mx - 1e-9)
+    if n_steps < 1:
+        n_steps = 1
+    return remaining / n_steps
+
+
+@nb.njit(cache=True)
+def propagate(s0: FloatArray, dt: float, thrust_on: bool) -> FloatArray:
+    """State after ``dt`` seconds (negative ``dt`` integrates backwards)."""
+    n = s0.shape[0]
+    s = s0.copy()
+    k1 = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    tmp = np.empty(n)
+    t = 0.0
+    while abs(dt - t) > 1e-9:
+        h = _step_size(s, dt - t)
+        if abs(h) > abs(dt - t):
+            h = dt - t
+        deriv(s, thrust_on, k1)
+        for i in range(n):
+            tmp[i] = s[i] + 0.5 * h * k1[i]
+        deriv(tmp, thrust_on, k2)
+        for i in range(n):
+            tmp[i] = s[i] + 0.5 * h * k2[i]
+        deriv(tmp, thrust_on, k3)
+        for i in range(n):
+            tmp[i] = s[i] + h * k3[i]
+        deriv(tmp, thrust_on, k4)
+        for i in range(n):
+            s[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+        t += h
+    return s
+
+
+@nb.njit(cache=True)
+def propagate_with_stm(
+    s0: FloatArray, dt: float, thrust_on: bool
+) -> tuple[FloatArray, FloatArray]:
+    """State after ``dt`` (RK4) and the transition matrix ``Phi = d s(dt) / d s0``.
+
+    Per RK4 step ``Phi_step = I + A h + (A h)^2 / 2`` with ``A`` at the step's midpoint state:
+    the local error is third order in ``|A| h``, which is below 1e-6 for the step limits used
+    (|A| is ~1e-6 s^-2 for gravity; drag terms are bounded by the endo-atmospheric step).
+    """
+    n = s0.shape[0]
+    s = s0.copy()
+    phi = np.eye(n)
+    k1 = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    tmp = np.empty(n)
+    A = np.empty((n, n))
+    step = np.empty((n, n))
+    tmp2 = np.empty(n)
+    t = 0.0
+    while abs(dt - t) > 1e-9:
+        h = _step_size(s, dt - t)
+        if abs(h) > abs(dt - t):
+            h = dt - t
+        deriv(s, thrust_on, k1)
+        for i in range(n):
+            tmp[i] = s[i] + 0.5 * h * k1[i]
+        deriv(tmp, thrust_on, k2)
+        jacobian(tmp, thrust_on, A)
+        for i in range(n):
+            for j in range(n):
+                A[i, j] *= h
+        for i in range(n):
+            for j in range(n):
+                acc = 0.0
+                for k in range(n):
+                    acc += A[i, k] * A[k, j]
+                step[i, j] = A[i, j] + 0.5 * acc
+            step[i, i] += 1.0
+        for j in range(n):
+            for i in range(n):
+                acc = 0.0
+                for k in range(n):
+                    acc += step[i, k] * phi[k, j]
+                tmp2[i] = acc
+            for i in range(n):
+                phi[i, j] = tmp2[i]
+        for i in range(n):
+            tmp[i] = s[i] + 0.5 * h * k2[i]
+        deriv(tmp, thrust_on, k3)
+        for i in range(n):
+            tmp[i] = s[i] + h * k3[i]
+        deriv(tmp, thrust_on, k4)
+        for i in range(n):
+            s[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+        t += h
+    return s, phi
+
+
+@nb.njit(cache=True)
+def process_noise(
+    n: int, dt: float, q_acc: float, q_beta: float, q_thrust: float, thrust_on: bool
+) -> FloatArray:
+    """Discrete process noise for white acceleration noise ``q_acc`` (m^2/s^3) on each axis,
+    a random walk of the ballistic coefficient ``q_beta`` ((m^2/t)^2/s) and, in the boost model,
+    a random walk of the thrust acceleration ``q_thrust`` ((m/s^2)^2/s)."""
+    Q = np.zeros((n, n))
+    a = abs(dt)
+    a2 = a * a
+    a3 = a2 * a
+    for i in range(3):
+        Q[i, i] = q_acc * a3 / 3.0
+        Q[i, 3 + i] = q_acc * a2 / 2.0
+        Q[3 + i, i] = q_acc * a2 / 2.0
+        Q[3 + i, 3 + i] = q_acc * a
+    if n >= 7:
+        Q[6, 6] = q_beta * a
+    if n >= 10:
+        qt = q_thrust
+        if thrust_on:
+            a4 = a3 * a
+            a5 = a4 * a
+            for i in range(3):
+                Q[i, i] += qt * a5 / 20.0
+                Q[i, 3 + i] += qt * a4 / 8.0
+                Q[3 + i, i] += qt * a4 / 8.0
+                Q[i, 7 + i] = qt * a3 / 6.0
+                Q[7 + i, i] = qt * a3 / 6.0
+                Q[3 + i, 3 + i] += qt * a3 / 3.0
+                Q[3 + i, 7 + i] = qt * a2 / 2.0
+                Q[7 + i, 3 + i] = qt * a2 / 2.0
+                Q[7 + i, 7 + i] = qt * a
+    return Q
+
+
+@nb.njit(cache=True)
+def geodetic_to_ecef(lat_rad: float, lon_rad: float, h_m: float) -> FloatArray:
+    sl = math.sin(lat_rad)
+    cl = math.cos(lat_rad)
+    nrad = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
+    out = np.empty(3)
+    out[0] = (nrad + h_m) * cl * math.cos(lon_rad)
+    out[1] = (nrad + h_m) * cl * math.sin(lon_rad)
+    out[2] = (nrad * (1.0 - WGS84_E2) + h_m) * sl
+    return out
+
+
+@nb.njit(cache=True)
+def ecef_to_geodetic(x: float, y: float, z: float) -> tuple[float, float, float]:
+    """Latitude (rad), longitude (rad), ellipsoidal height (m); iterative, mm accuracy."""
+    lon = math.atan2(y, x)
+    p = math.sqrt(x * x + y * y)
+    lat = math.atan2(z, p * (1.0 - WGS84_E2))
+    h = 0.0
+    for _ in range(6):
+        sl = math.sin(lat)
+        nrad = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
+        if p > 1e-6:
+            h = p / math.cos(lat) - nrad
+        else:
+            h = abs(z) - WGS84_B_M
+        lat = math.atan2(z, p * (1.0 - WGS84_E2 * nrad / (nrad + h)))
+    return lat, lon, h
+
+
+def enu_rotation(lat_rad: float, lon_rad: float) -> FloatArray:
+    """Rows are the east, north and up unit vectors (ECEF) at a geodetic point."""
+    sl, cl = math.sin(lat_rad), math.cos(lat_rad)
+    so, co = math.sin(lon_rad), math.cos(lon_rad)
+    return np.array(
+        [[-so, co, 0.0], [-sl * co, -sl * so, cl], [cl * co, cl * so, sl]], dtype=np.float64
+    )

@@ -1,0 +1,217 @@
+"""Extended Kalman filter with ballistic dynamics: the default national tracker filter.
+
+Place in the flow: ``manager.TrackManager`` calls the batch kernels below once per sensor scan
+for all tracks; ``EkfFilter`` is the one-target interface used by tests, the IMM and the
+benchmarks. Prediction propagates the state and transition matrix with RK4
+(``dynamics.propagate_with_stm``); the update is the Joseph form so that P stays symmetric
+positive definite under round-off.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from trilink.missile.track.dynamics import process_noise, propagate_with_stm
+from trilink.missile.track.measure import measure, wrap_pi
+from trilink.missile.types import FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class FilterParams:
+    """Process-noise intensities of the motion model.
+
+    ``q_acc_m2_s3`` covers unmodelled accelerations (mismatch of atmosphere, gravity
+    higher harmonics); ``q_beta`` lets the ballistic coefficient drift; ``q_thrust`` is the
+    random walk of the thrust acceleration in the boost model.
+    """
+
+    q_acc_m2_s3: float = 1.0
+    q_beta: float = 1e-4
+    q_thrust: float = 25.0
+
+
+@nb.njit(cache=True)
+def cholesky_ok(P: FloatArray) -> bool:
+    """True when ``P`` is symmetric positive definite (in-place-free Cholesky attempt)."""
+    n = P.shape[0]
+    L = np.zeros((n, n))
+    for j in range(n):
+        s = P[j, j]
+        for k in range(j):
+            s -= L[j, k] * L[j, k]
+        if not (s > 0.0) or not math.isfinite(s):
+            return False
+        L[j, j] = math.sqrt(s)
+        for i in range(j + 1, n):
+            t = P[i, j]
+            for k in range(j):
+                t -= L[i, k] * L[j, k]
+            L[i, j] = t / L[j, j]
+    return True
+
+
+@nb.njit(cache=True)
+def ekf_predict(
+    x: FloatArray,
+    P: FloatArray,
+    dt: float,
+    q_acc: float,
+    q_beta: float,
+    q_thrust: float,
+    thrust_on: bool,
+) -> tuple[FloatArray, FloatArray]:
+    if dt == 0.0:
+        return x.copy(), P.copy()
+    xn, phi = propagate_with_stm(x, dt, thrust_on)
+    Q = process_noise(x.shape[0], dt, q_acc, q_beta, q_thrust, thrust_on)
+    Pn = phi @ P @ phi.T + Q
+    Pn = 0.5 * (Pn + Pn.T)
+    return xn, Pn
+
+
+@nb.njit(cache=True)
+def innovation(
+    x: FloatArray,
+    P: FloatArray,
+    z: FloatArray,
+    r_diag: FloatArray,
+    site: FloatArray,
+    rot: FloatArray,
+    use_rr: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Innovation ``nu``, its covariance ``S`` and the Jacobian ``H``."""
+    zp, H = measure(x, site, rot, use_rr)
+    nu = z - zp
+    nu[1] = wrap_pi(nu[1])
+    S = H @ P @ H.T
+    for i in range(r_diag.shape[0]):
+        S[i, i] += r_diag[i]
+    return nu, S, H
+
+
+@nb.njit(cache=True)
+def ekf_update(
+    x: FloatArray,
+    P: FloatArray,
+    z: FloatArray,
+    r_diag: FloatArray,
+    site: FloatArray,
+    rot: FloatArray,
+    use_rr: bool,
+) -> tuple[FloatArray, FloatArray, float]:
+    """Joseph-form update; returns the posterior and the NIS of the innovation.
+
+    Written with explicit loops and a Cholesky factor of S (no inverse, few temporaries): this
+    is the innermost call of the tracker. If S is not positive definite the prior is returned
+    with an infinite NIS, which the health checks flag."""
+    n = x.shape[0]
+    zp, H = measure(x, site, rot, use_rr)
+    m = zp.shape[0]
+    nu = np.empty(m)
+    for i in range(m):
+        nu[i] = z[i] - zp[i]
+    nu[1] = wrap_pi(nu[1])
+    PHt = np.zeros((n, m))
+    for i in range(n):
+        for k in range(m):
+            acc = 0.0
+            for j in range(n):
+                acc += P[i, j] * H[k, j]
+            PHt[i, k] = acc
+    L = np.zeros((m, m))
+    for a in range(m):
+        for b in range(a + 1):
+            acc = r_diag[a] if a == b else 0.0
+            for j in range(n):
+                acc += H[a, j] * PHt[j, b]
+            # Cholesky in the same sweep (S is formed row by row, lower triangle)
+            for k in range(b):
+                acc -= L[a, k] * L[b, k]
+            if a == b:
+                if not acc > 0.0:
+                    return x.copy(), P.copy(), np.inf
+                L[a, a] = math.sqrt(acc)
+            else:
+                L[a, b] = acc / L[b, b]
+    # y = L^-1 nu, nis = |y|^2
+    y = np.empty(m)
+    nis = 0.0
+    for a in range(m):
+        t = nu[a]
+        for k in range(a):
+            t -= L[a, k] * y[k]
+        y[a] = t / L[a, a]
+        nis += y[a] * y[a]
+    # K = PHt S^-1: solve L L^T K^T = PHt^T row by row
+    K = np.empty((n, m))
+    w = np.empty(m)
+    for i in range(n):
+        for a in range(m):
+            t = PHt[i, a]
+            for k in range(a):
+                t -= L[a, k] * w[k]
+            w[a] = t / L[a, a]
+        for a in range(m - 1, -1, -1):
+            t = w[a]
+            for k in range(a + 1, m):
+                t -= L[k, a] * K[i, k]
+            K[i, a] = t / L[a, a]
+    xn = x.copy()
+    for i in range(n):
+        for a in range(m):
+            xn[i] += K[i, a] * nu[a]
+    # Joseph form (I - K H) P (I - K H)^T + K R K^T
+    A = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            acc = 1.0 if i == j else 0.0
+            for a in range(m):
+                acc -= K[i, a] * H[a, j]
+            A[i, j] = acc
+    B = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            acc = 0.0
+            for k in range(n):
+                acc += A[i, k] * P[k, j]
+            B[i, j] = acc
+    Pn = np.empty((n, n))
+    for i in range(n):
+        for j in range(i + 1):
+            acc = 0.0
+            for k in range(n):
+                acc += B[i, k] * A[j, k]
+            for a in range(m):
+                acc += K[i, a] * r_diag[a] * K[j, a]
+            Pn[i, j] = acc
+            Pn[j, i] = acc
+    return xn, Pn, nis
+
+
+class EkfFilter:
+    """One-target EKF: ``predict`` to a time, ``update`` with one radar measurement."""
+
+    def __init__(self, params: FilterParams | None = None, *, thrust_on: bool = False) -> None:
+        self.params = params or FilterParams()
+        self.thrust_on = thrust_on
+
+    def predict(self, x: FloatArray, P: FloatArray, dt_s: float) -> tuple[FloatArray, FloatArray]:
+        p = self.params
+        return ekf_predict(x, P, dt_s, p.q_acc_m2_s3, p.q_beta, p.q_thrust, self.thrust_on)
+
+    def update(
+        self,
+        x: FloatArray,
+        P: FloatArray,
+        z: FloatArray,
+        r_diag: FloatArray,
+        site_ecef_m: FloatArray,
+        rot_enu: FloatArray,
+    ) -> tuple[FloatArray, FloatArray, float]:
+        use_rr = z.shape[0] == 4
+        xn, Pn, nis = ekf_update(x, P, z, r_diag, site_ecef_m, rot_enu, use_rr)
+        return xn, Pn, float(nis)

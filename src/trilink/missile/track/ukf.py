@@ -1,0 +1,123 @@
+"""Unscented Kalman filter with the same ballistic dynamics and radar model as the EKF.
+
+Place in the flow: an alternative filter to ``ekf`` for the comparison in the validation (same
+data, same model, no Jacobians). Sigma points use the scaled unscented transform with
+``alpha = 1, beta = 2, kappa = 0`` so that every mean weight is non-negative (lambda = 0); the
+centre point carries only the covariance correction ``beta``.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from trilink.missile.track.dynamics import process_noise, propagate
+from trilink.missile.track.ekf import FilterParams
+from trilink.missile.track.measure import measure, wrap_pi
+from trilink.missile.types import FloatArray
+
+_ALPHA = 1.0
+_BETA = 2.0
+_KAPPA = 0.0
+
+
+@nb.njit(cache=True)
+def _sigma_points(x: FloatArray, P: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    n = x.shape[0]
+    lam = _ALPHA * _ALPHA * (n + _KAPPA) - n
+    L = np.linalg.cholesky((n + lam) * 0.5 * (P + P.T))
+    pts = np.empty((2 * n + 1, n))
+    pts[0] = x
+    for i in range(n):
+        pts[1 + i] = x + L[:, i]
+        pts[1 + n + i] = x - L[:, i]
+    wm = np.full(2 * n + 1, 0.5 / (n + lam))
+    wc = wm.copy()
+    wm[0] = lam / (n + lam)
+    wc[0] = lam / (n + lam) + (1.0 - _ALPHA * _ALPHA + _BETA)
+    return pts, wm, wc
+
+
+@nb.njit(cache=True)
+def ukf_predict(
+    x: FloatArray, P: FloatArray, dt: float, q_acc: float, q_beta: float
+) -> tuple[FloatArray, FloatArray]:
+    if dt == 0.0:
+        return x.copy(), P.copy()
+    n = x.shape[0]
+    pts, wm, wc = _sigma_points(x, P)
+    prop = np.empty_like(pts)
+    for i in range(pts.shape[0]):
+        prop[i] = propagate(pts[i], dt, False)
+    xm = np.zeros(n)
+    for i in range(pts.shape[0]):
+        xm += wm[i] * prop[i]
+    Pn = process_noise(n, dt, q_acc, q_beta, 0.0, False)
+    for i in range(pts.shape[0]):
+        d = prop[i] - xm
+        Pn += wc[i] * np.outer(d, d)
+    return xm, 0.5 * (Pn + Pn.T)
+
+
+@nb.njit(cache=True)
+def ukf_update(
+    x: FloatArray,
+    P: FloatArray,
+    z: FloatArray,
+    r_diag: FloatArray,
+    site: FloatArray,
+    rot: FloatArray,
+    use_rr: bool,
+) -> tuple[FloatArray, FloatArray, float]:
+    n = x.shape[0]
+    m = r_diag.shape[0]
+    pts, wm, wc = _sigma_points(x, P)
+    zs = np.empty((pts.shape[0], m))
+    z0, _ = measure(pts[0], site, rot, use_rr)
+    for i in range(pts.shape[0]):
+        zi, _ = measure(pts[i], site, rot, use_rr)
+        zi[1] = z0[1] + wrap_pi(zi[1] - z0[1])  # keep azimuths on one branch
+        zs[i] = zi
+    zm = np.zeros(m)
+    for i in range(pts.shape[0]):
+        zm += wm[i] * zs[i]
+    S = np.diag(r_diag)
+    C = np.zeros((n, m))
+    for i in range(pts.shape[0]):
+        dz = zs[i] - zm
+        S += wc[i] * np.outer(dz, dz)
+        C += wc[i] * np.outer(pts[i] - x, dz)
+    nu = z - zm
+    nu[1] = wrap_pi(nu[1])
+    Si = np.linalg.inv(S)
+    K = C @ Si
+    xn = x + K @ nu
+    Pn = P - K @ S @ K.T
+    nis = float(nu @ Si @ nu)
+    return xn, 0.5 * (Pn + Pn.T), nis
+
+
+class UkfFilter:
+    """One-target UKF with the interface of ``EkfFilter``."""
+
+    def __init__(self, params: FilterParams | None = None) -> None:
+        self.params = params or FilterParams()
+
+    def predict(self, x: FloatArray, P: FloatArray, dt_s: float) -> tuple[FloatArray, FloatArray]:
+        p = self.params
+        return ukf_predict(x, P, dt_s, p.q_acc_m2_s3, p.q_beta)
+
+    def update(
+        self,
+        x: FloatArray,
+        P: FloatArray,
+        z: FloatArray,
+        r_diag: FloatArray,
+        site_ecef_m: FloatArray,
+        rot_enu: FloatArray,
+    ) -> tuple[FloatArray, FloatArray, float]:
+        xn, Pn, nis = ukf_update(x, P, z, r_diag, site_ecef_m, rot_enu, z.shape[0] == 4)
+        return xn, Pn, float(nis)
+
+
+__all__ = ["UkfFilter"]
