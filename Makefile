@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-net
 
+VENDOR := src/trilink/web/static/vendor/maplibre-gl.js
+
 .PHONY: demo test install lint typecheck pytest services bench clean
 
 $(STAMP): pyproject.toml
@@ -13,7 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The COP's map library comes from the npm registry at build time, never at run time.
+$(VENDOR): web/package.json web/package-lock.json scripts/build-web.sh
+	scripts/build-web.sh
+
+install: $(STAMP) $(VENDOR)
 
 services:
 	@scripts/ensure-services.sh
@@ -25,12 +31,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) services
+pytest: install services
 	$(BIN)/pytest
 
 test: lint typecheck pytest
 
-demo: $(STAMP)
+demo: install
 	$(BIN)/trilink demo --dir $(DEMO_DIR)
 
 bench: $(STAMP)

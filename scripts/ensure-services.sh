@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test suite talks to the real PostgreSQL (127.0.0.1:5432) and NATS (127.0.0.1:4222).
-# Start them when they are installed but stopped; otherwise say how to get them.
+# The test suite talks to the real PostgreSQL (127.0.0.1:5432) and drives Debian's chromium.
+# Start / install what is missing when we can; otherwise say how to get it.
 set -u
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -21,13 +21,14 @@ if ! port_open 5432; then
   }
 fi
 
-if ! port_open 4222; then
-  if [ -x /usr/sbin/nats-server ]; then
-    echo "NATS is stopped; starting it" >&2
-    mkdir -p /var/lib/nats-server
-    start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
-      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log || true
+# The COP's browser tests drive Debian's chromium (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser tests" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 \
+      || echo "warning: could not install chromium; browser tests will be skipped" >&2
+  else
+    echo "warning: /usr/bin/chromium missing; install it (apt-get install -y chromium) or the browser tests are skipped" >&2
   fi
-  wait_port 4222 || echo "warning: NATS is not reachable on 127.0.0.1:4222; JetStream tests will fail. Start it with: nats-server -a 127.0.0.1 -p 4222 -js" >&2
 fi
 exit 0
