@@ -21,6 +21,26 @@ from trilink.model.label import parse_label
 from trilink.node.service import NodeService
 
 NATIONS = localnet.NATIONS
+DEMO_ROLE = "analyst"
+
+
+def demo_login(nation: str) -> tuple[str, str]:
+    """The demo's COP login for a nation: (username, password). Demo only."""
+    return f"{nation.lower()}-officer", f"{nation.lower()}-demo-password"
+
+
+def ensure_demo_users(root: Path) -> dict[str, tuple[str, str]]:
+    """Create each nation's demo login on its node if it does not exist yet."""
+    from trilink.web.auth import create_user, get_user
+
+    logins = {}
+    for nation in NATIONS:
+        username, password = demo_login(nation)
+        with NodeService.open_local(root, nation) as node:
+            if get_user(node.store, username) is None:
+                create_user(node.store, username, password, DEMO_ROLE)
+        logins[nation] = (username, password)
+    return logins
 
 
 @dataclass

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from trilink.cli import audit, demo, maritime, missile, net, report, sanctions, sim
+from trilink.cli import audit, demo, maritime, missile, net, report, sanctions, sim, web
 from trilink.errors import TrilinkError
 
 app = typer.Typer(
@@ -19,6 +19,8 @@ app.add_typer(net.net_app, name="net")
 app.add_typer(net.node_app, name="node")
 app.add_typer(net.pki_app, name="pki")
 app.add_typer(report.app, name="report")
+app.add_typer(web.app, name="user")
+app.add_typer(web.web_app, name="web")
 app.add_typer(audit.app, name="audit")
 app.add_typer(maritime.app, name="maritime")
 app.add_typer(sanctions.app, name="sanctions")

@@ -16,8 +16,8 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import uvicorn
@@ -168,10 +168,21 @@ def server_ssl_kwargs(config: NodeConfig) -> dict[str, Any]:
     }
 
 
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server run inside another's event loop: the outer server owns signals."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def run_node(config: NodeConfig) -> None:
-    """Serve this node until SIGTERM/SIGINT."""
+    """Serve this node until SIGTERM/SIGINT: partners on ``listen`` (mutual TLS) and, when
+    configured, the COP on ``cop``."""
     service = NodeService(config)
     app = create_app(service)
+    if config.cop_port is not None:
+        _attach_cop(app, service, config)
     uv_config = uvicorn.Config(
         app,
         host=config.host,
@@ -186,6 +197,37 @@ def run_node(config: NodeConfig) -> None:
         uvicorn.Server(uv_config).run()
     finally:
         service.close()
+
+
+def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
+    from trilink.web import create_cop_app
+
+    cop_app = create_cop_app(service)
+    cop = _EmbeddedServer(
+        uvicorn.Config(
+            cop_app,
+            host=config.cop_host or "127.0.0.1",
+            port=config.cop_port or 8000,
+            log_level="warning",
+            ws="none",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+    )
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def with_cop(app_: FastAPI) -> AsyncIterator[None]:
+        async with inner(app_):
+            task = asyncio.create_task(cop.serve())
+            try:
+                yield
+            finally:
+                cop_app.state.stop_streams()
+                cop.should_exit = True
+                await task
+
+    app.router.lifespan_context = with_cop
 
 
 __all__ = ["PeerCertProtocol", "ProvenanceError", "create_app", "run_node"]

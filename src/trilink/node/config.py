@@ -1,7 +1,8 @@
 """The node's configuration file (TOML), e.g. ``DIR/JPN/node.toml``::
 
 nation = "JPN"
-listen = "127.0.0.1:8102"
+listen = "127.0.0.1:8102"           # partners: HTTPS with mutual TLS
+cop = "127.0.0.1:8001"              # optional: the COP web page for people
 db = "node.db"                      # a file next to this config, or postgresql://...
 [tls]
 ca = "../pki/ca.crt"
@@ -41,6 +42,8 @@ class NodeConfig:
     partner_urls: dict[str, str]
     policy: NodePolicy
     markings: dict[str, Classification]
+    cop_host: str | None = None
+    cop_port: int | None = None
 
     @property
     def dir(self) -> Path:
@@ -85,7 +88,18 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
         if not isinstance(url, str) or not url.startswith("https://"):
             raise ConfigError(f'{src}: [partners.{code}] needs url = "https://host:port"')
         urls[code] = url.rstrip("/")
+    cop_host, cop_port = None, None
+    cop = raw.get("cop")
+    if cop is not None:
+        cop_host, _, cop_port_text = str(cop).rpartition(":")
+        if not cop_host or not cop_port_text.isdigit():
+            raise ConfigError(
+                f"{src}: 'cop' must be HOST:PORT for the COP web server, got {cop!r}"
+            )
+        cop_port = int(cop_port_text)
     return NodeConfig(
+        cop_host=cop_host,
+        cop_port=cop_port,
         path=path,
         nation=nation,
         host=host,
@@ -101,6 +115,7 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
 
 
 LOCAL_PORTS = {"USA": 8101, "JPN": 8102, "KOR": 8103}
+LOCAL_COP_PORTS = {"USA": 8000, "JPN": 8001, "KOR": 8002}
 
 
 def write_local_config(
@@ -111,6 +126,7 @@ def write_local_config(
     doc: dict[str, Any] = {
         "nation": nation,
         "listen": f"127.0.0.1:{LOCAL_PORTS[nation]}",
+        "cop": f"127.0.0.1:{LOCAL_COP_PORTS[nation]}",
         "db": db,
         "tls": {"ca": "../pki/ca.crt", "cert": "tls.crt", "key": "tls.key"},
         "partners": {

@@ -1,0 +1,491 @@
+/* trilink COP map client. Everything comes from this node (same origin): MapLibre from
+   /static/vendor, the basemap from /static/basemap, reports from /api. No text from a report
+   is ever inserted as HTML (textContent only). */
+"use strict";
+
+(function () {
+  const CLASS_TEXT = ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET", "TOP SECRET"];
+  const CLASS_COLOUR = ["#007a33", "#502b85", "#0033a0", "#c8102e", "#ff8c00"];
+  const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
+  const nation = meta("cop-nation");
+  const csrf = meta("csrf-token");
+
+  const reports = new Map(); // id -> summary (latest version)
+  let lastSeq = 0;
+  let source = null;
+  let replayEnd = null; // null = live; else a Date: show reports created up to it
+  let playing = null;
+  let theme = "dark";
+
+  // Read by the browser tests and the benchmark: drawnAt[id] = when a report was first on a
+  // painted frame (ms since epoch).
+  const state = { events: 0, lastEventAt: null, renderedFeatures: 0, ready: false, drawnAt: {} };
+  window.cop = state;
+
+  // ---- styles -------------------------------------------------------------------------
+  const THEMES = {
+    dark: { sea: "#0b1622", land: "#1b2631", coast: "#52667a", port: "#7d8fa1", zone: "#3d7cb8", text: "Light" },
+    light: { sea: "#d9e4ec", land: "#f4f1ea", coast: "#7d8b97", port: "#5b6b7a", zone: "#2f6da8", text: "Dark" },
+  };
+  const KIND_COLOUR = [
+    "match", ["get", "kind_group"],
+    "maritime", "#35c3d6",
+    "missile", "#ff6b3d",
+    "sanctions", "#d45cd6",
+    "note", "#e0b83a",
+    "#8fa0b3",
+  ];
+  const CLASS_EXPR = ["match", ["get", "level"], 0, CLASS_COLOUR[0], 1, CLASS_COLOUR[1], 2,
+    CLASS_COLOUR[2], 3, CLASS_COLOUR[3], 4, CLASS_COLOUR[4], "#888"];
+
+  function emptyFC() { return { type: "FeatureCollection", features: [] }; }
+
+  function baseStyle(t) {
+    const c = THEMES[t];
+    return {
+      version: 8,
+      sources: {},
+      layers: [{ id: "sea", type: "background", paint: { "background-color": c.sea } }],
+    };
+  }
+
+  const map = new maplibregl.Map({
+    container: "map",
+    style: baseStyle(theme),
+    center: [130, 35],
+    zoom: 4,
+    minZoom: 2.5,
+    maxBounds: [[95, 5], [175, 62]],
+    attributionControl: { compact: true,
+      customAttribution: "Natural Earth; NGA World Port Index; zones: approximation, not for legal use" },
+    fadeDuration: 0,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
+  map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "bottom-left");
+
+  async function getJSON(url) {
+    const r = await fetch(url, { credentials: "same-origin" });
+    if (r.status === 401) { window.location = "/login?expired=1"; throw new Error("logged out"); }
+    if (!r.ok) throw new Error(`${url}: ${r.status}`);
+    return r.json();
+  }
+
+  let basemap = null;
+  async function loadBasemap() {
+    const [land, coast, ports] = await Promise.all([
+      getJSON("/static/basemap/land.geojson"),
+      getJSON("/static/basemap/coastline.geojson"),
+      getJSON("/static/basemap/ports.geojson"),
+    ]);
+    let zones = emptyFC();
+    if (meta("cop-zones") === "yes") {
+      try { zones = await getJSON("/basemap/zones.geojson"); } catch (e) { /* optional layer */ }
+    }
+    basemap = { land, coast, ports, zones };
+  }
+
+  function addLayers() {
+    const c = THEMES[theme];
+    map.setPaintProperty("sea", "background-color", c.sea);
+    map.addSource("land", { type: "geojson", data: basemap.land });
+    map.addSource("coast", { type: "geojson", data: basemap.coast });
+    map.addSource("ports", { type: "geojson", data: basemap.ports });
+    map.addSource("zones", { type: "geojson", data: basemap.zones });
+    // the coastline layer draws the edge: skip the fill's own antialiasing pass (costly in
+    // software WebGL)
+    map.addLayer({ id: "land", type: "fill", source: "land",
+      paint: { "fill-color": c.land, "fill-antialias": false } });
+    map.addLayer({ id: "coast", type: "line", source: "coast", paint: { "line-color": c.coast, "line-width": 0.8 } });
+    // EEZ limits dashed, territorial seas thin; contiguous zones add clutter, not decisions.
+    map.addLayer({ id: "zones", type: "line", source: "zones",
+      filter: ["==", ["get", "zone_type"], "eez"],
+      paint: { "line-color": c.zone, "line-width": 1, "line-dasharray": [4, 3], "line-opacity": 0.8 } });
+    map.addLayer({ id: "zones-ts", type: "line", source: "zones",
+      filter: ["==", ["get", "zone_type"], "territorial_sea"],
+      paint: { "line-color": c.zone, "line-width": 0.6, "line-opacity": 0.55 } });
+    map.addLayer({ id: "ports", type: "circle", source: "ports", minzoom: 5,
+      paint: { "circle-radius": 2.5, "circle-color": c.port } });
+    for (const id of ["polys", "lines", "points"]) map.addSource(id, { type: "geojson", data: emptyFC() });
+    map.addLayer({ id: "polys-fill", type: "fill", source: "polys",
+      paint: { "fill-color": KIND_COLOUR, "fill-opacity": 0.18 } });
+    map.addLayer({ id: "polys-line", type: "line", source: "polys",
+      paint: { "line-color": CLASS_EXPR, "line-width": 1.5 } });
+    map.addLayer({ id: "lines", type: "line", source: "lines",
+      paint: { "line-color": KIND_COLOUR, "line-width": 2 } });
+    map.addLayer({ id: "points", type: "circle", source: "points",
+      paint: {
+        "circle-radius": ["interpolate", ["linear"], ["zoom"], 3, 2, 6, 3.5, 9, 6],
+        "circle-color": KIND_COLOUR,
+        "circle-stroke-color": CLASS_EXPR,
+        "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 3, 0.8, 8, 1.5],
+      } });
+    for (const layer of ["points", "lines", "polys-fill"]) {
+      map.on("click", layer, (e) => { if (e.features.length) openReport(e.features[0].properties.id); });
+      map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
+      map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
+    }
+  }
+
+  function applyTheme(t) {
+    theme = t;
+    const c = THEMES[t];
+    document.body.classList.toggle("theme-dark", t === "dark");
+    document.body.classList.toggle("theme-light", t === "light");
+    document.getElementById("theme-toggle").textContent = c.text;
+    if (!state.ready) return;
+    map.setPaintProperty("sea", "background-color", c.sea);
+    map.setPaintProperty("land", "fill-color", c.land);
+    map.setPaintProperty("coast", "line-color", c.coast);
+    map.setPaintProperty("ports", "circle-color", c.port);
+    map.setPaintProperty("zones", "line-color", c.zone);
+    map.setPaintProperty("zones-ts", "line-color", c.zone);
+  }
+
+  // ---- filters and time ---------------------------------------------------------------
+  function filterParams() {
+    const p = new URLSearchParams();
+    const kind = document.getElementById("f-kind").value;
+    if (kind) p.set("kind", kind);
+    const origins = [...document.querySelectorAll(".f-origin:checked")].map((e) => e.value);
+    if (origins.length < 3) p.set("origin", origins.join(",") || "NONE");
+    const cls = document.getElementById("f-class").value;
+    if (cls) p.set("classification", cls);
+    const ex = document.getElementById("f-exercise").value;
+    if (ex !== "all") p.set("exercise", ex);
+    return p;
+  }
+
+  function passes(r) {
+    const p = filterParams();
+    if (p.has("kind") && r.kind !== p.get("kind")) return false;
+    if (p.has("origin") && !p.get("origin").split(",").includes(r.origin)) return false;
+    if (p.has("classification") && r.classification !== p.get("classification")) return false;
+    if (p.get("exercise") === "live" && r.exercise) return false;
+    if (p.get("exercise") === "exercise" && !r.exercise) return false;
+    if (replayEnd !== null && new Date(r.created) > replayEnd) return false;
+    return !r.deleted;
+  }
+
+  function windowHours() { return Number(document.getElementById("t-window").value); }
+
+  function sliderToTime() {
+    const v = Number(document.getElementById("t-slider").value);
+    if (v >= 1000) return null;
+    const now = Date.now();
+    return new Date(now - windowHours() * 3600e3 * (1 - v / 1000));
+  }
+
+  function updateTimeLabel() {
+    const label = document.getElementById("t-label");
+    label.textContent = replayEnd === null ? "live" : replayEnd.toISOString().slice(0, 19).replace("T", " ") + "Z";
+  }
+
+  // ---- rendering ----------------------------------------------------------------------
+  function kindGroup(kind) { return kind.split(".")[0]; }
+
+  let renderQueued = false;
+  function scheduleRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => { renderQueued = false; render(); });
+  }
+
+  // setData re-tiles a whole source in the worker: skip sources whose content is unchanged
+  // (same features, same versions), so a new vessel position does not re-cut 100 tracks.
+  const sourceKeys = { points: "", lines: "", polys: "" };
+  function setIfChanged(id, feats, key) {
+    if (sourceKeys[id] === key) return;
+    sourceKeys[id] = key;
+    map.getSource(id).setData({ type: "FeatureCollection", features: feats });
+  }
+
+  function render() {
+    const pts = [], lines = [], polys = [];
+    const keys = { points: [0, 0], lines: [0, 0], polys: [0, 0] };
+    const shown = [];
+    for (const r of reports.values()) {
+      if (!passes(r)) continue;
+      shown.push(r);
+      for (const f of r.features) {
+        const g = f.geometry.type;
+        const id = g === "Point" || g === "MultiPoint" ? "points"
+          : g === "LineString" || g === "MultiLineString" ? "lines" : "polys";
+        (id === "points" ? pts : id === "lines" ? lines : polys).push(f);
+        keys[id][0] += 1;
+        keys[id][1] += r.seq;
+      }
+    }
+    // successive states of one track (same track_key) drawn as its history line
+    const history = new Map();
+    for (const r of shown) {
+      if (!r.track_key) continue;
+      const p = r.features.find((f) => f.properties.role === "point");
+      if (!p) continue;
+      if (!history.has(r.track_key)) history.set(r.track_key, []);
+      history.get(r.track_key).push([r.t || r.created, p.geometry.coordinates, p.properties, r.seq]);
+    }
+    for (const [key, states] of history) {
+      if (states.length < 2) continue;
+      states.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      const last = states[states.length - 1];
+      lines.push({ type: "Feature", geometry: { type: "LineString", coordinates: states.map((x) => x[1]) },
+        properties: Object.assign({}, last[2], { role: "history", fid: `${key}:history` }) });
+      keys.lines[0] += 1;
+      keys.lines[1] += states.reduce((acc, x) => acc + x[3], 0);
+    }
+    if (state.ready) {
+      setIfChanged("points", pts, keys.points.join(":"));
+      setIfChanged("lines", lines, keys.lines.join(":"));
+      setIfChanged("polys", polys, keys.polys.join(":"));
+      const fresh = shown.filter((r) => r.features.length && !(r.id in state.drawnAt)).map((r) => r.id);
+      if (fresh.length) {
+        map.once("idle", () => { const t = Date.now(); for (const id of fresh) state.drawnAt[id] = t; });
+      }
+    }
+    state.renderedFeatures = pts.length + lines.length + polys.length;
+    state.shown = shown;
+    renderList(shown);
+    updateBanner();
+  }
+
+  function labelChip(r) {
+    const s = document.createElement("span");
+    s.className = `lab level-${r.level}`;
+    s.textContent = r.label;
+    return s;
+  }
+
+  function renderList(shown) {
+    const list = document.getElementById("report-list");
+    const items = shown.slice().sort((a, b) => b.seq - a.seq).slice(0, 300);
+    const frag = document.createDocumentFragment();
+    for (const r of items) {
+      const li = document.createElement("li");
+      li.dataset.id = r.id;
+      li.className = "report-item";
+      li.appendChild(labelChip(r));
+      const t = document.createElement("span");
+      t.className = "title";
+      t.textContent = r.title;
+      li.appendChild(t);
+      const m = document.createElement("div");
+      m.className = "meta";
+      m.textContent = `${r.kind} · ${r.origin} · v${r.version} · ${r.created.slice(0, 19).replace("T", " ")}Z` +
+        (r.features.length ? "" : " · no position");
+      li.appendChild(m);
+      li.addEventListener("click", () => openReport(r.id, r));
+      frag.appendChild(li);
+    }
+    list.replaceChildren(frag);
+    document.getElementById("count").textContent = String(shown.length);
+  }
+
+  // The banner covers what is on screen: reports with a feature in the current view plus
+  // the listed reports without a position (they are on screen in the list).
+  function onScreen() {
+    const shown = state.shown || [];
+    if (!state.ready) return shown;
+    const b = map.getBounds();
+    const inView = (c) => b.contains(c);
+    const walk = (coords) => (typeof coords[0] === "number" ? inView(coords) : coords.some(walk));
+    return shown.filter((r) => !r.features.length || r.features.some((f) => walk(f.geometry.coordinates)));
+  }
+
+  function overall(list) {
+    if (!list.length) return { level: 0, text: "UNCLASSIFIED" };
+    let level = 0, exercise = false, noforn = false;
+    let rel = null;
+    const caveats = new Set();
+    for (const r of list) {
+      level = Math.max(level, r.level);
+      exercise = exercise || r.exercise;
+      const parts = r.label.split("//");
+      const relPart = parts.find((p) => p.startsWith("REL TO "));
+      const nations = new Set(relPart ? relPart.slice(7).split(", ") : []);
+      rel = rel === null ? nations : new Set([...rel].filter((n) => nations.has(n)));
+      for (const p of parts) {
+        if (p === "NOFORN") noforn = true;
+        for (const c of p.split("/")) if (c === "ORCON") caveats.add(c);
+      }
+    }
+    const out = [CLASS_TEXT[level]];
+    if (exercise) out.unshift("EXERCISE");
+    if (noforn) out.push("NOFORN");
+    else {
+      if (rel && rel.size) out.push("REL TO " + [...rel].sort((a, b) => (a === "USA" ? -1 : b === "USA" ? 1 : a < b ? -1 : 1)).join(", "));
+      if (caveats.size) out.push([...caveats].join("/"));
+    }
+    return { level, text: out.join("//") };
+  }
+
+  function updateBanner() {
+    const o = overall(onScreen());
+    for (const id of ["banner-top", "banner-bottom"]) {
+      const el = document.getElementById(id);
+      el.textContent = o.text;
+      el.className = `banner level-${o.level}`;
+    }
+    state.banner = o;
+  }
+
+  // ---- report panel -------------------------------------------------------------------
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function chainList(items) {
+    const ul = el("ul");
+    for (const s of items) {
+      const li = el("li", s.held ? `${s.kind} from ${s.origin} v${s.version} · ${s.label} · ${s.id}` : `${s.id} (not held by this node)`);
+      if (s.held) li.addEventListener("click", (e) => { e.stopPropagation(); openReport(s.id); });
+      if (s.sources && s.sources.length) li.appendChild(chainList(s.sources));
+      ul.appendChild(li);
+    }
+    return ul;
+  }
+
+  async function openReport(id) {
+    const panel = document.getElementById("panel");
+    const body = document.getElementById("panel-body");
+    let d;
+    try { d = await getJSON(`/api/reports/${encodeURIComponent(id)}`); }
+    catch (e) { body.replaceChildren(el("p", `Report ${id} is not available on this node.`)); panel.hidden = false; return; }
+    const frag = document.createDocumentFragment();
+    const head = el("h3");
+    head.appendChild(labelChip({ level: CLASS_TEXT.indexOf(d.classification), label: d.label }));
+    head.appendChild(el("span", d.payload.title || d.payload.name || d.kind));
+    frag.appendChild(head);
+    const dl = el("dl");
+    const row = (k, v, cls) => { dl.appendChild(el("dt", k)); dl.appendChild(el("dd", v, cls)); };
+    row("Label", d.label);
+    row("Origin nation", d.origin);
+    row("Kind", d.kind);
+    row("Report id", d.id);
+    row("Version", `${d.version}${d.deleted ? " (deleted)" : ""}`);
+    row("Created", d.created);
+    row("Received from", d.received_from || "published here");
+    row("Signature verified", d.signature_verified ? "yes" : "NO", d.signature_verified ? "ok sig" : "bad sig");
+    frag.appendChild(dl);
+    frag.appendChild(el("h4", "Version history"));
+    const vt = el("table");
+    const vh = el("tr");
+    for (const h of ["v", "created", "label", "signature"]) vh.appendChild(el("th", h));
+    vt.appendChild(vh);
+    for (const v of d.versions) {
+      const tr = el("tr");
+      tr.appendChild(el("td", v.version + (v.tombstone ? " (deleted)" : "")));
+      tr.appendChild(el("td", v.created.slice(0, 19)));
+      tr.appendChild(el("td", v.label));
+      tr.appendChild(el("td", v.signature_verified ? "verified" : "NOT verified", v.signature_verified ? "ok" : "bad"));
+      vt.appendChild(tr);
+    }
+    frag.appendChild(vt);
+    frag.appendChild(el("h4", "Derived from"));
+    frag.appendChild(d.derived_from.length ? chainList(d.derived_from) : el("p", "original report (no sources)", "meta"));
+    frag.appendChild(el("h4", "Payload"));
+    frag.appendChild(el("pre", JSON.stringify(d.payload, null, 1)));
+    frag.appendChild(el("h4", `Audit (${d.audit.length})`));
+    const at = el("table", undefined, "audit");
+    for (const a of d.audit) {
+      const tr = el("tr");
+      tr.appendChild(el("td", a.at.slice(11, 19)));
+      tr.appendChild(el("td", `${a.event}/${a.outcome}`));
+      tr.appendChild(el("td", a.partner || a.actor));
+      tr.appendChild(el("td", a.reason));
+      at.appendChild(tr);
+    }
+    frag.appendChild(at);
+    body.replaceChildren(frag);
+    panel.hidden = false;
+    panel.dataset.id = d.id;
+  }
+
+  // ---- data ---------------------------------------------------------------------------
+  function take(summary) {
+    const known = reports.get(summary.id);
+    if (known && known.version > summary.version) return;
+    const group = kindGroup(summary.kind);
+    for (const f of summary.features) f.properties.kind_group = group;
+    if (summary.deleted) reports.delete(summary.id);
+    else reports.set(summary.id, summary);
+    lastSeq = Math.max(lastSeq, summary.seq);
+    const kinds = document.getElementById("f-kind");
+    if (!summary.deleted && ![...kinds.options].some((o) => o.value === summary.kind)) {
+      const o = el("option", summary.kind);
+      o.value = summary.kind;
+      kinds.appendChild(o);
+    }
+  }
+
+  async function loadAll() {
+    const data = await getJSON("/api/reports");
+    reports.clear();
+    for (const r of data.reports) take(r);
+    lastSeq = Math.max(lastSeq, data.last_seq);
+    scheduleRender();
+  }
+
+  function connect() {
+    if (source) source.close();
+    source = new EventSource(`/api/stream?after=${lastSeq}`);
+    const live = document.getElementById("live-state");
+    source.onopen = () => { live.textContent = "live"; live.className = "live-state on"; };
+    source.onerror = () => { live.textContent = "reconnecting"; live.className = "live-state off"; };
+    source.addEventListener("report", (e) => {
+      const summary = JSON.parse(e.data);
+      take(summary);
+      state.events += 1;
+      state.lastEventAt = Date.now();
+      scheduleRender();
+    });
+    source.addEventListener("logout", () => { source.close(); window.location = "/login?expired=1"; });
+  }
+
+  function exportHref(ext) {
+    const p = filterParams();
+    const b = map.getBounds();
+    const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+    p.set("bbox", [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
+      clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)].map((v) => v.toFixed(4)).join(","));
+    if (replayEnd !== null) p.set("until", replayEnd.toISOString());
+    return `/api/export.${ext}?${p.toString()}`;
+  }
+
+  // ---- wiring -------------------------------------------------------------------------
+  document.getElementById("panel-close").addEventListener("click", () => { document.getElementById("panel").hidden = true; });
+  for (const id of ["f-kind", "f-class", "f-exercise"]) document.getElementById(id).addEventListener("change", scheduleRender);
+  for (const e of document.querySelectorAll(".f-origin")) e.addEventListener("change", scheduleRender);
+  document.getElementById("theme-toggle").addEventListener("click", () => applyTheme(theme === "dark" ? "light" : "dark"));
+  for (const ext of ["geojson", "kml", "cot"]) {
+    document.getElementById(`export-${ext}`).addEventListener("click", (e) => { e.preventDefault(); window.location = exportHref(ext); });
+  }
+  const slider = document.getElementById("t-slider");
+  slider.addEventListener("input", () => { replayEnd = sliderToTime(); updateTimeLabel(); scheduleRender(); });
+  document.getElementById("t-window").addEventListener("change", () => { replayEnd = sliderToTime(); updateTimeLabel(); scheduleRender(); });
+  document.getElementById("t-play").addEventListener("click", (e) => {
+    if (playing) { clearInterval(playing); playing = null; e.target.textContent = "Play"; return; }
+    slider.value = "0";
+    e.target.textContent = "Stop";
+    playing = setInterval(() => {
+      slider.value = String(Math.min(1000, Number(slider.value) + 10));
+      replayEnd = sliderToTime(); updateTimeLabel(); scheduleRender();
+      if (Number(slider.value) >= 1000) { clearInterval(playing); playing = null; e.target.textContent = "Play"; }
+    }, 100);
+  });
+  map.on("moveend", updateBanner);
+
+  const basemapReady = loadBasemap();
+  map.on("load", async () => {
+    await basemapReady;
+    addLayers();
+    state.ready = true;
+    applyTheme(theme);
+    scheduleRender();
+    map.once("idle", () => { state.mapIdle = true; });
+  });
+  loadAll().then(connect).catch((e) => { console.error(e); connect(); });
+  window.copInternals = { reports, nation, csrf, render, openReport, map };
+})();

@@ -1,0 +1,111 @@
+"""Helpers of the COP tests: in-process replication, login, a real uvicorn server in a
+thread, and a report kind with positions (the engines' own kinds may not be registered
+yet; the COP must handle any kind with lat/lon anyway)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import msgspec
+import uvicorn
+from fastapi import FastAPI
+
+from trilink.federation.wire import decode_batch
+from trilink.node.service import NodeService
+
+with warnings.catch_warnings():
+    # starlette asks for the httpx2 fork; plain httpx works and is what the project installs.
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+NATIONS = ["USA", "JPN", "KOR"]
+PASSWORD = "correct horse battery"
+GEO_KIND = "coptest.geo"
+
+
+class GeoTestPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    title: str
+    lat: float | None = None
+    lon: float | None = None
+    launch_lat: float | None = None
+    launch_lon: float | None = None
+    track: list[list[float]] | None = None
+    ellipse: dict[str, float] | None = None
+    track_id: str | None = None
+
+
+def replicate(nodes: dict[str, NodeService]) -> int:
+    """Deliver every queued report between every pair of nodes, as the replicator would;
+    returns how many items travelled."""
+    moved = 0
+    for src in nodes.values():
+        for dst in nodes.values():
+            if src is dst:
+                continue
+            after = dst.store.cursor(src.nation)[0]
+            body, count = src.outbox_batch(dst.nation, after)
+            if count:
+                dst.ingest(src.nation, decode_batch(body))
+                moved += count
+    return moved
+
+
+def login(client: Any, username: str = "watch", password: str = PASSWORD) -> Any:
+    return client.post(
+        "/login", data={"username": username, "password": password}, follow_redirects=False
+    )
+
+
+def csrf_of(page_html: str) -> str:
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page_html)
+    assert found is not None, "map page has no CSRF token"
+    return found.group(1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` under a real uvicorn server in a thread; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="none",
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("COP test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop = getattr(app.state, "stop_streams", None)
+        if stop is not None:
+            stop()
+            time.sleep(0.7)  # one poll period: the streams see it and end
+        server.should_exit = True
+        thread.join(10)
+
+
+__all__ = ["TestClient"]

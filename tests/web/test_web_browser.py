@@ -1,0 +1,315 @@
+"""Browser tests: Playwright driving Debian's chromium against real uvicorn COP servers.
+
+Login, the classification banner, live updates over SSE, per-nation truth in the page and
+the report panel. Screenshots go to test-artifacts/ (gitignored). The page runs under its
+real Content-Security-Policy (no bypass): page state is read with ``page.evaluate`` (CDP),
+which CSP does not govern, never with ``wait_for_function`` (which needs eval).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cop_helpers import GEO_KIND, PASSWORD, replicate, serve
+
+from trilink.node.service import NodeService
+from trilink.web import create_cop_app
+
+pytestmark = pytest.mark.slow
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SECRET = "SECRET//REL TO USA, JPN"
+RED = "rgb(200, 16, 46)"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium missing: apt-get update && apt-get install -y chromium")
+    vendor = Path(__file__).resolve().parents[2] / "src/trilink/web/static/vendor/maplibre-gl.js"
+    assert vendor.exists(), "MapLibre is not vendored: run scripts/build-web.sh first"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def wait_js(page: Any, expression: str, timeout_s: float = 15.0) -> Any:
+    """Poll a JS expression until truthy; returns its value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.1)
+
+
+class Cop:
+    """One logged-in browser tab on a COP; collects page errors and API bodies seen."""
+
+    def __init__(self, browser: Any, base: str, username: str = "watch") -> None:
+        self.context = browser.new_context(viewport={"width": 1000, "height": 650})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.bodies: list[str] = []
+        self.page.on("pageerror", lambda err: self.errors.append(str(err)))
+        self.page.on("response", self._record)
+        self.page.goto(base + "/")
+        assert "/login" in self.page.url
+        self.page.fill("#username", username)
+        self.page.fill("#password", PASSWORD)
+        self.page.click("#login-button")
+        self.page.wait_for_url(base + "/")
+        wait_js(self.page, "window.cop && window.cop.ready")
+        wait_js(self.page, "document.getElementById('live-state').textContent === 'live'")
+
+    def _record(self, response: Any) -> None:
+        if "/api/stream" in response.url:
+            return  # never ends; its content is checked through the page state instead
+        try:
+            self.bodies.append(response.text())
+        except Exception:  # redirects and aborted requests have no body
+            pass
+
+    def titles(self) -> list[str]:
+        return list(self.page.locator("#report-list li .title").all_inner_texts())
+
+    def wait_title(self, title: str) -> None:
+        self.page.locator("#report-list li .title", has_text=title).first.wait_for(timeout=15_000)
+
+    def rendered_at(self, lon: float, lat: float, layer: str = "points") -> list[dict[str, Any]]:
+        """Properties of the features MapLibre actually drew at (lon, lat)."""
+        found: list[dict[str, Any]] = self.page.evaluate(
+            """([lon, lat, layer]) => {
+                const m = window.copInternals.map;
+                const p = m.project([lon, lat]);
+                return m.queryRenderedFeatures([[p.x - 4, p.y - 4], [p.x + 4, p.y + 4]],
+                                               {layers: [layer]}).map(f => f.properties);
+            }""",
+            [lon, lat, layer],
+        )
+        return found
+
+    def wait_rendered(
+        self, lon: float, lat: float, timeout_s: float = 15.0, layer: str = "points"
+    ) -> list[dict[str, Any]]:
+        """Like ``rendered_at`` but waits for the worker to tile and the frame to paint."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = self.rendered_at(lon, lat, layer)
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
+    def banner(self, which: str = "banner-top") -> tuple[str, str]:
+        loc = self.page.locator(f"#{which}")
+        colour = loc.evaluate("e => getComputedStyle(e).backgroundColor")
+        return loc.inner_text(), colour
+
+    def state_json(self) -> str:
+        return str(self.page.evaluate("JSON.stringify([...window.copInternals.reports.values()])"))
+
+    def shot(self, name: str) -> None:
+        wait_js(
+            self.page,
+            "window.copInternals.map.loaded() && window.copInternals.map.areTilesLoaded()",
+        )
+        self.page.screenshot(path=str(ARTIFACTS / name))
+
+    def close(self) -> None:
+        assert self.errors == [], self.errors
+        self.context.close()
+
+
+def test_login_map_and_classification_banner(net: dict[str, NodeService], browser: Any) -> None:
+    usa = net["USA"]
+    usa.publish(GEO_KIND, SECRET, {"title": "SECRET contact", "lat": 35.0, "lon": 135.0})
+    usa.publish("note", "CONFIDENTIAL//REL TO USA, JPN, KOR", {"title": "shift note"})
+    with serve(create_cop_app(usa)) as base:
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        page.goto(base + "/login")
+        page.fill("#username", "watch")
+        page.fill("#password", "not the password")
+        page.click("#login-button")
+        assert "Wrong username or password" in page.inner_text(".message")
+        ctx.close()
+        cop = Cop(browser, base)
+        try:
+            assert sorted(cop.titles()) == ["SECRET contact", "shift note"]
+            assert cop.banner("banner-top") == (SECRET, RED)
+            assert cop.banner("banner-bottom") == (SECRET, RED)
+            drawn = cop.wait_rendered(135.0, 35.0)
+            assert [d["label"] for d in drawn] == [SECRET]
+            assert cop.page.evaluate("window.copInternals.map.getLayer('land') !== undefined")
+            cop.shot("cop-usa-login.png")
+            # export of the view (a download), each feature carrying its label
+            with cop.page.expect_download() as download:
+                cop.page.click("#export-geojson")
+            exported = json.loads(Path(download.value.path()).read_text("utf-8"))
+            assert exported["classification"] == SECRET
+            assert [f["properties"]["label"] for f in exported["features"]] == [SECRET]
+            # light style
+            cop.page.click("#theme-toggle")
+            assert "theme-light" in (cop.page.get_attribute("body", "class") or "")
+            sea = "window.copInternals.map.getPaintProperty('sea', 'background-color')"
+            assert cop.page.evaluate(sea) == "#d9e4ec"
+            cop.shot("cop-usa-light.png")
+            # time slider: back to the start of the 6 h window, nothing published yet
+            cop.page.locator("#t-slider").fill("0")
+            wait_js(cop.page, "document.getElementById('count').textContent === '0'")
+            assert cop.page.inner_text("#t-label").endswith("Z")
+            cop.page.locator("#t-slider").fill("1000")
+            wait_js(cop.page, "document.getElementById('count').textContent === '2'")
+            assert cop.page.inner_text("#t-label") == "live"
+            # Pan the SECRET feature off screen: the banner drops to what is still shown.
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [120, 22], zoom: 6})")
+            wait_js(
+                cop.page, "document.getElementById('banner-top').textContent.startsWith('CONF')"
+            )
+            text, colour = cop.banner()
+            assert text == "CONFIDENTIAL//REL TO USA, JPN, KOR" and colour == "rgb(0, 51, 160)"
+        finally:
+            cop.close()
+
+
+def test_live_update_appears_without_reload(net: dict[str, NodeService], browser: Any) -> None:
+    with serve(create_cop_app(net["USA"])) as base:
+        cop = Cop(browser, base)
+        try:
+            assert cop.titles() == []
+            net["USA"].publish(
+                GEO_KIND,
+                "CONFIDENTIAL//REL TO USA, JPN, KOR",
+                {"title": "LIVE-42", "lat": 36.0, "lon": 131.0},
+            )
+            cop.wait_title("LIVE-42")
+            wait_js(cop.page, "window.cop.events >= 1")
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [131, 36], zoom: 5})")
+            assert [d["title"] for d in cop.wait_rendered(131.0, 36.0)] == ["LIVE-42"]
+            # two states of one track arrive: the map joins them into its history line
+            net["USA"].publish_many(
+                GEO_KIND,
+                "SECRET//REL TO USA, JPN, KOR",
+                [
+                    {"title": "T9 state 1", "track_id": "T9", "lat": 36.5, "lon": 130.0},
+                    {"title": "T9 state 2", "track_id": "T9", "lat": 36.5, "lon": 132.0},
+                ],
+            )
+            history = cop.wait_rendered(131.0, 36.5, layer="lines")
+            assert [(h["role"], h["title"]) for h in history] == [("history", "T9 state 2")]
+            # a report arriving from a partner (ingest) appears the same way
+            net["JPN"].publish("note", "UNCLASSIFIED//REL TO USA, JPN, KOR", {"title": "from JPN"})
+            replicate(net)
+            cop.wait_title("from JPN")
+            cop.shot("cop-usa-live.png")
+        finally:
+            cop.close()
+
+
+def test_per_nation_truth_in_the_browser(net: dict[str, NodeService], browser: Any) -> None:
+    apps = {n: create_cop_app(net[n]) for n in ("USA", "JPN", "KOR")}
+    with (
+        serve(apps["USA"]) as usa_url,
+        serve(apps["JPN"]) as jpn_url,
+        serve(apps["KOR"]) as kor_url,
+    ):
+        cops = {
+            "USA": Cop(browser, usa_url),
+            "JPN": Cop(browser, jpn_url),
+            "KOR": Cop(browser, kor_url),
+        }
+        try:
+            secret = net["JPN"].publish(
+                GEO_KIND, SECRET, {"title": "KINGFISHER-7731", "lat": 33.1, "lon": 128.9}
+            )
+            net["JPN"].publish("note", "UNCLASSIFIED//REL TO USA, JPN, KOR", {"title": "marker"})
+            replicate(net)
+            for nation in ("USA", "JPN", "KOR"):
+                cops[nation].wait_title("marker")
+            for nation in ("USA", "JPN"):
+                cops[nation].wait_title("KINGFISHER-7731")
+                assert cops[nation].banner()[0] == SECRET
+                cops[nation].shot(f"cop-{nation.lower()}-truth.png")
+            kor = cops["KOR"]
+            kor.page.reload()
+            wait_js(kor.page, "window.cop && window.cop.ready")
+            kor.wait_title("marker")
+            kor.shot("cop-kor-truth.png")
+            for text in (kor.page.content(), kor.state_json(), "\n".join(kor.bodies)):
+                assert "KINGFISHER" not in text and secret.envelope.id not in text
+                assert SECRET not in text
+            assert kor.banner() == ("UNCLASSIFIED//REL TO USA, JPN, KOR", "rgb(0, 122, 51)")
+        finally:
+            for cop in cops.values():
+                cop.close()
+
+
+def test_report_panel_shows_provenance(net: dict[str, NodeService], browser: Any) -> None:
+    launch = net["KOR"].publish(
+        GEO_KIND,
+        "SECRET//REL TO USA, JPN, KOR",
+        {
+            "title": "launch site",
+            "launch_lat": 39.0,
+            "launch_lon": 125.7,
+            "track": [[125.7, 39.0], [133.0, 40.0]],
+        },
+    )
+    replicate(net)  # USA must hold the launch report before deriving from it
+    net["USA"].publish(
+        "note",
+        "SECRET//REL TO USA, JPN, KOR",
+        {"title": "assessment"},
+        derived_from=[launch.envelope.id],
+    )
+    replicate(net)
+    with serve(create_cop_app(net["USA"])) as base:
+        cop = Cop(browser, base)
+        try:
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [125.7, 39.0], zoom: 6})")
+            wait_js(cop.page, "window.copInternals.map.loaded()")
+            assert cop.wait_rendered(125.7, 39.0), "launch point not drawn"
+            point = cop.page.evaluate("window.copInternals.map.project([125.7, 39.0])")
+            box = cop.page.locator("#map").bounding_box()
+            cop.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+            panel = cop.page.locator("#panel")
+            panel.wait_for(state="visible", timeout=10_000)
+            text = panel.inner_text()
+            assert "Origin nation\nKOR" in text or "Origin nation\tKOR" in text
+            assert launch.envelope.id in text
+            assert cop.page.locator("#panel dd.sig").inner_text() == "yes"
+            assert "inbound/accepted" in text and "Version history" in text
+            cop.shot("cop-usa-panel.png")
+            cop.page.locator("#report-list li", has_text="assessment").click()
+            cop.page.locator("#panel h4", has_text="Derived from").wait_for()
+            wait_js(
+                cop.page,
+                "document.getElementById('panel').dataset.id !== undefined && "
+                f"document.getElementById('panel-body').textContent.includes('{launch.envelope.id}')",
+            )
+            chain = cop.page.locator("#panel ul li").first.inner_text()
+            assert "KOR" in chain and launch.envelope.id in chain
+            detail = json.loads(cop.bodies[-1])
+            assert detail["derived_from"][0]["id"] == launch.envelope.id
+        finally:
+            cop.close()
