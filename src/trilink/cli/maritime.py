@@ -1,7 +1,365 @@
-"""`trilink maritime ...`: command-line edge of `trilink.maritime`."""
+"""`trilink maritime ...`: command-line edge of `trilink.maritime`.
+
+For watch officers and analysts: read AIS files (NMEA, CSV, Parquet) or a live feed, find
+encounters, loitering, AIS gaps, port visits, zone incursions, foreign fishing, dark vessels
+and identity changes, write files you can open, and optionally publish each event as a
+``maritime.event`` report on your node.
+"""
 
 from __future__ import annotations
 
-import typer
+import json
+import time
+from pathlib import Path
+from typing import Any
 
-app = typer.Typer(help="maritime engine", no_args_is_help=True)
+import polars as pl
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from trilink.cli.common import console, nation_code
+from trilink.errors import ConfigError
+from trilink.maritime.config import load_config
+from trilink.maritime.events import closest_approach
+from trilink.maritime.geoio import build_geography
+from trilink.maritime.ingest import read_inputs
+from trilink.maritime.io import read_detections, write_events, write_quality, write_tracks
+from trilink.maritime.pipeline import run_batch
+from trilink.maritime.plot import render_map
+from trilink.maritime.tables import epoch_ms
+
+app = typer.Typer(
+    help="Maritime awareness: AIS ingest, vessel events, dark vessels; publish as reports.",
+    no_args_is_help=True,
+)
+
+InputsArg = typer.Argument(
+    ...,
+    help="AIS files: NMEA (.nmea/.ais/.log/.txt, .gz ok), CSV "
+    "(trilink, MarineCadastre, Danish Maritime Authority layouts) or "
+    "Parquet.",
+    exists=True,
+    dir_okay=False,
+)
+PublishOpt = typer.Option(
+    False,
+    "--publish",
+    help="Publish each event as a maritime.event "
+    "report on the node (needs --dir, --nation, --label).",
+)
+DirOpt = typer.Option(
+    None, "--dir", help="Network directory made by 'trilink net up'.", file_okay=False
+)
+NationOpt = typer.Option(None, "--nation", help="Your node: USA, JPN or KOR.")
+LabelOpt = typer.Option(
+    None, "--label", help='Label of the published events, e.g. "SECRET//REL TO USA, JPN, KOR".'
+)
+
+
+def payloads_from_events(events: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows of events.csv as ``maritime.event`` payloads (no NaN, ISO-8601 UTC times)."""
+    out = []
+    for r in events.with_columns(
+        pl.col("start").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        pl.col("end").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+    ).iter_rows(named=True):
+        details = {
+            k: v
+            for k, v in json.loads(r["details"] or "{}").items()
+            if isinstance(v, str | int | float | bool) or v is None
+        }
+        details = {k: v for k, v in details.items() if not (isinstance(v, float) and v != v)}
+        payload = {
+            k: r[k]
+            for k in (
+                "type",
+                "start",
+                "end",
+                "mmsi",
+                "other_mmsi",
+                "lat",
+                "lon",
+                "name",
+                "flag",
+                "other_name",
+                "duration_h",
+            )
+        }
+        payload["details"] = details
+        payload = {k: v for k, v in payload.items() if v is not None}
+        out.append(payload)
+    return out
+
+
+def publish_events(
+    events: pl.DataFrame, root: Path | None, nation: str | None, label: str | None
+) -> list[str]:
+    if root is None or nation is None or label is None:
+        raise ConfigError("--publish needs --dir, --nation and --label")
+    from trilink.node.service import NodeService
+
+    payloads = payloads_from_events(events)
+    if not payloads:
+        return []
+    with NodeService.open_local(root, nation_code(nation)) as node:
+        reports = node.publish_many("maritime.event", label, payloads, derived_from=None)
+    return [r.envelope.id for r in reports]
+
+
+def _bbox(df: pl.DataFrame) -> tuple[float, float, float, float] | None:
+    if not df.height:
+        return None
+    lon = df.get_column("lon").to_numpy()
+    lat = df.get_column("lat").to_numpy()
+    return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+
+
+@app.command("events")
+def events_cmd(
+    inputs: list[Path] = InputsArg,
+    out: Path = typer.Option(
+        ..., "--out", help="Output directory (created if missing).", file_okay=False
+    ),
+    zones: Path = typer.Option(
+        None,
+        "--zones",
+        help="Zones GeoJSON: polygons with owner, "
+        "zone_type (territorial_sea, contiguous_zone, eez, exercise_area,"
+        " custom), optional allowed_flags and name.",
+        exists=True,
+    ),
+    detections: Path = typer.Option(
+        None,
+        "--detections",
+        help="SAR/radar detections CSV: time, lat, lon[, length][, id].",
+        exists=True,
+    ),
+    config: Path = typer.Option(
+        None, "--config", help="TOML file overriding thresholds.", exists=True
+    ),
+    ports: Path = typer.Option(
+        None, "--ports", help="Extra ports CSV: name, lat, lon[, iso3].", exists=True
+    ),
+    aoi: Path = typer.Option(
+        None,
+        "--aoi",
+        help="Areas of interest GeoJSON: shorter AIS-gap threshold inside.",
+        exists=True,
+    ),
+    no_bundled: bool = typer.Option(
+        False,
+        "--no-bundled-geo",
+        help="Do not use the bundled ports/anchorages, coastline and zones.",
+    ),
+    zone_view: str = typer.Option(
+        "neutral",
+        "--zone-view",
+        help="Disputed islands in the bundled zones: neutral, "
+        "administering, or a nation code (that nation's claims).",
+    ),
+    no_default_zones: bool = typer.Option(
+        False, "--no-default-zones", help="Without --zones, do not load the bundled zones."
+    ),
+    no_map: bool = typer.Option(False, "--no-map", help="Skip the PNG map."),
+    publish: bool = PublishOpt,
+    root: Path = DirOpt,
+    nation: str = NationOpt,
+    label: str = LabelOpt,
+) -> None:
+    """Find vessel events in AIS files and write events.csv/.geojson/.parquet, cleaned
+    tracks, a quality report and a PNG map to OUT."""
+    cfg = load_config(config)
+    sizes = sum(p.stat().st_size for p in inputs)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading AIS", total=len(inputs) + 4)
+        data = read_inputs(list(inputs))
+        bar.update(task, advance=len(inputs), description="loading geography")
+        dets = read_detections(detections) if detections else None
+        geo, land = build_geography(
+            _bbox(data.positions),
+            zones_path=zones,
+            ports_path=ports,
+            aoi_path=aoi,
+            bundled=not no_bundled,
+            default_zones=not no_default_zones,
+            zone_view=zone_view,
+        )
+        bar.update(task, advance=1, description="cleaning and detecting events")
+        result = run_batch(data, geo, cfg, now_ms=int(time.time() * 1000), detections=dets)
+        bar.update(task, advance=1, description="writing files")
+        write_events(result.events, out)
+        write_tracks(result.tracks, out, result.vessels)
+        write_quality(result.quality, out)
+        bar.update(task, advance=1, description="drawing map")
+        if not no_map:
+            render_map(result.tracks, result.events, out / "map.png", land=land, zones=geo.zones)
+        bar.update(task, advance=1)
+    q = result.quality
+    console.print(
+        f"read {len(inputs)} file(s), {sizes / 1e6:.1f} MB: {q.input_rows} positions, "
+        f"kept {q.output_rows} of {q.vessels} vessels; "
+        f"malformed records {sum(q.malformed.values())}"
+    )
+    counts = result.events.group_by("type").len().sort("type").iter_rows()
+    console.print("events: " + (", ".join(f"{t} {n}" for t, n in counts) or "none"))
+    console.print(
+        f"wrote {out}/events.csv, events.geojson, events.parquet, tracks.parquet, "
+        f"tracks.geojson, quality.json, quality.txt" + ("" if no_map else ", map.png")
+    )
+    if publish:
+        ids = publish_events(result.events, root, nation, label)
+        console.print(f"published {len(ids)} maritime.event reports on {nation_code(nation)}")
+
+
+@app.command("decode")
+def decode_cmd(
+    inputs: list[Path] = InputsArg,
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Output .parquet or .csv of positions; statics go next to it (<name>.statics.<ext>).",
+    ),
+) -> None:
+    """Decode/convert AIS files to one positions table (Parquet or CSV), uncleaned, with
+    the static data beside it. Malformed lines are counted, never fatal."""
+    data = read_inputs(list(inputs))
+    stem = out.with_suffix("")
+    static_path = stem.with_name(stem.name + ".statics" + out.suffix)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".csv":
+        data.positions.write_csv(out)
+        data.statics.write_csv(static_path)
+    else:
+        data.positions.write_parquet(out)
+        data.statics.write_parquet(static_path)
+    console.print(
+        f"{data.positions.height} positions, {data.statics.height} static reports, "
+        f"{sum(data.problems.counts.values())} malformed "
+        f"({', '.join(f'{k} {v}' for k, v in data.problems.counts.most_common())})"
+    )
+    for p in data.problems.items[:20]:
+        console.print(f"  {p.source}:{p.line}: {p.reason}: {p.text}", markup=False)
+
+
+@app.command("cpa")
+def cpa_cmd(
+    mmsi_a: int = typer.Argument(..., help="First vessel MMSI."),
+    mmsi_b: int = typer.Argument(..., help="Second vessel MMSI."),
+    inputs: list[Path] = InputsArg,
+) -> None:
+    """Closest point of approach of two vessels (metres, UTC time) over their common time."""
+    data = read_inputs(list(inputs))
+    df = data.positions.drop_nulls(["timestamp", "lat", "lon"]).sort("timestamp")
+    a = df.filter(pl.col("mmsi") == mmsi_a)
+    b = df.filter(pl.col("mmsi") == mmsi_b)
+    if not a.height or not b.height:
+        raise ConfigError(f"no positions for MMSI {mmsi_a if not a.height else mmsi_b}")
+    dist, t_ms = closest_approach(
+        epoch_ms(a),
+        a["lon"].to_numpy(),
+        a["lat"].to_numpy(),
+        epoch_ms(b),
+        b["lon"].to_numpy(),
+        b["lat"].to_numpy(),
+    )
+    when = pl.Series([t_ms]).cast(pl.Datetime("ms", "UTC"))[0] if t_ms >= 0 else None
+    console.print(f"closest approach {dist:.3f} m at {when}")
+
+
+def _append_events(out: Path, events: pl.DataFrame) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "events.csv"
+    table = events.with_columns(
+        pl.col("start").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        pl.col("end").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+    )
+    with csv_path.open("a", encoding="utf-8") as fh:
+        table.write_csv(fh, include_header=fh.tell() == 0)
+    with (out / "events.jsonl").open("a", encoding="utf-8") as fh:
+        for payload in payloads_from_events(events):
+            fh.write(json.dumps(payload) + "\n")
+
+
+@app.command("listen")
+def listen_cmd(
+    udp: int = typer.Option(
+        None,
+        "--udp",
+        help="Listen for NMEA datagrams on this UDP port "
+        "(AIS-catcher, rtl-ais and most receivers send to 10110).",
+    ),
+    tcp: str = typer.Option(None, "--tcp", help="Connect to an NMEA TCP server HOST:PORT."),
+    host: str = typer.Option("0.0.0.0", "--host", help="Address to bind for --udp."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Directory: events.csv and events.jsonl are "
+        "appended as events are found; quality.json at the end.",
+        file_okay=False,
+    ),
+    zones: Path = typer.Option(None, "--zones", help="Zones GeoJSON (see 'events').", exists=True),
+    config: Path = typer.Option(None, "--config", help="TOML thresholds.", exists=True),
+    ports: Path = typer.Option(None, "--ports", help="Extra ports CSV.", exists=True),
+    aoi: Path = typer.Option(None, "--aoi", help="Areas of interest GeoJSON.", exists=True),
+    no_bundled: bool = typer.Option(False, "--no-bundled-geo", help="Skip bundled geography."),
+    window_h: float = typer.Option(
+        24.0, "--window-h", help="Hours of history kept and searched (message time)."
+    ),
+    interval: float = typer.Option(0.5, "--interval", help="Seconds between detection runs."),
+    duration: float = typer.Option(
+        None, "--duration", help="Stop after this many seconds (default: run until Ctrl-C)."
+    ),
+    publish: bool = PublishOpt,
+    root: Path = DirOpt,
+    nation: str = NationOpt,
+    label: str = LabelOpt,
+) -> None:
+    """Watch a live AIS feed and write (and optionally publish) each event as soon as its
+    rule is met."""
+    from trilink.maritime.live import LiveProcessor
+    from trilink.maritime.live_io import open_tcp, open_udp, run
+
+    if (udp is None) == (tcp is None):
+        raise ConfigError("give exactly one of --udp PORT or --tcp HOST:PORT")
+    if publish and (root is None or nation is None or label is None):
+        raise ConfigError("--publish needs --dir, --nation and --label")
+    cfg = load_config(config)
+    geo, _ = build_geography(
+        None, zones_path=zones, ports_path=ports, aoi_path=aoi, bundled=not no_bundled
+    )
+    source = f"udp:{udp}" if udp is not None else f"tcp:{tcp}"
+    processor = LiveProcessor(geo=geo, config=cfg, source=source, window_h=window_h)
+    sock = open_udp(host, udp) if udp is not None else open_tcp(tcp)
+    console.print(f"listening on {source}; events go to {out}/events.csv")
+
+    def on_events(events: pl.DataFrame) -> None:
+        _append_events(out, events)
+        for r in events.iter_rows(named=True):
+            console.print(
+                f"{r['type']:<16} {r['start']}  mmsi {r['mmsi']}  "
+                f"other {r['other_mmsi']}  {r['lat']}, {r['lon']}",
+                markup=False,
+            )
+        if publish:
+            ids = publish_events(events, root, nation, label)
+            console.print(f"published {len(ids)} maritime.event reports")
+
+    try:
+        run(sock, processor, on_events, interval_s=interval, duration_s=duration)
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        sock.close()
+    if processor.last_quality is not None:
+        write_quality(processor.last_quality, out)
+    s = processor.stats
+    console.print(
+        f"{s.lines} lines, {s.messages} messages, {s.positions} positions, "
+        f"{s.malformed} malformed, {s.events} events"
+    )

@@ -1,0 +1,114 @@
+"""Streaming detection for live AIS feeds: a sliding time window, re-evaluated as data comes.
+
+The socket edge (``live_io``) hands received lines to ``LiveProcessor.feed``; ``evaluate``
+cleans the window, runs every detector and returns only the events not reported before
+(keyed by type, vessels and start time), so each event is emitted once, as soon as its rule
+is met. Times come from NMEA tag blocks when present, else from the receive clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from trilink.maritime.clean import QualityReport
+from trilink.maritime.config import MaritimeConfig
+from trilink.maritime.events import Geography
+from trilink.maritime.fastlines import parse_block
+from trilink.maritime.ingest import Ingested
+from trilink.maritime.nmea import NmeaParser
+from trilink.maritime.pipeline import run_batch
+from trilink.maritime.tables import POSITION_SCHEMA, STATIC_SCHEMA, conform
+
+
+@dataclass
+class LiveStats:
+    lines: int = 0
+    messages: int = 0
+    positions: int = 0
+    evaluations: int = 0
+    events: int = 0
+    malformed: int = 0
+
+
+@dataclass
+class LiveProcessor:
+    """Holds the last ``window_h`` hours (message time) of positions and statics."""
+
+    geo: Geography
+    config: MaritimeConfig
+    source: str = "live"
+    window_h: float = 24.0
+    parser: NmeaParser = field(init=False)
+    stats: LiveStats = field(default_factory=LiveStats)
+    _positions: list[pl.DataFrame] = field(default_factory=list)
+    _statics: list[pl.DataFrame] = field(default_factory=list)
+    _seen: set[tuple[str, int | None, int | None, int, str]] = field(default_factory=set)
+    _dirty: bool = False
+    last_quality: QualityReport | None = None
+
+    def __post_init__(self) -> None:
+        self.parser = NmeaParser(self.source)
+
+    def feed(self, lines: list[bytes], recv_ms: int) -> int:
+        """Parse received lines; returns the number of new positions."""
+        self.stats.lines += len(lines)
+        before = sum(self.parser.problems.counts.values())
+        block = b"\n".join(ln.rstrip(b"\r\n") for ln in lines) + b"\n"
+        dec, _ = parse_block(self.parser, block, self.stats.lines - len(lines) + 1, recv_ms)
+        self.stats.messages += dec.fast + dec.slow + dec.skipped
+
+        self.stats.malformed += sum(self.parser.problems.counts.values()) - before
+        if dec.positions.height:
+            self._positions.append(dec.positions)
+            self.stats.positions += dec.positions.height
+            self._dirty = True
+        if dec.statics.height:
+            self._statics.append(dec.statics)
+            self._dirty = True
+        return dec.positions.height
+
+    def _window(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        pos = (
+            pl.concat(self._positions)
+            if self._positions
+            else conform(pl.DataFrame(), POSITION_SCHEMA)
+        )
+        st = pl.concat(self._statics) if self._statics else conform(pl.DataFrame(), STATIC_SCHEMA)
+        if pos.height:
+            newest = pos.get_column("timestamp").max()
+            if newest is not None:
+                cutoff = pl.lit(newest) - pl.duration(milliseconds=int(self.window_h * 3.6e6))
+                pos = pos.filter(pl.col("timestamp").is_null() | (pl.col("timestamp") >= cutoff))
+        self._positions = [pos] if pos.height else []
+        self._statics = [st.tail(100_000)] if st.height else []
+        return pos, st
+
+    def evaluate(self, now_ms: int) -> pl.DataFrame:
+        """Run the detectors on the window; return the events not emitted before."""
+        if not self._dirty:
+            return pl.DataFrame()
+        self._dirty = False
+        pos, st = self._window()
+        data = Ingested(positions=pos, statics=st)
+        result = run_batch(data, self.geo, self.config, now_ms=now_ms)
+        self.last_quality = result.quality
+        self.stats.evaluations += 1
+        if not result.events.height:
+            return result.events
+        keys = [
+            (
+                r["type"],
+                r["mmsi"],
+                r["other_mmsi"],
+                int(r["start"].timestamp() * 1000),
+                r["details"] if r["type"] == "dark_vessel" else "",
+            )
+            for r in result.events.iter_rows(named=True)
+        ]
+        fresh = [k not in self._seen for k in keys]
+        self._seen.update(keys)
+        new = result.events.filter(pl.Series(fresh))
+        self.stats.events += new.height
+        return new
