@@ -92,18 +92,31 @@ def payloads_from_events(events: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def publish_events(
-    events: pl.DataFrame, root: Path | None, nation: str | None, label: str | None
+    events: pl.DataFrame,
+    root: Path | None,
+    nation: str | None,
+    label: str | None,
+    *,
+    tracks: pl.DataFrame | None = None,
+    screen: bool = True,
 ) -> list[str]:
+    """Publish events (and the sanctions hits derived from them, and vessel tracks) on a
+    node; prints what was published and returns the event report ids."""
     if root is None or nation is None or label is None:
         raise ConfigError("--publish needs --dir, --nation and --label")
+    from trilink.federation import localnet
+    from trilink.node.picture import publish_maritime
     from trilink.node.service import NodeService
 
     payloads = payloads_from_events(events)
-    if not payloads:
-        return []
     with NodeService.open_local(root, nation_code(nation)) as node:
-        reports = node.publish_many("maritime.event", label, payloads, derived_from=None)
-    return [r.envelope.id for r in reports]
+        done = publish_maritime(node, label, payloads, tracks=tracks, screen=screen)
+        localnet.wake(node.config)
+    console.print(
+        f"published on {nation_code(nation)}: {len(done.events)} maritime.event, "
+        f"{len(done.hits)} sanctions.hit, {len(done.tracks)} maritime.track reports"
+    )
+    return done.events
 
 
 def _bbox(df: pl.DataFrame) -> tuple[float, float, float, float] | None:
@@ -165,6 +178,15 @@ def events_cmd(
     root: Path = DirOpt,
     nation: str = NationOpt,
     label: str = LabelOpt,
+    screen: bool = typer.Option(
+        True,
+        "--screen/--no-screen",
+        help="With --publish: screen the vessels of each event against the sanctions lists "
+        "in force and publish a sanctions.hit (derived from the event) for each match.",
+    ),
+    publish_tracks: bool = typer.Option(
+        False, "--publish-tracks", help="With --publish: also one maritime.track per vessel."
+    ),
 ) -> None:
     """Find vessel events in AIS files and write events.csv/.geojson/.parquet, cleaned
     tracks, a quality report and a PNG map to OUT."""
@@ -213,8 +235,14 @@ def events_cmd(
         f"tracks.geojson, quality.json, quality.txt" + ("" if no_map else ", map.png")
     )
     if publish:
-        ids = publish_events(result.events, root, nation, label)
-        console.print(f"published {len(ids)} maritime.event reports on {nation_code(nation)}")
+        publish_events(
+            result.events,
+            root,
+            nation,
+            label,
+            screen=screen,
+            tracks=result.tracks if publish_tracks else None,
+        )
 
 
 @app.command("decode")
@@ -347,8 +375,7 @@ def listen_cmd(
                 markup=False,
             )
         if publish:
-            ids = publish_events(events, root, nation, label)
-            console.print(f"published {len(ids)} maritime.event reports")
+            publish_events(events, root, nation, label)
 
     try:
         run(sock, processor, on_events, interval_s=interval, duration_s=duration)

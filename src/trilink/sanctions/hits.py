@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import msgspec
+
 from trilink.model import Label, combine_labels, make_label
 from trilink.model.payloads.sanctions import (
     Evidence as EvidencePayload,
@@ -37,8 +39,12 @@ _ID_FIELDS = ("name", "imo", "mmsi", "call_sign", "flag")
 
 
 def derived_label(event_label: Label) -> Label:
-    """Label of a hit derived from an event: the most restrictive of event and lists."""
-    return combine_labels([event_label, LIST_LABEL])
+    """Label of a hit derived from an event: the most restrictive of event and lists (the
+    lists are public, so they keep the event's exercise flag and policy)."""
+    lists = msgspec.structs.replace(
+        LIST_LABEL, exercise=event_label.exercise, policy=event_label.policy
+    )
+    return combine_labels([event_label, lists])
 
 
 def _text(value: Any) -> str:

@@ -2,6 +2,8 @@
 
 ``maritime.event``: one detected vessel event (encounter, loitering, AIS gap, port visit,
 zone incursion, foreign fishing, dark vessel, identity change), as written to events.csv.
+``maritime.track``: one vessel's recent cleaned track and identity, for the common picture;
+a newer track of the same vessel is published as a new version of the same report.
 """
 
 from __future__ import annotations
@@ -40,4 +42,28 @@ class MaritimeEventPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
     details: dict[str, DetailValue] = {}
 
 
-KINDS: dict[str, type[msgspec.Struct]] = {"maritime.event": MaritimeEventPayload}
+class MaritimeTrackPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A vessel's track: ``track`` is [[lon, lat], ...] oldest first; ``lat``/``lon`` the
+    newest position (at ``end``)."""
+
+    mmsi: int
+    start: str
+    end: str
+    lat: float
+    lon: float
+    track: list[tuple[float, float]]
+    positions_total: int
+    name: str | None = None
+    imo: str | None = None
+    callsign: str | None = None
+    flag: str | None = None
+    ship_type: int | None = None
+    sog_kn: float | None = None
+    cog_deg: float | None = None
+    source: str = ""
+
+
+KINDS: dict[str, type[msgspec.Struct]] = {
+    "maritime.event": MaritimeEventPayload,
+    "maritime.track": MaritimeTrackPayload,
+}
