@@ -14,9 +14,16 @@ from trilink.node.config import LOCAL_COP_PORTS
 
 def demo(
     root: Path = typer.Option(Path("demo-net"), "--dir", help="Where the demo network lives."),
-    pause: float = typer.Option(1.5, "--pause", help="Seconds between scripted steps."),
+    pause: float = typer.Option(1.0, "--pause", help="Seconds between scripted steps."),
+    maritime: bool = typer.Option(
+        True,
+        "--maritime/--no-maritime",
+        help="Play the maritime scenes (East Asian exercise, real AIS replay).",
+    ),
 ) -> None:
-    """Start USA, JPN and KOR nodes and show reports flowing between them under policy."""
+    """Start USA, JPN and KOR nodes, open their COPs and play a scenario: analysts' notes
+    under different labels, a maritime exercise with a sanctioned vessel's ship-to-ship
+    transfer and foreign fishing in Japan's EEZ, and a replay of real AIS."""
 
     localnet.ensure_network(root)
     logins = ensure_demo_users(root)
@@ -34,6 +41,14 @@ def demo(
         console.print()
 
     run_demo(root, console, pause_s=pause, on_start=started)
+    if maritime:
+        from trilink.demo.maritime import east_asia_exercise, suez_replay
+
+        def say(text: str) -> None:
+            console.print(f"[cyan]maritime[/cyan] {text}")
+
+        east_asia_exercise(root, say)
+        suez_replay(root, say)
     console.print(
         f"\nThe nodes keep running. Try:\n"
         f"  .venv/bin/trilink report list --dir {root} --nation KOR\n"
