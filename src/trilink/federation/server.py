@@ -24,7 +24,7 @@ import uvicorn
 from cryptography import x509
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from trilink.errors import ProvenanceError, ReportError
 from trilink.federation.replicator import Replicator
@@ -40,9 +40,10 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
-class PeerCertProtocol(H11Protocol):
-    """uvicorn's h11 protocol, handing the verified client certificate to the app in
-    ``scope["extensions"]["tls"]["client_cert_der"]`` (the ASGI TLS extension's role)."""
+class PeerCertProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, handing the verified client certificate to the app in
+    ``scope["extensions"]["tls"]["client_cert_der"]`` (the ASGI TLS extension's role, which
+    uvicorn does not implement yet)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -188,6 +189,7 @@ def run_node(config: NodeConfig) -> None:
         host=config.host,
         port=config.port,
         http=PeerCertProtocol,
+        loop="uvloop",
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=3,
