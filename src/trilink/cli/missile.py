@@ -1,7 +1,10 @@
 """`trilink missile ...`: command-line edge of `trilink.missile`.
 
 Commands: ``simulate`` (rebuild a reported launch from launch point, impact point and apogee),
-``sites`` (the sensors the simulator knows). Each command lives in its own function.
+``sites`` (the sensors the simulator knows), ``reconstruct`` (the real launch record),
+``scenario run`` (a whole exercise scenario: sensors, trackers, fusion, estimates, warnings;
+optionally published on the three nodes via ``trilink.missile.live``). Each command lives in
+its own function.
 """
 
 from __future__ import annotations
@@ -291,3 +294,124 @@ def reconstruct_cmd(
     _out.print(t)
     if out is not None:
         _out.print(f"wrote {out}")
+
+
+scenario_app = typer.Typer(
+    help="Exercise scenarios: simulate launches, every nation's radars, trackers, shared-track "
+    "fusion, impact estimates and warnings.",
+    no_args_is_help=True,
+)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Path = typer.Argument(..., help="Scenario file (TOML), e.g. examples/missile/*.toml."),
+    out: Path = typer.Option(
+        Path("scenario-out"),
+        "--out",
+        help="Folder for tracks/estimates/warnings (CSV, GeoJSON), summary.json and PNG plots.",
+    ),
+    publish: bool = typer.Option(
+        False,
+        "--publish",
+        help="Also publish each nation's tracks, fused tracks and warnings on its own node "
+        "of the running local network (see --dir).",
+    ),
+    net_dir: Path | None = typer.Option(
+        None, "--dir", help="Local network directory ('trilink net up --dir DIR')."
+    ),
+    timeout_s: float = typer.Option(
+        30.0, "--timeout", help="With --publish: seconds to wait for partner tracks to arrive."
+    ),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots (faster)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Run a missile-warning scenario end to end and write what each nation saw and warned.
+
+    For each nation: its radars' plots, its tracker, the partner tracks its labels let it
+    receive, covariance-intersection fusion, impact/launch estimates with the Japan EEZ and
+    overflight probabilities, and its warnings (issue, update, cancel). A centralised tracker
+    fed every plot runs alongside for comparison. Exercise scenarios mark every label
+    EXERCISE//. Rejected measurements (NaN, out of time order) are counted in the summary.
+    """
+    from rich.progress import Progress
+
+    from trilink.missile.scenario import ScenarioRun, fly_truth, iter_cycles
+    from trilink.missile.scenario_io import japan_zones, load_scenario, summary, write_outputs
+
+    if publish and net_dir is None:
+        raise typer.BadParameter("--publish needs --dir (the local network directory)")
+    try:
+        sc = load_scenario(file)
+        zones, zones_note = japan_zones(sc.view)
+        if zones is None:
+            _err.print(f"[yellow]warning:[/] {zones_note}", highlight=False)
+        truths = fly_truth(sc)
+    except TrilinkError as err:
+        raise _fail(err) from None
+    run = ScenarioRun(scenario=sc, truths=truths)
+    publisher = None
+    nodes: dict[str, Any] = {}
+    try:
+        if publish:
+            assert net_dir is not None
+            from trilink.missile.live import ScenarioPublisher, open_nodes
+
+            nodes = open_nodes(net_dir)
+            publisher = ScenarioPublisher(nodes, timeout_s=timeout_s)
+        with Progress(console=_err, transient=True) as progress:
+            task = progress.add_task(f"running {sc.name}", total=sc.duration_s)
+            for cycle in iter_cycles(sc, zones, truths=truths, run=run):
+                if publisher is not None:
+                    publisher.publish_cycle(cycle, sc)
+                progress.update(task, completed=cycle.t_s)
+        files = write_outputs(run, out, zones, zones_note, plots=not no_plots)
+    except TrilinkError as err:
+        raise _fail(err) from None
+    finally:
+        if publisher is not None:
+            publisher.close()
+        for node in nodes.values():
+            node.close()
+    result = summary(run, zones, zones_note)
+    result["files"] = [str(f) for f in files]
+    if publisher is not None:
+        result["published"] = publisher.stats.published
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    _print_scenario(result)
+
+
+def _print_scenario(r: dict[str, Any]) -> None:
+    head = "EXERCISE — " if r["exercise"] and "EXERCISE" not in r["scenario"] else ""
+    t = Table(title=f"{head}{r['scenario']}")
+    for col in ("launch", "site", "flight", "apogee km", "range km", "class", "in JPN EEZ",
+                "overflies JPN"):  # fmt: skip
+        t.add_column(col)
+    for la in r["launches"]:
+        t.add_row(
+            la["id"], la["site"], f"{la['flight_time_s'] / 60:.1f} min", f"{la['apogee_km']:,.0f}",
+            f"{la['range_km']:,.0f}", la["class"], _yes_no(la["impact_in_japan_eez"]),
+            _yes_no(la["overflies_japan"]),
+        )  # fmt: skip
+    _out.print(t)
+    w = Table(title="Per nation")
+    for col in ("nation", "label", "warnings (issue/update/cancel)", "first warning",
+                "rejected plots", "published"):  # fmt: skip
+        w.add_column(col)
+    for n, counts in r["warnings"].items():
+        first = r["first_warning_t_s"].get(n)
+        rej = r["measurements_rejected"].get(n, {})
+        pub = r.get("published", {}).get(n)
+        w.add_row(
+            n, r["labels"][n],
+            f"{counts.get('issue', 0)}/{counts.get('update', 0)}/{counts.get('cancel', 0)}",
+            "none" if first is None else f"T+{first:.0f} s",
+            ", ".join(f"{k.removeprefix('rejected_')} {v}" for k, v in rej.items()) or "0",
+            "" if pub is None else ", ".join(f"{k} {v}" for k, v in pub.items()),
+        )  # fmt: skip
+    _out.print(w)
+    for f in r["files"]:
+        _out.print(f"wrote {f}")
