@@ -20,10 +20,16 @@ def demo(
         "--maritime/--no-maritime",
         help="Play the maritime scenes (East Asian exercise, real AIS replay).",
     ),
+    missile: bool = typer.Option(
+        True,
+        "--missile/--no-missile",
+        help="Play the exercise launches (tracks, fused tracks, warnings).",
+    ),
 ) -> None:
     """Start USA, JPN and KOR nodes, open their COPs and play a scenario: analysts' notes
-    under different labels, a maritime exercise with a sanctioned vessel's ship-to-ship
-    transfer and foreign fishing in Japan's EEZ, and a replay of real AIS."""
+    under different labels, exercise missile launches seen by all three nations' radars
+    (fused tracks, impact warnings), a maritime exercise with a sanctioned vessel's
+    ship-to-ship transfer and foreign fishing in Japan's EEZ, and a replay of real AIS."""
 
     localnet.ensure_network(root)
     logins = ensure_demo_users(root)
@@ -41,6 +47,13 @@ def demo(
         console.print()
 
     run_demo(root, console, pause_s=pause, on_start=started)
+    missile_scenes = None
+    if missile:
+        from trilink.demo.missile import start_missile_scenes
+
+        missile_scenes = start_missile_scenes(
+            root, lambda text: console.print(f"[red]missile[/red] {text}")
+        )
     if maritime:
         from trilink.demo.maritime import east_asia_exercise, suez_replay
 
@@ -49,6 +62,8 @@ def demo(
 
         east_asia_exercise(root, say)
         suez_replay(root, say)
+    if missile_scenes is not None:
+        missile_scenes.join()
     console.print(
         f"\nThe nodes keep running. Try:\n"
         f"  .venv/bin/trilink report list --dir {root} --nation KOR\n"

@@ -114,7 +114,6 @@ def node_run(
     node_config = load_node_config(config)
     if db:
         node_config = replace(node_config, db_url=db)
-    console.print(f"node {node_config.nation} listening on {node_config.url}")
     run_node(node_config)
 
 

@@ -47,11 +47,15 @@ def mtls_client(config: NodeConfig, timeout: float = 3.0) -> httpx.Client:
 
 
 def pid_of(root: Path, nation: str) -> int | None:
+    """The running node's pid, or None if it is not running."""
     path = root / nation / "node.pid"
     try:
         pid = int(path.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
+    child = _children.get(pid)
+    if child is not None:  # started here: a zombie still answers kill(pid, 0)
+        return pid if child.poll() is None else None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

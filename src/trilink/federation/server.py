@@ -26,7 +26,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from trilink.errors import ProvenanceError, ReportError
+from trilink.errors import ConfigError, ProvenanceError, ReportError
 from trilink.federation.replicator import Replicator
 from trilink.federation.wire import MAX_BATCH_BYTES, decode_batch
 from trilink.node.config import NodeConfig
@@ -180,10 +180,21 @@ class _EmbeddedServer(uvicorn.Server):
 def run_node(config: NodeConfig) -> None:
     """Serve this node until SIGTERM/SIGINT: partners on ``listen`` (mutual TLS) and, when
     configured, the COP on ``cop``."""
+    ports = [("partner", config.host, config.port)]
+    if config.cop_port is not None:
+        ports.append(("COP", config.cop_host or "127.0.0.1", config.cop_port))
+    for role, host, port in ports:
+        _check_port_free(role, host, port, config)
     service = NodeService(config)
     app = create_app(service)
     if config.cop_port is not None:
         _attach_cop(app, service, config)
+    log.info(
+        "node %s: partners on %s%s",
+        config.nation,
+        config.url,
+        f", COP on http://{config.cop_host}:{config.cop_port}" if config.cop_port else "",
+    )
     uv_config = uvicorn.Config(
         app,
         host=config.host,
@@ -199,6 +210,21 @@ def run_node(config: NodeConfig) -> None:
         uvicorn.Server(uv_config).run()
     finally:
         service.close()
+
+
+def _check_port_free(role: str, host: str, port: int, config: NodeConfig) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise ConfigError(
+                f"node {config.nation}: the {role} port {host}:{port} is taken ({err.strerror}):"
+                " another node or program listens there. Stop it ('trilink net down --dir ...')"
+                f" or change the port in {config.path}"
+            ) from None
 
 
 def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
