@@ -8,7 +8,25 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["replication", "sanctions", "maritime", "missile_sim", "missile_tracker", "cop"]
+ORDER = [
+    "replication",
+    "sanctions",
+    "maritime",
+    "sim",
+    "geo",
+    "missile_sim",
+    "missile_tracker",
+    "missile_warning",
+    "cop",
+]
+
+
+def _as_section(text: str) -> str:
+    """Headings one level below the page title, whatever level each script started at."""
+    lines = text.splitlines()
+    if not any(line.startswith("# ") for line in lines):
+        return text
+    return "\n".join("#" + line if line.startswith("#") else line for line in lines)
 
 
 def main() -> None:
@@ -25,7 +43,7 @@ def main() -> None:
         "",
     ]
     for path in sections:
-        parts.append(path.read_text("utf-8").strip())
+        parts.append(_as_section(path.read_text("utf-8").strip()))
         parts.append("")
     (ROOT / "docs" / "BENCHMARKS.md").write_text("\n".join(parts), "utf-8")
     print(f"docs/BENCHMARKS.md: {len(sections)} sections")
