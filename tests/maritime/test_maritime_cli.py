@@ -206,7 +206,7 @@ def test_publish_each_event_as_a_report(tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "published 3 maritime.event reports on KOR" in res.output
+    assert "published on KOR: 3 maritime.event" in res.output
     with NodeService.open_local(net, "KOR") as node:
         stored = node.store.reports(kind="maritime.event")
     assert len(stored) == 3
