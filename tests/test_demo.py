@@ -59,3 +59,32 @@ def test_demo_plays_and_every_node_holds_exactly_what_it_may(demo_dir: Path) -> 
             page = client.get("/login")
             assert page.status_code == 200
             assert "trilink" in page.text
+
+
+def test_maritime_scenes_publish_what_each_nation_reports(tmp_path: Path) -> None:
+    """Without running nodes: the scenes write to each node's store (its outbox)."""
+    from collections import Counter
+
+    from trilink.demo.maritime import east_asia_exercise, suez_replay
+    from trilink.node.service import NodeService
+
+    root = tmp_path / "demo"
+    localnet.ensure_network(root)
+    said: list[str] = []
+    east_asia_exercise(root, said.append, vessels=10)
+    suez_replay(root, said.append, steps=2, pause_s=0.0)
+
+    def kinds(nation: str) -> tuple[Counter[str], list[dict[str, object]]]:
+        with NodeService.open_local(root, nation) as node:
+            stored = [s.report.envelope for s in node.store.reports()]
+        events = [e.payload_obj() for e in stored if e.kind == "maritime.event"]
+        return Counter(e.kind for e in stored), events
+
+    kor, kor_events = kinds("KOR")
+    jpn, jpn_events = kinds("JPN")
+    usa, _ = kinds("USA")
+    assert any(e["type"] == "encounter" for e in kor_events)  # the planted STS transfer
+    assert kor["sanctions.hit"] >= 1 and kor["maritime.track"] >= 10
+    assert sum(e["type"] == "foreign_fishing" for e in jpn_events) == 4  # Yamato Bank
+    assert usa["maritime.track"] > 0 and "maritime.event" not in usa
+    assert any("real AIS replay" in line for line in said)
