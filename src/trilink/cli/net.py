@@ -37,7 +37,9 @@ def net_up(
         console.print(f"created {path}")
     urls = localnet.net_up(root)
     for nation, url in urls.items():
-        console.print(f"{nation}  {url}  (pid {localnet.pid_of(root, nation)})")
+        config = load_node_config(root / nation / "node.toml")
+        cop = f"  COP http://{config.cop_host}:{config.cop_port}/" if config.cop_port else ""
+        console.print(f"{nation}  {url}{cop}  (pid {localnet.pid_of(root, nation)})")
     console.print("all three nodes are healthy")
 
 
