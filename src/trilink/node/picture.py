@@ -25,6 +25,24 @@ class Published:
     tracks: list[str] = field(default_factory=list)
 
 
+_screeners: dict[tuple[str, float], Any] = {}
+
+
+def _screener(sanctions_dir: Path | None) -> Any:
+    """The screener over the lists in force, parsed once per version of the active lists
+    (the live listener publishes every few seconds; an update changes the manifest)."""
+    from trilink.sanctions.io import MANIFEST, ActiveLists
+    from trilink.sanctions.screen import Screener
+
+    active = ActiveLists(sanctions_dir)
+    manifest = active.directory / MANIFEST
+    key = (str(active.directory), manifest.stat().st_mtime if manifest.exists() else 0.0)
+    if key not in _screeners:
+        _screeners.clear()
+        _screeners[key] = Screener(active.load().vessels)
+    return _screeners[key]
+
+
 def publish_maritime(
     node: NodeService,
     label: Label | str,
@@ -46,11 +64,8 @@ def publish_maritime(
         out.events = [r.envelope.id for r in reports]
     if screen and events:
         from trilink.sanctions.hits import derived_label, screen_event
-        from trilink.sanctions.io import ActiveLists
-        from trilink.sanctions.screen import Screener
 
-        lists = ActiveLists(sanctions_dir).load()
-        screener = Screener(lists.vessels)
+        screener = _screener(sanctions_dir)
         hits: list[dict[str, Any]] = []
         sources: list[list[str]] = []
         for event, event_id in zip(events, out.events, strict=True):
