@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import polars as pl
@@ -65,23 +66,15 @@ def _scene(tmp_path: Path) -> tuple[Path, Path, Path]:
     return src, zones, dets
 
 
-def test_events_command_writes_every_output(tmp_path: Path) -> None:
+def _events_on_scene(tmp_path: Path, out: Path, *extra: str) -> Any:
     src, zones, dets = _scene(tmp_path)
+    args = ["maritime", "events", str(src), "--out", str(out), "--zones", str(zones)]
+    return runner.invoke(app, [*args, "--detections", str(dets), *extra])
+
+
+def test_events_command_writes_every_output(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    res = runner.invoke(
-        app,
-        [
-            "maritime",
-            "events",
-            str(src),
-            "--out",
-            str(out),
-            "--zones",
-            str(zones),
-            "--detections",
-            str(dets),
-        ],
-    )
+    res = _events_on_scene(tmp_path, out)
     assert res.exit_code == 0, res.output
     for name in (
         "events.csv",
@@ -181,30 +174,11 @@ def test_publish_each_event_as_a_report(tmp_path: Path) -> None:
 
     net = tmp_path / "net"
     localnet.ensure_network(net)
-    src, zones, dets = _scene(tmp_path)
     out = tmp_path / "out"
-    res = runner.invoke(
-        app,
-        [
-            "maritime",
-            "events",
-            str(src),
-            "--out",
-            str(out),
-            "--zones",
-            str(zones),
-            "--detections",
-            str(dets),
-            "--no-map",
-            "--publish",
-            "--dir",
-            str(net),
-            "--nation",
-            "KOR",
-            "--label",
-            "SECRET//REL TO USA, JPN, KOR",
-        ],
-    )
+    res = _events_on_scene(
+        tmp_path, out, "--no-map", "--publish", "--dir", str(net), "--nation", "KOR",
+        "--label", "SECRET//REL TO USA, JPN, KOR",
+    )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "published on KOR: 3 maritime.event" in res.output
     with NodeService.open_local(net, "KOR") as node:
