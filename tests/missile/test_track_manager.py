@@ -8,6 +8,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+import pytest
 
 from trilink.missile.track.manager import SensorCoverage, TrackManager
 from trilink.missile.track.synthetic import (
@@ -17,7 +18,7 @@ from trilink.missile.track.synthetic import (
     make_plots,
     state_from_geodetic,
 )
-from trilink.missile.types import FlagReason, Plot, TrackStatus
+from trilink.missile.types import FlagReason, Plot, PlotScan, TrackStatus
 
 SENSORS = [
     SyntheticSensor.at_site(
@@ -109,6 +110,50 @@ def test_bad_plots_are_rejected_and_counted() -> None:
     assert tm.counters["rejected_non_finite"] == 2
     assert tm.counters["rejected_out_of_order"] == len(old)
     assert len(tm.tracks()) == 3
+
+
+def _scans(plots: list[Plot]) -> list[PlotScan]:
+    groups: dict[tuple[float, str], list[Plot]] = {}
+    for p in plots:
+        groups.setdefault((p.t_s, p.sensor_id), []).append(p)
+    return [PlotScan.from_plots(g) for _, g in sorted(groups.items(), key=lambda kv: kv[0])]
+
+
+def test_scans_as_columns_track_exactly_like_plot_objects() -> None:
+    truths, plots = scenario()
+    by_plots, by_scans = _manager(), _manager()
+    early = [p for p in plots if p.t_s <= 60.0]
+    by_plots.process(early)
+    for scan in _scans(early):
+        by_scans.process_scan(scan)
+    a, b = by_plots.tracks(), by_scans.tracks()
+    assert [s.track_id for s in a] == [s.track_id for s in b] and len(a) == 3
+    for sa, sb in zip(a, b, strict=True):
+        assert np.array_equal(sa.x, sb.x) and np.array_equal(sa.P, sb.P)
+    assert by_plots.counters == by_scans.counters
+    # a scan is one sensor at one time
+    with pytest.raises(ValueError, match="one sensor at one time"):
+        PlotScan.from_plots([p for p in plots if p.t_s in (1.0, 2.0)])
+
+
+def test_bad_rows_of_a_scan_are_rejected_and_the_rest_used() -> None:
+    truths, plots = scenario()
+    tm = _manager()
+    scans = _scans([p for p in plots if p.t_s <= 30.0 and not p.is_clutter])
+    last = scans[-1]
+    z = last.z.copy()
+    sigma = last.sigma.copy()
+    z[0, 1] = math.nan
+    sigma[1, 0] = 0.0
+    bad = dataclasses.replace(last, z=z, sigma=sigma)
+    for scan in [*scans[:-1], bad]:
+        tm.process_scan(scan)
+    assert tm.counters["rejected_non_finite"] == 2
+    assert tm.counters["plots_in"] == sum(len(s) for s in scans) - 2
+    assert len(tm.tracks()) == 3
+    # a scan older than what was processed is refused whole
+    tm.process_scan(scans[0])
+    assert tm.counters["rejected_out_of_order"] == len(scans[0])
 
 
 def test_track_deleted_after_misses_when_target_leaves() -> None:

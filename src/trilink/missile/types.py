@@ -40,6 +40,59 @@ class Plot:
     is_clutter: bool = False  # simulation truth only
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class PlotScan:
+    """One sensor's plots at one time, as columns: what a radar delivers per scan.
+
+    ``z`` rows are ``[range_m, azimuth_rad, elevation_rad, range_rate_mps]`` and ``sigma`` rows
+    the matching standard deviations; without range-rate (``has_range_rate`` false) the last
+    column is ignored. Trackers take scans without building one object per plot.
+    """
+
+    sensor_id: str
+    nation: str
+    t_s: float
+    sensor_ecef_m: tuple[float, float, float]
+    z: npt.NDArray[np.float64]  # (k, 4)
+    sigma: npt.NDArray[np.float64]  # (k, 4)
+    has_range_rate: bool
+
+    def __len__(self) -> int:
+        return int(self.z.shape[0])
+
+    def plot(self, k: int) -> Plot:
+        z, s = self.z[k], self.sigma[k]
+        rr = self.has_range_rate
+        return Plot(
+            sensor_id=self.sensor_id, nation=self.nation, t_s=self.t_s, range_m=float(z[0]),
+            azimuth_rad=float(z[1]), elevation_rad=float(z[2]),
+            range_rate_mps=float(z[3]) if rr else None, sigma_range_m=float(s[0]),
+            sigma_azimuth_rad=float(s[1]), sigma_elevation_rad=float(s[2]),
+            sigma_range_rate_mps=float(s[3]) if rr else None, sensor_ecef_m=self.sensor_ecef_m,
+        )  # fmt: skip
+
+    @classmethod
+    def from_plots(cls, plots: list[Plot]) -> PlotScan:
+        """The scan of plots that share sensor and time (range-rate only if all have it)."""
+        p0 = plots[0]
+        if any(p.sensor_id != p0.sensor_id or p.t_s != p0.t_s for p in plots):
+            raise ValueError("a scan holds the plots of one sensor at one time")
+        rr = all(p.range_rate_mps is not None and p.sigma_range_rate_mps is not None
+                 for p in plots)  # fmt: skip
+        nan = float("nan")
+        z = np.array(
+            [
+                (p.range_m, p.azimuth_rad, p.elevation_rad, p.range_rate_mps if rr else nan)
+                for p in plots
+            ],
+            dtype=np.float64,
+        )
+        sigma = np.array([(p.sigma_range_m, p.sigma_azimuth_rad, p.sigma_elevation_rad,
+                           p.sigma_range_rate_mps if rr else nan) for p in plots],
+                         dtype=np.float64)  # fmt: skip
+        return cls(p0.sensor_id, p0.nation, p0.t_s, p0.sensor_ecef_m, z, sigma, rr)
+
+
 class TrackStatus(enum.StrEnum):
     """Life cycle of a track. ``FLAGGED`` means a consistency check failed: never silent."""
 

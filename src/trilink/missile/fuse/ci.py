@@ -27,9 +27,10 @@ import numpy as np
 from scipy.stats import chi2
 
 from trilink.errors import InputError
-from trilink.missile.track.associate import gnn, pair_costs
-from trilink.missile.track.ekf import FilterParams, ekf_predict
-from trilink.missile.types import FloatArray, TrackState, TrackStatus
+from trilink.missile.track.associate import gnn_arrays, pair_costs
+from trilink.missile.track.ekf import FilterParams
+from trilink.missile.track.manager import predict_all
+from trilink.missile.types import FlagReason, FloatArray, TrackState, TrackStatus
 from trilink.model import combine_labels, format_label, parse_label
 
 
@@ -38,51 +39,73 @@ class FusionInputError(InputError):
 
 
 @nb.njit(cache=True)
-def _chol(M: FloatArray) -> tuple[FloatArray, bool]:
-    n = M.shape[0]
-    L = np.zeros((n, n))
+def _chol_into(A: FloatArray, B: FloatArray, w: float, L: FloatArray) -> bool:
+    """Lower Cholesky factor of the symmetric part of ``w A + (1 - w) B`` into ``L``.
+
+    The fusion kernels below work in preallocated buffers: at 100 targets and three nations a
+    scan runs 200 fusions, and temporaries would cost more than the arithmetic."""
+    n = A.shape[0]
+    v = 1.0 - w
     for j in range(n):
-        s = M[j, j]
+        s = w * A[j, j] + v * B[j, j]
         for k in range(j):
             s -= L[j, k] * L[j, k]
         if not s > 0.0:
-            return L, False
-        L[j, j] = math.sqrt(s)
+            return False
+        d = math.sqrt(s)
+        L[j, j] = d
         for i in range(j + 1, n):
-            t = M[i, j]
+            t = 0.5 * (w * (A[i, j] + A[j, i]) + v * (B[i, j] + B[j, i]))
             for k in range(j):
                 t -= L[i, k] * L[j, k]
-            L[i, j] = t / L[j, j]
-    return L, True
+            L[i, j] = t / d
+        for i in range(j):
+            L[i, j] = 0.0
+    return True
 
 
 @nb.njit(cache=True)
-def _chol_solve(L: FloatArray, B: FloatArray) -> FloatArray:
-    """``(L L^T)^-1 B`` for a matrix right-hand side."""
-    n, m = B.shape
-    X = np.empty((n, m))
-    for c in range(m):
+def _inverse_from_chol(L: FloatArray, Li: FloatArray, out: FloatArray) -> None:
+    """``out = (L L^T)^-1 = L^-T L^-1`` (symmetric by construction); ``Li`` is scratch."""
+    n = L.shape[0]
+    for c in range(n):
         for i in range(n):
-            t = B[i, c]
-            for k in range(i):
-                t -= L[i, k] * X[k, c]
-            X[i, c] = t / L[i, i]
-        for i in range(n - 1, -1, -1):
-            t = X[i, c]
-            for k in range(i + 1, n):
-                t -= L[k, i] * X[k, c]
-            X[i, c] = t / L[i, i]
-    return X
+            if i < c:
+                Li[i, c] = 0.0
+                continue
+            t = 1.0 if i == c else 0.0
+            for k in range(c, i):
+                t -= L[i, k] * Li[k, c]
+            Li[i, c] = t / L[i, i]
+    for i in range(n):
+        for j in range(i + 1):
+            acc = 0.0
+            for k in range(i, n):
+                acc += Li[k, i] * Li[k, j]
+            out[i, j] = acc
+            out[j, i] = acc
 
 
 @nb.njit(cache=True)
-def _det_grad(Ib: FloatArray, D: FloatArray, w: float) -> tuple[float, float, bool]:
-    """First and second derivative of ``-ln det(Ib + w D)`` in w."""
-    n = Ib.shape[0]
-    L, ok = _chol(Ib + w * D)
-    if not ok:
+def _det_grad(
+    Ia: FloatArray, Ib: FloatArray, w: float, L: FloatArray, E: FloatArray
+) -> tuple[float, float, bool]:
+    """First and second derivative in ``w`` of ``-ln det(w Ia + (1 - w) Ib)``."""
+    n = Ia.shape[0]
+    if not _chol_into(Ia, Ib, w, L):
         return 0.0, 0.0, False
-    E = _chol_solve(L, D)
+    # E = M^-1 D with D = Ia - Ib, column by column through L
+    for c in range(n):
+        for i in range(n):
+            t = Ia[i, c] - Ib[i, c]
+            for k in range(i):
+                t -= L[i, k] * E[k, c]
+            E[i, c] = t / L[i, i]
+        for i in range(n - 1, -1, -1):
+            t = E[i, c]
+            for k in range(i + 1, n):
+                t -= L[k, i] * E[k, c]
+            E[i, c] = t / L[i, i]
     g = 0.0
     h = 0.0
     for i in range(n):
@@ -93,15 +116,20 @@ def _det_grad(Ib: FloatArray, D: FloatArray, w: float) -> tuple[float, float, bo
 
 
 @nb.njit(cache=True)
-def _det_weight(Ia: FloatArray, Ib: FloatArray) -> float:
-    """``argmin_w -ln det(Ib + w (Ia - Ib))`` on [0, 1]: the function is convex, so check the
+def _det_weight(
+    Pa: FloatArray, Pb: FloatArray, Ia: FloatArray, Ib: FloatArray, L: FloatArray, E: FloatArray
+) -> float:
+    """``argmin_w -ln det(w Ia + (1 - w) Ib)`` on [0, 1]: the function is convex, so check the
     ends first (one input much better than the other is common), then safeguarded Newton from
-    the secant point."""
-    D = Ia - Ib
-    g0, _, ok0 = _det_grad(Ib, D, 0.0)
-    g1, _, ok1 = _det_grad(Ib, D, 1.0)
-    if not (ok0 and ok1):
-        raise ValueError("covariance intersection: information matrix not positive definite")
+    the secant point. At the ends the slope needs no solve: ``g(0) = n - tr(Pb Ia)`` and
+    ``g(1) = tr(Pa Ib) - n``."""
+    n = Pa.shape[0]
+    g0 = float(n)
+    g1 = -float(n)
+    for i in range(n):
+        for j in range(n):
+            g0 -= Pb[i, j] * Ia[j, i]
+            g1 += Pa[i, j] * Ib[j, i]
     if g0 >= 0.0:
         return 0.0
     if g1 <= 0.0:
@@ -110,7 +138,9 @@ def _det_weight(Ia: FloatArray, Ib: FloatArray) -> float:
     lo, hi = 0.0, 1.0
     w = g0 / (g0 - g1)
     for _ in range(40):
-        g, h, _ = _det_grad(Ib, D, w)
+        g, h, ok = _det_grad(Ia, Ib, w, L, E)
+        if not ok:
+            raise ValueError("covariance intersection: information matrix not positive definite")
         if abs(g) <= tol:
             break
         if g > 0.0:
@@ -125,68 +155,101 @@ def _det_weight(Ia: FloatArray, Ib: FloatArray) -> float:
 
 
 @nb.njit(cache=True)
+def _trace_weight(Ia: FloatArray, Ib: FloatArray) -> float:
+    """``argmin_w tr((w Ia + (1 - w) Ib)^-1)`` on [0, 1] through the generalised eigenvalues
+    of (Ia, Ib), which make the (convex) criterion a sum of scalar terms."""
+    n = Ia.shape[0]
+    L = np.linalg.cholesky(Ib)
+    Li = np.linalg.inv(L)
+    C = Li @ Ia @ Li.T
+    lam, U = np.linalg.eigh(0.5 * (C + C.T))
+    # (w Ia + (1-w) Ib)^-1 = G diag(1 / (w lam + 1 - w)) G^T with G = L^-T U
+    G = Li.T @ U
+    g2 = np.zeros(n)
+    for i in range(n):
+        for k in range(n):
+            g2[i] += G[k, i] * G[k, i]
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        w = 0.5 * (lo + hi)
+        d = 0.0  # derivative of the trace criterion
+        for i in range(n):
+            den = w * lam[i] + 1.0 - w
+            d -= g2[i] * (lam[i] - 1.0) / (den * den)
+        if d > 0.0:
+            hi = w
+        else:
+            lo = w
+    return 0.5 * (lo + hi)
+
+
+@nb.njit(cache=True)
+def _ci_into(
+    xa: FloatArray, Pa: FloatArray, xb: FloatArray, Pb: FloatArray, use_det: bool,
+    work: FloatArray, x_out: FloatArray, P_out: FloatArray,
+) -> float:  # fmt: skip
+    """CI of two estimates into ``x_out``/``P_out``; returns the weight ``w`` of ``a``.
+    ``work`` holds five n x n scratch matrices."""
+    n = xa.shape[0]
+    Ia, Ib, L, Li, E = work[0], work[1], work[2], work[3], work[4]
+    if not (_chol_into(Pa, Pa, 1.0, L)):
+        raise ValueError("covariance intersection needs positive definite covariances")
+    _inverse_from_chol(L, Li, Ia)
+    if not (_chol_into(Pb, Pb, 1.0, L)):
+        raise ValueError("covariance intersection needs positive definite covariances")
+    _inverse_from_chol(L, Li, Ib)
+    w = _det_weight(Pa, Pb, Ia, Ib, L, E) if use_det else _trace_weight(Ia, Ib)
+    if w == 0.0 or w == 1.0:
+        # one input is better in every direction: CI returns it unchanged
+        xs, Ps = (xb, Pb) if w == 0.0 else (xa, Pa)
+        for i in range(n):
+            x_out[i] = xs[i]
+            for j in range(n):
+                P_out[i, j] = 0.5 * (Ps[i, j] + Ps[j, i])
+        return w
+    if not _chol_into(Ia, Ib, w, L):
+        raise ValueError("covariance intersection: information matrix not positive definite")
+    _inverse_from_chol(L, Li, P_out)
+    v = 1.0 - w
+    for i in range(n):
+        acc = 0.0
+        for k in range(n):
+            acc += w * Ia[i, k] * xa[k] + v * Ib[i, k] * xb[k]
+        E[0, i] = acc
+    for i in range(n):
+        acc = 0.0
+        for k in range(n):
+            acc += P_out[i, k] * E[0, k]
+        x_out[i] = acc
+    return w
+
+
+@nb.njit(cache=True)
 def ci_fuse(
     xa: FloatArray, Pa: FloatArray, xb: FloatArray, Pb: FloatArray, use_det: bool
 ) -> tuple[FloatArray, FloatArray, float]:
     """CI of two estimates; returns fused state, covariance and the weight ``w`` of ``a``."""
     n = xa.shape[0]
-    eye = np.eye(n)
-    La, oka = _chol(0.5 * (Pa + Pa.T))
-    Lb, okb = _chol(0.5 * (Pb + Pb.T))
-    if not (oka and okb):
-        raise ValueError("covariance intersection needs positive definite covariances")
-    Ia = _chol_solve(La, eye)
-    Ib = _chol_solve(Lb, eye)
-    Ia = 0.5 * (Ia + Ia.T)
-    Ib = 0.5 * (Ib + Ib.T)
-    if use_det:
-        w = _det_weight(Ia, Ib)
-    else:
-        L = np.linalg.cholesky(Ib)
-        Li = np.linalg.inv(L)
-        C = Li @ Ia @ Li.T
-        lam, U = np.linalg.eigh(0.5 * (C + C.T))
-        # (w Ia + (1-w) Ib)^-1 = G diag(1 / (w lam + 1 - w)) G^T with G = L^-T U
-        G = Li.T @ U
-        g2 = np.zeros(n)
-        for i in range(n):
-            for k in range(n):
-                g2[i] += G[k, i] * G[k, i]
-        lo, hi = 0.0, 1.0
-        for _ in range(60):
-            w = 0.5 * (lo + hi)
-            d = 0.0  # derivative of the (convex) trace criterion
-            for i in range(n):
-                den = w * lam[i] + 1.0 - w
-                d -= g2[i] * (lam[i] - 1.0) / (den * den)
-            if d > 0.0:
-                hi = w
-            else:
-                lo = w
-        w = 0.5 * (lo + hi)
-    Mi = w * Ia + (1.0 - w) * Ib
-    Lm, _ = _chol(0.5 * (Mi + Mi.T))
-    P = _chol_solve(Lm, eye)
-    P = 0.5 * (P + P.T)
-    x = P @ (w * (Ia @ xa) + (1.0 - w) * (Ib @ xb))
+    x = np.empty(n)
+    P = np.empty((n, n))
+    w = _ci_into(xa, Pa, xb, Pb, use_det, np.empty((5, n, n)), x, P)
     return x, P, w
 
 
 @nb.njit(cache=True)
 def ci_fuse_batch(
     XA: FloatArray, PA: FloatArray, XB: FloatArray, PB: FloatArray, use_det: bool
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """``ci_fuse`` of pairs ``(XA[k], PA[k])`` and ``(XB[k], PB[k])`` in one call."""
-    n = XA.shape[0]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``ci_fuse`` of pairs ``(XA[k], PA[k])`` and ``(XB[k], PB[k])`` in one call; returns
+    the fused states, covariances and weights."""
+    m, n = XA.shape
     X = np.empty_like(XA)
     P = np.empty_like(PA)
-    W = np.empty(n)
-    for k in range(n):
-        x, p, w = ci_fuse(XA[k], PA[k], XB[k], PB[k], use_det)
-        X[k] = x
-        P[k] = p
-        W[k] = w
-    return X, P, XB, PB, W
+    W = np.empty(m)
+    work = np.empty((5, n, n))
+    for k in range(m):
+        W[k] = _ci_into(XA[k], PA[k], XB[k], PB[k], use_det, work, X[k], P[k])
+    return X, P, W
 
 
 def covariance_intersection(
@@ -216,13 +279,40 @@ class TrackFuser:
         self.params = params or FusionParams()
         self.counters: Counter[str] = Counter()
         self._gate = float(chi2.ppf(self.params.gate_probability, 6))
+        self._labels: dict[tuple[str, ...], str] = {}
 
-    def _align(self, s: TrackState, t_s: float) -> tuple[FloatArray, FloatArray]:
-        if s.t_s == t_s:
-            return s.x, s.P
+    def _accepted(self, states: Sequence[TrackState], t_s: float) -> list[TrackState]:
+        out = []
+        for s in states:
+            if s.status is TrackStatus.DELETED:
+                continue
+            if len(s.nations) > 1 or (s.nations and s.nations[0] != s.nation):
+                self.counters["rejected_fused_input"] += 1
+                continue
+            if s.t_s > t_s + 1e-9:
+                self.counters["rejected_future_input"] += 1
+                continue
+            out.append(s)
+        return out
+
+    def _aligned(
+        self, states: list[TrackState], t_s: float, dim: int
+    ) -> tuple[FloatArray, FloatArray]:
+        """States and covariances of ``states`` predicted to ``t_s``, as stacked arrays."""
+        for s in states:
+            if s.x.shape != (dim,) or s.P.shape != (dim, dim):
+                raise FusionInputError(
+                    f"track {s.track_id} has a {s.x.shape[0]}-element state while the picture "
+                    f"uses {dim}; every nation must share the same state (position, velocity, "
+                    "ballistic coefficient)",
+                    field="x",
+                )
+        X = np.array([s.x for s in states])
+        P = np.array([s.P for s in states])
+        T = np.array([s.t_s for s in states])
         fp = self.params.filter_params
-        x, P = ekf_predict(s.x, s.P, t_s - s.t_s, fp.q_acc_m2_s3, fp.q_beta, 0.0, False)
-        return x, P
+        predict_all(X, P, T, np.arange(len(states)), t_s, fp.q_acc_m2_s3, fp.q_beta)
+        return X, P
 
     def fuse(self, picture: Mapping[str, Sequence[TrackState]], t_s: float) -> list[TrackState]:
         """Fused tracks at ``t_s`` from ``{nation: tracks}`` (own nation's included).
@@ -232,81 +322,89 @@ class TrackFuser:
         become tracks of their own.
         """
         groups: list[list[TrackState]] = []
-        fused: list[tuple[FloatArray, FloatArray]] = []
+        FX: FloatArray | None = None
+        FP: FloatArray | None = None
         order = [self.own_nation] + sorted(n for n in picture if n != self.own_nation)
         for nation in order:
-            incoming = []
-            for s in picture.get(nation, ()):
-                if s.status is TrackStatus.DELETED:
-                    continue
-                if len(s.nations) > 1 or (s.nations and s.nations[0] != s.nation):
-                    self.counters["rejected_fused_input"] += 1
-                    continue
-                if s.t_s > t_s + 1e-9:
-                    self.counters["rejected_future_input"] += 1
-                    continue
-                incoming.append((s, *self._align(s, t_s)))
+            incoming = self._accepted(picture.get(nation, ()), t_s)
             if not incoming:
                 continue
-            pairs: list[tuple[int, int]] = []
-            if fused:
-                cost = pair_costs(
-                    np.array([f[0][:6] for f in fused]),
-                    np.array([f[1][:6, :6] for f in fused]),
-                    np.array([i[1][:6] for i in incoming]),
-                    np.array([i[2][:6, :6] for i in incoming]),
-                    self._gate,
+            dim = incoming[0].x.shape[0] if FX is None else FX.shape[1]
+            X, P = self._aligned(incoming, t_s, dim)
+            if FX is None or FP is None:
+                FX, FP = X, P
+                groups = [[s] for s in incoming]
+                continue
+            cost = pair_costs(
+                np.ascontiguousarray(FX[:, :6]),
+                np.ascontiguousarray(FP[:, :6, :6]),
+                np.ascontiguousarray(X[:, :6]),
+                np.ascontiguousarray(P[:, :6, :6]),
+                self._gate,
+            )
+            rows, cols = gnn_arrays(cost)
+            if rows.size:
+                fx, fp_, _ = ci_fuse_batch(
+                    FX[rows], FP[rows], X[cols], P[cols], self.params.criterion == "det"
                 )
-                pairs = [(a, b) for a, b in gnn(cost)]
-            taken = set()
-            if pairs:
-                XA, PA, XB, PB, W = ci_fuse_batch(
-                    np.array([fused[a][0] for a, _ in pairs]),
-                    np.array([fused[a][1] for a, _ in pairs]),
-                    np.array([incoming[b][1] for _, b in pairs]),
-                    np.array([incoming[b][2] for _, b in pairs]),
-                    self.params.criterion == "det",
-                )
-                for k, (a, b) in enumerate(pairs):
-                    fused[a] = (XA[k], PA[k])
-                    groups[a].append(incoming[b][0])
-                    taken.add(b)
-                self.counters["ci_fusions"] += len(pairs)
-            for b, (s, xb, Pb) in enumerate(incoming):
-                if b not in taken:
-                    fused.append((xb, Pb))
-                    groups.append([s])
-        return [self._state(g, x, P, t_s) for g, (x, P) in zip(groups, fused, strict=True)]
+                FX[rows] = fx
+                FP[rows] = fp_
+                for a, b in zip(rows.tolist(), cols.tolist(), strict=True):
+                    groups[a].append(incoming[b])
+                self.counters["ci_fusions"] += int(rows.size)
+            rest = np.ones(len(incoming), dtype=bool)
+            rest[cols] = False
+            if rest.any():
+                FX = np.concatenate([FX, X[rest]])
+                FP = np.concatenate([FP, P[rest]])
+                groups.extend([incoming[b]] for b in np.flatnonzero(rest).tolist())
+        if FX is None or FP is None:
+            return []
+        return [self._state(g, FX[k], FP[k], t_s) for k, g in enumerate(groups)]
+
+    def _label(self, group: list[TrackState]) -> str | None:
+        labels = [s.label for s in group]
+        present = [lab for lab in labels if lab is not None]
+        if not present:
+            return None
+        if len(present) < len(labels):
+            ids = ", ".join(s.track_id for s in group if s.label is None)
+            raise FusionInputError(
+                f"tracks {ids} have no security label while their partners do; label every "
+                "shared track before fusing so the fused label can be computed",
+                field="label",
+            )
+        key = tuple(sorted(set(present)))
+        label = self._labels.get(key)
+        if label is None:
+            label = format_label(combine_labels(parse_label(lab) for lab in key))
+            self._labels[key] = label
+        return label
 
     def _state(
         self, group: list[TrackState], x: FloatArray, P: FloatArray, t_s: float
     ) -> TrackState:
-        labels = [s.label for s in group]
-        label: str | None = None
-        if any(lab is not None for lab in labels):
-            if any(lab is None for lab in labels):
-                ids = ", ".join(s.track_id for s in group if s.label is None)
-                raise FusionInputError(
-                    f"tracks {ids} have no security label while their partners do; label every "
-                    "shared track before fusing so the fused label can be computed",
-                    field="label",
-                )
-            label = format_label(combine_labels(parse_label(lab) for lab in labels if lab))
-        flagged = any(s.status is TrackStatus.FLAGGED for s in group)
-        flags = tuple(sorted({f for s in group for f in s.flags}))
+        label = self._label(group)
+        if len(group) == 1:
+            (s,) = group
+            return TrackState(
+                "F:" + s.track_id, self.own_nation, t_s, x, P,
+                TrackStatus.FLAGGED if s.status is TrackStatus.FLAGGED else TrackStatus.CONFIRMED,
+                tuple(sorted(set(s.flags))) if s.flags else (), s.n_updates,
+                tuple(sorted(set(s.sensors))), (s.nation,), label,
+            )  # fmt: skip
+        sensors: set[str] = set()
+        flags: set[FlagReason] = set()
+        for s in group:
+            sensors.update(s.sensors)
+            flags.update(s.flags)
         return TrackState(
-            track_id="F:" + "+".join(s.track_id for s in group),
-            nation=self.own_nation,
-            t_s=t_s,
-            x=x,
-            P=P,
-            status=TrackStatus.FLAGGED if flagged else TrackStatus.CONFIRMED,
-            flags=flags,
-            n_updates=sum(s.n_updates for s in group),
-            sensors=tuple(sorted({x for s in group for x in s.sensors})),
-            nations=tuple(sorted({s.nation for s in group})),
-            label=label,
-        )
+            "F:" + "+".join(s.track_id for s in group), self.own_nation, t_s, x, P,
+            TrackStatus.FLAGGED if any(s.status is TrackStatus.FLAGGED for s in group)
+            else TrackStatus.CONFIRMED,
+            tuple(sorted(flags)), sum(s.n_updates for s in group), tuple(sorted(sensors)),
+            tuple(sorted({s.nation for s in group})), label,
+        )  # fmt: skip
 
 
 __all__ = [

@@ -14,7 +14,7 @@ import numba as nb
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from trilink.missile.track.measure import measure, wrap_pi
+from trilink.missile.track.measure import hph, measure, wrap_pi
 from trilink.missile.types import FloatArray, IntArray
 
 _NO = 1e12
@@ -81,8 +81,7 @@ def gate(
         g2 = gate_d2 if rr_i else gate_d2_3
         zp, H = measure(X[i], site, rot, rr_i)
         zpred[a] = zp[:3]
-        HP = H @ P[i]
-        S0 = HP @ H.T
+        S0 = hph(H, P[i])
         for b in range(npl):
             # cheap range pre-gate before forming the full S
             dr = Z[b, 0] - zp[0]
@@ -128,12 +127,48 @@ def pair_costs(
                     lower = v
             if lower > gate_d2:
                 continue
-            d = Xa[a] - Xb[b]
-            S = Pa[a] + Pb[b]
-            d2 = d @ np.linalg.solve(S, d)
+            d2, _ = _chol_mahalanobis(Pa[a] + Pb[b], Xa[a] - Xb[b])
             if d2 <= gate_d2:
                 out[a, b] = d2
     return out
+
+
+@nb.njit(cache=True)
+def _split_uncontested(cost: FloatArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Pairs that are the only finite entry of both their row and their column, and the rows
+    and columns left (those with a finite entry that is not such a pair)."""
+    nr, nc = cost.shape
+    row_n = np.zeros(nr, dtype=np.int64)
+    col_n = np.zeros(nc, dtype=np.int64)
+    row_c = np.full(nr, -1, dtype=np.int64)
+    for r in range(nr):
+        for c in range(nc):
+            if math.isfinite(cost[r, c]):
+                row_n[r] += 1
+                col_n[c] += 1
+                row_c[r] = c
+    r1 = np.empty(nr, dtype=np.int64)
+    c1 = np.empty(nr, dtype=np.int64)
+    single_col = np.zeros(nc, dtype=np.bool_)
+    rest_r = np.empty(nr, dtype=np.int64)
+    n1 = 0
+    nrest = 0
+    for r in range(nr):
+        if row_n[r] == 1 and col_n[row_c[r]] == 1:
+            r1[n1] = r
+            c1[n1] = row_c[r]
+            single_col[row_c[r]] = True
+            n1 += 1
+        elif row_n[r] > 0:
+            rest_r[nrest] = r
+            nrest += 1
+    rest_c = np.empty(nc, dtype=np.int64)
+    ncrest = 0
+    for c in range(nc):
+        if col_n[c] > 0 and not single_col[c]:
+            rest_c[ncrest] = c
+            ncrest += 1
+    return r1[:n1], c1[:n1], rest_r[:nrest], rest_c[:ncrest]
 
 
 def gnn_arrays(cost: FloatArray) -> tuple[IntArray, IntArray]:
@@ -142,22 +177,14 @@ def gnn_arrays(cost: FloatArray) -> tuple[IntArray, IntArray]:
     Uncontested pairs (the only finite entry of both their row and their column, the common
     case for well-separated missiles) are taken directly; the Hungarian algorithm
     (``linear_sum_assignment``) solves the rest."""
-    empty = np.empty(0, dtype=np.int64)
     if cost.size == 0:
+        empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    finite = np.isfinite(cost)
-    row_n = finite.sum(axis=1)
-    col_n = finite.sum(axis=0)
-    single = finite & (row_n[:, None] == 1) & (col_n[None, :] == 1)
-    r1, c1 = np.nonzero(single)
-    rest_rows = np.flatnonzero((row_n > 0) & ~single.any(axis=1))
+    r1, c1, rest_rows, rest_cols = _split_uncontested(cost)
     if rest_rows.size == 0:
-        return r1.astype(np.int64), c1.astype(np.int64)
-    rest_cols = np.flatnonzero((col_n > 0) & ~single.any(axis=0))
+        return r1, c1
     sub = cost[np.ix_(rest_rows, rest_cols)]
     ok = np.isfinite(sub)
-    if not ok.any():
-        return r1.astype(np.int64), c1.astype(np.int64)
     # shift so every gated cost is positive and below the "no assignment" cost
     shifted = np.where(ok, sub - sub[ok].min() + 1.0, _NO)
     r, c = linear_sum_assignment(shifted)

@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 
 from trilink.missile.track.dynamics import process_noise, propagate_with_stm
-from trilink.missile.track.measure import measure, wrap_pi
+from trilink.missile.track.measure import hph, measure, measure_into, wrap_pi
 from trilink.missile.types import FloatArray
 
 
@@ -35,10 +35,9 @@ class FilterParams:
 
 
 @nb.njit(cache=True)
-def cholesky_ok(P: FloatArray) -> bool:
-    """True when ``P`` is symmetric positive definite (in-place-free Cholesky attempt)."""
+def cholesky_ok_into(P: FloatArray, L: FloatArray) -> bool:
+    """True when ``P`` is symmetric positive definite; ``L`` (n x n or larger) is scratch."""
     n = P.shape[0]
-    L = np.zeros((n, n))
     for j in range(n):
         s = P[j, j]
         for k in range(j):
@@ -55,6 +54,12 @@ def cholesky_ok(P: FloatArray) -> bool:
 
 
 @nb.njit(cache=True)
+def cholesky_ok(P: FloatArray) -> bool:
+    """True when ``P`` is symmetric positive definite (Cholesky attempt, P untouched)."""
+    return cholesky_ok_into(P, np.empty_like(P))
+
+
+@nb.njit(cache=True)
 def ekf_predict(
     x: FloatArray,
     P: FloatArray,
@@ -67,9 +72,24 @@ def ekf_predict(
     if dt == 0.0:
         return x.copy(), P.copy()
     xn, phi = propagate_with_stm(x, dt, thrust_on)
-    Q = process_noise(x.shape[0], dt, q_acc, q_beta, q_thrust, thrust_on)
-    Pn = phi @ P @ phi.T + Q
-    Pn = 0.5 * (Pn + Pn.T)
+    Pn = process_noise(x.shape[0], dt, q_acc, q_beta, q_thrust, thrust_on)
+    # Pn += phi P phi^T, symmetric by construction (loops: BLAS calls cost more at n = 7)
+    n = x.shape[0]
+    B = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            acc = 0.0
+            for k in range(n):
+                acc += phi[i, k] * P[k, j]
+            B[i, j] = acc
+    for i in range(n):
+        for j in range(i + 1):
+            acc = 0.0
+            for k in range(n):
+                acc += B[i, k] * phi[j, k]
+            Pn[i, j] += acc
+            if j != i:
+                Pn[j, i] = Pn[i, j]
     return xn, Pn
 
 
@@ -87,10 +107,111 @@ def innovation(
     zp, H = measure(x, site, rot, use_rr)
     nu = z - zp
     nu[1] = wrap_pi(nu[1])
-    S = H @ P @ H.T
+    S = hph(H, P)
     for i in range(r_diag.shape[0]):
         S[i, i] += r_diag[i]
     return nu, S, H
+
+
+@nb.njit(cache=True)
+def update_workspace(n: int) -> FloatArray:
+    """Scratch for ``ekf_update_into`` of an n-state: rows hold z, nu, y, w, H, PHt, K, L, A, B."""
+    return np.empty((12 + 4 * n, max(n, 4)))
+
+
+@nb.njit(cache=True)
+def ekf_update_into(
+    x: FloatArray, P: FloatArray, z: FloatArray, r_diag: FloatArray, site: FloatArray,
+    rot: FloatArray, use_rr: bool, work: FloatArray,
+) -> float:  # fmt: skip
+    """Joseph-form update of ``x`` and ``P`` in place; returns the NIS of the innovation.
+
+    Written with explicit loops, a Cholesky factor of S and caller-provided scratch (no
+    inverse, no temporaries): this is the innermost call of the tracker. If S is not positive
+    definite, ``x`` and ``P`` are left as they were and the NIS is infinite, which the health
+    checks flag."""
+    n = x.shape[0]
+    m = 4 if use_rr else 3
+    zp = work[0]
+    nu = work[1]
+    y = work[2]
+    w = work[3]
+    H = work[4:8]
+    PHt = work[8 : 8 + n]
+    K = work[8 + n : 8 + 2 * n]
+    L = work[8 + 2 * n : 12 + 2 * n]
+    A = work[12 + 2 * n : 12 + 3 * n]
+    B = work[12 + 3 * n : 12 + 4 * n]
+    measure_into(x, site, rot, use_rr, zp, H)
+    for i in range(m):
+        nu[i] = z[i] - zp[i]
+    nu[1] = wrap_pi(nu[1])
+    for i in range(n):
+        for k in range(m):
+            acc = 0.0
+            for j in range(n):
+                acc += P[i, j] * H[k, j]
+            PHt[i, k] = acc
+    for a in range(m):
+        for b in range(a + 1):
+            acc = r_diag[a] if a == b else 0.0
+            for j in range(n):
+                acc += H[a, j] * PHt[j, b]
+            # Cholesky in the same sweep (S is formed row by row, lower triangle)
+            for k in range(b):
+                acc -= L[a, k] * L[b, k]
+            if a == b:
+                if not acc > 0.0:
+                    return np.inf
+                L[a, a] = math.sqrt(acc)
+            else:
+                L[a, b] = acc / L[b, b]
+    # y = L^-1 nu, nis = |y|^2
+    nis = 0.0
+    for a in range(m):
+        t = nu[a]
+        for k in range(a):
+            t -= L[a, k] * y[k]
+        y[a] = t / L[a, a]
+        nis += y[a] * y[a]
+    # K = PHt S^-1: solve L L^T K^T = PHt^T row by row
+    for i in range(n):
+        for a in range(m):
+            t = PHt[i, a]
+            for k in range(a):
+                t -= L[a, k] * w[k]
+            w[a] = t / L[a, a]
+        for a in range(m - 1, -1, -1):
+            t = w[a]
+            for k in range(a + 1, m):
+                t -= L[k, a] * K[i, k]
+            K[i, a] = t / L[a, a]
+    for i in range(n):
+        for a in range(m):
+            x[i] += K[i, a] * nu[a]
+    # Joseph form (I - K H) P (I - K H)^T + K R K^T
+    for i in range(n):
+        for j in range(n):
+            acc = 1.0 if i == j else 0.0
+            for a in range(m):
+                acc -= K[i, a] * H[a, j]
+            A[i, j] = acc
+    for i in range(n):
+        for j in range(n):
+            acc = 0.0
+            for k in range(n):
+                acc += A[i, k] * P[k, j]
+            B[i, j] = acc
+    for i in range(n):
+        for j in range(i + 1):
+            acc = 0.0
+            for k in range(n):
+                acc += B[i, k] * A[j, k]
+            for a in range(m):
+                acc += K[i, a] * r_diag[a] * K[j, a]
+            P[i, j] = acc
+            P[j, i] = acc
+    return nis
 
 
 @nb.njit(cache=True)
@@ -103,92 +224,11 @@ def ekf_update(
     rot: FloatArray,
     use_rr: bool,
 ) -> tuple[FloatArray, FloatArray, float]:
-    """Joseph-form update; returns the posterior and the NIS of the innovation.
-
-    Written with explicit loops and a Cholesky factor of S (no inverse, few temporaries): this
-    is the innermost call of the tracker. If S is not positive definite the prior is returned
-    with an infinite NIS, which the health checks flag."""
-    n = x.shape[0]
-    zp, H = measure(x, site, rot, use_rr)
-    m = zp.shape[0]
-    nu = np.empty(m)
-    for i in range(m):
-        nu[i] = z[i] - zp[i]
-    nu[1] = wrap_pi(nu[1])
-    PHt = np.zeros((n, m))
-    for i in range(n):
-        for k in range(m):
-            acc = 0.0
-            for j in range(n):
-                acc += P[i, j] * H[k, j]
-            PHt[i, k] = acc
-    L = np.zeros((m, m))
-    for a in range(m):
-        for b in range(a + 1):
-            acc = r_diag[a] if a == b else 0.0
-            for j in range(n):
-                acc += H[a, j] * PHt[j, b]
-            # Cholesky in the same sweep (S is formed row by row, lower triangle)
-            for k in range(b):
-                acc -= L[a, k] * L[b, k]
-            if a == b:
-                if not acc > 0.0:
-                    return x.copy(), P.copy(), np.inf
-                L[a, a] = math.sqrt(acc)
-            else:
-                L[a, b] = acc / L[b, b]
-    # y = L^-1 nu, nis = |y|^2
-    y = np.empty(m)
-    nis = 0.0
-    for a in range(m):
-        t = nu[a]
-        for k in range(a):
-            t -= L[a, k] * y[k]
-        y[a] = t / L[a, a]
-        nis += y[a] * y[a]
-    # K = PHt S^-1: solve L L^T K^T = PHt^T row by row
-    K = np.empty((n, m))
-    w = np.empty(m)
-    for i in range(n):
-        for a in range(m):
-            t = PHt[i, a]
-            for k in range(a):
-                t -= L[a, k] * w[k]
-            w[a] = t / L[a, a]
-        for a in range(m - 1, -1, -1):
-            t = w[a]
-            for k in range(a + 1, m):
-                t -= L[k, a] * K[i, k]
-            K[i, a] = t / L[a, a]
+    """``ekf_update_into`` on copies: returns the posterior and the NIS (the prior and an
+    infinite NIS if S is not positive definite)."""
     xn = x.copy()
-    for i in range(n):
-        for a in range(m):
-            xn[i] += K[i, a] * nu[a]
-    # Joseph form (I - K H) P (I - K H)^T + K R K^T
-    A = np.empty((n, n))
-    for i in range(n):
-        for j in range(n):
-            acc = 1.0 if i == j else 0.0
-            for a in range(m):
-                acc -= K[i, a] * H[a, j]
-            A[i, j] = acc
-    B = np.empty((n, n))
-    for i in range(n):
-        for j in range(n):
-            acc = 0.0
-            for k in range(n):
-                acc += A[i, k] * P[k, j]
-            B[i, j] = acc
-    Pn = np.empty((n, n))
-    for i in range(n):
-        for j in range(i + 1):
-            acc = 0.0
-            for k in range(n):
-                acc += B[i, k] * A[j, k]
-            for a in range(m):
-                acc += K[i, a] * r_diag[a] * K[j, a]
-            Pn[i, j] = acc
-            Pn[j, i] = acc
+    Pn = P.copy()
+    nis = ekf_update_into(xn, Pn, z, r_diag, site, rot, use_rr, update_workspace(x.shape[0]))
     return xn, Pn, nis
 
 

@@ -25,12 +25,26 @@ import numpy.typing as npt
 from scipy.stats import chi2
 
 from trilink.missile.track.associate import gate, gnn_arrays, pair_costs, rr_ok
-from trilink.missile.track.dynamics import WGS84_A_M, WGS84_B_M
-from trilink.missile.track.ekf import FilterParams, cholesky_ok, ekf_predict, ekf_update
+from trilink.missile.track.dynamics import approx_altitude_m
+from trilink.missile.track.ekf import (
+    FilterParams,
+    cholesky_ok_into,
+    ekf_predict,
+    ekf_update_into,
+    update_workspace,
+)
 from trilink.missile.track.imm import ImmFilter, ImmParams, imm_predict_all, imm_update_all
 from trilink.missile.track.initiate import CandidateStore, InitiationParams, plot_position
 from trilink.missile.track.measure import Site
-from trilink.missile.types import FlagReason, FloatArray, IntArray, Plot, TrackState, TrackStatus
+from trilink.missile.types import (
+    FlagReason,
+    FloatArray,
+    IntArray,
+    Plot,
+    PlotScan,
+    TrackState,
+    TrackStatus,
+)
 
 _NIS_WINDOW = 10
 _FLAG_BITS = {
@@ -74,34 +88,144 @@ def update_all(
     nis = np.empty(tr.shape[0])
     ok = np.empty(tr.shape[0])
     dim = np.empty(tr.shape[0], dtype=np.int64)
+    work = update_workspace(X.shape[1])
     for k in range(tr.shape[0]):
         i = tr[k]
         rr_i = use_rr and rr_ok(P[i], rr_max_vel_sigma)
         m = 4 if rr_i else 3
         dim[k] = m
-        xn, Pn, v = ekf_update(X[i], P[i], Z[pl[k], :m], Rd[pl[k], :m], site, rot, rr_i)
-        X[i] = xn
-        P[i] = Pn
-        nis[k] = v
-        ok[k] = 1.0 if cholesky_ok(Pn) else 0.0
+        nis[k] = ekf_update_into(X[i], P[i], Z[pl[k], :m], Rd[pl[k], :m], site, rot, rr_i, work)
+        ok[k] = 1.0 if cholesky_ok_into(P[i], work[-X.shape[1] :]) else 0.0
     return nis, ok, dim
 
 
-def _altitudes_m(r: FloatArray) -> FloatArray:
-    """Vectorised ``approx_altitude_m`` for rows of ECEF positions."""
-    rn = np.linalg.norm(r, axis=1)
-    sn = r[:, 2] / rn
-    a, b = WGS84_A_M, WGS84_B_M
-    out: FloatArray = rn - a * b / np.sqrt(b * b * (1.0 - sn * sn) + a * a * sn * sn)
-    return out
+def _valid_rows(
+    z: FloatArray, sigma: FloatArray, has_rr: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Plots a tracker may use: finite numbers, positive range and sigmas (range-rate checked
+    only where the plot has it)."""
+    ok: npt.NDArray[np.bool_] = (
+        np.isfinite(z[:, :3]).all(axis=1)
+        & np.isfinite(sigma[:, :3]).all(axis=1)
+        & (z[:, 0] > 0.0)
+        & (sigma[:, :3] > 0.0).all(axis=1)
+    )
+    rr_ok_ = np.isfinite(z[:, 3]) & np.isfinite(sigma[:, 3]) & (sigma[:, 3] > 0.0)
+    return ok & (~has_rr | rr_ok_)
+
+
+# flag bit -> index into the fresh-flag counts returned by the kernels below
+_BIT_ORDER = (FlagReason.NON_PSD, FlagReason.EXPLODING, FlagReason.NIS_HIGH, FlagReason.NON_FINITE)
+
+# deletion reasons returned by ``_health``, in order of precedence
+_DELETE_REASONS = (
+    "",
+    "deleted_unconfirmed",
+    "deleted_misses",
+    "deleted_stale",
+    "deleted_below_ground",
+    "deleted_diverged",
+)
 
 
 @nb.njit(cache=True)
-def psd_all(P: FloatArray, idx: IntArray) -> FloatArray:
-    out = np.empty(idx.shape[0])
+def _set_flag(flags: IntArray, i: int, bit: int, fresh: IntArray, slot: int) -> None:
+    if flags[i] & bit == 0:
+        flags[i] |= bit
+        fresh[slot] += 1
+
+
+@nb.njit(cache=True)
+def _after_update_kernel(
+    tr: IntArray, nis: FloatArray, ok: FloatArray, dim: IntArray, t: float,
+    sensor_bit: int, nation_bit: int, hits: IntArray, opportunities: IntArray,
+    misses: IntArray, n_updates: IntArray, t_update: FloatArray, nis_buf: FloatArray,
+    dof_buf: IntArray, sensor_bits: IntArray, nation_bits: IntArray, flags: IntArray,
+    confirmed: npt.NDArray[np.bool_], nis_limit: FloatArray, confirm_m: int, confirm_n: int,
+) -> tuple[IntArray, int, IntArray]:  # fmt: skip
+    """Bookkeeping of the tracks just updated: counts, NIS window, flags, confirmation.
+    Returns the fresh flags per ``_BIT_ORDER``, the number of NIS flags cleared and the
+    newly confirmed tracks."""
+    fresh = np.zeros(4, dtype=np.int64)
+    recovered = 0
+    newly = np.empty(tr.shape[0], dtype=np.int64)
+    n_new = 0
+    nis_bit = 4
+    for k in range(tr.shape[0]):
+        i = tr[k]
+        hits[i] += 1
+        opportunities[i] += 1
+        misses[i] = 0
+        n_updates[i] += 1
+        t_update[i] = t
+        slot = n_updates[i] % nis_buf.shape[1]
+        nis_buf[i, slot] = nis[k]
+        dof_buf[i, slot] = dim[k]
+        sensor_bits[i] |= sensor_bit
+        nation_bits[i] |= nation_bit
+        if ok[k] < 0.5:
+            _set_flag(flags, i, 1, fresh, 0)
+        if n_updates[i] >= nis_buf.shape[1]:
+            total = 0.0
+            dofs = 0
+            for j in range(nis_buf.shape[1]):
+                total += nis_buf[i, j]
+                dofs += dof_buf[i, j]
+            if total > nis_limit[dofs]:
+                _set_flag(flags, i, nis_bit, fresh, 2)
+            elif flags[i] & nis_bit:
+                # an NIS flag (e.g. raised during boost, which the ballistic model does not
+                # follow) clears once a whole window is consistent again; the count stays
+                flags[i] &= ~nis_bit
+                recovered += 1
+        if not confirmed[i] and hits[i] >= confirm_m and opportunities[i] <= confirm_n:
+            confirmed[i] = True
+            newly[n_new] = i
+            n_new += 1
+    return fresh, recovered, newly[:n_new]
+
+
+@nb.njit(cache=True)
+def _health(
+    X: FloatArray, P: FloatArray, idx: IntArray, t: float, flags: IntArray,
+    confirmed: npt.NDArray[np.bool_], hits: IntArray, opportunities: IntArray,
+    misses: IntArray, t_update: FloatArray, max_position_var: float, tentative_slack: int,
+    delete_misses: int, stale_s: float,
+) -> tuple[IntArray, IntArray]:  # fmt: skip
+    """Health checks and deletion decisions of the live tracks ``idx``: sets flags (fresh
+    ones counted per ``_BIT_ORDER``) and returns, per track, the index of its deletion reason
+    in ``_DELETE_REASONS`` (0: keep)."""
+    fresh = np.zeros(4, dtype=np.int64)
+    reason = np.zeros(idx.shape[0], dtype=np.int64)
+    n = X.shape[1]
+    L = np.empty((n, n))
     for a in range(idx.shape[0]):
-        out[a] = 1.0 if cholesky_ok(P[idx[a]]) else 0.0
-    return out
+        i = idx[a]
+        finite = True
+        for r in range(n):
+            if not math.isfinite(X[i, r]):
+                finite = False
+            for c in range(n):
+                if not math.isfinite(P[i, r, c]):
+                    finite = False
+        if not finite:
+            _set_flag(flags, i, 8, fresh, 3)
+        elif not cholesky_ok_into(P[i], L):
+            _set_flag(flags, i, 1, fresh, 0)
+        pos_var = P[i, 0, 0] + P[i, 1, 1] + P[i, 2, 2] if finite else np.inf
+        if pos_var > max_position_var:
+            _set_flag(flags, i, 2, fresh, 1)
+        if not confirmed[i] and opportunities[i] - hits[i] > tentative_slack:
+            reason[a] = 1
+        elif confirmed[i] and misses[i] >= delete_misses:
+            reason[a] = 2
+        elif t - t_update[i] > stale_s:
+            reason[a] = 3
+        elif finite and approx_altitude_m(X[i, 0], X[i, 1], X[i, 2]) < -2000.0:
+            reason[a] = 4
+        elif not finite:
+            reason[a] = 5
+    return fresh, reason
 
 
 class TrackManager:
@@ -142,7 +266,10 @@ class TrackManager:
         self.deleted: list[TrackState] = []
         self._sensor_names: list[str] = []
         self._nation_names: list[str] = []
-        self._names_cache: dict[tuple[int, int, int], tuple[str, ...]] = {}
+        # bit masks -> sorted names; names are only ever appended, so a mask's names never change
+        self._sensor_sets: dict[int, tuple[str, ...]] = {}
+        self._nation_sets: dict[int, tuple[str, ...]] = {}
+        self._flag_tuples: dict[int, tuple[FlagReason, ...]] = {}
         self._alloc(capacity)
 
     # -- storage ---------------------------------------------------------------------------
@@ -232,15 +359,11 @@ class TrackManager:
         return 1 << names.index(name)
 
     @staticmethod
-    def _names_of(names: list[str], bits: int) -> tuple[str, ...]:
-        return tuple(sorted(n for k, n in enumerate(names) if bits >> k & 1))
-
-    def _names_cached(self, names: list[str], bits: int) -> tuple[str, ...]:
-        key = (id(names), len(names), bits)
-        out = self._names_cache.get(key)
+    def _names(names: list[str], cache: dict[int, tuple[str, ...]], bits: int) -> tuple[str, ...]:
+        out = cache.get(bits)
         if out is None:
-            out = self._names_of(names, bits)
-            self._names_cache[key] = out
+            out = tuple(sorted(n for k, n in enumerate(names) if bits >> k & 1))
+            cache[bits] = out
         return out
 
     # -- public ----------------------------------------------------------------------------
@@ -255,6 +378,9 @@ class TrackManager:
         if not plist:
             return
         nan = math.nan
+        codes: dict[str, int] = {}
+        code = codes.setdefault
+        # one pass over the plots: time, z (4), sigma (4), sensor code, has range-rate
         table = np.array(
             [
                 (
@@ -262,24 +388,20 @@ class TrackManager:
                     nan if p.range_rate_mps is None else p.range_rate_mps,
                     p.sigma_range_m, p.sigma_azimuth_rad, p.sigma_elevation_rad,
                     nan if p.sigma_range_rate_mps is None else p.sigma_range_rate_mps,
-                    *p.sensor_ecef_m,
+                    code(p.sensor_id, len(codes)), p.range_rate_mps is not None,
                 )
                 for p in plist
             ],
             dtype=np.float64,
         )  # fmt: skip
-        has_rr = np.array([p.range_rate_mps is not None for p in plist])
-        core = np.concatenate([table[:, :4], table[:, 5:8], table[:, 9:12]], axis=1)
-        ok = np.isfinite(core).all(axis=1) & (table[:, 1] > 0.0) & (table[:, 5:8] > 0.0).all(1)
-        ok &= ~has_rr | (np.isfinite(table[:, [4, 8]]).all(axis=1) & (table[:, 8] > 0.0))
-        n_bad = int((~ok).sum())
-        if n_bad:
-            self.counters["rejected_non_finite"] += n_bad
-        good = np.flatnonzero(ok)
+        has_rr = table[:, 10] > 0.5
+        ecef = np.array([p.sensor_ecef_m for p in plist], dtype=np.float64)
+        ok = _valid_rows(table[:, 1:5], table[:, 5:9], has_rr)
+        ok &= np.isfinite(table[:, 0]) & np.isfinite(ecef).all(axis=1)
+        good = self._count_rejected(ok)
         if good.size == 0:
             return
-        codes: dict[str, int] = {}
-        sensor_code = np.array([codes.setdefault(plist[i].sensor_id, len(codes)) for i in good])
+        sensor_code = table[good, 9]
         times = table[good, 0]
         # stable order by time, then sensor; one scan = one (time, sensor) group
         order = np.lexsort((sensor_code, times))
@@ -289,7 +411,37 @@ class TrackManager:
         ends = np.concatenate([cut + 1, [order.size]])
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             rows = good[order[a:b]]
-            self._scan([plist[i] for i in rows], table[rows], bool(has_rr[rows].all()))
+            first = plist[int(rows[0])]
+            self._scan(
+                PlotScan(
+                    first.sensor_id, first.nation, first.t_s, first.sensor_ecef_m,
+                    table[rows, 1:5], table[rows, 5:9], bool(has_rr[rows].all()),
+                )
+            )  # fmt: skip
+
+    def process_scan(self, scan: PlotScan) -> None:
+        """Feed one sensor scan given as columns (same checks as ``process``)."""
+        if len(scan) == 0:
+            return
+        if not (math.isfinite(scan.t_s) and all(math.isfinite(v) for v in scan.sensor_ecef_m)):
+            self.counters["rejected_non_finite"] += len(scan)
+            return
+        ok = _valid_rows(scan.z, scan.sigma, np.full(len(scan), scan.has_range_rate))
+        good = self._count_rejected(ok)
+        if good.size == 0:
+            return
+        if good.size < len(scan):
+            scan = PlotScan(
+                scan.sensor_id, scan.nation, scan.t_s, scan.sensor_ecef_m, scan.z[good],
+                scan.sigma[good], scan.has_range_rate,
+            )  # fmt: skip
+        self._scan(scan)
+
+    def _count_rejected(self, ok: npt.NDArray[np.bool_]) -> IntArray:
+        n_bad = int((~ok).sum())
+        if n_bad:
+            self.counters["rejected_non_finite"] += n_bad
+        return np.flatnonzero(ok)
 
     def _site(self, ecef: tuple[float, float, float]) -> Site:
         s = self._sites.get(ecef)
@@ -298,17 +450,18 @@ class TrackManager:
             self._sites[ecef] = s
         return s
 
-    def _scan(self, plots: list[Plot], table: FloatArray, use_rr: bool) -> None:
-        t = plots[0].t_s
+    def _scan(self, scan: PlotScan) -> None:
+        t = scan.t_s
         if t < self.t_last_s - 1e-9:
-            self.counters["rejected_out_of_order"] += len(plots)
+            self.counters["rejected_out_of_order"] += len(scan)
             return
         self.t_last_s = t
-        self.counters["plots_in"] += len(plots)
-        site = self._site(plots[0].sensor_ecef_m)
+        self.counters["plots_in"] += len(scan)
+        site = self._site(scan.sensor_ecef_m)
+        use_rr = scan.has_range_rate
         m = 4 if use_rr else 3
-        Z = np.ascontiguousarray(table[:, [1, 2, 3, 4][:m]])
-        Rd = np.ascontiguousarray(table[:, [5, 6, 7, 8][:m]] ** 2)
+        Z = np.ascontiguousarray(scan.z[:, :m])
+        Rd = np.ascontiguousarray(scan.sigma[:, :m] ** 2)
         idx = np.flatnonzero(self.alive)
         fp = self.fp
         if self.motion == "imm":
@@ -323,11 +476,11 @@ class TrackManager:
             self.X, self.P, idx, Z, Rd, site.ecef_m, site.rot_enu, use_rr, self._gate_d2[m],
             self._gate_d2[3], self.rr_max_vel_sigma_mps,
         )  # fmt: skip
-        rows, cols = gnn_arrays(cost)
-        used_plots = np.zeros(len(plots), dtype=bool)
+        assigned, cols = gnn_arrays(cost)
+        used_plots = np.zeros(len(scan), dtype=bool)
         used_tracks = np.zeros(idx.shape[0], dtype=bool)
-        if rows.size:
-            tr = idx[rows]
+        if assigned.size:
+            tr = idx[assigned]
             pl = cols
             if self.motion == "imm":
                 nis, ok, dim = imm_update_all(
@@ -340,52 +493,36 @@ class TrackManager:
                     self.rr_max_vel_sigma_mps,
                 )  # fmt: skip
             used_plots[pl] = True
-            used_tracks[rows] = True
-            self._after_update(tr, nis, ok, dim, t, plots, pl)
-        self._misses(idx[~used_tracks], zpred[~used_tracks], plots[0].sensor_id)
-        self._initiate([p for p, u in zip(plots, used_plots, strict=True) if not u], site, t)
+            used_tracks[assigned] = True
+            self._after_update(tr, nis, ok, dim, t, scan.sensor_id, scan.nation)
+        self._misses(idx[~used_tracks], zpred[~used_tracks], scan.sensor_id)
+        self._initiate([scan.plot(k) for k in np.flatnonzero(~used_plots).tolist()], site, t)
         self._housekeeping(t)
 
     def _after_update(
         self, tr: IntArray, nis: FloatArray, ok: FloatArray, dim: IntArray, t: float,
-        plots: list[Plot], pl: IntArray,
+        sensor_id: str, nation: str,
     ) -> None:  # fmt: skip
         self.counters["plots_associated"] += tr.shape[0]
-        self.hits[tr] += 1
-        self.opportunities[tr] += 1
-        self.misses[tr] = 0
-        self.n_updates[tr] += 1
-        self.t_update[tr] = t
-        slot = self.n_updates[tr] % _NIS_WINDOW
-        self.nis_buf[tr, slot] = nis
-        self.dof_buf[tr, slot] = dim
         # one scan = one sensor of one nation
-        self.sensor_bits[tr] |= self._bit(self._sensor_names, plots[0].sensor_id)
-        self.nation_bits[tr] |= self._bit(self._nation_names, plots[0].nation)
-        bad_psd = tr[ok < 0.5]
-        self._flag(bad_psd, FlagReason.NON_PSD)
-        full = tr[self.n_updates[tr] >= _NIS_WINDOW]
-        if full.size:
-            sums = self.nis_buf[full].sum(axis=1)
-            dofs = self.dof_buf[full].sum(axis=1)
-            limits = self._nis_limit[dofs]
-            self._flag(full[sums > limits], FlagReason.NIS_HIGH)
-            # an NIS flag (e.g. raised during boost, which the ballistic model does not
-            # follow) clears once a whole window is consistent again; the count stays
-            bit = _FLAG_BITS[FlagReason.NIS_HIGH]
-            recovered = full[(sums <= limits) & ((self.flags[full] & bit) != 0)]
-            if recovered.size:
-                self.flags[recovered] &= ~bit
-                self.counters["cleared_nis_out_of_bounds"] += int(recovered.size)
-        newly = tr[
-            ~self.confirmed[tr]
-            & (self.hits[tr] >= self.ip.confirm_m)
-            & (self.opportunities[tr] <= self.ip.confirm_n)
-        ]
+        fresh, recovered, newly = _after_update_kernel(
+            tr, nis, ok, dim, t, self._bit(self._sensor_names, sensor_id),
+            self._bit(self._nation_names, nation), self.hits, self.opportunities,
+            self.misses, self.n_updates, self.t_update, self.nis_buf, self.dof_buf,
+            self.sensor_bits, self.nation_bits, self.flags, self.confirmed, self._nis_limit,
+            self.ip.confirm_m, self.ip.confirm_n,
+        )  # fmt: skip
+        self._count_flags(fresh)
+        if recovered:
+            self.counters["cleared_nis_out_of_bounds"] += recovered
         if newly.size:
-            self.confirmed[newly] = True
             self.counters["tracks_confirmed"] += int(newly.size)
             self._prune_duplicates(newly)
+
+    def _count_flags(self, fresh: IntArray) -> None:
+        for reason, n in zip(_BIT_ORDER, fresh.tolist(), strict=True):
+            if n:
+                self.counters[f"flagged_{reason.value}"] += n
 
     def _flag(self, tracks: IntArray, reason: FlagReason) -> None:
         bit = _FLAG_BITS[reason]
@@ -415,28 +552,15 @@ class TrackManager:
         idx = np.flatnonzero(self.alive)
         if idx.size == 0:
             return
-        finite: npt.NDArray[np.bool_] = np.asarray(
-            np.isfinite(self.X[idx]).all(axis=1) & np.isfinite(self.P[idx]).all(axis=(1, 2))
-        )
-        self._flag(idx[~finite], FlagReason.NON_FINITE)
-        self._flag(idx[finite & (psd_all(self.P, idx) < 0.5)], FlagReason.NON_PSD)
-        pos_var = np.where(finite, np.trace(self.P[idx, :3, :3], axis1=1, axis2=2), np.inf)
-        self._flag(idx[pos_var > self.ip.max_position_sigma_m**2], FlagReason.EXPLODING)
-        tentative_dead = ~self.confirmed[idx] & (
-            self.opportunities[idx] - self.hits[idx] > self.ip.confirm_n - self.ip.confirm_m
-        )
-        confirmed_dead = self.confirmed[idx] & (self.misses[idx] >= self.ip.delete_misses)
-        stale = t - self.t_update[idx] > self.ip.stale_s
-        below = finite & (_altitudes_m(np.where(finite[:, None], self.X[idx, :3], 1e7)) < -2000.0)
-        for mask, why in (
-            (tentative_dead, "deleted_unconfirmed"),
-            (confirmed_dead, "deleted_misses"),
-            (stale & ~tentative_dead & ~confirmed_dead, "deleted_stale"),
-            (below & ~stale & ~tentative_dead & ~confirmed_dead, "deleted_below_ground"),
-            (~finite & ~below & ~stale & ~tentative_dead & ~confirmed_dead, "deleted_diverged"),
-        ):
-            for i in idx[mask]:
-                self._delete(int(i), why)
+        ip = self.ip
+        fresh, reason = _health(
+            self.X, self.P, idx, t, self.flags, self.confirmed, self.hits, self.opportunities,
+            self.misses, self.t_update, ip.max_position_sigma_m**2,
+            ip.confirm_n - ip.confirm_m, ip.delete_misses, ip.stale_s,
+        )  # fmt: skip
+        self._count_flags(fresh)
+        for a in np.flatnonzero(reason).tolist():
+            self._delete(int(idx[a]), _DELETE_REASONS[int(reason[a])])
 
     def _delete(self, i: int, why: str) -> None:
         if not self.alive[i]:
@@ -476,34 +600,43 @@ class TrackManager:
                 self._delete(int(young), "deleted_duplicate")
 
     def _state(self, i: int) -> TrackState:
-        fb = int(self.flags[i])
-        flags = tuple(r for r, b in _FLAG_BITS.items() if fb & b) if fb else ()
-        if flags:
-            status = TrackStatus.FLAGGED
-        elif self.confirmed[i]:
-            status = TrackStatus.CONFIRMED
-        else:
-            status = TrackStatus.TENTATIVE
-        ids = self.ids[i]
-        assert ids is not None
-        return TrackState(
-            track_id=ids,
-            nation=self.nation,
-            t_s=float(self.T[i]),
-            x=self.X[i].copy(),
-            P=self.P[i].copy(),
-            status=status,
-            flags=flags,
-            n_updates=int(self.n_updates[i]),
-            sensors=self._names_cached(self._sensor_names, int(self.sensor_bits[i])),
-            nations=self._names_cached(self._nation_names, int(self.nation_bits[i])),
-            model_probs=(
-                (float(self.MU[i, 0]), float(self.MU[i, 1])) if self.motion == "imm" else ()
-            ),
-        )
+        return self._states(np.array([i], dtype=np.int64))[0]
+
+    def _flag_tuple(self, bits: int) -> tuple[FlagReason, ...]:
+        out = self._flag_tuples.get(bits)
+        if out is None:
+            out = tuple(r for r, b in _FLAG_BITS.items() if bits & b)
+            self._flag_tuples[bits] = out
+        return out
+
+    def _states(self, idx: IntArray) -> list[TrackState]:
+        # one copy of the rows for all the states (each state views its own row)
+        X, P = self.X[idx], self.P[idx]
+        T, n_updates = self.T[idx].tolist(), self.n_updates[idx].tolist()
+        flags, confirmed = self.flags[idx].tolist(), self.confirmed[idx].tolist()
+        sbits, nbits = self.sensor_bits[idx].tolist(), self.nation_bits[idx].tolist()
+        mu = self.MU[idx].tolist() if self.motion == "imm" else None
+        names, nation, ids = self._names, self.nation, self.ids
+        sensor_names, nation_names = self._sensor_names, self._nation_names
+        sensor_sets, nation_sets = self._sensor_sets, self._nation_sets
+        flagged, conf, tent = TrackStatus.FLAGGED, TrackStatus.CONFIRMED, TrackStatus.TENTATIVE
+        out = []
+        for k, i in enumerate(idx.tolist()):
+            fl = self._flag_tuple(flags[k]) if flags[k] else ()
+            track_id = ids[i]
+            assert track_id is not None
+            out.append(
+                TrackState(
+                    track_id, nation, T[k], X[k], P[k],
+                    flagged if fl else conf if confirmed[k] else tent, fl, n_updates[k],
+                    sensor_sets.get(sbits[k]) or names(sensor_names, sensor_sets, sbits[k]),
+                    nation_sets.get(nbits[k]) or names(nation_names, nation_sets, nbits[k]),
+                    None, (mu[k][0], mu[k][1]) if mu is not None else (),
+                )
+            )  # fmt: skip
+        return out
 
     def tracks(self, *, include_tentative: bool = False) -> list[TrackState]:
         """Live tracks (confirmed and flagged; tentative ones on request)."""
-        keep = self.confirmed | include_tentative if include_tentative else self.confirmed
-        idx = np.flatnonzero(self.alive & np.asarray(keep, dtype=bool))
-        return [self._state(int(i)) for i in idx]
+        keep = self.alive if include_tentative else self.alive & self.confirmed
+        return self._states(np.flatnonzero(keep))

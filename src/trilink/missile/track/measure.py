@@ -41,12 +41,11 @@ def wrap_pi(a: float) -> float:
 
 
 @nb.njit(cache=True)
-def measure(
-    s: FloatArray, site: FloatArray, rot: FloatArray, use_rr: bool
-) -> tuple[FloatArray, FloatArray]:
-    """Predicted measurement ``[range, az, el(, range_rate)]`` and its Jacobian wrt ``s``."""
+def measure_into(
+    s: FloatArray, site: FloatArray, rot: FloatArray, use_rr: bool, z: FloatArray, H: FloatArray
+) -> None:
+    """``measure`` into ``z[:m]`` and ``H[:m]`` (the tracker's inner loop reuses buffers)."""
     n = s.shape[0]
-    m = 4 if use_rr else 3
     dx = s[0] - site[0]
     dy = s[1] - site[1]
     dz = s[2] - site[2]
@@ -57,27 +56,66 @@ def measure(
     rho = math.sqrt(rho2)
     hz2 = e * e + nn * nn
     hz = math.sqrt(hz2)
-    z = np.empty(m)
     z[0] = rho
     z[1] = math.atan2(e, nn) % (2.0 * math.pi)
     z[2] = math.atan2(u, hz)
-    H = np.zeros((m, n))
-    # derivatives with respect to the local (e, n, u) vector, then rotate into ECEF
-    dr = np.array([e / rho, nn / rho, u / rho])
-    daz = np.array([nn / hz2, -e / hz2, 0.0])
-    del_ = np.array([-e * u / (rho2 * hz), -nn * u / (rho2 * hz), hz / rho2])
+    # derivatives with respect to the local (e, n, u) vector, then rotated into ECEF
+    r0, r1, r2 = e / rho, nn / rho, u / rho
+    a0, a1 = nn / hz2, -e / hz2
+    q = rho2 * hz
+    e0, e1, e2 = -e * u / q, -nn * u / q, hz / rho2
     for j in range(3):
-        H[0, j] = dr[0] * rot[0, j] + dr[1] * rot[1, j] + dr[2] * rot[2, j]
-        H[1, j] = daz[0] * rot[0, j] + daz[1] * rot[1, j] + daz[2] * rot[2, j]
-        H[2, j] = del_[0] * rot[0, j] + del_[1] * rot[1, j] + del_[2] * rot[2, j]
+        H[0, j] = r0 * rot[0, j] + r1 * rot[1, j] + r2 * rot[2, j]
+        H[1, j] = a0 * rot[0, j] + a1 * rot[1, j]
+        H[2, j] = e0 * rot[0, j] + e1 * rot[1, j] + e2 * rot[2, j]
+    for a in range(3):
+        for j in range(3, n):
+            H[a, j] = 0.0
     if use_rr:
         rr = (dx * s[3] + dy * s[4] + dz * s[5]) / rho
         z[3] = rr
-        d = np.array([dx, dy, dz])
-        for j in range(3):
-            H[3, j] = (s[3 + j] - rr * d[j] / rho) / rho
-            H[3, 3 + j] = d[j] / rho
+        H[3, 0] = (s[3] - rr * dx / rho) / rho
+        H[3, 1] = (s[4] - rr * dy / rho) / rho
+        H[3, 2] = (s[5] - rr * dz / rho) / rho
+        H[3, 3] = dx / rho
+        H[3, 4] = dy / rho
+        H[3, 5] = dz / rho
+        for j in range(6, n):
+            H[3, j] = 0.0
+
+
+@nb.njit(cache=True)
+def measure(
+    s: FloatArray, site: FloatArray, rot: FloatArray, use_rr: bool
+) -> tuple[FloatArray, FloatArray]:
+    """Predicted measurement ``[range, az, el(, range_rate)]`` and its Jacobian wrt ``s``."""
+    m = 4 if use_rr else 3
+    z = np.empty(m)
+    H = np.empty((m, s.shape[0]))
+    measure_into(s, site, rot, use_rr, z, H)
     return z, H
+
+
+@nb.njit(cache=True)
+def hph(H: FloatArray, P: FloatArray) -> FloatArray:
+    """``H P H^T`` in loops (at 4 x 7 a BLAS call costs more than the arithmetic)."""
+    m, n = H.shape
+    HP = np.zeros((m, n))
+    for a in range(m):
+        for k in range(n):
+            h = H[a, k]
+            if h != 0.0:
+                for j in range(n):
+                    HP[a, j] += h * P[k, j]
+    S = np.empty((m, m))
+    for a in range(m):
+        for b in range(a + 1):
+            acc = 0.0
+            for j in range(n):
+                acc += HP[a, j] * H[b, j]
+            S[a, b] = acc
+            S[b, a] = acc
+    return S
 
 
 @nb.njit(cache=True)
