@@ -329,6 +329,58 @@ def test_transactions_from_two_threads_do_not_mix(store: Store) -> None:
     assert store.counter("b") == 1, "B's committed work was rolled back with A's transaction"
 
 
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_sqlite_writer_waits_for_another_connections_write_lock(
+    store: Store, store_url: str
+) -> None:
+    """Two connections to one file (the node process and a CLI or engine process): the
+    second writer waits while the first holds the write lock, then commits its own work."""
+    other = open_store(store_url)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with other.transaction():
+            other.next_counter("first")
+            holding.set()
+            release.wait(5.0)
+
+    t = threading.Thread(target=hold_lock)
+    t.start()
+    try:
+        assert holding.wait(5.0)
+        threading.Timer(0.05, release.set).start()
+        with store.transaction():  # blocks until the other connection commits
+            assert store.counter("first") == 1
+            store.next_counter("second")
+    finally:
+        release.set()
+        t.join()
+        other.close()
+    assert store.counter("second") == 1
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_sqlite_write_lock_held_too_long_is_a_clear_error(
+    store: Store, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trilink.store.sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "_WRITE_LOCK_TIMEOUT_S", 0.2)
+    other = open_store(store_url)
+    try:
+        with other.transaction():
+            other.next_counter("held")
+            with pytest.raises(StoreError, match="stayed locked by another writer"):
+                with store.transaction():
+                    store.next_counter("blocked")
+    finally:
+        other.close()
+    assert store.counter("held") == 1 and store.counter("blocked") == 0
+    with store.transaction():  # the connection is usable again
+        store.next_counter("blocked")
+    assert store.counter("blocked") == 1
+
+
 # -- outbox, cursors, counters -----------------------------------------------------------
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from trilink.errors import StoreError
 from trilink.store.base import Store
 
+_WRITE_LOCK_TIMEOUT_S = 30.0
+
 
 class SqliteStore(Store):
     types = {
@@ -28,9 +30,11 @@ class SqliteStore(Store):
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that concurrent
             # writers (the node and a CLI) queue on the write lock instead of failing mid-way.
             self._conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=30.0, check_same_thread=False
+                self.path,
+                isolation_level=None,
+                timeout=_WRITE_LOCK_TIMEOUT_S,
+                check_same_thread=False,
             )
-            self._conn.execute("PRAGMA busy_timeout=30000")
             self._switch_to_wal()
             self._conn.execute("PRAGMA synchronous=NORMAL")
         except (sqlite3.Error, OSError) as err:
@@ -68,7 +72,30 @@ class SqliteStore(Store):
             raise StoreError(f"database error on {self.path}: {err}") from err
 
     def _begin(self) -> None:
-        self._execute("BEGIN IMMEDIATE")
+        # Wait for the write lock in short steps of our own: SQLite's busy handler sleeps 25,
+        # 50 then 100 ms at a time after a few tries, so a writer that meets another process's
+        # 5 ms commit could sleep ten times that (the warning latency tail, measured).
+        self._conn.execute("PRAGMA busy_timeout=0")
+        try:
+            deadline = time.monotonic() + _WRITE_LOCK_TIMEOUT_S
+            pause = 0.0002
+            while True:
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as err:
+                    if "locked" not in str(err) and "busy" not in str(err):
+                        raise StoreError(f"database error on {self.path}: {err}") from err
+                    if time.monotonic() > deadline:
+                        raise StoreError(
+                            f"{self.path} stayed locked by another writer for "
+                            f"{_WRITE_LOCK_TIMEOUT_S:.0f} s; is a stuck trilink process "
+                            "holding it? ('fuser' on the file shows which)"
+                        ) from err
+                    time.sleep(pause)
+                    pause = min(2 * pause, 0.002)
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout={int(_WRITE_LOCK_TIMEOUT_S * 1000)}")
 
     def _commit(self) -> None:
         self._execute("COMMIT")
