@@ -7,6 +7,14 @@ import math
 import numpy as np
 import pytest
 
+from trilink.missile.frames import (
+    J2_EARTH,
+    MU_EARTH_M3PS2,
+    OMEGA_EARTH_RADPS,
+    WGS84_A_M,
+    ecef_to_geodetic_nb,
+    geodetic_to_ecef_nb,
+)
 from trilink.missile.track import dynamics as dyn
 from trilink.missile.track.measure import Site, measure, to_ecef_position
 from trilink.missile.track.synthetic import SyntheticSensor, state_from_geodetic
@@ -18,11 +26,11 @@ def _jacobi_constant(s: np.ndarray) -> float:
     rn = float(np.linalg.norm(r))
     z = r[2]
     u = (
-        -dyn.MU_M3_S2
+        -MU_EARTH_M3PS2
         / rn
-        * (1.0 - dyn.J2 * (dyn.WGS84_A_M / rn) ** 2 * (1.5 * z * z / (rn * rn) - 0.5))
+        * (1.0 - J2_EARTH * (WGS84_A_M / rn) ** 2 * (1.5 * z * z / (rn * rn) - 0.5))
     )
-    w = dyn.OMEGA_EARTH_RAD_S
+    w = OMEGA_EARTH_RADPS
     return 0.5 * float(s[3:6] @ s[3:6]) + u - 0.5 * w * w * (r[0] ** 2 + r[1] ** 2)
 
 
@@ -60,8 +68,8 @@ def test_transition_matrix_matches_finite_differences(alt_m: float) -> None:
 
 def test_geodetic_round_trip_and_density() -> None:
     for lat, lon, h in [(0.1, 2.0, 0.0), (-1.2, -0.5, 500e3), (1.5, 0.3, 30e3)]:
-        p = dyn.geodetic_to_ecef(lat, lon, h)
-        la, lo, hh = dyn.ecef_to_geodetic(*p)
+        p = geodetic_to_ecef_nb(lat, lon, h)
+        la, lo, hh = ecef_to_geodetic_nb(*p)
         assert la == pytest.approx(lat, abs=1e-10)
         assert lo == pytest.approx(lon, abs=1e-10)
         assert hh == pytest.approx(h, abs=1e-3)

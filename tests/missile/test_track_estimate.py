@@ -8,7 +8,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from trilink.missile.track.dynamics import ecef_to_geodetic, enu_rotation, geodetic_to_ecef
+from trilink.missile.frames import ecef_to_geodetic_nb, enu_rotation_rad, geodetic_to_ecef_nb
 from trilink.missile.track.ekf import EkfFilter, FilterParams
 from trilink.missile.track.estimate import estimate_track, fly_to_altitude, ground_point
 from trilink.missile.track.measure import plot_vector
@@ -33,8 +33,8 @@ P0 = np.diag([1e3**2] * 3 + [100.0**2] * 3 + [0.05**2])
 
 def _mahalanobis_on_ground(g: GroundEstimate, lat_rad: float, lon_rad: float) -> float:
     la, lo = math.radians(g.lat_deg), math.radians(g.lon_deg)
-    rot = enu_rotation(la, lo)
-    en = rot[:2] @ (geodetic_to_ecef(lat_rad, lon_rad, 0.0) - geodetic_to_ecef(la, lo, 0.0))
+    rot = enu_rotation_rad(la, lo)
+    en = rot[:2] @ (geodetic_to_ecef_nb(lat_rad, lon_rad, 0.0) - geodetic_to_ecef_nb(la, lo, 0.0))
     C = np.array([[g.cov_en_m2[0], g.cov_en_m2[1]], [g.cov_en_m2[1], g.cov_en_m2[2]]])
     return float(en @ np.linalg.solve(C, en))
 
@@ -50,7 +50,7 @@ def impact_runs(runs: int, scans: int) -> list[tuple[GroundEstimate, float, floa
             X0, np.arange(0.0, 2000.0, 1.0), rng=rng, q_acc_m2_s3=Q_ACC, q_beta=Q_BETA
         )
         dt, xe, _, _ = fly_to_altitude(xs[-1], 1.0, 0.0, 100.0)
-        lat, lon, _ = ecef_to_geodetic(*xe[:3])
+        lat, lon, _ = ecef_to_geodetic_nb(*xe[:3])
         plots = make_plots(SENSOR, ts[: scans + 1], xs[: scans + 1], rng)
         x = xs[0] + rng.multivariate_normal(np.zeros(7), P0)
         P = P0.copy()

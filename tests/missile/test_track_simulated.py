@@ -13,10 +13,10 @@ from functools import cache
 
 import numpy as np
 
+from trilink.missile.frames import ecef_to_geodetic_nb, enu_rotation_rad, geodetic_to_ecef_nb
 from trilink.missile.fuse.ci import TrackFuser
 from trilink.missile.sensors import Sensor, TruthObject, default_sensors, observe
 from trilink.missile.shaping import solve_launch
-from trilink.missile.track.dynamics import ecef_to_geodetic, enu_rotation, geodetic_to_ecef
 from trilink.missile.track.estimate import estimate_track
 from trilink.missile.track.manager import SensorCoverage, TrackManager
 from trilink.missile.trajectory import Trajectory
@@ -70,13 +70,13 @@ def test_each_nation_holds_one_accurate_track_in_midcourse() -> None:
 
 def test_impact_prediction_from_midcourse_track() -> None:
     traj, at_300, _ = flight()
-    lat_t, lon_t, _ = ecef_to_geodetic(*traj.pos_ecef_m[-1])
+    lat_t, lon_t, _ = ecef_to_geodetic_nb(*traj.pos_ecef_m[-1])
     for nation, tracks in at_300.items():
         est = estimate_track(tracks[0])
         assert est.impact is not None and est.time_to_impact_s is not None
         la, lo = math.radians(est.impact.lat_deg), math.radians(est.impact.lon_deg)
-        en = enu_rotation(la, lo)[:2] @ (
-            geodetic_to_ecef(lat_t, lon_t, 0.0) - geodetic_to_ecef(la, lo, 0.0)
+        en = enu_rotation_rad(la, lo)[:2] @ (
+            geodetic_to_ecef_nb(lat_t, lon_t, 0.0) - geodetic_to_ecef_nb(la, lo, 0.0)
         )
         c = est.impact.cov_en_m2
         C = np.array([[c[0], c[1]], [c[1], c[2]]])
@@ -144,11 +144,11 @@ def test_launch_point_back_propagation_on_a_powered_flight() -> None:
     The numbers are documented in docs/missile_tracking.md."""
     traj, at_300, _ = flight()
     burnout_s = float(traj.t_s[traj.burnout_index])
-    site = geodetic_to_ecef(math.radians(LAUNCH[0]), math.radians(LAUNCH[1]), 0.0)
+    site = geodetic_to_ecef_nb(math.radians(LAUNCH[0]), math.radians(LAUNCH[1]), 0.0)
     for nation, tracks in at_300.items():
         est = estimate_track(tracks[0])
         assert est.launch is not None, nation
         la, lo = math.radians(est.launch.lat_deg), math.radians(est.launch.lon_deg)
-        miss_m = float(np.linalg.norm(geodetic_to_ecef(la, lo, 0.0) - site))
+        miss_m = float(np.linalg.norm(geodetic_to_ecef_nb(la, lo, 0.0) - site))
         assert miss_m < 25_000.0, (nation, miss_m)
         assert 0.0 < est.launch.t_s < burnout_s, (nation, est.launch.t_s)

@@ -175,12 +175,12 @@ def test_bad_settings_are_refused() -> None:
 
 def test_zone_probabilities_follow_the_geometry() -> None:
     """A box 'EEZ' and a strip 'territory' across a real ballistic state's path."""
-    from trilink.missile.track.dynamics import geodetic_to_ecef
+    from trilink.missile.frames import geodetic_to_ecef_nb
     from trilink.missile.types import TrackState
 
     # a state 300 km up over 38N 130E flying east at 3 km/s (ECEF velocity in ENU east)
     lat, lon = math.radians(38.0), math.radians(130.0)
-    pos = geodetic_to_ecef(lat, lon, 300e3)
+    pos = geodetic_to_ecef_nb(lat, lon, 300e3)
     east = np.array([-math.sin(lon), math.cos(lon), 0.0])
     x = np.concatenate([pos, 3000.0 * east, [0.0]])
     state = TrackState("JPN-1", "JPN", 0.0, x, np.eye(7))

@@ -77,10 +77,13 @@ def ecef_to_geodetic(ecef_m: npt.ArrayLike) -> tuple[FloatArray, FloatArray, Flo
 
 def enu_rotation(lat_deg: float, lon_deg: float) -> FloatArray:
     """Rows are the east, north, up unit vectors (in ECEF) at a geodetic point."""
-    lat = math.radians(lat_deg)
-    lon = math.radians(lon_deg)
-    sl, cl = math.sin(lat), math.cos(lat)
-    so, co = math.sin(lon), math.cos(lon)
+    return enu_rotation_rad(math.radians(lat_deg), math.radians(lon_deg))
+
+
+def enu_rotation_rad(lat_rad: float, lon_rad: float) -> FloatArray:
+    """``enu_rotation`` for a latitude and longitude in radians."""
+    sl, cl = math.sin(lat_rad), math.cos(lat_rad)
+    so, co = math.sin(lon_rad), math.cos(lon_rad)
     return np.array(
         [
             [-so, co, 0.0],
@@ -132,8 +135,22 @@ def aer_to_enu(az_rad: npt.ArrayLike, el_rad: npt.ArrayLike, range_m: npt.ArrayL
 
 
 @njit(cache=True)
-def geodetic_alt_nb(x: float, y: float, z: float) -> float:
-    """Scalar ellipsoidal height (m) of an ECEF point; Bowring, two passes."""
+def geodetic_to_ecef_nb(lat_rad: float, lon_rad: float, alt_m: float) -> FloatArray:
+    """Scalar ``geodetic_to_ecef`` (radians in, ECEF vector out) for numba kernels."""
+    sl = math.sin(lat_rad)
+    cl = math.cos(lat_rad)
+    n = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
+    out = np.empty(3)
+    out[0] = (n + alt_m) * cl * math.cos(lon_rad)
+    out[1] = (n + alt_m) * cl * math.sin(lon_rad)
+    out[2] = (n * (1.0 - WGS84_E2) + alt_m) * sl
+    return out
+
+
+@njit(cache=True)
+def ecef_to_geodetic_nb(x: float, y: float, z: float) -> tuple[float, float, float]:
+    """Scalar ``ecef_to_geodetic``: latitude (rad), longitude (rad), ellipsoidal height (m);
+    Bowring, two passes (sub-millimetre, like the array version)."""
     p = math.sqrt(x * x + y * y)
     beta = math.atan2(z * WGS84_A_M, p * WGS84_B_M)
     lat = 0.0
@@ -147,22 +164,17 @@ def geodetic_alt_nb(x: float, y: float, z: float) -> float:
     sl = math.sin(lat)
     cl = math.cos(lat)
     n = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
-    if abs(cl) > 0.1:
-        return p / cl - n
-    return z / sl - n * (1.0 - WGS84_E2)
+    alt = p / cl - n if abs(cl) > 0.1 else z / sl - n * (1.0 - WGS84_E2)
+    return lat, math.atan2(y, x), alt
+
+
+@njit(cache=True)
+def geodetic_alt_nb(x: float, y: float, z: float) -> float:
+    """Scalar ellipsoidal height (m) of an ECEF point."""
+    return ecef_to_geodetic_nb(x, y, z)[2]
 
 
 @njit(cache=True)
 def geodetic_lat_rad_nb(x: float, y: float, z: float) -> float:
     """Scalar geodetic latitude (rad) of an ECEF point."""
-    p = math.sqrt(x * x + y * y)
-    beta = math.atan2(z * WGS84_A_M, p * WGS84_B_M)
-    lat = 0.0
-    for _ in range(2):
-        sb = math.sin(beta)
-        cb = math.cos(beta)
-        lat = math.atan2(
-            z + WGS84_EP2 * WGS84_B_M * sb * sb * sb, p - WGS84_E2 * WGS84_A_M * cb * cb * cb
-        )
-        beta = math.atan2((1.0 - WGS84_F) * math.sin(lat), math.cos(lat))
-    return lat
+    return ecef_to_geodetic_nb(x, y, z)[0]

@@ -18,6 +18,16 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @njit(cache=True)
+def j2_perturbation_nb(x: float, y: float, z: float) -> tuple[float, float, float]:
+    """The J2 part alone of the gravitational acceleration (m/s²) at an ECEF point."""
+    r2 = x * x + y * y + z * z
+    r = math.sqrt(r2)
+    f = 1.5 * J2_EARTH * MU_EARTH_M3PS2 * WGS84_A_M * WGS84_A_M / (r2 * r2 * r)
+    zr2 = 5.0 * z * z / r2
+    return f * x * (zr2 - 1.0), f * y * (zr2 - 1.0), f * z * (zr2 - 3.0)
+
+
+@njit(cache=True)
 def gravitation_j2_nb(x: float, y: float, z: float, use_j2: bool) -> tuple[float, float, float]:
     """Gravitational acceleration (m/s²) at an ECEF point: point mass plus optional J2."""
     r2 = x * x + y * y + z * z
@@ -27,11 +37,10 @@ def gravitation_j2_nb(x: float, y: float, z: float, use_j2: bool) -> tuple[float
     ay = k * y
     az = k * z
     if use_j2:
-        f = 1.5 * J2_EARTH * MU_EARTH_M3PS2 * WGS84_A_M * WGS84_A_M / (r2 * r2 * r)
-        zr2 = 5.0 * z * z / r2
-        ax += f * x * (zr2 - 1.0)
-        ay += f * y * (zr2 - 1.0)
-        az += f * z * (zr2 - 3.0)
+        jx, jy, jz = j2_perturbation_nb(x, y, z)
+        ax += jx
+        ay += jy
+        az += jz
     return ax, ay, az
 
 

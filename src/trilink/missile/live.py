@@ -2,9 +2,10 @@
 three nations' nodes (``trilink missile scenario run --publish``, the demo's live mode).
 
 Per cycle: every nation publishes its national tracks as ``missile.track`` reports on ITS node
-and the nodes are woken so they push at once; then, per nation, once its node holds the partner
-track reports a product uses (polled, with a timeout naming the node), it publishes its fused
-tracks and its warnings ``derived_from`` exactly those track reports. A product's label is the
+and the nodes are woken so they push at once; then each nation, as soon as its node holds the
+partner track reports its products use (polled, with a timeout naming the node; whichever
+nation is ready first goes first), publishes its warnings and fused tracks ``derived_from``
+exactly those track reports. A product's label is the
 ``combine_labels`` of its inputs' labels (the node refuses anything less restrictive), so a
 warning derived from a JPN track labelled REL TO USA, JPN never reaches KOR.
 
@@ -25,7 +26,7 @@ import msgspec
 from trilink.errors import FederationError
 from trilink.federation import localnet
 from trilink.federation.wire import decode_batch
-from trilink.missile.scenario import Cycle, Scenario, iter_cycles
+from trilink.missile.scenario import Cycle, NationCycle, Scenario, iter_cycles
 from trilink.missile.types import NATIONS
 from trilink.missile.warning import national_ids
 from trilink.model import combine_labels, format_label, parse_label
@@ -63,6 +64,19 @@ def inprocess_sync(nodes: Mapping[str, NodeService]) -> int:
     return moved
 
 
+def missing_reports(node: NodeService, report_ids: Sequence[str]) -> set[str]:
+    """The report ids ``node`` does not hold yet."""
+    return {rid for rid in report_ids if node.store.latest_version(rid) is None}
+
+
+def _not_received(node: NodeService, missing: set[str], timeout_s: float) -> FederationError:
+    return FederationError(
+        f"node {node.nation} did not receive {len(missing)} partner track report(s) "
+        f"within {timeout_s:.0f} s (e.g. {sorted(missing)[0]}); are the partner nodes "
+        "running ('trilink net status') and replicating?"
+    )
+
+
 def wait_for_reports(
     node: NodeService, report_ids: Sequence[str], *, timeout_s: float, poll_s: float = 0.002
 ) -> float:
@@ -71,15 +85,11 @@ def wait_for_reports(
     t0 = time.monotonic()
     pending = set(report_ids)
     while True:
-        pending = {rid for rid in pending if node.store.latest_version(rid) is None}
+        pending = missing_reports(node, sorted(pending))
         if not pending:
             return time.monotonic() - t0
         if time.monotonic() - t0 > timeout_s:
-            raise FederationError(
-                f"node {node.nation} did not receive {len(pending)} partner track report(s) "
-                f"within {timeout_s:.0f} s (e.g. {sorted(pending)[0]}); are the partner nodes "
-                "running ('trilink net status') and replicating?"
-            )
+            raise _not_received(node, pending, timeout_s)
         time.sleep(poll_s)
 
 
@@ -152,12 +162,8 @@ class ScenarioPublisher:
     def _publish_products(
         self, t_s: float, nation: str, own_label: str, products: list[Product]
     ) -> None:
-        """Wait until the node holds every input, then publish the products grouped by
-        (kind, label), each ``derived_from`` its own inputs."""
-        needed = sorted({rid for _, _, inputs, _ in products for rid in inputs})
-        self.stats.waited_s += wait_for_reports(
-            self.nodes[nation], needed, timeout_s=self.timeout_s
-        )
+        """Publish the products grouped by (kind, label), each ``derived_from`` its own inputs
+        (which the node holds: see ``publish_cycle``)."""
         groups: dict[tuple[str, str], list[Product]] = {}
         for prod in products:
             groups.setdefault((prod[0], self._product_label(own_label, prod[2])), []).append(prod)
@@ -172,6 +178,25 @@ class ScenarioPublisher:
     def _product_label(self, own: str, inputs: list[str]) -> str:
         labels = [parse_label(own)] + [parse_label(self.labels[r]) for r in inputs]
         return format_label(combine_labels(labels))
+
+    def _products(self, nc: NationCycle) -> list[Product]:
+        products: list[Product] = []
+        for w in nc.warnings:
+            used = sorted(national_ids(w.assessment.track_id))
+            wp = w.payload
+            ev = {"kind": "missile.warning", "warning_id": wp.warning_id, "status": wp.status,
+                  "impact_lat": wp.impact_lat, "impact_lon": wp.impact_lon,
+                  "p_impact_in_japan_eez": wp.p_impact_in_japan_eez,
+                  "p_overflies_japan": wp.p_overflies_japan,
+                  "time_to_impact_s": wp.time_to_impact_s, "reason": wp.reason}  # fmt: skip
+            products.append(("missile.warning", msgspec.to_builtins(wp), self._refs(used), ev))
+        for payload, _label, ids_used in nc.fused:
+            ev = {"kind": "missile.track", "track_id": payload.track_id, "fused": True,
+                  "lat": payload.lat, "lon": payload.lon, "alt_m": payload.alt_m}  # fmt: skip
+            products.append(
+                ("missile.track", msgspec.to_builtins(payload), self._refs(ids_used), ev)
+            )
+        return products
 
     def publish_cycle(self, cycle: Cycle, scenario: Scenario) -> None:
         """Tracks first (all nations), then fused tracks and warnings once inputs arrived."""
@@ -189,29 +214,33 @@ class ScenarioPublisher:
                             "lat": p.lat, "lon": p.lon, "alt_m": p.alt_m})  # fmt: skip
             self.stats.published[n]["track"] += len(ids)
         self._wake(NATIONS)
-        # Per nation: one wait for its inputs, then warnings (the latency-critical product)
-        # and fused tracks, one signed batch per kind+label, and a wake right away.
+        # Per nation: warnings (the latency-critical product) and fused tracks, one signed
+        # batch per kind and label, and a wake right away; whichever nation's node holds its
+        # inputs first goes first, so one slow link does not hold the others back.
+        ready: dict[str, tuple[NationCycle, list[Product], set[str]]] = {}
         for n, nc in cycle.nations.items():
-            products: list[Product] = []
-            for w in nc.warnings:
-                used = sorted(national_ids(w.assessment.track_id))
-                wp = w.payload
-                ev = {"kind": "missile.warning", "warning_id": wp.warning_id,
-                      "status": wp.status, "impact_lat": wp.impact_lat,
-                      "impact_lon": wp.impact_lon,
-                      "p_impact_in_japan_eez": wp.p_impact_in_japan_eez,
-                      "p_overflies_japan": wp.p_overflies_japan,
-                      "time_to_impact_s": wp.time_to_impact_s, "reason": wp.reason}  # fmt: skip
-                products.append(("missile.warning", msgspec.to_builtins(wp), self._refs(used), ev))
-            for payload, _label, ids_used in nc.fused:
-                ev = {"kind": "missile.track", "track_id": payload.track_id, "fused": True,
-                      "lat": payload.lat, "lon": payload.lon, "alt_m": payload.alt_m}  # fmt: skip
-                products.append(
-                    ("missile.track", msgspec.to_builtins(payload), self._refs(ids_used), ev)
-                )
+            products = self._products(nc)
             if products:
+                ready[n] = (nc, products, {rid for p in products for rid in p[2]})
+        t0 = time.monotonic()
+        while ready:
+            progressed = False
+            for n in list(ready):
+                nc, products, needed = ready[n]
+                needed = missing_reports(self.nodes[n], sorted(needed))
+                ready[n] = (nc, products, needed)
+                if needed:
+                    continue
                 self._publish_products(cycle.t_s, n, nc.label, products)
                 self._wake([n])
+                del ready[n]
+                progressed = True
+            if ready and not progressed:
+                if time.monotonic() - t0 > self.timeout_s:
+                    n = sorted(ready)[0]
+                    raise _not_received(self.nodes[n], ready[n][2], self.timeout_s)
+                time.sleep(0.002)
+        self.stats.waited_s += time.monotonic() - t0
         self.stats.cycles += 1
 
 

@@ -39,8 +39,9 @@ from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
 from trilink.missile.estimates import classify_range, equivalent_max_range_km
+from trilink.missile.frames import ecef_to_geodetic_nb
 from trilink.missile.shaping import shape_name
-from trilink.missile.track.dynamics import ecef_to_geodetic, propagate
+from trilink.missile.track.dynamics import propagate
 from trilink.missile.types import FloatArray, GroundEstimate, TrackEstimate, TrackState
 from trilink.missile.types import TrackStatus as _Status
 from trilink.model.payloads.missile import MissileWarningPayload
@@ -432,13 +433,13 @@ def _mean_path(x: FloatArray, t_s: float, impact: GroundEstimate, step_s: float)
     """(n, 2) lon/lat of the mean forward path from the state to the predicted impact."""
     s = np.ascontiguousarray(x, dtype=np.float64)
     pts = []
-    lat, lon, _ = ecef_to_geodetic(float(s[0]), float(s[1]), float(s[2]))
+    lat, lon, _ = ecef_to_geodetic_nb(float(s[0]), float(s[1]), float(s[2]))
     pts.append((math.degrees(lon), math.degrees(lat)))
     remaining = impact.t_s - t_s
     while remaining > step_s:
         s = propagate(s, step_s, False)
         remaining -= step_s
-        lat, lon, h = ecef_to_geodetic(float(s[0]), float(s[1]), float(s[2]))
+        lat, lon, h = ecef_to_geodetic_nb(float(s[0]), float(s[1]), float(s[2]))
         if not math.isfinite(h) or h <= 0.0:
             break
         pts.append((math.degrees(lon), math.degrees(lat)))

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from trilink.missile.track.dynamics import ecef_to_geodetic
+from trilink.missile.frames import ecef_to_geodetic_nb
 from trilink.missile.types import FlagReason, TrackState, TrackStatus
 from trilink.model.payloads.missile import MissileTrackPayload
 
@@ -44,7 +44,7 @@ def to_payload(
     """The shareable form of a national (or fused) track."""
     if epoch_utc.tzinfo is None:
         raise ValueError("epoch_utc must be timezone-aware (UTC)")
-    lat, lon, alt = ecef_to_geodetic(float(state.x[0]), float(state.x[1]), float(state.x[2]))
+    lat, lon, alt = ecef_to_geodetic_nb(float(state.x[0]), float(state.x[1]), float(state.x[2]))
     beta = None
     if state.x.shape[0] >= 7 and state.x[6] > 0.0:
         beta = 1000.0 / float(state.x[6])

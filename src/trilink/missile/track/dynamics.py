@@ -27,16 +27,9 @@ import math
 import numba as nb
 import numpy as np
 
+from trilink.missile.frames import MU_EARTH_M3PS2, OMEGA_EARTH_RADPS, WGS84_A_M, WGS84_B_M
+from trilink.missile.gravity import gravitation_j2_nb, j2_perturbation_nb
 from trilink.missile.types import FloatArray
-
-MU_M3_S2 = 3.986004418e14
-J2 = 1.08262668e-3
-WGS84_A_M = 6378137.0
-WGS84_F = 1.0 / 298.257223563
-WGS84_B_M = WGS84_A_M * (1.0 - WGS84_F)
-WGS84_E2 = WGS84_F * (2.0 - WGS84_F)
-OMEGA_EARTH_RAD_S = 7.292115e-5
-G0_MPS2 = 9.80665
 
 # Piecewise-exponential atmosphere (Vallado, Fundamentals of Astrodynamics, table 8-4):
 # base altitude km, density kg/m^3 at the base, scale height km. Close to US Standard 1976.
@@ -108,36 +101,13 @@ def density_kg_m3(h_m: float) -> tuple[float, float]:
 
 
 @nb.njit(cache=True)
-def _gravity_j2(x: float, y: float, z: float) -> tuple[float, float, float]:
-    r2 = x * x + y * y + z * z
-    r = math.sqrt(r2)
-    mu_r3 = MU_M3_S2 / (r2 * r)
-    k = 1.5 * J2 * (WGS84_A_M * WGS84_A_M) / r2
-    zz = 5.0 * z * z / r2
-    return (
-        -mu_r3 * x * (1.0 + k * (1.0 - zz)),
-        -mu_r3 * y * (1.0 + k * (1.0 - zz)),
-        -mu_r3 * z * (1.0 + k * (3.0 - zz)),
-    )
-
-
-@nb.njit(cache=True)
-def _j2_only(x: float, y: float, z: float) -> tuple[float, float, float]:
-    r2 = x * x + y * y + z * z
-    r = math.sqrt(r2)
-    c = MU_M3_S2 / (r2 * r) * 1.5 * J2 * (WGS84_A_M * WGS84_A_M) / r2
-    zz = 5.0 * z * z / r2
-    return -c * x * (1.0 - zz), -c * y * (1.0 - zz), -c * z * (3.0 - zz)
-
-
-@nb.njit(cache=True)
 def deriv(s: FloatArray, thrust_on: bool, out: FloatArray) -> None:
     """Time derivative of state ``s`` (any layout above) into ``out``."""
     n = s.shape[0]
     x, y, z = s[0], s[1], s[2]
     vx, vy, vz = s[3], s[4], s[5]
-    gx, gy, gz = _gravity_j2(x, y, z)
-    w = OMEGA_EARTH_RAD_S
+    gx, gy, gz = gravitation_j2_nb(x, y, z, True)
+    w = OMEGA_EARTH_RADPS
     ax = gx + 2.0 * w * vy + w * w * x
     ay = gy - 2.0 * w * vx + w * w * y
     az = gz
@@ -177,7 +147,7 @@ def jacobian(s: FloatArray, thrust_on: bool, A: FloatArray) -> None:
     x, y, z = s[0], s[1], s[2]
     r2 = x * x + y * y + z * z
     r = math.sqrt(r2)
-    mu_r3 = MU_M3_S2 / (r2 * r)
+    mu_r3 = MU_EARTH_M3PS2 / (r2 * r)
     # point mass: -mu/r^3 (I - 3 r r^T / r^2)
     rv = (x, y, z)
     for i in range(3):
@@ -185,13 +155,13 @@ def jacobian(s: FloatArray, thrust_on: bool, A: FloatArray) -> None:
             A[3 + i, j] = 3.0 * mu_r3 * rv[i] * rv[j] / r2
         A[3 + i, i] -= mu_r3
     # J2 part (three orders smaller) by a 1 m forward difference
-    j0x, j0y, j0z = _j2_only(x, y, z)
+    j0x, j0y, j0z = j2_perturbation_nb(x, y, z)
     for j in range(3):
-        j1x, j1y, j1z = _j2_only(x + (j == 0), y + (j == 1), z + (j == 2))
+        j1x, j1y, j1z = j2_perturbation_nb(x + (j == 0), y + (j == 1), z + (j == 2))
         A[3, j] += j1x - j0x
         A[4, j] += j1y - j0y
         A[5, j] += j1z - j0z
-    w = OMEGA_EARTH_RAD_S
+    w = OMEGA_EARTH_RADPS
     A[3, 0] += w * w
     A[4, 1] += w * w
     A[3, 4] += 2.0 * w
@@ -358,42 +328,3 @@ def process_noise(
                 Q[7 + i, 3 + i] = qt * a2 / 2.0
                 Q[7 + i, 7 + i] = qt * a
     return Q
-
-
-@nb.njit(cache=True)
-def geodetic_to_ecef(lat_rad: float, lon_rad: float, h_m: float) -> FloatArray:
-    sl = math.sin(lat_rad)
-    cl = math.cos(lat_rad)
-    nrad = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
-    out = np.empty(3)
-    out[0] = (nrad + h_m) * cl * math.cos(lon_rad)
-    out[1] = (nrad + h_m) * cl * math.sin(lon_rad)
-    out[2] = (nrad * (1.0 - WGS84_E2) + h_m) * sl
-    return out
-
-
-@nb.njit(cache=True)
-def ecef_to_geodetic(x: float, y: float, z: float) -> tuple[float, float, float]:
-    """Latitude (rad), longitude (rad), ellipsoidal height (m); iterative, mm accuracy."""
-    lon = math.atan2(y, x)
-    p = math.sqrt(x * x + y * y)
-    lat = math.atan2(z, p * (1.0 - WGS84_E2))
-    h = 0.0
-    for _ in range(6):
-        sl = math.sin(lat)
-        nrad = WGS84_A_M / math.sqrt(1.0 - WGS84_E2 * sl * sl)
-        if p > 1e-6:
-            h = p / math.cos(lat) - nrad
-        else:
-            h = abs(z) - WGS84_B_M
-        lat = math.atan2(z, p * (1.0 - WGS84_E2 * nrad / (nrad + h)))
-    return lat, lon, h
-
-
-def enu_rotation(lat_rad: float, lon_rad: float) -> FloatArray:
-    """Rows are the east, north and up unit vectors (ECEF) at a geodetic point."""
-    sl, cl = math.sin(lat_rad), math.cos(lat_rad)
-    so, co = math.sin(lon_rad), math.cos(lon_rad)
-    return np.array(
-        [[-so, co, 0.0], [-sl * co, -sl * so, cl], [cl * co, cl * so, sl]], dtype=np.float64
-    )

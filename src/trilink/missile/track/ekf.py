@@ -60,6 +60,28 @@ def cholesky_ok(P: FloatArray) -> bool:
 
 
 @nb.njit(cache=True)
+def sandwich(F: FloatArray, P: FloatArray, B: FloatArray, out: FloatArray, add: bool) -> None:
+    """``out (+)= F P F^T``, symmetric by construction; ``B`` is n x n scratch and ``out`` may
+    be ``P`` itself. Loops: at n = 7 a BLAS call costs more than the arithmetic."""
+    n = F.shape[0]
+    for i in range(n):
+        for j in range(n):
+            acc = 0.0
+            for k in range(n):
+                acc += F[i, k] * P[k, j]
+            B[i, j] = acc
+    for i in range(n):
+        for j in range(i + 1):
+            acc = 0.0
+            for k in range(n):
+                acc += B[i, k] * F[j, k]
+            if add:
+                acc += out[i, j]
+            out[i, j] = acc
+            out[j, i] = acc
+
+
+@nb.njit(cache=True)
 def ekf_predict(
     x: FloatArray,
     P: FloatArray,
@@ -73,23 +95,7 @@ def ekf_predict(
         return x.copy(), P.copy()
     xn, phi = propagate_with_stm(x, dt, thrust_on)
     Pn = process_noise(x.shape[0], dt, q_acc, q_beta, q_thrust, thrust_on)
-    # Pn += phi P phi^T, symmetric by construction (loops: BLAS calls cost more at n = 7)
-    n = x.shape[0]
-    B = np.empty((n, n))
-    for i in range(n):
-        for j in range(n):
-            acc = 0.0
-            for k in range(n):
-                acc += phi[i, k] * P[k, j]
-            B[i, j] = acc
-    for i in range(n):
-        for j in range(i + 1):
-            acc = 0.0
-            for k in range(n):
-                acc += B[i, k] * phi[j, k]
-            Pn[i, j] += acc
-            if j != i:
-                Pn[j, i] = Pn[i, j]
+    sandwich(phi, P, np.empty_like(P), Pn, True)
     return xn, Pn
 
 
@@ -196,21 +202,14 @@ def ekf_update_into(
             for a in range(m):
                 acc -= K[i, a] * H[a, j]
             A[i, j] = acc
-    for i in range(n):
-        for j in range(n):
-            acc = 0.0
-            for k in range(n):
-                acc += A[i, k] * P[k, j]
-            B[i, j] = acc
+    sandwich(A, P, B, P, False)
     for i in range(n):
         for j in range(i + 1):
             acc = 0.0
-            for k in range(n):
-                acc += B[i, k] * A[j, k]
             for a in range(m):
                 acc += K[i, a] * r_diag[a] * K[j, a]
-            P[i, j] = acc
-            P[j, i] = acc
+            P[i, j] += acc
+            P[j, i] = P[i, j]
     return nis
 
 

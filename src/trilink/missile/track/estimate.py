@@ -20,14 +20,12 @@ import math
 import numba as nb
 import numpy as np
 
+from trilink.missile.frames import ecef_to_geodetic_nb, enu_rotation_rad, geodetic_to_ecef_nb
 from trilink.missile.track.dynamics import (
     ENDO_ALTITUDE_M,
     MAX_STEP_ENDO_S,
     approx_altitude_m,
     deriv,
-    ecef_to_geodetic,
-    enu_rotation,
-    geodetic_to_ecef,
     process_noise,
     propagate_with_stm,
 )
@@ -155,9 +153,9 @@ def _ground(
     pos = np.array([xe[:3] for _, _, xe in ok])
     tt = np.array([t0_s + direction * dt for _, dt, _ in ok])
     mean_pos = w @ pos
-    lat, lon, _ = ecef_to_geodetic(*mean_pos)
-    ground = geodetic_to_ecef(lat, lon, 0.0)
-    rot = enu_rotation(lat, lon)
+    lat, lon, _ = ecef_to_geodetic_nb(*mean_pos)
+    ground = geodetic_to_ecef_nb(lat, lon, 0.0)
+    rot = enu_rotation_rad(lat, lon)
     en = (pos - ground) @ rot[:2].T
     en_mean = w @ en
     d = en - en_mean
@@ -168,7 +166,7 @@ def _ground(
         cov = cov + extra_cov_enu
     # shift the tangent-plane mean back onto the ellipsoid point it represents
     mean_ecef = ground + rot[:2].T @ en_mean
-    lat, lon, _ = ecef_to_geodetic(*mean_ecef)
+    lat, lon, _ = ecef_to_geodetic_nb(*mean_ecef)
     evals, evecs = np.linalg.eigh(cov)
     major = evecs[:, 1]
     az = math.degrees(math.atan2(major[0], major[1])) % 180.0
@@ -191,8 +189,8 @@ def _process_noise_on_ground(
     if fp.q_acc_m2_s3 <= 0.0 and fp.q_beta <= 0.0:
         return np.zeros((2, 2)), 0.0
     Pq = process_noise_along(x0, dt, direction, fp.q_acc_m2_s3, fp.q_beta)
-    lat, lon, _ = ecef_to_geodetic(*x_end[:3])
-    rot = enu_rotation(lat, lon)
+    lat, lon, _ = ecef_to_geodetic_nb(*x_end[:3])
+    rot = enu_rotation_rad(lat, lon)
     v = x_end[3:6]
     up = rot[2]
     vu = float(v @ up)

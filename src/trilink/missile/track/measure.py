@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from trilink.missile.track.dynamics import ecef_to_geodetic, enu_rotation
+from trilink.missile.frames import ecef_to_geodetic_nb, enu_rotation_rad
 from trilink.missile.types import FloatArray, Plot
 
 
@@ -31,8 +31,8 @@ class Site:
     @classmethod
     def from_ecef(cls, ecef_m: tuple[float, float, float] | FloatArray) -> Site:
         e = np.asarray(ecef_m, dtype=np.float64)
-        lat, lon, h = ecef_to_geodetic(float(e[0]), float(e[1]), float(e[2]))
-        return cls(ecef_m=e, rot_enu=enu_rotation(lat, lon), lat_rad=lat, lon_rad=lon, h_m=h)
+        lat, lon, h = ecef_to_geodetic_nb(float(e[0]), float(e[1]), float(e[2]))
+        return cls(ecef_m=e, rot_enu=enu_rotation_rad(lat, lon), lat_rad=lat, lon_rad=lon, h_m=h)
 
 
 @nb.njit(cache=True)

@@ -14,13 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trilink.missile.track.dynamics import (
-    approx_altitude_m,
-    enu_rotation,
-    geodetic_to_ecef,
-    process_noise,
-    propagate,
-)
+from trilink.missile.frames import enu_rotation_rad, geodetic_to_ecef_nb
+from trilink.missile.track.dynamics import approx_altitude_m, process_noise, propagate
 from trilink.missile.track.measure import measure
 from trilink.missile.types import FloatArray, Plot
 
@@ -61,11 +56,13 @@ class SyntheticSensor:
 
     @property
     def ecef_m(self) -> FloatArray:
-        return geodetic_to_ecef(math.radians(self.lat_deg), math.radians(self.lon_deg), self.h_m)
+        return geodetic_to_ecef_nb(
+            math.radians(self.lat_deg), math.radians(self.lon_deg), self.h_m
+        )
 
     @property
     def rot_enu(self) -> FloatArray:
-        return enu_rotation(math.radians(self.lat_deg), math.radians(self.lon_deg))
+        return enu_rotation_rad(math.radians(self.lat_deg), math.radians(self.lon_deg))
 
     def sees(self, x: FloatArray) -> bool:
         z, _ = measure(x, self.ecef_m, self.rot_enu, False)
@@ -82,12 +79,12 @@ def state_from_geodetic(
     beta_inv_m2_t: float | None = 0.2,
 ) -> FloatArray:
     """ECEF state from a position and an Earth-relative velocity (speed, climb, heading)."""
-    r = geodetic_to_ecef(math.radians(lat_deg), math.radians(lon_deg), alt_m)
+    r = geodetic_to_ecef_nb(math.radians(lat_deg), math.radians(lon_deg), alt_m)
     g, h = math.radians(flight_path_deg), math.radians(heading_deg)
     v_enu = speed_mps * np.array(
         [math.cos(g) * math.sin(h), math.cos(g) * math.cos(h), math.sin(g)]
     )
-    v = enu_rotation(math.radians(lat_deg), math.radians(lon_deg)).T @ v_enu
+    v = enu_rotation_rad(math.radians(lat_deg), math.radians(lon_deg)).T @ v_enu
     if beta_inv_m2_t is None:
         return np.concatenate([r, v])
     return np.concatenate([r, v, [beta_inv_m2_t]])
@@ -145,7 +142,7 @@ def boost_truth(
         if not kicked and t >= pitch_over_s:
             lat, lon = math.radians(lat_deg), math.radians(lon_deg)
             speed = float(np.linalg.norm(x[3:6]))
-            rot = enu_rotation(lat, lon)
+            rot = enu_rotation_rad(lat, lon)
             g, h = math.radians(90.0 - pitch_deg), math.radians(heading_deg)
             v_enu = speed * np.array(
                 [math.cos(g) * math.sin(h), math.cos(g) * math.cos(h), math.sin(g)]
