@@ -161,6 +161,11 @@ def test_login_map_and_classification_banner(net: dict[str, NodeService], browse
             drawn = cop.wait_rendered(135.0, 35.0)
             assert [d["label"] for d in drawn] == [SECRET]
             assert cop.page.evaluate("window.copInternals.map.getLayer('land') !== undefined")
+            # render cost (docs/cop.md): the sea is the container's CSS background, not a
+            # full-view WebGL layer, and the basemap is one source (one set of tile masks)
+            style = cop.page.evaluate("window.copInternals.map.getStyle()")
+            assert [x["type"] for x in style["layers"]].count("background") == 0
+            assert sorted(style["sources"]) == ["basemap", "points", "shapes"]
             cop.shot("cop-usa-login.png")
             # export of the view (a download), each feature carrying its label
             with cop.page.expect_download() as download:
@@ -171,8 +176,8 @@ def test_login_map_and_classification_banner(net: dict[str, NodeService], browse
             # light style
             cop.page.click("#theme-toggle")
             assert "theme-light" in (cop.page.get_attribute("body", "class") or "")
-            sea = "window.copInternals.map.getPaintProperty('sea', 'background-color')"
-            assert cop.page.evaluate(sea) == "#d9e4ec"
+            sea = "getComputedStyle(window.copInternals.map.getContainer()).backgroundColor"
+            assert cop.page.evaluate(sea) == "rgb(217, 228, 236)"  # #d9e4ec
             cop.shot("cop-usa-light.png")
             # time slider: back to the start of the 6 h window, nothing published yet
             cop.page.locator("#t-slider").fill("0")

@@ -40,18 +40,14 @@
 
   function emptyFC() { return { type: "FeatureCollection", features: [] }; }
 
-  function baseStyle(t) {
-    const c = THEMES[t];
-    return {
-      version: 8,
-      sources: {},
-      layers: [{ id: "sea", type: "background", paint: { "background-color": c.sea } }],
-    };
-  }
+  // The sea is the map container's CSS background seen through the transparent canvas, not
+  // a WebGL background layer: in software WebGL a full-view fill is one of the most costly
+  // things a frame can draw (docs/cop.md, "Rendering cost").
+  function baseStyle() { return { version: 8, sources: {}, layers: [] }; }
 
   const map = new maplibregl.Map({
     container: "map",
-    style: baseStyle(theme),
+    style: baseStyle(),
     center: [130, 35],
     zoom: 4,
     minZoom: 2.5,
@@ -59,7 +55,11 @@
     attributionControl: { compact: true,
       customAttribution: "Natural Earth; NGA World Port Index; zones: approximation, not for legal use" },
     fadeDuration: 0,
+    // no MSAA (MapLibre's default, stated here: multisampling multiplies the fragment work in
+    // software WebGL; lines and circles antialias themselves in their shaders)
+    canvasContextAttributes: { antialias: false },
   });
+  map.getContainer().style.backgroundColor = THEMES[theme].sea;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "bottom-left");
 
@@ -70,6 +70,13 @@
     return r.json();
   }
 
+  // Render cost (docs/cop.md, "Rendering cost"): in software WebGL every layer whose source
+  // changes redraws the tiles' stencil clipping masks over the whole view, so the basemap is
+  // one source (land, coastline, zones, ports) and report lines and polygons share another;
+  // the buffer around each tile is kept small (lines here are at most 2 px wide; circles are
+  // not clipped to their tile) and the basemap is simplified to 1.5 px, well under the
+  // 1:10M source's resolution at these zooms.
+  const BASEMAP_SOURCE = { buffer: 16, tolerance: 1.5, maxzoom: 10 };
   let basemap = null;
   async function loadBasemap() {
     const [land, coast, ports] = await Promise.all([
@@ -81,36 +88,49 @@
     if (meta("cop-zones") === "yes") {
       try { zones = await getJSON("/basemap/zones.geojson"); } catch (e) { /* optional layer */ }
     }
-    basemap = { land, coast, ports, zones };
+    const features = [];
+    const tag = (fc, bm, keep) => {
+      for (const f of fc.features) {
+        if (keep && !keep(f)) continue;
+        f.properties = Object.assign({}, f.properties, { bm });
+        features.push(f);
+      }
+    };
+    tag(land, "land");
+    tag(coast, "coast");
+    // EEZ limits and territorial seas; contiguous zones add clutter, not decisions.
+    tag(zones, "zone", (f) => ["eez", "territorial_sea"].includes(f.properties && f.properties.zone_type));
+    tag(ports, "port");
+    basemap = { type: "FeatureCollection", features };
   }
 
   function addLayers() {
     const c = THEMES[theme];
-    map.setPaintProperty("sea", "background-color", c.sea);
-    map.addSource("land", { type: "geojson", data: basemap.land });
-    map.addSource("coast", { type: "geojson", data: basemap.coast });
-    map.addSource("ports", { type: "geojson", data: basemap.ports });
-    map.addSource("zones", { type: "geojson", data: basemap.zones });
+    const bm = (v) => ["==", ["get", "bm"], v];
+    map.addSource("basemap", Object.assign({ type: "geojson", data: basemap }, BASEMAP_SOURCE));
     // the coastline layer draws the edge: skip the fill's own antialiasing pass (costly in
     // software WebGL)
-    map.addLayer({ id: "land", type: "fill", source: "land",
+    map.addLayer({ id: "land", type: "fill", source: "basemap", filter: bm("land"),
       paint: { "fill-color": c.land, "fill-antialias": false } });
-    map.addLayer({ id: "coast", type: "line", source: "coast", paint: { "line-color": c.coast, "line-width": 0.8 } });
-    // EEZ limits dashed, territorial seas thin; contiguous zones add clutter, not decisions.
-    map.addLayer({ id: "zones", type: "line", source: "zones",
-      filter: ["==", ["get", "zone_type"], "eez"],
+    map.addLayer({ id: "coast", type: "line", source: "basemap", filter: bm("coast"),
+      paint: { "line-color": c.coast, "line-width": 0.8 } });
+    // EEZ limits dashed, territorial seas thin.
+    map.addLayer({ id: "zones", type: "line", source: "basemap",
+      filter: ["all", bm("zone"), ["==", ["get", "zone_type"], "eez"]],
       paint: { "line-color": c.zone, "line-width": 1, "line-dasharray": [4, 3], "line-opacity": 0.8 } });
-    map.addLayer({ id: "zones-ts", type: "line", source: "zones",
-      filter: ["==", ["get", "zone_type"], "territorial_sea"],
+    map.addLayer({ id: "zones-ts", type: "line", source: "basemap",
+      filter: ["all", bm("zone"), ["==", ["get", "zone_type"], "territorial_sea"]],
       paint: { "line-color": c.zone, "line-width": 0.6, "line-opacity": 0.55 } });
-    map.addLayer({ id: "ports", type: "circle", source: "ports", minzoom: 5,
+    map.addLayer({ id: "ports", type: "circle", source: "basemap", minzoom: 5, filter: bm("port"),
       paint: { "circle-radius": 2.5, "circle-color": c.port } });
-    for (const id of ["polys", "lines", "points"]) map.addSource(id, { type: "geojson", data: emptyFC() });
-    map.addLayer({ id: "polys-fill", type: "fill", source: "polys",
+    map.addSource("shapes", { type: "geojson", data: emptyFC(), buffer: 16 });
+    map.addSource("points", { type: "geojson", data: emptyFC(), buffer: 4 });
+    const polygon = ["match", ["geometry-type"], ["Polygon", "MultiPolygon"], true, false];
+    map.addLayer({ id: "polys-fill", type: "fill", source: "shapes", filter: polygon,
       paint: { "fill-color": KIND_COLOUR, "fill-opacity": 0.18 } });
-    map.addLayer({ id: "polys-line", type: "line", source: "polys",
+    map.addLayer({ id: "polys-line", type: "line", source: "shapes", filter: polygon,
       paint: { "line-color": CLASS_EXPR, "line-width": 1.5 } });
-    map.addLayer({ id: "lines", type: "line", source: "lines",
+    map.addLayer({ id: "lines", type: "line", source: "shapes", filter: ["match", ["geometry-type"], ["LineString", "MultiLineString"], true, false],
       paint: { "line-color": KIND_COLOUR, "line-width": 2 } });
     map.addLayer({ id: "points", type: "circle", source: "points",
       paint: {
@@ -132,8 +152,8 @@
     document.body.classList.toggle("theme-dark", t === "dark");
     document.body.classList.toggle("theme-light", t === "light");
     document.getElementById("theme-toggle").textContent = c.text;
+    map.getContainer().style.backgroundColor = c.sea;
     if (!state.ready) return;
-    map.setPaintProperty("sea", "background-color", c.sea);
     map.setPaintProperty("land", "fill-color", c.land);
     map.setPaintProperty("coast", "line-color", c.coast);
     map.setPaintProperty("ports", "circle-color", c.port);
@@ -192,7 +212,7 @@
 
   // setData re-tiles a whole source in the worker: skip sources whose content is unchanged
   // (same features, same versions), so a new vessel position does not re-cut 100 tracks.
-  const sourceKeys = { points: "", lines: "", polys: "" };
+  const sourceKeys = { points: "", shapes: "" };
   function setIfChanged(id, feats, key) {
     if (sourceKeys[id] === key) return;
     sourceKeys[id] = key;
@@ -235,8 +255,7 @@
     }
     if (state.ready) {
       setIfChanged("points", pts, keys.points.join(":"));
-      setIfChanged("lines", lines, keys.lines.join(":"));
-      setIfChanged("polys", polys, keys.polys.join(":"));
+      setIfChanged("shapes", lines.concat(polys), keys.lines.concat(keys.polys).join(":"));
       const fresh = shown.filter((r) => r.features.length && !(r.id in state.drawnAt)).map((r) => r.id);
       if (fresh.length) {
         map.once("idle", () => { const t = Date.now(); for (const id of fresh) state.drawnAt[id] = t; });
