@@ -118,17 +118,23 @@ class Poller(threading.Thread):
         }
         while not self.stop.is_set():
             with self.lock:
-                items = [(rid, set(ns)) for rid, ns in self.pending.items()]
-            for rid, ns in items:
-                for n in ns:
-                    sql = "SELECT 1 FROM reports WHERE id = ?"
-                    if dbs[n].execute(sql, (rid,)).fetchone() is not None:
-                        with self.lock:
+                wanted = {n: [r for r, ns in self.pending.items() if n in ns] for n in dbs}
+            held: dict[str, set[str]] = {}
+            for n, rids in wanted.items():
+                if rids:
+                    # one query per database, so the poller takes little of the process's time
+                    marks = ",".join("?" * len(rids))
+                    sql = f"SELECT id FROM reports WHERE id IN ({marks})"
+                    held[n] = {r for (r,) in dbs[n].execute(sql, rids)}
+            now = time.perf_counter()
+            with self.lock:
+                for n, rids in held.items():
+                    for rid in rids:
+                        if rid in self.pending:
                             self.pending[rid].discard(n)
-                with self.lock:
-                    if not self.pending[rid]:
-                        del self.pending[rid]
-                        self.stored[rid] = time.perf_counter()
+                for rid in [r for r, ns in self.pending.items() if not ns]:
+                    del self.pending[rid]
+                    self.stored[rid] = now
             time.sleep(0.002)
         for db in dbs.values():
             db.close()

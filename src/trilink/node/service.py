@@ -86,6 +86,7 @@ class NodeService:
         ]
         self.verifier = Verifier(self.store.keys())
         self._keys_this_tx: list[str] = []
+        self._cert_key_ids: dict[str, str] = {}  # certificate PEM -> key id, once verified
         with self._lock, self.store.transaction():
             for key_record in own_keys:
                 self._remember_key(key_record, actor="local")
@@ -437,6 +438,10 @@ class NodeService:
 
     def _learn_certs(self, sender: str, certs: list[str]) -> None:
         for pem in certs:
+            # every batch carries its signer's certificate: verify each text once
+            known = self._cert_key_ids.get(pem)
+            if known is not None and self.verifier.knows(known):
+                continue
             try:
                 key = verify_certified_key(pem, self.ca_cert)
             except (ProvenanceError, ValueError) as err:
@@ -452,6 +457,7 @@ class NodeService:
                 )
                 continue
             if self.verifier.knows(key.key_id):
+                self._cert_key_ids[pem] = key.key_id
                 continue
             if key.nation != sender:
                 self.store.audit(
@@ -466,6 +472,7 @@ class NodeService:
                 )
                 continue
             self._remember_key(key, actor=sender)
+            self._cert_key_ids[pem] = key.key_id
 
     def _ingest_items(self, sender: str, batch: WireBatch) -> tuple[IngestResult, list[Report]]:
         cursor = self.store.cursor(sender)[0]

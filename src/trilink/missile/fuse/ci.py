@@ -87,61 +87,99 @@ def _inverse_from_chol(L: FloatArray, Li: FloatArray, out: FloatArray) -> None:
 
 
 @nb.njit(cache=True)
-def _det_grad(
-    Ia: FloatArray, Ib: FloatArray, w: float, L: FloatArray, E: FloatArray
-) -> tuple[float, float, bool]:
-    """First and second derivative in ``w`` of ``-ln det(w Ia + (1 - w) Ib)``."""
-    n = Ia.shape[0]
-    if not _chol_into(Ia, Ib, w, L):
-        return 0.0, 0.0, False
-    # E = M^-1 D with D = Ia - Ib, column by column through L
-    for c in range(n):
-        for i in range(n):
-            t = Ia[i, c] - Ib[i, c]
-            for k in range(i):
-                t -= L[i, k] * E[k, c]
-            E[i, c] = t / L[i, i]
-        for i in range(n - 1, -1, -1):
-            t = E[i, c]
-            for k in range(i + 1, n):
-                t -= L[k, i] * E[k, c]
-            E[i, c] = t / L[i, i]
-    g = 0.0
-    h = 0.0
+def _sym_eigvals(A: FloatArray, out: FloatArray) -> None:
+    """Eigenvalues of the symmetric ``A`` into ``out`` by cyclic Jacobi rotations (``A`` is
+    overwritten). At n = 7 this costs less than a LAPACK call's overhead."""
+    n = A.shape[0]
+    for _ in range(50):
+        off = 0.0
+        diag = 0.0
+        for p in range(n):
+            diag += A[p, p] * A[p, p]
+            for q in range(p + 1, n):
+                off += A[p, q] * A[p, q]
+        if off <= 1e-18 * diag:
+            break
+        for p in range(n - 1):
+            for q in range(p + 1, n):
+                apq = A[p, q]
+                if apq == 0.0:
+                    continue
+                theta = (A[q, q] - A[p, p]) / (2.0 * apq)
+                if abs(theta) > 1e150:
+                    t = 0.5 / theta
+                else:
+                    t = 1.0 / (abs(theta) + math.sqrt(theta * theta + 1.0))
+                    if theta < 0.0:
+                        t = -t
+                c = 1.0 / math.sqrt(t * t + 1.0)
+                sn = t * c
+                for k in range(n):
+                    if k != p and k != q:
+                        akp = A[k, p]
+                        akq = A[k, q]
+                        A[k, p] = A[p, k] = c * akp - sn * akq
+                        A[k, q] = A[q, k] = sn * akp + c * akq
+                A[p, p] -= t * apq
+                A[q, q] += t * apq
+                A[p, q] = A[q, p] = 0.0
     for i in range(n):
-        g -= E[i, i]
-        for j in range(n):
-            h += E[i, j] * E[j, i]
-    return g, h, True
+        out[i] = A[i, i]
 
 
 @nb.njit(cache=True)
 def _det_weight(
-    Pa: FloatArray, Pb: FloatArray, Ia: FloatArray, Ib: FloatArray, L: FloatArray, E: FloatArray
-) -> float:
-    """``argmin_w -ln det(w Ia + (1 - w) Ib)`` on [0, 1]: the function is convex, so check the
-    ends first (one input much better than the other is common), then safeguarded Newton from
-    the secant point. At the ends the slope needs no solve: ``g(0) = n - tr(Pb Ia)`` and
-    ``g(1) = tr(Pa Ib) - n``."""
+    Pa: FloatArray, Pb: FloatArray, Ia: FloatArray, Lb: FloatArray, E: FloatArray,
+    C: FloatArray,
+) -> float:  # fmt: skip
+    """``argmin_w -ln det(w Ia + (1 - w) Ib)`` on [0, 1] (``Pb = Lb Lb^T``, ``Ib = Pb^-1``).
+
+    The function is convex. With ``lam`` the eigenvalues of ``Lb^T Ia Lb`` (the generalised
+    eigenvalues of (Ia, Ib)) it is ``-ln det Ib - sum ln(1 + w (lam - 1))``: a scalar Newton
+    search. The ends are checked first (one input much better than the other is common): their
+    slopes need no eigenvalues, ``g(0) = n - tr(Pb Ia)`` and ``g(1) = tr(Pa Ib) - n``."""
     n = Pa.shape[0]
     g0 = float(n)
-    g1 = -float(n)
     for i in range(n):
         for j in range(n):
             g0 -= Pb[i, j] * Ia[j, i]
-            g1 += Pa[i, j] * Ib[j, i]
     if g0 >= 0.0:
         return 0.0
+    # E = Ia Lb, C = Lb^T E
+    for i in range(n):
+        for j in range(n):
+            acc = 0.0
+            for k in range(j, n):
+                acc += Ia[i, k] * Lb[k, j]
+            E[i, j] = acc
+    for i in range(n):
+        for j in range(i + 1):
+            acc = 0.0
+            for k in range(i, n):
+                acc += Lb[k, i] * E[k, j]
+            C[i, j] = acc
+            C[j, i] = acc
+    d = np.empty(n)
+    _sym_eigvals(C, d)
+    for i in range(n):
+        if not d[i] > 0.0:
+            raise ValueError("covariance intersection: information matrix not positive definite")
+        d[i] -= 1.0
+    g1 = 0.0
+    for i in range(n):
+        g1 -= d[i] / (1.0 + d[i])
     if g1 <= 0.0:
         return 1.0
-    tol = 1e-10 * (abs(g0) + abs(g1))
     lo, hi = 0.0, 1.0
     w = g0 / (g0 - g1)
-    for _ in range(40):
-        g, h, ok = _det_grad(Ia, Ib, w, L, E)
-        if not ok:
-            raise ValueError("covariance intersection: information matrix not positive definite")
-        if abs(g) <= tol:
+    for _ in range(60):
+        g = 0.0
+        h = 0.0
+        for i in range(n):
+            q = d[i] / (1.0 + w * d[i])
+            g -= q
+            h += q * q
+        if abs(g) <= 1e-12 * (abs(g0) + abs(g1)):
             break
         if g > 0.0:
             hi = w
@@ -198,7 +236,8 @@ def _ci_into(
     if not (_chol_into(Pb, Pb, 1.0, L)):
         raise ValueError("covariance intersection needs positive definite covariances")
     _inverse_from_chol(L, Li, Ib)
-    w = _det_weight(Pa, Pb, Ia, Ib, L, E) if use_det else _trace_weight(Ia, Ib)
+    # L holds Pb's Cholesky factor here
+    w = _det_weight(Pa, Pb, Ia, L, E, Li) if use_det else _trace_weight(Ia, Ib)
     if w == 0.0 or w == 1.0:
         # one input is better in every direction: CI returns it unchanged
         xs, Ps = (xb, Pb) if w == 0.0 else (xa, Pa)
