@@ -458,7 +458,7 @@ def machine() -> str:
         f"{model}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
         f"numpy {np.__version__}, Stone Soup {stonesoup.__version__}; "
         f"load average at the end {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} "
-        "(other engineers' jobs share the machine)"
+        "(the machine may be shared with other jobs)"
     )
 
 
@@ -536,9 +536,9 @@ def main() -> None:
         "(100 targets, all sensors, one fused scan <= 5 ms) measures at a node; the row with "
         "all three trackers in one process is the stricter reading.",
         "",
-        "Wall-clock is what a watch officer waits; the machine was shared with other jobs "
-        "(load average above the 2 cores), so the process CPU time (`time.thread_time`) is "
-        "also given: it is the better estimate of the cost on an idle machine.",
+        "Wall-clock is what a watch officer waits; the process CPU time (`time.thread_time`) "
+        "is also given: on a machine shared with other jobs it is the better estimate of the "
+        "cost. Repeated runs on this virtual machine differ by up to 30 %.",
         "",
         "| step | wall median (ms) | wall p95 (ms) | CPU median (ms) | CPU p95 (ms) |",
         "|---|---|---|---|---|",

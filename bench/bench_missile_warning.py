@@ -265,10 +265,9 @@ def main() -> None:
             "Notes. The compute row runs all three nations one after the other in one process; "
             "on the real nodes each runs only its own (about a third). A warning derives from "
             "the partners' track reports of the same cycle, so its path holds two replication "
-            "hops (partner tracks in, warning out). Writers to a node's SQLite file from two "
-            "processes (the node and this publisher) wait for the write lock in steps of at "
-            "most 2 ms: SQLite's own busy handler sleeps up to 100 ms at a time, which was the "
-            "tail of earlier runs (p99 249-279 ms). Back to back, each cycle's computation "
+            "hops (partner tracks in, warning out). Earlier runs, before the write-lock wait "
+            "in 2 ms steps, the wakes sent without waiting and the certificate cache: p99 "
+            "249-279 ms (cycles back to back). Back to back, each cycle's computation "
             "competes for the 2 cores with the previous cycle's replication: an overload that "
             "a 2 s cycle does not have, shown for comparison.",
             "",
