@@ -265,9 +265,11 @@ def main() -> None:
             "Notes. The compute row runs all three nations one after the other in one process; "
             "on the real nodes each runs only its own (about a third). A warning derives from "
             "the partners' track reports of the same cycle, so its path holds two replication "
-            "hops (partner tracks in, warning out). Earlier runs, before the write-lock wait "
-            "in 2 ms steps, the wakes sent without waiting and the certificate cache: p99 "
-            "249-279 ms (cycles back to back). Back to back, each cycle's computation "
+            "hops (partner tracks in, warning out). Earlier runs: p99 249-279 ms (cycles back "
+            "to back) and 256-280 ms (paced) before the index on report ids (migration 3); "
+            "until then every lookup of a report by id (derivation checks, waits for partner "
+            "reports) scanned the whole table, so publishing slowed as the stores grew. "
+            "Back to back, each cycle's computation "
             "competes for the 2 cores with the previous cycle's replication: an overload that "
             "a 2 s cycle does not have, shown for comparison.",
             "",

@@ -71,6 +71,22 @@ def test_fresh_store_is_at_the_latest_migration(store: Store) -> None:
     assert [(int(v), n) for v, n in rows] == [(v, n) for v, n, _s in MIGRATIONS]
 
 
+def test_reports_are_indexed_by_id(store: Store, engine: str) -> None:
+    """Lookups by report id alone (derivation checks, the COP's report panel) must not scan
+    the table: the (origin, id, version) constraint cannot serve them."""
+    if engine == "sqlite":
+        plan = store.query(
+            "EXPLAIN QUERY PLAN SELECT seq FROM reports WHERE id = ? ORDER BY version", ("x",)
+        )
+        assert any("INDEX reports_id" in str(row[-1]) for row in plan), plan
+    else:
+        rows = store.query(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND indexname = 'reports_id'"
+        )
+        assert rows and "(id, version)" in rows[0][0], rows
+
+
 def test_migrate_is_idempotent(store: Store, store_url: str) -> None:
     assert store.migrate() == []
     again = open_store(store_url)  # a second process opening the same database
@@ -83,15 +99,16 @@ def test_migrate_is_idempotent(store: Store, store_url: str) -> None:
 
 
 def test_only_missing_migrations_are_applied(store: Store) -> None:
-    """A database left at version 1 gets exactly migration 2 and keeps its data."""
+    """A database left at version 1 gets exactly migrations 2 and 3 and keeps its data."""
     store.execute("DROP TABLE sessions")
     store.execute("DROP TABLE users")
-    store.execute("DELETE FROM schema_migrations WHERE version = 2")
+    store.execute("DROP INDEX reports_id")
+    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3)")
     with store.transaction():
         store.next_counter("kept", 5)
     assert store.schema_version() == 1
-    assert store.migrate() == [2]
-    assert store.schema_version() == 2
+    assert store.migrate() == [2, 3]
+    assert store.schema_version() == 3
     assert store.counter("kept") == 5
     store.execute(
         "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
@@ -141,7 +158,7 @@ def test_two_processes_opening_a_fresh_database_at_once(store_url: str) -> None:
 
 
 def test_failed_migration_leaves_the_schema_unchanged(store: Store) -> None:
-    store.execute("DELETE FROM schema_migrations WHERE version = 2")
+    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3)")
     # users still exists, so re-running migration 2 fails on CREATE TABLE users.
     with pytest.raises(StoreError):
         store.migrate()

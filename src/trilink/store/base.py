@@ -113,6 +113,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        3,
+        "index reports by id",
+        # UNIQUE (origin, id, version) cannot serve a lookup by id alone (derivation checks,
+        # the COP's report panel, waits for partner reports): without this index each one
+        # scanned the whole table, and publishing slowed as the store grew (measured)
+        ["CREATE INDEX reports_id ON reports (id, version)"],
+    ),
 ]
 
 
