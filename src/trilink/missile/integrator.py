@@ -120,84 +120,22 @@ def _rk4_step(
     # Evaluate the right-hand side slightly inside the step so that a step ending exactly on
     # cutoff or staging never samples the next regime.
     eps = 1e-9 * dt
-    _deriv(
-        t + eps,
-        y,
-        stage_end_s,
-        thrust_n,
-        mdot_kgps,
-        cutoff_s,
-        vertical_s,
-        pitch_end_s,
-        final_el_rad,
-        plane_n,
-        boost_cd_area,
-        rv_beta,
-        omega,
-        use_j2,
-        use_drag,
-        k1,
-    )
-    for i in range(7):
-        tmp[i] = y[i] + 0.5 * dt * k1[i]
-    _deriv(
-        t + 0.5 * dt,
-        tmp,
-        stage_end_s,
-        thrust_n,
-        mdot_kgps,
-        cutoff_s,
-        vertical_s,
-        pitch_end_s,
-        final_el_rad,
-        plane_n,
-        boost_cd_area,
-        rv_beta,
-        omega,
-        use_j2,
-        use_drag,
-        k2,
-    )
-    for i in range(7):
-        tmp[i] = y[i] + 0.5 * dt * k2[i]
-    _deriv(
-        t + 0.5 * dt,
-        tmp,
-        stage_end_s,
-        thrust_n,
-        mdot_kgps,
-        cutoff_s,
-        vertical_s,
-        pitch_end_s,
-        final_el_rad,
-        plane_n,
-        boost_cd_area,
-        rv_beta,
-        omega,
-        use_j2,
-        use_drag,
-        k3,
-    )
-    for i in range(7):
-        tmp[i] = y[i] + dt * k3[i]
-    _deriv(
-        t + dt - eps,
-        tmp,
-        stage_end_s,
-        thrust_n,
-        mdot_kgps,
-        cutoff_s,
-        vertical_s,
-        pitch_end_s,
-        final_el_rad,
-        plane_n,
-        boost_cd_area,
-        rv_beta,
-        omega,
-        use_j2,
-        use_drag,
-        k4,
-    )
+    for stage in range(4):
+        if stage == 0:
+            ts = t + eps
+            for i in range(7):
+                tmp[i] = y[i]
+        else:
+            prev = k1 if stage == 1 else k2 if stage == 2 else k3
+            h = dt if stage == 3 else 0.5 * dt
+            ts = t + dt - eps if stage == 3 else t + 0.5 * dt
+            for i in range(7):
+                tmp[i] = y[i] + h * prev[i]
+        k = k1 if stage == 0 else k2 if stage == 1 else k3 if stage == 2 else k4
+        _deriv(
+            ts, tmp, stage_end_s, thrust_n, mdot_kgps, cutoff_s, vertical_s, pitch_end_s,
+            final_el_rad, plane_n, boost_cd_area, rv_beta, omega, use_j2, use_drag, k,
+        )  # fmt: skip
     for i in range(7):
         out[i] = y[i] + dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
 

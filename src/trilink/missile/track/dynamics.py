@@ -203,32 +203,39 @@ def _step_size(s: FloatArray, remaining: float) -> float:
 
 
 @nb.njit(cache=True)
+def rk4_step(
+    s: FloatArray, h: float, thrust_on: bool, k: FloatArray, tmp: FloatArray, out: FloatArray
+) -> None:
+    """One RK4 step of ``deriv`` into ``out`` (which may be ``s``); ``k`` (4 x n) keeps the
+    stage derivatives, ``tmp`` is scratch."""
+    n = s.shape[0]
+    deriv(s, thrust_on, k[0])
+    for i in range(n):
+        tmp[i] = s[i] + 0.5 * h * k[0, i]
+    deriv(tmp, thrust_on, k[1])
+    for i in range(n):
+        tmp[i] = s[i] + 0.5 * h * k[1, i]
+    deriv(tmp, thrust_on, k[2])
+    for i in range(n):
+        tmp[i] = s[i] + h * k[2, i]
+    deriv(tmp, thrust_on, k[3])
+    for i in range(n):
+        out[i] = s[i] + h / 6.0 * (k[0, i] + 2.0 * k[1, i] + 2.0 * k[2, i] + k[3, i])
+
+
+@nb.njit(cache=True)
 def propagate(s0: FloatArray, dt: float, thrust_on: bool) -> FloatArray:
     """State after ``dt`` seconds (negative ``dt`` integrates backwards)."""
     n = s0.shape[0]
     s = s0.copy()
-    k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
+    k = np.empty((4, n))
     tmp = np.empty(n)
     t = 0.0
     while abs(dt - t) > 1e-9:
         h = _step_size(s, dt - t)
         if abs(h) > abs(dt - t):
             h = dt - t
-        deriv(s, thrust_on, k1)
-        for i in range(n):
-            tmp[i] = s[i] + 0.5 * h * k1[i]
-        deriv(tmp, thrust_on, k2)
-        for i in range(n):
-            tmp[i] = s[i] + 0.5 * h * k2[i]
-        deriv(tmp, thrust_on, k3)
-        for i in range(n):
-            tmp[i] = s[i] + h * k3[i]
-        deriv(tmp, thrust_on, k4)
-        for i in range(n):
-            s[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+        rk4_step(s, h, thrust_on, k, tmp, s)
         t += h
     return s
 
@@ -245,11 +252,9 @@ def propagate_with_stm(
     """
     n = s0.shape[0]
     s = s0.copy()
+    sn = np.empty(n)
     phi = np.eye(n)
-    k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
+    k = np.empty((4, n))
     tmp = np.empty(n)
     A = np.empty((n, n))
     step = np.empty((n, n))
@@ -259,10 +264,9 @@ def propagate_with_stm(
         h = _step_size(s, dt - t)
         if abs(h) > abs(dt - t):
             h = dt - t
-        deriv(s, thrust_on, k1)
+        rk4_step(s, h, thrust_on, k, tmp, sn)
         for i in range(n):
-            tmp[i] = s[i] + 0.5 * h * k1[i]
-        deriv(tmp, thrust_on, k2)
+            tmp[i] = s[i] + 0.5 * h * k[0, i]
         jacobian(tmp, thrust_on, A)
         for i in range(n):
             for j in range(n):
@@ -270,26 +274,19 @@ def propagate_with_stm(
         for i in range(n):
             for j in range(n):
                 acc = 0.0
-                for k in range(n):
-                    acc += A[i, k] * A[k, j]
+                for m in range(n):
+                    acc += A[i, m] * A[m, j]
                 step[i, j] = A[i, j] + 0.5 * acc
             step[i, i] += 1.0
         for j in range(n):
             for i in range(n):
                 acc = 0.0
-                for k in range(n):
-                    acc += step[i, k] * phi[k, j]
+                for m in range(n):
+                    acc += step[i, m] * phi[m, j]
                 tmp2[i] = acc
             for i in range(n):
                 phi[i, j] = tmp2[i]
-        for i in range(n):
-            tmp[i] = s[i] + 0.5 * h * k2[i]
-        deriv(tmp, thrust_on, k3)
-        for i in range(n):
-            tmp[i] = s[i] + h * k3[i]
-        deriv(tmp, thrust_on, k4)
-        for i in range(n):
-            s[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+        s, sn = sn, s
         t += h
     return s, phi
 

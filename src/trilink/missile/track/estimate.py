@@ -24,9 +24,9 @@ from trilink.missile.frames import ecef_to_geodetic_nb, enu_rotation_rad, geodet
 from trilink.missile.track.dynamics import (
     ENDO_ALTITUDE_M,
     approx_altitude_m,
-    deriv,
     process_noise,
     propagate_with_stm,
+    rk4_step,
 )
 from trilink.missile.track.ekf import FilterParams, sandwich
 from trilink.missile.types import FloatArray, GroundEstimate, TrackEstimate, TrackState
@@ -34,24 +34,6 @@ from trilink.missile.types import FloatArray, GroundEstimate, TrackEstimate, Tra
 CHI2_2DOF_95 = 5.991464547107979
 _STEP_S = 2.0
 _MAX_FLIGHT_S = 4000.0
-
-
-@nb.njit(cache=True)
-def _rk4(s: FloatArray, h: float, k: FloatArray, tmp: FloatArray, out: FloatArray) -> None:
-    """One RK4 step of the ballistic model into ``out`` (``k``: 4 x n work rows)."""
-    n = s.shape[0]
-    deriv(s, False, k[0])
-    for i in range(n):
-        tmp[i] = s[i] + 0.5 * h * k[0, i]
-    deriv(tmp, False, k[1])
-    for i in range(n):
-        tmp[i] = s[i] + 0.5 * h * k[1, i]
-    deriv(tmp, False, k[2])
-    for i in range(n):
-        tmp[i] = s[i] + h * k[2, i]
-    deriv(tmp, False, k[3])
-    for i in range(n):
-        out[i] = s[i] + h / 6.0 * (k[0, i] + 2.0 * k[1, i] + 2.0 * k[2, i] + k[3, i])
 
 
 # RK4 step where drag acts: against 0.25 s (the filters' step), 1 s moves predicted impacts by
@@ -92,7 +74,7 @@ def fly_to_altitude(
         return 0.0, s, hmax, thmax
     while t < max_s:
         step = _fly_step(h)
-        _rk4(s, direction * step, k, tmp, sn)
+        rk4_step(s, direction * step, False, k, tmp, sn)
         hn = approx_altitude_m(sn[0], sn[1], sn[2])
         if not math.isfinite(hn):
             return math.nan, s, hmax, thmax
@@ -103,12 +85,12 @@ def fly_to_altitude(
             lo, hi = 0.0, step
             while hi - lo > 1e-4:  # 0.1 ms: a few decimetres at reentry speed
                 mid = 0.5 * (lo + hi)
-                _rk4(s, direction * mid, k, tmp, sm)
+                rk4_step(s, direction * mid, False, k, tmp, sm)
                 if approx_altitude_m(sm[0], sm[1], sm[2]) > h_target_m:
                     lo = mid
                 else:
                     hi = mid
-            _rk4(s, direction * hi, k, tmp, sm)
+            rk4_step(s, direction * hi, False, k, tmp, sm)
             return t + hi, sm, hmax, thmax
         s, sn = sn, s
         h = hn
