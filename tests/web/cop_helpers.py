@@ -103,7 +103,10 @@ def serve(app: FastAPI) -> Iterator[str]:
         stop = getattr(app.state, "stop_streams", None)
         if stop is not None:
             stop()
-            time.sleep(0.7)  # one poll period: the streams see it and end
+            # woken streams end within a poll period; wait for that, not a fixed delay
+            ends = time.monotonic() + 5.0
+            while app.state.open_streams() and time.monotonic() < ends:
+                time.sleep(0.01)
         server.should_exit = True
         thread.join(10)
 

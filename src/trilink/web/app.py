@@ -11,7 +11,8 @@ proxy). Pages: ``/login``, ``/`` (the map). API (session cookie required):
     POST /api/notes                       analyst+: publish a note (X-CSRF-Token header)
     POST /logout                          end the session (CSRF token)
 
-Before stopping the server, call ``app.state.stop_streams()`` so open SSE streams end at once.
+Before stopping the server, call ``app.state.stop_streams()`` so open SSE streams end at once
+(``app.state.open_streams()`` counts those not yet ended).
 
 The COP reads the node through its own database connection (the node's connection is used
 inside the node's transactions by other threads) and learns of new reports from
@@ -91,6 +92,10 @@ class _Hub:
         otherwise waits out its graceful-shutdown timeout on them and then cancels them."""
         self.closing = True
         self.on_reports(())
+
+    def open_streams(self) -> int:
+        """SSE streams still open (each removes itself when it ends)."""
+        return len(self.queues)
 
     def wake(self) -> None:
         for q in list(self.queues):
@@ -177,6 +182,7 @@ def create_cop_app(
     app.state.index = index
     app.state.store = db
     app.state.stop_streams = hub.stop_streams
+    app.state.open_streams = hub.open_streams
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     # -- helpers --------------------------------------------------------------------------
