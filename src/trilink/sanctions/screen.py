@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -406,25 +406,20 @@ class Screener:
     ) -> ScreenResult:
         issues: list[str] = []
         checks: list[IdCheck] = []
-        imo = mmsi = cs = None
-        if q.imo.strip():
-            c = check_imo(q.imo)
+
+        def checked(what: str, raw: str, check: Callable[[str], IdCheck]) -> str | None:
+            if not raw.strip():
+                return None
+            c = check(raw)
             checks.append(c)
-            imo = c.value if c.valid else None
             if not c.valid:
-                issues.append(f"IMO {q.imo.strip()!r} not used: {c.problem}")
-        if q.mmsi.strip():
-            c = check_mmsi(q.mmsi)
-            checks.append(c)
-            mmsi = c.value if c.valid else None
-            if not c.valid:
-                issues.append(f"MMSI {q.mmsi.strip()!r} not used: {c.problem}")
-        if q.call_sign.strip():
-            c = check_call_sign(q.call_sign)
-            checks.append(c)
-            cs = c.value if c.valid else None
-            if not c.valid:
-                issues.append(f"call sign {q.call_sign.strip()!r} not used: {c.problem}")
+                issues.append(f"{what} {raw.strip()!r} not used: {c.problem}")
+                return None
+            return c.value
+
+        imo = checked("IMO", q.imo, check_imo)
+        mmsi = checked("MMSI", q.mmsi, check_mmsi)
+        cs = checked("call sign", q.call_sign, check_call_sign)
         flag = flag_iso3(q.flag) if q.flag.strip() else None
         if q.flag.strip() and flag is None:
             issues.append(f"flag {q.flag.strip()!r} is not a known state; ignored")
