@@ -97,10 +97,12 @@ class Cop:
         self.page.locator("#report-list li .title", has_text=title).first.wait_for(timeout=15_000)
 
     def rendered_at(self, lon: float, lat: float, layer: str = "points") -> list[dict[str, Any]]:
-        """Properties of the features MapLibre actually drew at (lon, lat)."""
+        """Properties of the features drawn at (lon, lat): for points, the point layer's own
+        hit test (what a click opens); for lines, MapLibre's rendered features."""
         found: list[dict[str, Any]] = self.page.evaluate(
             """([lon, lat, layer]) => {
                 const m = window.copInternals.map;
+                if (layer === "points") return window.copInternals.pointsAt(lon, lat);
                 const p = m.project([lon, lat]);
                 return m.queryRenderedFeatures([[p.x - 4, p.y - 4], [p.x + 4, p.y + 4]],
                                                {layers: [layer]}).map(f => f.properties);
@@ -108,6 +110,20 @@ class Cop:
             [lon, lat, layer],
         )
         return found
+
+    def painted_rgb(self, lon: float, lat: float) -> tuple[int, int, int]:
+        """The colour of the screen pixel at (lon, lat), from a screenshot of the page."""
+        from io import BytesIO
+
+        from PIL import Image
+
+        wait_js(self.page, "window.copInternals.map.loaded()")
+        point = self.page.evaluate(f"window.copInternals.map.project([{lon}, {lat}])")
+        box = self.page.locator("#map").bounding_box()
+        x, y = round(box["x"] + point["x"]), round(box["y"] + point["y"])
+        png = self.page.screenshot(clip={"x": x, "y": y, "width": 1, "height": 1})
+        r, g, b = Image.open(BytesIO(png)).convert("RGB").getpixel((0, 0))
+        return int(r), int(g), int(b)
 
     def wait_rendered(
         self, lon: float, lat: float, timeout_s: float = 15.0, layer: str = "points"
@@ -165,7 +181,12 @@ def test_login_map_and_classification_banner(net: dict[str, NodeService], browse
             # full-view WebGL layer, and the basemap is one source (one set of tile masks)
             style = cop.page.evaluate("window.copInternals.map.getStyle()")
             assert [x["type"] for x in style["layers"]].count("background") == 0
-            assert sorted(style["sources"]) == ["basemap", "points", "shapes"]
+            assert sorted(style["sources"]) == ["basemap", "shapes"]
+            # points are one WebGL point list (cop-points.js), drawn in the kind's colour
+            assert cop.page.evaluate("window.copInternals.map.getLayer('points').type") == "custom"
+            painted = cop.painted_rgb(135.0, 35.0)
+            other_kind_fill = (0x8F, 0xA0, 0xB3)  # cop.js OTHER_KIND: not a known engine
+            assert all(abs(a - b) <= 2 for a, b in zip(painted, other_kind_fill, strict=True))
             cop.shot("cop-usa-login.png")
             # export of the view (a download), each feature carrying its label
             with cop.page.expect_download() as download:
@@ -227,6 +248,51 @@ def test_live_update_appears_without_reload(net: dict[str, NodeService], browser
             replicate(net)
             cop.wait_title("from JPN")
             cop.shot("cop-usa-live.png")
+        finally:
+            cop.close()
+
+
+FRAME_DRAWS_JS = """async () => {
+    // every draw call and clear of one repaint with all style layers hidden
+    const m = window.copInternals.map;
+    const gl = m.painter.context.gl;
+    for (const id of m.getLayersOrder()) m.setLayoutProperty(id, "visibility", "none");
+    await new Promise((r) => m.once("idle", r));
+    const calls = [];
+    const saved = {};
+    for (const k of ["drawElements", "drawArrays", "clear"]) {
+        saved[k] = gl[k];
+        gl[k] = function (...a) { calls.push(k); return saved[k].apply(gl, a); };
+    }
+    m.triggerRepaint();
+    await new Promise((r) => m.once("render", r));
+    for (const k in saved) gl[k] = saved[k];
+    return calls;
+}"""
+
+
+def test_an_empty_frame_draws_nothing_and_the_map_sits_on_whole_pixels(
+    net: dict[str, NodeService], browser: Any
+) -> None:
+    """Render cost in software WebGL (docs/cop.md): MapLibre's sky and its full-view stencil
+    quad are not drawn, the chart stays flat (the sky would show with pitch), and the canvas
+    sits on whole pixels (software compositing resamples it on every frame otherwise)."""
+    with serve(create_cop_app(net["USA"])) as base:
+        cop = Cop(browser, base)
+        try:
+            assert cop.page.evaluate("window.cop.renderer") == {"sky": True, "stencil": True}
+            for width, height in ((1000, 650), (1400, 900), (800, 500), (1280, 1024)):
+                cop.page.set_viewport_size({"width": width, "height": height})
+                rect = cop.page.evaluate(
+                    "(() => { const r = window.copInternals.map.getCanvas()"
+                    ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()"
+                )
+                assert all(float(v).is_integer() for v in rect), (width, height, rect)
+            assert cop.page.evaluate("window.copInternals.map.getMaxPitch()") == 0
+            cop.page.evaluate("window.copInternals.map.setPitch(45)")
+            assert cop.page.evaluate("window.copInternals.map.getPitch()") == 0
+            assert cop.page.evaluate(FRAME_DRAWS_JS) == ["clear", "clear"]
+            assert cop.errors == []
         finally:
             cop.close()
 
@@ -314,7 +380,11 @@ def test_report_panel_shows_provenance(net: dict[str, NodeService], browser: Any
             )
             chain = cop.page.locator("#panel ul li").first.inner_text()
             assert "KOR" in chain and launch.envelope.id in chain
-            detail = json.loads(cop.bodies[-1])
-            assert detail["derived_from"][0]["id"] == launch.envelope.id
+            # the panel's API answer (recorded as Playwright delivers response events)
+            deadline = time.monotonic() + 10
+            while not (details := [b for b in cop.bodies if '"derived_from":[{' in b]):
+                assert time.monotonic() < deadline, "no report detail with a source was fetched"
+                cop.page.wait_for_timeout(100)
+            assert json.loads(details[-1])["derived_from"][0]["id"] == launch.envelope.id
         finally:
             cop.close()

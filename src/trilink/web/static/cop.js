@@ -27,16 +27,38 @@
     dark: { sea: "#0b1622", land: "#1b2631", coast: "#52667a", port: "#7d8fa1", zone: "#3d7cb8", text: "Light" },
     light: { sea: "#d9e4ec", land: "#f4f1ea", coast: "#7d8b97", port: "#5b6b7a", zone: "#2f6da8", text: "Dark" },
   };
-  const KIND_COLOUR = [
-    "match", ["get", "kind_group"],
-    "maritime", "#35c3d6",
-    "missile", "#ff6b3d",
-    "sanctions", "#d45cd6",
-    "note", "#e0b83a",
-    "#8fa0b3",
-  ];
+  const KIND_FILL = { maritime: "#35c3d6", missile: "#ff6b3d", sanctions: "#d45cd6", note: "#e0b83a" };
+  const OTHER_KIND = "#8fa0b3";
+  const KIND_COLOUR = ["match", ["get", "kind_group"],
+    ...Object.entries(KIND_FILL).flat(), OTHER_KIND];
   const CLASS_EXPR = ["match", ["get", "level"], 0, CLASS_COLOUR[0], 1, CLASS_COLOUR[1], 2,
     CLASS_COLOUR[2], 3, CLASS_COLOUR[3], 4, CLASS_COLOUR[4], "#888"];
+
+  // Two full-view passes MapLibre 5 makes on every frame that a flat chart does not need. In
+  // software WebGL each costs like a layer covering the whole view (docs/cop.md, "Rendering
+  // cost"): the default sky, drawn even when no style asks for one and out of sight at
+  // pitch 0 (maxPitch is 0 here), and the stencil reset, drawn as a full-view quad instead
+  // of a buffer clear. Both hooks are internal to the bundled MapLibre version
+  // (static/vendor/maplibre-gl.VERSION); if a new version moves them the map still draws
+  // correctly, only slower, and the browser test that counts a frame's draw calls fails.
+  function flattenRenderer(m) {
+    const painter = m.painter;
+    const done = { sky: false, stencil: false };
+    if (painter && painter.drawFunctions && typeof painter.drawFunctions.sky === "function") {
+      painter.drawFunctions = Object.assign({}, painter.drawFunctions, { sky() {} });
+      done.sky = true;
+    }
+    if (painter && typeof painter.clearStencil === "function" && painter.context &&
+        typeof painter.context.clear === "function") {
+      painter.clearStencil = function () {
+        this.nextStencilID = 1;
+        this.currentStencilSource = undefined;
+        this.context.clear({ stencil: 0 });
+      };
+      done.stencil = true;
+    }
+    return done;
+  }
 
   function emptyFC() { return { type: "FeatureCollection", features: [] }; }
 
@@ -55,11 +77,20 @@
     attributionControl: { compact: true,
       customAttribution: "Natural Earth; NGA World Port Index; zones: approximation, not for legal use" },
     fadeDuration: 0,
+    // A flat chart: no pitch and no rotation (north up), as on a plotting table; it also
+    // lets the renderer skip MapLibre's sky (below).
+    maxPitch: 0,
+    dragRotate: false,
+    pitchWithRotate: false,
+    touchPitch: false,
     // no MSAA (MapLibre's default, stated here: multisampling multiplies the fragment work in
     // software WebGL; lines and circles antialias themselves in their shaders)
     canvasContextAttributes: { antialias: false },
   });
+  map.touchZoomRotate.disableRotation();
+  map.keyboard.disableRotation();
   map.getContainer().style.backgroundColor = THEMES[theme].sea;
+  state.renderer = flattenRenderer(map);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "bottom-left");
 
@@ -124,7 +155,6 @@
     map.addLayer({ id: "ports", type: "circle", source: "basemap", minzoom: 5, filter: bm("port"),
       paint: { "circle-radius": 2.5, "circle-color": c.port } });
     map.addSource("shapes", { type: "geojson", data: emptyFC(), buffer: 16 });
-    map.addSource("points", { type: "geojson", data: emptyFC(), buffer: 4 });
     const polygon = ["match", ["geometry-type"], ["Polygon", "MultiPolygon"], true, false];
     map.addLayer({ id: "polys-fill", type: "fill", source: "shapes", filter: polygon,
       paint: { "fill-color": KIND_COLOUR, "fill-opacity": 0.18 } });
@@ -132,19 +162,28 @@
       paint: { "line-color": CLASS_EXPR, "line-width": 1.5 } });
     map.addLayer({ id: "lines", type: "line", source: "shapes", filter: ["match", ["geometry-type"], ["LineString", "MultiLineString"], true, false],
       paint: { "line-color": KIND_COLOUR, "line-width": 2 } });
-    map.addLayer({ id: "points", type: "circle", source: "points",
-      paint: {
-        "circle-radius": ["interpolate", ["linear"], ["zoom"], 3, 2, 6, 3.5, 9, 6],
-        "circle-color": KIND_COLOUR,
-        "circle-stroke-color": CLASS_EXPR,
-        "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 3, 0.8, 8, 1.5],
-      } });
-    for (const layer of ["points", "lines", "polys-fill"]) {
-      map.on("click", layer, (e) => { if (e.features.length) openReport(e.features[0].properties.id); });
-      map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
-      map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
-    }
+    // points: fill by kind, ring by classification (cop-points.js)
+    map.addLayer(pointLayer);
+    // a point wins over the line or area under it
+    const SHAPE_LAYERS = ["lines", "polys-fill"];
+    map.on("click", (e) => {
+      const hit = pointLayer.featuresAt(map, e.lngLat);
+      const shapes = hit.length ? [] : map.queryRenderedFeatures(e.point, { layers: SHAPE_LAYERS });
+      const f = hit[0] || shapes[0];
+      if (f) openReport(f.properties.id);
+    });
+    map.on("mousemove", (e) => {
+      const over = pointLayer.featuresAt(map, e.lngLat).length ||
+        map.queryRenderedFeatures(e.point, { layers: SHAPE_LAYERS }).length;
+      map.getCanvas().style.cursor = over ? "pointer" : "";
+    });
   }
+
+  const pointLayer = window.copCreatePointLayer(
+    "points",
+    (f) => KIND_FILL[f.properties.kind_group] || OTHER_KIND,
+    (f) => CLASS_COLOUR[f.properties.level] || "#888888",
+  );
 
   function applyTheme(t) {
     theme = t;
@@ -216,7 +255,8 @@
   function setIfChanged(id, feats, key) {
     if (sourceKeys[id] === key) return;
     sourceKeys[id] = key;
-    map.getSource(id).setData({ type: "FeatureCollection", features: feats });
+    if (id === "points") pointLayer.setFeatures(feats);
+    else map.getSource(id).setData({ type: "FeatureCollection", features: feats });
   }
 
   function render() {
@@ -312,10 +352,14 @@
 
   function overall(list) {
     if (!list.length) return { level: 0, text: "UNCLASSIFIED" };
+    // Thousands of reports on screen share a handful of labels, and the banner is recomputed
+    // after every camera move: read each distinct label once.
+    const distinct = new Map();
+    for (const r of list) distinct.set(`${r.level}|${r.exercise ? 1 : 0}|${r.label}`, r);
     let level = 0, exercise = false, noforn = false;
     let rel = null;
     const caveats = new Set();
-    for (const r of list) {
+    for (const r of distinct.values()) {
       level = Math.max(level, r.level);
       exercise = exercise || r.exercise;
       const parts = r.label.split("//");
@@ -341,8 +385,10 @@
     const o = overall(onScreen());
     for (const id of ["banner-top", "banner-bottom"]) {
       const el = document.getElementById(id);
-      el.textContent = o.text;
-      el.className = `banner level-${o.level}`;
+      const cls = `banner level-${o.level}`;
+      // unchanged text is not rewritten: a rewrite relays out the page on every pan
+      if (el.textContent !== o.text) el.textContent = o.text;
+      if (el.className !== cls) el.className = cls;
     }
     state.banner = o;
   }
@@ -506,5 +552,8 @@
     map.once("idle", () => { state.mapIdle = true; });
   });
   loadAll().then(connect).catch((e) => { console.error(e); connect(); });
-  window.copInternals = { reports, nation, csrf, render, openReport, map };
+  // What the point layer drew under (lon, lat), nearest first: the click's hit test, used by
+  // the browser tests.
+  const pointsAt = (lon, lat) => pointLayer.featuresAt(map, new maplibregl.LngLat(lon, lat)).map((f) => f.properties);
+  window.copInternals = { reports, nation, csrf, render, openReport, map, pointsAt };
 })();

@@ -1,0 +1,206 @@
+/* trilink COP: the point features (vessel positions, launch points, event positions) drawn
+   as one WebGL point list in a MapLibre custom layer, with its own hit test.
+
+   Why not a MapLibre circle layer: a circle is four vertices run through MapLibre's
+   projection-aware vertex shader, tile by tile. In software WebGL (no GPU; what the
+   benchmark machine has) 10,000 circles cost 25-35 ms of every frame and the cost did not
+   change with the circles' size, so it is the vertices, not the pixels. Here each point is
+   one vertex with a two-line shader and the disc and its classification ring are drawn by
+   the fragment shader (docs/cop.md, "Rendering cost"). */
+"use strict";
+
+(function () {
+  // Same sizes as the circle layer this replaced: radius and ring width by zoom, in CSS px.
+  const RADIUS_STOPS = [[3, 2], [6, 3.5], [9, 6]];
+  const RING_STOPS = [[3, 0.8], [8, 1.5]];
+  const HIT_MARGIN_PX = 3; // a click this close to a dot's edge still selects it
+
+  function interpolate(stops, z) {
+    if (z <= stops[0][0]) return stops[0][1];
+    for (let i = 1; i < stops.length; i++) {
+      const [z1, v1] = stops[i];
+      if (z <= z1) {
+        const [z0, v0] = stops[i - 1];
+        return v0 + ((v1 - v0) * (z - z0)) / (z1 - z0);
+      }
+    }
+    return stops[stops.length - 1][1];
+  }
+
+  function rgb(hex) {
+    const v = parseInt(hex.slice(1), 16);
+    return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+  }
+
+  // GLSL ES 1.00 so it runs on WebGL 1 and 2 alike. Positions are Web Mercator offsets from
+  // an origin inside the data (float32 alone would jitter by a pixel past zoom 15).
+  const VERTEX = `
+    uniform mat4 u_matrix;
+    uniform mediump float u_size;
+    attribute vec2 a_pos;
+    attribute vec4 a_fill;
+    attribute vec4 a_ring;
+    varying mediump vec4 v_fill;
+    varying mediump vec4 v_ring;
+    void main() {
+      gl_Position = u_matrix * vec4(a_pos, 0.0, 1.0);
+      gl_PointSize = u_size;
+      v_fill = a_fill;
+      v_ring = a_ring;
+    }`;
+  const FRAGMENT = `
+    precision mediump float;
+    uniform float u_size;
+    uniform float u_radius;
+    varying vec4 v_fill;
+    varying vec4 v_ring;
+    void main() {
+      float d = length(gl_PointCoord - 0.5) * u_size;   // px from the centre
+      float alpha = clamp(u_size * 0.5 - d, 0.0, 1.0);   // antialiased outer edge
+      vec4 c = mix(v_fill, v_ring, clamp(d - u_radius + 0.5, 0.0, 1.0));
+      // premultiplied, as MapLibre blends; no discard (it costs more than the blend)
+      gl_FragColor = vec4(c.rgb * alpha, alpha);
+    }`;
+
+  function compile(gl, type, source) {
+    const shader = gl.createShader(type);
+    gl.shaderSource(shader, source);
+    gl.compileShader(shader);
+    if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) {
+      throw new Error(`COP point shader: ${gl.getShaderInfoLog(shader)}`);
+    }
+    return shader;
+  }
+
+  /* createPointLayer(id, fillColour(feature) -> "#rrggbb", ringColour(feature) -> "#rrggbb")
+     returns a MapLibre custom layer with:
+       setFeatures(features)  GeoJSON Point features to draw (others are ignored)
+       featuresAt(map, lngLat) the drawn features under a screen position, nearest first */
+  function createPointLayer(id, fillColour, ringColour) {
+    let features = [];
+    let mercX = new Float64Array(0), mercY = new Float64Array(0);
+    let origin = [0, 0];
+    let dirty = true;
+    let gl = null, program = null, buffer = null, count = 0;
+    let loc = null;
+    let map = null;
+
+    function upload() {
+      const n = features.length;
+      // per point: x, y offsets (float32) then fill and ring colours (4 bytes each)
+      const bytes = new ArrayBuffer(n * 16);
+      const f32 = new Float32Array(bytes);
+      const u8 = new Uint8Array(bytes);
+      for (let i = 0; i < n; i++) {
+        f32[i * 4] = mercX[i] - origin[0];
+        f32[i * 4 + 1] = mercY[i] - origin[1];
+        const fill = rgb(fillColour(features[i]));
+        const ring = rgb(ringColour(features[i]));
+        u8.set([fill[0], fill[1], fill[2], 255, ring[0], ring[1], ring[2], 255], i * 16 + 8);
+      }
+      gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
+      gl.bufferData(gl.ARRAY_BUFFER, bytes, gl.DYNAMIC_DRAW);
+      count = n;
+      dirty = false;
+    }
+
+    function sizes(zoom) {
+      const ratio = map ? map.getPixelRatio() : 1;
+      const radius = interpolate(RADIUS_STOPS, zoom);
+      const ring = interpolate(RING_STOPS, zoom);
+      return { radius, ring, radiusPx: radius * ratio, sizePx: 2 * (radius + ring) * ratio };
+    }
+
+    const layer = {
+      id,
+      type: "custom",
+      renderingMode: "2d",
+      onAdd(m, context) {
+        map = m;
+        gl = context;
+        program = gl.createProgram();
+        gl.attachShader(program, compile(gl, gl.VERTEX_SHADER, VERTEX));
+        gl.attachShader(program, compile(gl, gl.FRAGMENT_SHADER, FRAGMENT));
+        gl.linkProgram(program);
+        if (!gl.getProgramParameter(program, gl.LINK_STATUS)) {
+          throw new Error(`COP point program: ${gl.getProgramInfoLog(program)}`);
+        }
+        loc = {
+          matrix: gl.getUniformLocation(program, "u_matrix"),
+          size: gl.getUniformLocation(program, "u_size"),
+          radius: gl.getUniformLocation(program, "u_radius"),
+          pos: gl.getAttribLocation(program, "a_pos"),
+          fill: gl.getAttribLocation(program, "a_fill"),
+          ring: gl.getAttribLocation(program, "a_ring"),
+        };
+        buffer = gl.createBuffer();
+        dirty = true;
+      },
+      onRemove() {
+        if (gl) { gl.deleteBuffer(buffer); gl.deleteProgram(program); }
+        gl = null;
+      },
+      render(context, args) {
+        if (dirty) upload();
+        if (!count) return;
+        // mainMatrix maps Web Mercator [0, 1] to clip space; fold the origin offset into
+        // its translation column in float64
+        const m = args.defaultProjectionData.mainMatrix;
+        const matrix = new Float32Array(m);
+        for (let i = 0; i < 4; i++) matrix[12 + i] = m[i] * origin[0] + m[4 + i] * origin[1] + m[12 + i];
+        const s = sizes(map.getZoom());
+        gl.useProgram(program);
+        gl.uniformMatrix4fv(loc.matrix, false, matrix);
+        gl.uniform1f(loc.size, s.sizePx);
+        gl.uniform1f(loc.radius, s.radiusPx);
+        gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
+        gl.enableVertexAttribArray(loc.pos);
+        gl.vertexAttribPointer(loc.pos, 2, gl.FLOAT, false, 16, 0);
+        gl.enableVertexAttribArray(loc.fill);
+        gl.vertexAttribPointer(loc.fill, 4, gl.UNSIGNED_BYTE, true, 16, 8);
+        gl.enableVertexAttribArray(loc.ring);
+        gl.vertexAttribPointer(loc.ring, 4, gl.UNSIGNED_BYTE, true, 16, 12);
+        gl.drawArrays(gl.POINTS, 0, count);
+        gl.disableVertexAttribArray(loc.pos);
+        gl.disableVertexAttribArray(loc.fill);
+        gl.disableVertexAttribArray(loc.ring);
+      },
+      setFeatures(list) {
+        features = list.filter((f) => f.geometry && f.geometry.type === "Point");
+        const n = features.length;
+        mercX = new Float64Array(n);
+        mercY = new Float64Array(n);
+        let sx = 0, sy = 0;
+        for (let i = 0; i < n; i++) {
+          const c = maplibregl.MercatorCoordinate.fromLngLat(features[i].geometry.coordinates);
+          mercX[i] = c.x;
+          mercY[i] = c.y;
+          sx += c.x;
+          sy += c.y;
+        }
+        origin = n ? [sx / n, sy / n] : [0, 0];
+        dirty = true;
+        if (map) map.triggerRepaint();
+      },
+      featuresAt(m, lngLat) {
+        if (!features.length) return [];
+        const p = maplibregl.MercatorCoordinate.fromLngLat(lngLat);
+        const s = sizes(m.getZoom());
+        const worldPx = 512 * Math.pow(2, m.getZoom()); // CSS px per Web Mercator unit
+        const reach = (s.radius + s.ring + HIT_MARGIN_PX) / worldPx;
+        const hits = [];
+        for (let i = 0; i < features.length; i++) {
+          const dx = mercX[i] - p.x, dy = mercY[i] - p.y;
+          if (Math.abs(dx) > reach || Math.abs(dy) > reach) continue;
+          const d = Math.hypot(dx, dy);
+          if (d <= reach) hits.push([d, features[i]]);
+        }
+        hits.sort((a, b) => a[0] - b[0]);
+        return hits.map((h) => h[1]);
+      },
+    };
+    return layer;
+  }
+
+  window.copCreatePointLayer = createPointLayer;
+})();
