@@ -252,12 +252,14 @@ def test_live_update_appears_without_reload(net: dict[str, NodeService], browser
             cop.close()
 
 
-FRAME_DRAWS_JS = """async () => {
-    // every draw call and clear of one repaint with all style layers hidden
+REPAINT_CALLS_JS = """async (hideLayers) => {
+    // every draw call and clear of one repaint (optionally with all style layers hidden)
     const m = window.copInternals.map;
     const gl = m.painter.context.gl;
-    for (const id of m.getLayersOrder()) m.setLayoutProperty(id, "visibility", "none");
-    await new Promise((r) => m.once("idle", r));
+    if (hideLayers) {
+        for (const id of m.getLayersOrder()) m.setLayoutProperty(id, "visibility", "none");
+        await new Promise((r) => m.once("idle", r));
+    }
     const calls = [];
     const saved = {};
     for (const k of ["drawElements", "drawArrays", "clear"]) {
@@ -275,12 +277,37 @@ def test_an_empty_frame_draws_nothing_and_the_map_sits_on_whole_pixels(
     net: dict[str, NodeService], browser: Any
 ) -> None:
     """Render cost in software WebGL (docs/cop.md): MapLibre's sky and its full-view stencil
-    quad are not drawn, the chart stays flat (the sky would show with pitch), and the canvas
-    sits on whole pixels (software compositing resamples it on every frame otherwise)."""
+    quad are not drawn, each tile mask is drawn once (the same picture, fewer draws), the
+    chart stays flat (the sky would show with pitch), and the canvas sits on whole pixels
+    (software compositing resamples it on every frame otherwise)."""
+    net["USA"].publish(
+        GEO_KIND,
+        "UNCLASSIFIED//REL TO USA, JPN, KOR",
+        {"title": "track", "track": [[128.0, 33.0], [131.0, 35.5], [134.0, 36.0]]},
+    )
     with serve(create_cop_app(net["USA"])) as base:
         cop = Cop(browser, base)
         try:
-            assert cop.page.evaluate("window.cop.renderer") == {"sky": True, "stencil": True}
+            assert cop.page.evaluate("window.cop.renderer") == {
+                "sky": True,
+                "stencil": True,
+                "masks": True,
+                "skipSecondMasks": True,
+            }
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [131, 35], zoom: 5})")
+            wait_js(cop.page, "window.cop.renderedFeatures >= 1")
+            ready = "window.copInternals.map.loaded() && window.copInternals.map.areTilesLoaded()"
+            pictures, draws = [], []
+            for skip in ("true", "false"):
+                cop.page.evaluate(f"window.cop.renderer.skipSecondMasks = {skip}")
+                wait_js(cop.page, ready)
+                calls = cop.page.evaluate(REPAINT_CALLS_JS, False)
+                draws.append(sum(c != "clear" for c in calls))
+                wait_js(cop.page, ready)
+                pictures.append(cop.page.locator("#map canvas").screenshot())
+            cop.page.evaluate("window.cop.renderer.skipSecondMasks = true")
+            assert pictures[0] == pictures[1]
+            assert draws[0] < draws[1]
             for width, height in ((1000, 650), (1400, 900), (800, 500), (1280, 1024)):
                 cop.page.set_viewport_size({"width": width, "height": height})
                 rect = cop.page.evaluate(
@@ -291,7 +318,7 @@ def test_an_empty_frame_draws_nothing_and_the_map_sits_on_whole_pixels(
             assert cop.page.evaluate("window.copInternals.map.getMaxPitch()") == 0
             cop.page.evaluate("window.copInternals.map.setPitch(45)")
             assert cop.page.evaluate("window.copInternals.map.getPitch()") == 0
-            assert cop.page.evaluate(FRAME_DRAWS_JS) == ["clear", "clear"]
+            assert cop.page.evaluate(REPAINT_CALLS_JS, True) == ["clear", "clear"]
             assert cop.errors == []
         finally:
             cop.close()
