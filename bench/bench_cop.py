@@ -159,10 +159,7 @@ def serve(app: Any) -> Iterator[str]:
         stop = getattr(app.state, "stop_streams", None)
         if stop is not None:
             stop()
-            # woken streams end within a poll period; wait for that, not a fixed delay
-            ends = time.monotonic() + 5.0
-            while app.state.open_streams() and time.monotonic() < ends:
-                time.sleep(0.01)
+            app.state.wait_streams_ended(5.0)  # woken streams end within a poll period
         server.should_exit = True
         thread.join(10)
 

@@ -39,6 +39,7 @@ class GeoTestPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     track: list[list[float]] | None = None
     ellipse: dict[str, float] | None = None
     track_id: str | None = None
+    geometry: dict[str, Any] | None = None
 
 
 def replicate(nodes: dict[str, NodeService]) -> int:
@@ -103,10 +104,7 @@ def serve(app: FastAPI) -> Iterator[str]:
         stop = getattr(app.state, "stop_streams", None)
         if stop is not None:
             stop()
-            # woken streams end within a poll period; wait for that, not a fixed delay
-            ends = time.monotonic() + 5.0
-            while app.state.open_streams() and time.monotonic() < ends:
-                time.sleep(0.01)
+            assert app.state.wait_streams_ended(5.0), "SSE streams still open 5 s after stop"
         server.should_exit = True
         thread.join(10)
 

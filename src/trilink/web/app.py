@@ -11,8 +11,8 @@ proxy). Pages: ``/login``, ``/`` (the map). API (session cookie required):
     POST /api/notes                       analyst+: publish a note (X-CSRF-Token header)
     POST /logout                          end the session (CSRF token)
 
-Before stopping the server, call ``app.state.stop_streams()`` so open SSE streams end at once
-(``app.state.open_streams()`` counts those not yet ended).
+Before stopping the server, call ``app.state.stop_streams()`` so open SSE streams end at once;
+from another thread, ``app.state.wait_streams_ended(timeout_s)`` then waits until they have.
 
 The COP reads the node through its own database connection (the node's connection is used
 inside the node's transactions by other threads) and learns of new reports from
@@ -86,6 +86,8 @@ class _Hub:
     loop: asyncio.AbstractEventLoop | None = None
     queues: set[asyncio.Queue[None]] = field(default_factory=set)
     closing: bool = False
+    # notified when a stream ends, for threads that wait on it (never the event loop)
+    streams_changed: threading.Condition = field(default_factory=threading.Condition)
 
     def stop_streams(self) -> None:
         """End every open SSE stream (thread-safe). Call before stopping the server: uvicorn
@@ -93,9 +95,19 @@ class _Hub:
         self.closing = True
         self.on_reports(())
 
-    def open_streams(self) -> int:
-        """SSE streams still open (each removes itself when it ends)."""
-        return len(self.queues)
+    def add_stream(self, queue: asyncio.Queue[None]) -> None:
+        with self.streams_changed:
+            self.queues.add(queue)
+
+    def end_stream(self, queue: asyncio.Queue[None]) -> None:
+        with self.streams_changed:
+            self.queues.discard(queue)
+            self.streams_changed.notify_all()
+
+    def wait_streams_ended(self, timeout_s: float) -> bool:
+        """Block (not on the event loop) until no SSE stream is open; False on timeout."""
+        with self.streams_changed:
+            return self.streams_changed.wait_for(lambda: not self.queues, timeout_s)
 
     def wake(self) -> None:
         for q in list(self.queues):
@@ -182,7 +194,7 @@ def create_cop_app(
     app.state.index = index
     app.state.store = db
     app.state.stop_streams = hub.stop_streams
-    app.state.open_streams = hub.open_streams
+    app.state.wait_streams_ended = hub.wait_streams_ended
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     # -- helpers --------------------------------------------------------------------------
@@ -423,7 +435,7 @@ def create_cop_app(
 
         async def events() -> AsyncIterator[str]:
             last = start
-            hub.queues.add(queue)
+            hub.add_stream(queue)
             loop = asyncio.get_running_loop()
             next_beat = loop.time() + cfg.heartbeat_s
             next_check = loop.time() + SESSION_CHECK_S
@@ -448,7 +460,7 @@ def create_cop_app(
                         next_beat = loop.time() + cfg.heartbeat_s
                         yield ": keep-alive\n\n"
             finally:
-                hub.queues.discard(queue)
+                hub.end_stream(queue)
 
         return StreamingResponse(
             events(),
