@@ -243,6 +243,20 @@ def test_live_update_appears_without_reload(net: dict[str, NodeService], browser
             )
             history = cop.wait_rendered(131.0, 36.5, layer="lines")
             assert [(h["role"], h["title"]) for h in history] == [("history", "T9 state 2")]
+            # a MultiPoint geometry: each of its positions is drawn and selects the report
+            net["USA"].publish(
+                GEO_KIND,
+                "UNCLASSIFIED//REL TO USA, JPN, KOR",
+                {
+                    "title": "SPLIT",
+                    "geometry": {
+                        "type": "MultiPoint",
+                        "coordinates": [[129.0, 34.0], [132.5, 37.0]],
+                    },
+                },
+            )
+            for lon, lat in ((129.0, 34.0), (132.5, 37.0)):
+                assert [d["title"] for d in cop.wait_rendered(lon, lat)] == ["SPLIT"]
             # a report arriving from a partner (ingest) appears the same way
             net["JPN"].publish("note", "UNCLASSIFIED//REL TO USA, JPN, KOR", {"title": "from JPN"})
             replicate(net)

@@ -74,10 +74,10 @@
 
   /* createPointLayer(id, fillColour(feature) -> "#rrggbb", ringColour(feature) -> "#rrggbb")
      returns a MapLibre custom layer with:
-       setFeatures(features)  GeoJSON Point features to draw (others are ignored)
+       setFeatures(features)  GeoJSON Point and MultiPoint features to draw (others are ignored)
        featuresAt(map, lngLat) the drawn features under a screen position, nearest first */
   function createPointLayer(id, fillColour, ringColour) {
-    let features = [];
+    let owners = []; // per drawn position, the feature it belongs to
     let mercX = new Float64Array(0), mercY = new Float64Array(0);
     let origin = [0, 0];
     let dirty = true;
@@ -86,7 +86,7 @@
     let map = null;
 
     function upload() {
-      const n = features.length;
+      const n = owners.length;
       // per point: x, y offsets (float32) then fill and ring colours (4 bytes each)
       const bytes = new ArrayBuffer(n * 16);
       const f32 = new Float32Array(bytes);
@@ -94,8 +94,8 @@
       for (let i = 0; i < n; i++) {
         f32[i * 4] = mercX[i] - origin[0];
         f32[i * 4 + 1] = mercY[i] - origin[1];
-        const fill = rgb(fillColour(features[i]));
-        const ring = rgb(ringColour(features[i]));
+        const fill = rgb(fillColour(owners[i]));
+        const ring = rgb(ringColour(owners[i]));
         u8.set([fill[0], fill[1], fill[2], 255, ring[0], ring[1], ring[2], 255], i * 16 + 8);
       }
       gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
@@ -166,13 +166,20 @@
         gl.disableVertexAttribArray(loc.ring);
       },
       setFeatures(list) {
-        features = list.filter((f) => f.geometry && f.geometry.type === "Point");
-        const n = features.length;
+        owners = [];
+        const positions = [];
+        for (const f of list) {
+          const g = f.geometry;
+          const coords = !g ? [] : g.type === "Point" ? [g.coordinates]
+            : g.type === "MultiPoint" ? g.coordinates : [];
+          for (const c of coords) { owners.push(f); positions.push(c); }
+        }
+        const n = owners.length;
         mercX = new Float64Array(n);
         mercY = new Float64Array(n);
         let sx = 0, sy = 0;
         for (let i = 0; i < n; i++) {
-          const c = maplibregl.MercatorCoordinate.fromLngLat(features[i].geometry.coordinates);
+          const c = maplibregl.MercatorCoordinate.fromLngLat(positions[i]);
           mercX[i] = c.x;
           mercY[i] = c.y;
           sx += c.x;
@@ -183,20 +190,20 @@
         if (map) map.triggerRepaint();
       },
       featuresAt(m, lngLat) {
-        if (!features.length) return [];
+        if (!owners.length) return [];
         const p = maplibregl.MercatorCoordinate.fromLngLat(lngLat);
         const s = sizes(m.getZoom());
         const worldPx = 512 * Math.pow(2, m.getZoom()); // CSS px per Web Mercator unit
         const reach = (s.radius + s.ring + HIT_MARGIN_PX) / worldPx;
         const hits = [];
-        for (let i = 0; i < features.length; i++) {
+        for (let i = 0; i < owners.length; i++) {
           const dx = mercX[i] - p.x, dy = mercY[i] - p.y;
           if (Math.abs(dx) > reach || Math.abs(dy) > reach) continue;
           const d = Math.hypot(dx, dy);
-          if (d <= reach) hits.push([d, features[i]]);
+          if (d <= reach) hits.push([d, owners[i]]);
         }
         hits.sort((a, b) => a[0] - b[0]);
-        return hits.map((h) => h[1]);
+        return [...new Set(hits.map((h) => h[1]))]; // a MultiPoint once, at its nearest
       },
     };
     return layer;

@@ -260,14 +260,18 @@
     requestAnimationFrame(() => { renderQueued = false; render(); });
   }
 
-  // setData re-tiles a whole source in the worker: skip sources whose content is unchanged
-  // (same features, same versions), so a new vessel position does not re-cut 100 tracks.
-  const sourceKeys = { points: "", shapes: "" };
+  // Handing over features re-uploads the points or re-tiles the shapes in the worker: skip
+  // when the content is unchanged (same features, same versions), so a new vessel position
+  // does not re-cut 100 tracks.
+  const sinks = {
+    points: (feats) => pointLayer.setFeatures(feats),
+    shapes: (feats) => map.getSource("shapes").setData({ type: "FeatureCollection", features: feats }),
+  };
+  const sinkKeys = { points: "", shapes: "" };
   function setIfChanged(id, feats, key) {
-    if (sourceKeys[id] === key) return;
-    sourceKeys[id] = key;
-    if (id === "points") pointLayer.setFeatures(feats);
-    else map.getSource(id).setData({ type: "FeatureCollection", features: feats });
+    if (sinkKeys[id] === key) return;
+    sinkKeys[id] = key;
+    sinks[id](feats);
   }
 
   function render() {
