@@ -65,6 +65,21 @@ def _chol_into(A: FloatArray, B: FloatArray, w: float, L: FloatArray) -> bool:
 
 
 @nb.njit(cache=True)
+def _lower_t_product_sym(L: FloatArray, M: FloatArray, out: FloatArray) -> None:
+    """``out = L^T M`` for lower-triangular ``L``, when the product is known to be symmetric:
+    the sums skip ``L``'s zeros above the diagonal and only the lower half is computed, then
+    mirrored."""
+    n = L.shape[0]
+    for i in range(n):
+        for j in range(i + 1):
+            acc = 0.0
+            for k in range(i, n):
+                acc += L[k, i] * M[k, j]
+            out[i, j] = acc
+            out[j, i] = acc
+
+
+@nb.njit(cache=True)
 def _inverse_from_chol(L: FloatArray, Li: FloatArray, out: FloatArray) -> None:
     """``out = (L L^T)^-1 = L^-T L^-1`` (symmetric by construction); ``Li`` is scratch."""
     n = L.shape[0]
@@ -77,13 +92,7 @@ def _inverse_from_chol(L: FloatArray, Li: FloatArray, out: FloatArray) -> None:
             for k in range(c, i):
                 t -= L[i, k] * Li[k, c]
             Li[i, c] = t / L[i, i]
-    for i in range(n):
-        for j in range(i + 1):
-            acc = 0.0
-            for k in range(i, n):
-                acc += Li[k, i] * Li[k, j]
-            out[i, j] = acc
-            out[j, i] = acc
+    _lower_t_product_sym(Li, Li, out)
 
 
 @nb.njit(cache=True)
@@ -152,13 +161,7 @@ def _det_weight(
             for k in range(j, n):
                 acc += Ia[i, k] * Lb[k, j]
             E[i, j] = acc
-    for i in range(n):
-        for j in range(i + 1):
-            acc = 0.0
-            for k in range(i, n):
-                acc += Lb[k, i] * E[k, j]
-            C[i, j] = acc
-            C[j, i] = acc
+    _lower_t_product_sym(Lb, E, C)
     d = np.empty(n)
     _sym_eigvals(C, d)
     for i in range(n):
