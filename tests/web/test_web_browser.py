@@ -66,8 +66,12 @@ def wait_js(page: Any, expression: str, timeout_s: float = 15.0) -> Any:
 class Cop:
     """One logged-in browser tab on a COP; collects page errors and API bodies seen."""
 
-    def __init__(self, browser: Any, base: str, username: str = "watch") -> None:
-        self.context = browser.new_context(viewport={"width": 1000, "height": 650})
+    def __init__(
+        self, browser: Any, base: str, username: str = "watch", pixel_ratio: float = 1
+    ) -> None:
+        self.context = browser.new_context(
+            viewport={"width": 1000, "height": 650}, device_scale_factor=pixel_ratio
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.bodies: list[str] = []
@@ -176,14 +180,15 @@ def test_login_map_and_classification_banner(net: dict[str, NodeService], browse
             assert cop.banner("banner-bottom") == (SECRET, RED)
             drawn = cop.wait_rendered(135.0, 35.0)
             assert [d["label"] for d in drawn] == [SECRET]
-            assert cop.page.evaluate("window.copInternals.map.getLayer('land') !== undefined")
-            # render cost (docs/cop.md): the sea is the container's CSS background, not a
-            # full-view WebGL layer, and the basemap is one source (one set of tile masks)
+            # render cost (docs/cop.md): no full-view background layer; the basemap is an
+            # image layer (cop-basemap.js), so the reports' shapes are the only tiled source
             style = cop.page.evaluate("window.copInternals.map.getStyle()")
             assert [x["type"] for x in style["layers"]].count("background") == 0
-            assert sorted(style["sources"]) == ["basemap", "shapes"]
+            assert sorted(style["sources"]) == ["shapes"]
+            layer_type = "window.copInternals.map.getLayer('{}').type"
+            assert cop.page.evaluate(layer_type.format("basemap")) == "custom"
             # points are one WebGL point list (cop-points.js), drawn in the kind's colour
-            assert cop.page.evaluate("window.copInternals.map.getLayer('points').type") == "custom"
+            assert cop.page.evaluate(layer_type.format("points")) == "custom"
             painted = cop.painted_rgb(135.0, 35.0)
             other_kind_fill = (0x8F, 0xA0, 0xB3)  # cop.js OTHER_KIND: not a known engine
             assert all(abs(a - b) <= 2 for a, b in zip(painted, other_kind_fill, strict=True))
@@ -214,6 +219,56 @@ def test_login_map_and_classification_banner(net: dict[str, NodeService], browse
             )
             text, colour = cop.banner()
             assert text == "CONFIDENTIAL//REL TO USA, JPN, KOR" and colour == "rgb(0, 51, 160)"
+        finally:
+            cop.close()
+
+
+DARK_LAND, DARK_SEA, LIGHT_LAND = (0x1B, 0x26, 0x31), (0x0B, 0x16, 0x22), (0xF4, 0xF1, 0xEA)
+
+
+def _close(painted: tuple[int, int, int], expected: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) <= 2 for a, b in zip(painted, expected, strict=True))
+
+
+def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
+    net: dict[str, NodeService], browser: Any
+) -> None:
+    """The basemap (cop-basemap.js) is drawn into an image larger than the view: land and sea
+    in the theme's colours where Natural Earth has them; a small pan reuses the image, a pan
+    past its edge or a new zoom draws a new one; a theme change redraws it."""
+    with serve(create_cop_app(net["USA"])) as base:
+        cop = Cop(browser, base)
+        try:
+            stats = "window.copInternals.basemapLayer.stats"
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [128, 36.5], zoom: 6})")
+            wait_js(cop.page, f"{stats}.zoom === 6")
+            assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)  # inland Korea
+            assert _close(cop.painted_rgb(130.2, 37.9), DARK_SEA)  # East Sea
+            drawn = cop.page.evaluate(f"{stats}.redraws")
+            # half a degree: inside the image's margin, no new image
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [128.5, 36.5], zoom: 6})")
+            assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
+            assert cop.page.evaluate(f"{stats}.redraws") == drawn
+            # to northern Honshu: past the image's edge
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [140.5, 40], zoom: 6})")
+            wait_js(cop.page, f"{stats}.redraws === {drawn + 1}")
+            assert _close(cop.painted_rgb(140.6, 40.2), DARK_LAND)
+            # a new zoom is drawn at that zoom once the camera stops
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [140.5, 40], zoom: 6.1})")
+            wait_js(cop.page, f"{stats}.zoom === 6.1")
+            cop.page.click("#theme-toggle")
+            wait_js(cop.page, f"{stats}.redraws === {drawn + 3}")
+            assert _close(cop.painted_rgb(140.6, 40.2), LIGHT_LAND)
+            assert cop.page.evaluate(f"{stats}.ratio") == 1
+        finally:
+            cop.close()
+        # a high-density screen gets an image at its own pixel density
+        cop = Cop(browser, base, pixel_ratio=2)
+        try:
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [128, 36.5], zoom: 6})")
+            wait_js(cop.page, f"{stats}.zoom === 6")
+            assert cop.page.evaluate(f"{stats}.ratio") == 2
+            assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
         finally:
             cop.close()
 

@@ -62,16 +62,6 @@
       gl_FragColor = vec4(c.rgb * alpha, alpha);
     }`;
 
-  function compile(gl, type, source) {
-    const shader = gl.createShader(type);
-    gl.shaderSource(shader, source);
-    gl.compileShader(shader);
-    if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) {
-      throw new Error(`COP point shader: ${gl.getShaderInfoLog(shader)}`);
-    }
-    return shader;
-  }
-
   /* createPointLayer(id, fillColour(feature) -> "#rrggbb", ringColour(feature) -> "#rrggbb")
      returns a MapLibre custom layer with:
        setFeatures(features)  GeoJSON Point and MultiPoint features to draw (others are ignored)
@@ -118,21 +108,9 @@
       onAdd(m, context) {
         map = m;
         gl = context;
-        program = gl.createProgram();
-        gl.attachShader(program, compile(gl, gl.VERTEX_SHADER, VERTEX));
-        gl.attachShader(program, compile(gl, gl.FRAGMENT_SHADER, FRAGMENT));
-        gl.linkProgram(program);
-        if (!gl.getProgramParameter(program, gl.LINK_STATUS)) {
-          throw new Error(`COP point program: ${gl.getProgramInfoLog(program)}`);
-        }
-        loc = {
-          matrix: gl.getUniformLocation(program, "u_matrix"),
-          size: gl.getUniformLocation(program, "u_size"),
-          radius: gl.getUniformLocation(program, "u_radius"),
-          pos: gl.getAttribLocation(program, "a_pos"),
-          fill: gl.getAttribLocation(program, "a_fill"),
-          ring: gl.getAttribLocation(program, "a_ring"),
-        };
+        program = window.copGL.program(gl, VERTEX, FRAGMENT, "point");
+        loc = window.copGL.locations(gl, program, ["u_matrix", "u_size", "u_radius"],
+          ["a_pos", "a_fill", "a_ring"]);
         buffer = gl.createBuffer();
         dirty = true;
       },
@@ -143,27 +121,23 @@
       render(context, args) {
         if (dirty) upload();
         if (!count) return;
-        // mainMatrix maps Web Mercator [0, 1] to clip space; fold the origin offset into
-        // its translation column in float64
-        const m = args.defaultProjectionData.mainMatrix;
-        const matrix = new Float32Array(m);
-        for (let i = 0; i < 4; i++) matrix[12 + i] = m[i] * origin[0] + m[4 + i] * origin[1] + m[12 + i];
+        const matrix = window.copGL.matrixFrom(args.defaultProjectionData.mainMatrix, origin);
         const s = sizes(map.getZoom());
         gl.useProgram(program);
-        gl.uniformMatrix4fv(loc.matrix, false, matrix);
-        gl.uniform1f(loc.size, s.sizePx);
-        gl.uniform1f(loc.radius, s.radiusPx);
+        gl.uniformMatrix4fv(loc.u_matrix, false, matrix);
+        gl.uniform1f(loc.u_size, s.sizePx);
+        gl.uniform1f(loc.u_radius, s.radiusPx);
         gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
-        gl.enableVertexAttribArray(loc.pos);
-        gl.vertexAttribPointer(loc.pos, 2, gl.FLOAT, false, 16, 0);
-        gl.enableVertexAttribArray(loc.fill);
-        gl.vertexAttribPointer(loc.fill, 4, gl.UNSIGNED_BYTE, true, 16, 8);
-        gl.enableVertexAttribArray(loc.ring);
-        gl.vertexAttribPointer(loc.ring, 4, gl.UNSIGNED_BYTE, true, 16, 12);
+        gl.enableVertexAttribArray(loc.a_pos);
+        gl.vertexAttribPointer(loc.a_pos, 2, gl.FLOAT, false, 16, 0);
+        gl.enableVertexAttribArray(loc.a_fill);
+        gl.vertexAttribPointer(loc.a_fill, 4, gl.UNSIGNED_BYTE, true, 16, 8);
+        gl.enableVertexAttribArray(loc.a_ring);
+        gl.vertexAttribPointer(loc.a_ring, 4, gl.UNSIGNED_BYTE, true, 16, 12);
         gl.drawArrays(gl.POINTS, 0, count);
-        gl.disableVertexAttribArray(loc.pos);
-        gl.disableVertexAttribArray(loc.fill);
-        gl.disableVertexAttribArray(loc.ring);
+        gl.disableVertexAttribArray(loc.a_pos);
+        gl.disableVertexAttribArray(loc.a_fill);
+        gl.disableVertexAttribArray(loc.a_ring);
       },
       setFeatures(list) {
         owners = [];

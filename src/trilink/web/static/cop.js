@@ -73,9 +73,10 @@
 
   function emptyFC() { return { type: "FeatureCollection", features: [] }; }
 
-  // The sea is the map container's CSS background seen through the transparent canvas, not
-  // a WebGL background layer: in software WebGL a full-view fill is one of the most costly
-  // things a frame can draw (docs/cop.md, "Rendering cost").
+  // No background layer: the sea is in the basemap image (cop-basemap.js), and the map
+  // container's CSS background shows it until that image is drawn. In software WebGL a
+  // full-view fill is one of the most costly things a frame can draw (docs/cop.md,
+  // "Rendering cost").
   function baseStyle() { return { version: 8, sources: {}, layers: [] }; }
 
   const map = new maplibregl.Map({
@@ -112,13 +113,6 @@
     return r.json();
   }
 
-  // Render cost (docs/cop.md, "Rendering cost"): in software WebGL every layer whose source
-  // changes redraws the tiles' stencil clipping masks over the whole view, so the basemap is
-  // one source (land, coastline, zones, ports) and report lines and polygons share another;
-  // the buffer around each tile is kept small (lines here are at most 2 px wide; circles are
-  // not clipped to their tile) and the basemap is simplified to 1.5 px, well under the
-  // 1:10M source's resolution at these zooms.
-  const BASEMAP_SOURCE = { buffer: 16, tolerance: 1.5, maxzoom: 10 };
   let basemap = null;
   async function loadBasemap() {
     const [land, coast, ports] = await Promise.all([
@@ -130,41 +124,18 @@
     if (meta("cop-zones") === "yes") {
       try { zones = await getJSON("/basemap/zones.geojson"); } catch (e) { /* optional layer */ }
     }
-    const features = [];
-    const tag = (fc, bm, keep) => {
-      for (const f of fc.features) {
-        if (keep && !keep(f)) continue;
-        f.properties = Object.assign({}, f.properties, { bm });
-        features.push(f);
-      }
-    };
-    tag(land, "land");
-    tag(coast, "coast");
     // EEZ limits and territorial seas; contiguous zones add clutter, not decisions.
-    tag(zones, "zone", (f) => ["eez", "territorial_sea"].includes(f.properties && f.properties.zone_type));
-    tag(ports, "port");
-    basemap = { type: "FeatureCollection", features };
+    const zone = (type) => zones.features.filter((f) => f.properties && f.properties.zone_type === type);
+    basemap = { land: land.features, coast: coast.features, eez: zone("eez"),
+      territorial: zone("territorial_sea"), ports: ports.features };
   }
 
   function addLayers() {
     const c = THEMES[theme];
-    const bm = (v) => ["==", ["get", "bm"], v];
-    map.addSource("basemap", Object.assign({ type: "geojson", data: basemap }, BASEMAP_SOURCE));
-    // the coastline layer draws the edge: skip the fill's own antialiasing pass (costly in
-    // software WebGL)
-    map.addLayer({ id: "land", type: "fill", source: "basemap", filter: bm("land"),
-      paint: { "fill-color": c.land, "fill-antialias": false } });
-    map.addLayer({ id: "coast", type: "line", source: "basemap", filter: bm("coast"),
-      paint: { "line-color": c.coast, "line-width": 0.8 } });
-    // EEZ limits dashed, territorial seas thin.
-    map.addLayer({ id: "zones", type: "line", source: "basemap",
-      filter: ["all", bm("zone"), ["==", ["get", "zone_type"], "eez"]],
-      paint: { "line-color": c.zone, "line-width": 1, "line-dasharray": [4, 3], "line-opacity": 0.8 } });
-    map.addLayer({ id: "zones-ts", type: "line", source: "basemap",
-      filter: ["all", bm("zone"), ["==", ["get", "zone_type"], "territorial_sea"]],
-      paint: { "line-color": c.zone, "line-width": 0.6, "line-opacity": 0.55 } });
-    map.addLayer({ id: "ports", type: "circle", source: "basemap", minzoom: 5, filter: bm("port"),
-      paint: { "circle-radius": 2.5, "circle-color": c.port } });
+    // land, coastline, zones and ports: one image redrawn only when needed (cop-basemap.js)
+    basemapLayer.setColours(c);
+    basemapLayer.setData(basemap);
+    map.addLayer(basemapLayer);
     map.addSource("shapes", { type: "geojson", data: emptyFC(), buffer: 16 });
     const polygon = ["match", ["geometry-type"], ["Polygon", "MultiPolygon"], true, false];
     map.addLayer({ id: "polys-fill", type: "fill", source: "shapes", filter: polygon,
@@ -190,6 +161,7 @@
     });
   }
 
+  const basemapLayer = window.copCreateBasemapLayer("basemap", THEMES[theme]);
   const pointLayer = window.copCreatePointLayer(
     "points",
     (f) => KIND_FILL[f.properties.kind_group] || OTHER_KIND,
@@ -204,11 +176,7 @@
     document.getElementById("theme-toggle").textContent = c.text;
     map.getContainer().style.backgroundColor = c.sea;
     if (!state.ready) return;
-    map.setPaintProperty("land", "fill-color", c.land);
-    map.setPaintProperty("coast", "line-color", c.coast);
-    map.setPaintProperty("ports", "circle-color", c.port);
-    map.setPaintProperty("zones", "line-color", c.zone);
-    map.setPaintProperty("zones-ts", "line-color", c.zone);
+    basemapLayer.setColours(c);
   }
 
   // ---- filters and time ---------------------------------------------------------------
@@ -570,5 +538,5 @@
   // What the point layer drew under (lon, lat), nearest first: the click's hit test, used by
   // the browser tests.
   const pointsAt = (lon, lat) => pointLayer.featuresAt(map, new maplibregl.LngLat(lon, lat)).map((f) => f.properties);
-  window.copInternals = { reports, nation, csrf, render, openReport, map, pointsAt };
+  window.copInternals = { reports, nation, csrf, render, openReport, map, pointsAt, basemapLayer };
 })();
