@@ -15,7 +15,7 @@
 (function () {
   const WORLD_PX = 512; // CSS px across the Web Mercator square at zoom 0 (MapLibre's)
   const MARGIN = 0.5; // the image reaches this fraction of the view beyond each edge
-  const REDRAW_SCALE = 1.25; // while zooming, redraw once the image is stretched past this
+  const REDRAW_SCALE = 1.6; // while zooming, redraw once the image is stretched past this
   const SETTLE_MS = 150;
   const IMAGE_MAX_PX = 16e6; // 64 MB as RGBA, for the canvas and again for the texture
   const PORTS_FROM_ZOOM = 5;
