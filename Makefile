@@ -39,8 +39,11 @@ test: lint typecheck pytest
 demo: install
 	$(BIN)/trilink demo --dir $(DEMO_DIR)
 
-bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+# Every benchmark, with the baselines they compare against (the `bench` extra), then
+# docs/BENCHMARKS.md; `make bench ONLY=cop,geo` runs some.
+bench: install services
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/run_all.py $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
