@@ -331,3 +331,27 @@ def test_engine_kinds_render(net: dict[str, NodeService], cop: dict[str, TestCli
         "impact warning W7 (issue)",
         "foreign fishing 412000001",
     }
+
+
+def test_each_nation_sees_its_own_view_of_disputed_zones(cop: dict[str, TestClient]) -> None:
+    """The basemap's zones are the node's nation's view: the territorial sea around the
+    Liancourt Rocks is Japan's on JPN's COP, Korea's on KOR's and nobody's on the USA's
+    (neutral); one view only, so no island gets two limits; no contiguous zones."""
+    from shapely.geometry import Point, shape
+
+    rocks = Point(131.87, 37.24)
+    owners = {}
+    for nation, client in cop.items():
+        response = client.get("/basemap/zones.geojson")
+        assert response.status_code == 200
+        assert response.headers["X-Zone-View"] == {"USA": "neutral"}.get(nation, nation)
+        features = response.json()["features"]
+        assert {f["properties"]["zone_type"] for f in features} == {"eez", "territorial_sea"}
+        owners[nation] = sorted(
+            f["properties"]["owner"]
+            for f in features
+            if f["properties"]["zone_type"] == "territorial_sea"
+            and shape(f["geometry"]).contains(rocks)
+        )
+    assert owners == {"USA": [], "JPN": ["JPN"], "KOR": ["KOR"]}
+    assert 'content="neutral"' in cop["USA"].get("/").text

@@ -230,6 +230,33 @@ def _close(painted: tuple[int, int, int], expected: tuple[int, int, int]) -> boo
     return all(abs(a - b) <= 2 for a, b in zip(painted, expected, strict=True))
 
 
+def _zone_pixels(cop: Cop, lon: float, lats: tuple[float, float]) -> int:
+    """Pixels in the zone-limit blue on a 3 px wide column along a meridian, dark theme."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    mid = (lats[0] + lats[1]) / 2
+    cop.page.evaluate(f"window.copInternals.map.jumpTo({{center: [{lon}, {mid}], zoom: 6}})")
+    wait_js(cop.page, "window.copInternals.basemapLayer.stats.zoom === 6")
+    wait_js(cop.page, "window.copInternals.map.loaded()")
+    top = cop.page.evaluate(f"window.copInternals.map.project([{lon}, {lats[1]}])")
+    bottom = cop.page.evaluate(f"window.copInternals.map.project([{lon}, {lats[0]}])")
+    box = cop.page.locator("#map").bounding_box()
+    png = cop.page.screenshot(
+        clip={
+            "x": round(box["x"] + top["x"]) - 1,
+            "y": round(box["y"] + top["y"]),
+            "width": 3,
+            "height": round(bottom["y"] - top["y"]),
+        }
+    )
+    image = Image.open(BytesIO(png)).convert("RGB")
+    pixels = [image.getpixel((x, y)) for x in range(image.width) for y in range(image.height)]
+    # the sea is (11, 22, 34); a zone limit is blue (0x3d7cb8 at 55-80 % over the sea)
+    return sum(1 for r, _, b in pixels if b > 70 and b > r + 40)
+
+
 def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
     net: dict[str, NodeService], browser: Any
 ) -> None:
@@ -260,6 +287,11 @@ def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
             wait_js(cop.page, f"{stats}.redraws === {drawn + 3}")
             assert _close(cop.painted_rgb(140.6, 40.2), LIGHT_LAND)
             assert cop.page.evaluate(f"{stats}.ratio") == 1
+            cop.page.click("#theme-toggle")  # back to dark
+            # The zones are cut to the theatre's box (115-155 E, 20-50 N): that edge is not a
+            # limit. Japan's EEZ around Minamitorishima reaches 155 E from 21.1 to 27.5 N.
+            assert _zone_pixels(cop, lon=155.0, lats=(22.0, 27.0)) == 0
+            assert _zone_pixels(cop, lon=153.0, lats=(21.0, 27.5)) > 0  # its real limit
         finally:
             cop.close()
         # a high-density screen gets an image at its own pixel density

@@ -72,6 +72,12 @@ def check_view(view: str) -> str:
     return view
 
 
+def view_of_nation(nation: str) -> str:
+    """The view a nation's own maps use: its own claims where it has a view, else neutral
+    (the USA takes no position on these disputes)."""
+    return nation if nation in VIEWS else "neutral"
+
+
 def owner_in_view(group: DisputedGroup, view: str) -> str | None:
     """The nation ``group`` counts for in ``view``, or None if it counts for nobody."""
     check_view(view)

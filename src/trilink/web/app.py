@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
@@ -35,13 +36,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from trilink.errors import LabelError, ReportError
+from trilink.geo import load_zones, zones_to_geojson
+from trilink.geo.disputed import view_of_nation
 from trilink.model.kinds import known_kinds
 from trilink.model.report import Report
 from trilink.node.service import NodeService
@@ -339,16 +342,30 @@ def create_cop_app(
                 "user": session.user,
                 "csrf": session.csrf,
                 "zones": ZONES.exists(),
+                "zone_view": zone_view,
                 "vendored": (HERE / "static" / "vendor" / "maplibre-gl.js").exists(),
             },
         )
+
+    zone_view = view_of_nation(service.nation)
+
+    @functools.cache
+    def zones_body() -> bytes:
+        # One view of the disputed areas, the nation's own (drawing every view would put
+        # two limits around each disputed island); EEZ limits and territorial seas only.
+        shown = [z for z in load_zones(zone_view) if z.zone_type in ("eez", "territorial_sea")]
+        return json.dumps(zones_to_geojson(shown, decimals=3), separators=(",", ":")).encode()
 
     @app.get("/basemap/zones.geojson")
     def zones(request: Request) -> Response:
         require(request)
         if not ZONES.exists():
             raise HTTPException(404, "no maritime zones layer is installed on this node")
-        return FileResponse(ZONES, media_type="application/geo+json")
+        return Response(
+            zones_body(),
+            media_type="application/geo+json",
+            headers={"X-Zone-View": zone_view},
+        )
 
     # -- API ------------------------------------------------------------------------------
     @app.get("/api/me")

@@ -30,23 +30,29 @@
     return [c.x, c.y];
   }
 
-  /* GeoJSON geometries to rings of Web Mercator coordinates (x0, y0, x1, y1, ...) with their
-     bounding box, so a redraw touches only what the image covers. */
+  // A run of Web Mercator coordinates (x0, y0, x1, y1, ...) with its bounding box, so a
+  // redraw touches only what the image covers.
+  function ring(xy) {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (let i = 0; i < xy.length; i += 2) {
+      x0 = Math.min(x0, xy[i]);
+      x1 = Math.max(x1, xy[i]);
+      y0 = Math.min(y0, xy[i + 1]);
+      y1 = Math.max(y1, xy[i + 1]);
+    }
+    return { xy, box: [x0, y0, x1, y1] };
+  }
+
+  /* GeoJSON geometries to rings: each line, polygon ring or point list as one. */
   function ringsOf(features) {
     const rings = [];
     const add = (coords) => {
+      if (!coords.length) return;
       const xy = new Float64Array(coords.length * 2);
-      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
       coords.forEach((c, i) => {
-        const [x, y] = mercator(c[0], c[1]);
-        xy[2 * i] = x;
-        xy[2 * i + 1] = y;
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
+        [xy[2 * i], xy[2 * i + 1]] = mercator(c[0], c[1]);
       });
-      if (coords.length) rings.push({ xy, box: [x0, y0, x1, y1] });
+      rings.push(ring(xy));
     };
     for (const f of features) {
       const g = f.geometry;
@@ -58,6 +64,36 @@
       else if (g.type === "MultiPoint") add(g.coordinates);
     }
     return rings;
+  }
+
+  /* Polygon outlines (rings) as lines, less the segments that lie on the edge of `extent`,
+     the box of all the zones together: the zones are cut to the theatre's box, and that box
+     is not a limit. */
+  function outlines(rings, extent) {
+    const onEdge = (xy, i) => (xy[i] === xy[i + 2] && (xy[i] === extent[0] || xy[i] === extent[2])) ||
+      (xy[i + 1] === xy[i + 3] && (xy[i + 1] === extent[1] || xy[i + 1] === extent[3]));
+    const lines = [];
+    for (const r of rings) {
+      let start = 0; // index into xy of the current line's first point
+      for (let i = 0; i + 2 < r.xy.length; i += 2) {
+        if (!onEdge(r.xy, i)) continue;
+        if (i > start) lines.push(ring(r.xy.slice(start, i + 2)));
+        start = i + 2;
+      }
+      if (r.xy.length - start >= 4) lines.push(ring(r.xy.slice(start)));
+    }
+    return lines;
+  }
+
+  function extentOf(rings) {
+    const all = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const r of rings) {
+      all[0] = Math.min(all[0], r.box[0]);
+      all[1] = Math.min(all[1], r.box[1]);
+      all[2] = Math.max(all[2], r.box[2]);
+      all[3] = Math.max(all[3], r.box[3]);
+    }
+    return all;
   }
 
   const VERTEX = `
@@ -265,11 +301,13 @@
         gl.enable(gl.BLEND);
       },
       setData(next) {
+        const eez = ringsOf(next.eez || []), territorial = ringsOf(next.territorial || []);
+        const zoneExtent = extentOf(eez.concat(territorial));
         data = {
           land: ringsOf(next.land || []),
           coast: ringsOf(next.coast || []),
-          eez: ringsOf(next.eez || []),
-          territorial: ringsOf(next.territorial || []),
+          eez: outlines(eez, zoneExtent),
+          territorial: outlines(territorial, zoneExtent),
           ports: ringsOf(next.ports || []),
         };
         stale = true;

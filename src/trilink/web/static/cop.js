@@ -87,7 +87,8 @@
     minZoom: 2.5,
     maxBounds: [[95, 5], [175, 62]],
     attributionControl: { compact: true,
-      customAttribution: "Natural Earth; NGA World Port Index; zones: approximation, not for legal use" },
+      customAttribution: `Natural Earth; NGA World Port Index; zones: ${meta("cop-zone-view")} view of ` +
+        "disputed areas, an approximation, not for legal use" },
     fadeDuration: 0,
     // A flat chart: no pitch and no rotation (north up), as on a plotting table; it also
     // lets the renderer skip MapLibre's sky (below).
