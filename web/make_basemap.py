@@ -11,7 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BBOX = (115.0, 20.0, 155.0, 50.0)  # lon0, lat0, lon1, lat1: the East Asia theatre
+# lon0, lat0, lon1, lat1 of each region the shared copies were clipped to: the East Asia
+# theatre, and the Suez Canal and the Solent, where the real AIS data is.
+REGIONS = {
+    "east_asia": (115.0, 20.0, 155.0, 50.0),
+    "suez": (31.0, 29.0, 34.0, 32.0),
+    "solent": (-1.8, 50.5, -0.7, 51.0),
+}
 OUT = Path(__file__).resolve().parents[1] / "src/trilink/web/static/basemap"
 
 
@@ -37,13 +43,36 @@ def _slim(path: Path, keep: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _inside(lon: float, lat: float) -> bool:
-    return BBOX[0] <= lon <= BBOX[2] and BBOX[1] <= lat <= BBOX[3]
+    return any(b[0] <= lon <= b[2] and b[1] <= lat <= b[3] for b in REGIONS.values())
+
+
+def _joined(src: Path, suffix: str, keep: tuple[str, ...]) -> dict[str, Any]:
+    features = []
+    for region in REGIONS:
+        features += _slim(src / f"{region}_{suffix}.geojson", keep)["features"]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _coverage() -> dict[str, Any]:
+    """The boxes the basemap has data for: the COP hatches the rest as 'no basemap data'."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"region": name},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]],
+            },
+        }
+        for name, (x0, y0, x1, y1) in REGIONS.items()
+    ]
+    return {"type": "FeatureCollection", "features": features}
 
 
 def main(src: Path) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    land = _slim(src / "east_asia_land_10m.geojson", ("ne_layer",))
-    coast = _slim(src / "east_asia_coastline_10m.geojson", ())
+    land = _joined(src, "land_10m", ("ne_layer",))
+    coast = _joined(src, "coastline_10m", ())
     ports: list[dict[str, Any]] = []
     with (src / "wpi_ports_gfw.csv").open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
@@ -63,6 +92,7 @@ def main(src: Path) -> None:
         ("land.geojson", land),
         ("coastline.geojson", coast),
         ("ports.geojson", {"type": "FeatureCollection", "features": ports}),
+        ("coverage.geojson", _coverage()),
     ):
         (OUT / name).write_text(json.dumps(doc, separators=(",", ":")), "utf-8")
         sys.stdout.write(f"{name}: {len(doc['features'])} features\n")

@@ -117,6 +117,10 @@ class Cop:
 
     def painted_rgb(self, lon: float, lat: float) -> tuple[int, int, int]:
         """The colour of the screen pixel at (lon, lat), from a screenshot of the page."""
+        return self.painted_patch(lon, lat, 1)[0]
+
+    def painted_patch(self, lon: float, lat: float, size: int) -> list[tuple[int, int, int]]:
+        """The colours of the size x size screen pixels from (lon, lat) right and down."""
         from io import BytesIO
 
         from PIL import Image
@@ -125,9 +129,13 @@ class Cop:
         point = self.page.evaluate(f"window.copInternals.map.project([{lon}, {lat}])")
         box = self.page.locator("#map").bounding_box()
         x, y = round(box["x"] + point["x"]), round(box["y"] + point["y"])
-        png = self.page.screenshot(clip={"x": x, "y": y, "width": 1, "height": 1})
-        r, g, b = Image.open(BytesIO(png)).convert("RGB").getpixel((0, 0))
-        return int(r), int(g), int(b)
+        png = self.page.screenshot(clip={"x": x, "y": y, "width": size, "height": size})
+        image = Image.open(BytesIO(png)).convert("RGB")
+        return [
+            tuple(int(v) for v in image.getpixel((i, j)))  # type: ignore[misc]
+            for j in range(image.height)
+            for i in range(image.width)
+        ]
 
     def wait_rendered(
         self, lon: float, lat: float, timeout_s: float = 15.0, layer: str = "points"
@@ -301,6 +309,40 @@ def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
             wait_js(cop.page, f"{stats}.zoom === 6")
             assert cop.page.evaluate(f"{stats}.ratio") == 2
             assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
+        finally:
+            cop.close()
+
+
+def test_a_report_picked_in_the_list_is_brought_into_view(
+    net: dict[str, NodeService], browser: Any
+) -> None:
+    """The demo's real AIS is at Suez, far from the East Asia view the COP opens on: picking
+    it in the list moves the map there, where the basemap has Sinai's land, and hatches
+    what it has no data for (west of 31 E)."""
+    net["USA"].publish(GEO_KIND, "UNCLASSIFIED", {"title": "SUEZ-1", "lat": 30.5, "lon": 32.45})
+    with serve(create_cop_app(net["USA"])) as base:
+        cop = Cop(browser, base)
+        try:
+            cop.wait_title("SUEZ-1")
+            in_view = "window.copInternals.map.getBounds().contains([32.45, 30.5])"
+            assert cop.page.evaluate(in_view) is False
+            cop.page.locator("#report-list li", has_text="SUEZ-1").click()
+            wait_js(cop.page, in_view)
+            wait_js(cop.page, "!window.copInternals.map.isMoving()")
+            assert cop.page.evaluate("window.copInternals.map.getZoom()") >= 6
+            assert [p["title"] for p in cop.wait_rendered(32.45, 30.5)] == ["SUEZ-1"]
+            wait_js(
+                cop.page,
+                "window.copInternals.basemapLayer.stats.zoom === "
+                "window.copInternals.map.getZoom()",
+            )
+            assert _close(cop.painted_rgb(33.8, 29.9), DARK_LAND)  # Sinai
+            # west of the Suez box: hatched lines (antialiased) on the sea, no basemap data
+            west = cop.painted_patch(30.5, 30.5, 16)
+            assert DARK_SEA in west
+            assert any(all(c >= s + 10 for c, s in zip(p, DARK_SEA, strict=True)) for p in west)
+            assert set(cop.painted_patch(32.5, 31.7, 16)) == {DARK_SEA}  # the Mediterranean
+            assert cop.page.locator("#panel").is_visible()
         finally:
             cop.close()
 

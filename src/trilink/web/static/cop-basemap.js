@@ -24,6 +24,7 @@
   const EEZ = { width: 1, dash: [4, 3], alpha: 0.8 };
   const TERRITORIAL = { width: 0.6, alpha: 0.55 };
   const PORT_RADIUS = 2.5;
+  const HATCH_PX = 8;
 
   function mercator(lon, lat) {
     const c = maplibregl.MercatorCoordinate.fromLngLat([lon, lat]);
@@ -112,13 +113,14 @@
     void main() { gl_FragColor = texture2D(u_image, v_uv); }`;
 
   /* createBasemapLayer(id, colours) returns a MapLibre custom layer with:
-       setData({land, coast, eez, territorial, ports})  GeoJSON feature lists
-       setColours({sea, land, coast, zone, port})       "#rrggbb" each
+       setData({land, coast, eez, territorial, ports, coverage})  GeoJSON feature lists
+                        (coverage: the polygons the basemap has data for)
+       setColours({sea, land, coast, zone, port, nodata})  "#rrggbb" each
        stats  images drawn so far; the last one's zoom, device px per CSS px, ms in all and
               ms drawing (the rest is the upload to WebGL); ms in all of the last 100 */
   function createBasemapLayer(id, initialColours) {
     let colours = initialColours;
-    let data = { land: [], coast: [], eez: [], territorial: [], ports: [] };
+    let data = { land: [], coast: [], eez: [], territorial: [], ports: [], coverage: [] };
     let stale = true;
     let map = null, gl = null, program = null, buffer = null, texture = null, loc = null;
     let maxTextureSize = 4096;
@@ -154,6 +156,22 @@
         Math.sqrt(IMAGE_MAX_PX / (cssW * cssH)));
     }
 
+    // Diagonal lines in the nodata colour on the sea, HATCH_PX CSS px apart.
+    function hatch(ratio) {
+      const size = Math.max(2, Math.round(HATCH_PX * ratio));
+      const tile = document.createElement("canvas");
+      tile.width = tile.height = size;
+      const t = tile.getContext("2d");
+      t.fillStyle = colours.sea;
+      t.fillRect(0, 0, size, size);
+      t.strokeStyle = colours.nodata;
+      t.lineWidth = ratio;
+      t.beginPath();
+      for (const d of [-size, 0, size]) { t.moveTo(d, size); t.lineTo(d + size, 0); }
+      t.stroke();
+      return tile;
+    }
+
     function redraw(v) {
       const t0 = performance.now();
       const cssW = v.w * (1 + 2 * MARGIN), cssH = v.h * (1 + 2 * MARGIN);
@@ -179,8 +197,19 @@
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.globalAlpha = 1;
       ctx.setLineDash([]);
+      // outside the regions the basemap has data for: hatched, not a sea that is not there
+      // (the hatch anchored to the map, so it does not jump when the image is redrawn)
       ctx.fillStyle = colours.sea;
       ctx.fillRect(0, 0, pw, ph);
+      if (data.coverage.length) {
+        const tile = hatch(ratio);
+        const pattern = ctx.createPattern(tile, "repeat");
+        pattern.setTransform(new DOMMatrix().translate(-((x0 * k) % tile.width), -((y0 * k) % tile.height)));
+        trace(data.coverage, true);
+        ctx.rect(0, 0, pw, ph); // with even-odd: everything outside the coverage
+        ctx.fillStyle = pattern;
+        ctx.fill("evenodd");
+      }
       trace(data.land, true);
       ctx.fillStyle = colours.land;
       ctx.fill("evenodd");
@@ -309,6 +338,7 @@
           eez: outlines(eez, zoneExtent),
           territorial: outlines(territorial, zoneExtent),
           ports: ringsOf(next.ports || []),
+          coverage: ringsOf(next.coverage || []),
         };
         stale = true;
         if (map) map.triggerRepaint();

@@ -24,8 +24,10 @@
 
   // ---- styles -------------------------------------------------------------------------
   const THEMES = {
-    dark: { sea: "#0b1622", land: "#1b2631", coast: "#52667a", port: "#7d8fa1", zone: "#3d7cb8", text: "Light" },
-    light: { sea: "#d9e4ec", land: "#f4f1ea", coast: "#7d8b97", port: "#5b6b7a", zone: "#2f6da8", text: "Dark" },
+    dark: { sea: "#0b1622", land: "#1b2631", coast: "#52667a", port: "#7d8fa1", zone: "#3d7cb8",
+      nodata: "#243140", text: "Light" },
+    light: { sea: "#d9e4ec", land: "#f4f1ea", coast: "#7d8b97", port: "#5b6b7a", zone: "#2f6da8",
+      nodata: "#b9c6d1", text: "Dark" },
   };
   const KIND_FILL = { maritime: "#35c3d6", missile: "#ff6b3d", sanctions: "#d45cd6", note: "#e0b83a" };
   const OTHER_KIND = "#8fa0b3";
@@ -85,7 +87,9 @@
     center: [130, 35],
     zoom: 4,
     minZoom: 2.5,
-    maxBounds: [[95, 5], [175, 62]],
+    // the whole world can be shown (the demo's real AIS is at Suez); the basemap hatches
+    // what it has no data for. One copy of the world: the basemap image does not wrap.
+    renderWorldCopies: false,
     attributionControl: { compact: true,
       customAttribution: `Natural Earth; NGA World Port Index; zones: ${meta("cop-zone-view")} view of ` +
         "disputed areas, an approximation, not for legal use" },
@@ -116,10 +120,11 @@
 
   let basemap = null;
   async function loadBasemap() {
-    const [land, coast, ports] = await Promise.all([
+    const [land, coast, ports, coverage] = await Promise.all([
       getJSON("/static/basemap/land.geojson"),
       getJSON("/static/basemap/coastline.geojson"),
       getJSON("/static/basemap/ports.geojson"),
+      getJSON("/static/basemap/coverage.geojson"),
     ]);
     let zones = emptyFC();
     if (meta("cop-zones") === "yes") {
@@ -128,7 +133,7 @@
     // EEZ limits and territorial seas; contiguous zones add clutter, not decisions.
     const zone = (type) => zones.features.filter((f) => f.properties && f.properties.zone_type === type);
     basemap = { land: land.features, coast: coast.features, eez: zone("eez"),
-      territorial: zone("territorial_sea"), ports: ports.features };
+      territorial: zone("territorial_sea"), ports: ports.features, coverage: coverage.features };
   }
 
   function addLayers() {
@@ -316,7 +321,7 @@
       m.textContent = `${r.kind} · ${r.origin} · v${r.version} · ${r.created.slice(0, 19).replace("T", " ")}Z` +
         (r.features.length ? "" : " · no position");
       li.appendChild(m);
-      li.addEventListener("click", () => openReport(r.id, r));
+      li.addEventListener("click", () => { bringIntoView(r); openReport(r.id); });
       frag.appendChild(li);
     }
     list.replaceChildren(frag);
@@ -394,6 +399,20 @@
       ul.appendChild(li);
     }
     return ul;
+  }
+
+  // A report picked in the list is brought into view if any of it is off screen, without
+  // zooming in past zoom 6 for it (the panel opens either way).
+  function bringIntoView(r) {
+    const coords = [];
+    const walk = (c) => { if (typeof c[0] === "number") coords.push(c); else c.forEach(walk); };
+    for (const f of r.features || []) walk(f.geometry.coordinates);
+    if (!coords.length) return;
+    const bounds = new maplibregl.LngLatBounds(coords[0], coords[0]);
+    for (const c of coords) bounds.extend(c);
+    const view = map.getBounds();
+    if (view.contains(bounds.getSouthWest()) && view.contains(bounds.getNorthEast())) return;
+    map.fitBounds(bounds, { padding: 60, maxZoom: Math.max(map.getZoom(), 6) });
   }
 
   async function openReport(id) {
