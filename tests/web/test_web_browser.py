@@ -200,6 +200,15 @@ def test_login_map_and_classification_banner(net: dict[str, NodeService], browse
             painted = cop.painted_rgb(135.0, 35.0)
             other_kind_fill = (0x8F, 0xA0, 0xB3)  # cop.js OTHER_KIND: not a known engine
             assert all(abs(a - b) <= 2 for a, b in zip(painted, other_kind_fill, strict=True))
+            # hovering a feature shows its full label and title
+            point = cop.page.evaluate("window.copInternals.map.project([135.0, 35.0])")
+            box = cop.page.locator("#map").bounding_box()
+            cop.page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+            tip = cop.page.locator("#hover-label")
+            tip.wait_for(state="visible")
+            assert tip.inner_text() == f"{SECRET} SECRET contact"
+            cop.page.mouse.move(box["x"] + 5, box["y"] + box["height"] - 5)
+            tip.wait_for(state="hidden")
             cop.shot("cop-usa-login.png")
             # export of the view (a download), each feature carrying its label
             with cop.page.expect_download() as download:

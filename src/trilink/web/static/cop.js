@@ -161,10 +161,13 @@
       if (f) openReport(f.properties.id);
     });
     map.on("mousemove", (e) => {
-      const over = pointLayer.featuresAt(map, e.lngLat).length ||
-        map.queryRenderedFeatures(e.point, { layers: SHAPE_LAYERS }).length;
-      map.getCanvas().style.cursor = over ? "pointer" : "";
+      const points = pointLayer.featuresAt(map, e.lngLat);
+      const under = points.length ? points : map.queryRenderedFeatures(e.point, { layers: SHAPE_LAYERS });
+      map.getCanvas().style.cursor = under.length ? "pointer" : "";
+      showHoverLabel(under, e.point);
     });
+    map.on("mouseout", () => showHoverLabel([], null));
+    map.on("movestart", () => showHoverLabel([], null));
   }
 
   const basemapLayer = window.copCreateBasemapLayer("basemap", THEMES[theme]);
@@ -294,6 +297,20 @@
     state.shown = shown;
     renderList(shown);
     updateBanner();
+  }
+
+  // Under the pointer: the feature's full label (the outline colour gives only its
+  // classification) and its title; several reports under it are counted.
+  function showHoverLabel(features, point) {
+    const tip = document.getElementById("hover-label");
+    const ids = [...new Set(features.map((f) => f.properties.id))];
+    if (!ids.length) { tip.hidden = true; return; }
+    const p = features[0].properties;
+    tip.replaceChildren(labelChip(p), el("span", ` ${p.title || p.kind}`));
+    if (ids.length > 1) tip.appendChild(el("span", ` (+${ids.length - 1} more)`, "more"));
+    tip.style.left = `${Math.round(point.x + 12)}px`;
+    tip.style.top = `${Math.round(point.y + 12)}px`;
+    tip.hidden = false;
   }
 
   function labelChip(r) {
