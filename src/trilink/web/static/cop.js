@@ -120,17 +120,16 @@
 
   let basemap = null;
   async function loadBasemap() {
-    const [land, coast, ports, coverage] = await Promise.all([
-      getJSON("/static/basemap/land.geojson"),
-      getJSON("/static/basemap/coastline.geojson"),
-      getJSON("/static/basemap/ports.geojson"),
-      getJSON("/static/basemap/coverage.geojson"),
+    // A basemap file that cannot be read leaves its layer empty; the reports still show.
+    const part = (url) => getJSON(url).catch((e) => { console.warn(`basemap: ${e.message}`); return emptyFC(); });
+    const [land, coast, ports, coverage, zones] = await Promise.all([
+      part("/static/basemap/land.geojson"),
+      part("/static/basemap/coastline.geojson"),
+      part("/static/basemap/ports.geojson"),
+      part("/static/basemap/coverage.geojson"),
+      meta("cop-zones") === "yes" ? part("/basemap/zones.geojson") : emptyFC(),
     ]);
-    let zones = emptyFC();
-    if (meta("cop-zones") === "yes") {
-      try { zones = await getJSON("/basemap/zones.geojson"); } catch (e) { /* optional layer */ }
-    }
-    // EEZ limits and territorial seas; contiguous zones add clutter, not decisions.
+    // the node serves EEZ limits and territorial seas, in its nation's view
     const zone = (type) => zones.features.filter((f) => f.properties && f.properties.zone_type === type);
     basemap = { land: land.features, coast: coast.features, eez: zone("eez"),
       territorial: zone("territorial_sea"), ports: ports.features, coverage: coverage.features };
