@@ -356,6 +356,45 @@ def test_a_report_picked_in_the_list_is_brought_into_view(
             cop.close()
 
 
+def test_the_map_comes_back_after_a_lost_webgl_context(
+    net: dict[str, NodeService], browser: Any
+) -> None:
+    """A GPU reset loses the WebGL context; MapLibre restores its own layers only. The COP
+    puts its basemap and point layers back and re-applies its renderer changes."""
+    net["USA"].publish(GEO_KIND, "UNCLASSIFIED", {"title": "P1", "lat": 37.0, "lon": 131.5})
+    with serve(create_cop_app(net["USA"])) as base:
+        cop = Cop(browser, base)
+        try:
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [129, 36.5], zoom: 6})")
+            cop.wait_title("P1")
+            other_kind_fill = (0x8F, 0xA0, 0xB3)  # cop.js OTHER_KIND
+            wait_js(cop.page, "window.copInternals.basemapLayer.stats.zoom === 6")
+            assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
+            assert _close(cop.painted_rgb(131.5, 37.0), other_kind_fill)
+            cop.page.evaluate(
+                """() => {
+                    const gl = window.copInternals.map.painter.context.gl;
+                    const lose = gl.getExtension("WEBGL_lose_context");
+                    lose.loseContext();
+                    setTimeout(() => lose.restoreContext(), 200);
+                }"""
+            )
+            wait_js(cop.page, "window.cop.contextRestored === 1")
+            order = cop.page.evaluate("window.copInternals.map.getLayersOrder()")
+            assert order[0] == "basemap" and order[-1] == "points"
+            assert cop.page.evaluate("window.cop.renderer") == {
+                "sky": True,
+                "stencil": True,
+                "masks": True,
+                "skipSecondMasks": True,
+            }
+            wait_js(cop.page, "window.copInternals.basemapLayer.stats.zoom === 6")
+            assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
+            assert _close(cop.painted_rgb(131.5, 37.0), other_kind_fill)
+        finally:
+            cop.close()
+
+
 def test_live_update_appears_without_reload(net: dict[str, NodeService], browser: Any) -> None:
     with serve(create_cop_app(net["USA"])) as base:
         cop = Cop(browser, base)

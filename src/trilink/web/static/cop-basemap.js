@@ -285,6 +285,7 @@
         gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
         image = null;
         stale = true;
+        map.off("move", settle); // added again after a lost WebGL context
         map.on("move", settle);
       },
       onRemove() {

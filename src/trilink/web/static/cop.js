@@ -570,6 +570,20 @@
     scheduleRender();
     map.once("idle", () => { state.mapIdle = true; });
   });
+  // After a lost WebGL context (a GPU reset, a driver update) MapLibre builds a new renderer
+  // and restores the style's own layers, but not custom layers: put the basemap and the
+  // points back, and make the same changes to the new renderer.
+  function restoreAfterContextLoss() {
+    state.renderer = flattenRenderer(map);
+    if (!state.ready) return; // the "load" handler adds the layers
+    // the restored style loads after this event; layers can be added once it has
+    map.once("style.load", () => {
+      if (!map.getLayer(basemapLayer.id)) map.addLayer(basemapLayer, map.getLayersOrder()[0]);
+      if (!map.getLayer(pointLayer.id)) map.addLayer(pointLayer);
+      state.contextRestored = (state.contextRestored || 0) + 1;
+    });
+  }
+  map.on("webglcontextrestored", restoreAfterContextLoss);
   loadAll().then(connect).catch((e) => { console.error(e); connect(); });
   // What the point layer drew under (lon, lat), nearest first: the click's hit test, used by
   // the browser tests.
