@@ -247,6 +247,13 @@ def _close(painted: tuple[int, int, int], expected: tuple[int, int, int]) -> boo
     return all(abs(a - b) <= 2 for a, b in zip(painted, expected, strict=True))
 
 
+# the basemap image drawn at zoom 6, not a draft (drafts are drawn while the zoom changes)
+SHARP_AT_ZOOM_6 = (
+    "window.copInternals.basemapLayer.stats.zoom === 6 && "
+    "!window.copInternals.basemapLayer.stats.draft"
+)
+
+
 def _zone_pixels(cop: Cop, lon: float, lats: tuple[float, float]) -> int:
     """Pixels in the zone-limit blue on a 3 px wide column along a meridian, dark theme."""
     from io import BytesIO
@@ -255,7 +262,7 @@ def _zone_pixels(cop: Cop, lon: float, lats: tuple[float, float]) -> int:
 
     mid = (lats[0] + lats[1]) / 2
     cop.page.evaluate(f"window.copInternals.map.jumpTo({{center: [{lon}, {mid}], zoom: 6}})")
-    wait_js(cop.page, "window.copInternals.basemapLayer.stats.zoom === 6")
+    wait_js(cop.page, SHARP_AT_ZOOM_6)
     wait_js(cop.page, "window.copInternals.map.loaded()")
     top = cop.page.evaluate(f"window.copInternals.map.project([{lon}, {lats[1]}])")
     bottom = cop.page.evaluate(f"window.copInternals.map.project([{lon}, {lats[0]}])")
@@ -285,7 +292,7 @@ def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
         try:
             stats = "window.copInternals.basemapLayer.stats"
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [128, 36.5], zoom: 6})")
-            wait_js(cop.page, f"{stats}.zoom === 6")
+            wait_js(cop.page, f"{stats}.zoom === 6 && !{stats}.draft")
             assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)  # inland Korea
             assert _close(cop.painted_rgb(130.2, 37.9), DARK_SEA)  # East Sea
             drawn = cop.page.evaluate(f"{stats}.redraws")
@@ -299,9 +306,16 @@ def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
             assert _close(cop.painted_rgb(140.6, 40.2), DARK_LAND)
             # a new zoom is drawn at that zoom once the camera stops
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [140.5, 40], zoom: 6.1})")
-            wait_js(cop.page, f"{stats}.zoom === 6.1")
+            wait_js(cop.page, f"{stats}.zoom === 6.1 && !{stats}.draft")
+            # past a 1.6x stretch: a half-resolution draft at once, then sharp at rest
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [140.5, 40], zoom: 7})")
+            wait_js(cop.page, f"{stats}.zoom === 7 && !{stats}.draft")
+            assert cop.page.evaluate(f"{stats}.redraws") == drawn + 4
+            assert cop.page.evaluate(f"{stats}.ratio") == 1
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [140.5, 40], zoom: 6.1})")
+            wait_js(cop.page, f"{stats}.zoom === 6.1 && !{stats}.draft")
             cop.page.click("#theme-toggle")
-            wait_js(cop.page, f"{stats}.redraws === {drawn + 3}")
+            wait_js(cop.page, f"{stats}.redraws === {drawn + 7}")
             assert _close(cop.painted_rgb(140.6, 40.2), LIGHT_LAND)
             assert cop.page.evaluate(f"{stats}.ratio") == 1
             cop.page.click("#theme-toggle")  # back to dark
@@ -315,7 +329,7 @@ def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
         cop = Cop(browser, base, pixel_ratio=2)
         try:
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [128, 36.5], zoom: 6})")
-            wait_js(cop.page, f"{stats}.zoom === 6")
+            wait_js(cop.page, f"{stats}.zoom === 6 && !{stats}.draft")
             assert cop.page.evaluate(f"{stats}.ratio") == 2
             assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
         finally:
@@ -342,8 +356,8 @@ def test_a_report_picked_in_the_list_is_brought_into_view(
             assert [p["title"] for p in cop.wait_rendered(32.45, 30.5)] == ["SUEZ-1"]
             wait_js(
                 cop.page,
-                "window.copInternals.basemapLayer.stats.zoom === "
-                "window.copInternals.map.getZoom()",
+                "window.copInternals.basemapLayer.stats.zoom === window.copInternals.map.getZoom()"
+                " && !window.copInternals.basemapLayer.stats.draft",
             )
             assert _close(cop.painted_rgb(33.8, 29.9), DARK_LAND)  # Sinai
             # west of the Suez box: hatched lines (antialiased) on the sea, no basemap data
@@ -368,7 +382,7 @@ def test_the_map_comes_back_after_a_lost_webgl_context(
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [129, 36.5], zoom: 6})")
             cop.wait_title("P1")
             other_kind_fill = (0x8F, 0xA0, 0xB3)  # cop.js OTHER_KIND
-            wait_js(cop.page, "window.copInternals.basemapLayer.stats.zoom === 6")
+            wait_js(cop.page, SHARP_AT_ZOOM_6)
             assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
             assert _close(cop.painted_rgb(131.5, 37.0), other_kind_fill)
             cop.page.evaluate(
@@ -388,7 +402,7 @@ def test_the_map_comes_back_after_a_lost_webgl_context(
                 "masks": True,
                 "skipSecondMasks": True,
             }
-            wait_js(cop.page, "window.copInternals.basemapLayer.stats.zoom === 6")
+            wait_js(cop.page, SHARP_AT_ZOOM_6)
             assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
             assert _close(cop.painted_rgb(131.5, 37.0), other_kind_fill)
         finally:

@@ -17,6 +17,8 @@
   const MARGIN = 0.5; // the image reaches this fraction of the view beyond each edge
   const REDRAW_SCALE = 1.6; // while zooming, redraw once the image is stretched past this
   const SETTLE_MS = 150;
+  const MIN_STEP_PX = 0.5;
+  const DRAFT_SCALE = 0.5; // while zooming, images at half the resolution: a quarter of the work
   const IMAGE_MAX_PX = 16e6; // 64 MB as RGBA, for the canvas and again for the texture
   const PORTS_FROM_ZOOM = 5;
   // Line styles in CSS px, as the MapLibre layers they replace had them.
@@ -116,7 +118,8 @@
        setData({land, coast, eez, territorial, ports, coverage})  GeoJSON feature lists
                         (coverage: the polygons the basemap has data for)
        setColours({sea, land, coast, zone, port, nodata})  "#rrggbb" each
-       stats  images drawn so far; the last one's zoom, device px per CSS px, ms in all and
+       stats  images drawn so far; the last one's zoom, device px per CSS px, whether it was
+              a draft (drawn while zooming, at DRAFT_SCALE), ms in all and
               ms drawing (the rest is the upload to WebGL); ms in all of the last 100 */
   function createBasemapLayer(id, initialColours) {
     let colours = initialColours;
@@ -129,7 +132,7 @@
     // what the image holds: its Web Mercator window, the zoom and device px per CSS px
     let image = null;
     // read by the tests and the benchmark
-    const stats = { redraws: 0, lastMs: 0, lastDrawMs: 0, zoom: null, ratio: null, recentMs: [] };
+    const stats = { redraws: 0, lastMs: 0, lastDrawMs: 0, zoom: null, ratio: null, draft: false, recentMs: [] };
 
     function view() {
       const z = map.getZoom();
@@ -172,10 +175,11 @@
       return tile;
     }
 
-    function redraw(v) {
+    function redraw(v, draft) {
       const t0 = performance.now();
       const cssW = v.w * (1 + 2 * MARGIN), cssH = v.h * (1 + 2 * MARGIN);
-      const ratio = imageRatio(v);
+      const fullRatio = imageRatio(v);
+      const ratio = draft ? fullRatio * DRAFT_SCALE : fullRatio;
       const pw = Math.max(1, Math.round(cssW * ratio)), ph = Math.max(1, Math.round(cssH * ratio));
       if (canvas.width !== pw || canvas.height !== ph) { canvas.width = pw; canvas.height = ph; }
       const k = v.perUnit * ratio; // image px per Web Mercator unit
@@ -184,13 +188,22 @@
       const y0 = v.box[1] - Math.round((ph - v.h * ratio) / 2) / k;
       const box = [x0, y0, x0 + pw / k, y0 + ph / k];
       const visible = (r) => r.box[2] >= box[0] && r.box[0] <= box[2] && r.box[3] >= box[1] && r.box[1] <= box[3];
+      // Vertices closer than MIN_STEP_PX to the last one drawn are skipped: at low zoom most
+      // of the 1:10M data's vertices fall within a pixel, and each drawn one costs a call.
       const trace = (rings, close) => {
         ctx.beginPath();
         for (const r of rings) {
           if (!visible(r)) continue;
-          const xy = r.xy;
-          ctx.moveTo((xy[0] - x0) * k, (xy[1] - y0) * k);
-          for (let i = 2; i < xy.length; i += 2) ctx.lineTo((xy[i] - x0) * k, (xy[i + 1] - y0) * k);
+          const xy = r.xy, n = xy.length;
+          let lx = (xy[0] - x0) * k, ly = (xy[1] - y0) * k;
+          ctx.moveTo(lx, ly);
+          for (let i = 2; i < n; i += 2) {
+            const x = (xy[i] - x0) * k, y = (xy[i + 1] - y0) * k;
+            if (Math.abs(x - lx) + Math.abs(y - ly) < MIN_STEP_PX && i < n - 2) continue;
+            ctx.lineTo(x, y);
+            lx = x;
+            ly = y;
+          }
           if (close) ctx.closePath();
         }
       };
@@ -245,7 +258,7 @@
       gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
       gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
       gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, canvas);
-      image = { box, z: v.z, ratio, pw, ph };
+      image = { box, z: v.z, ratio, fullRatio, draft, pw, ph };
       stale = false;
       stats.redraws += 1;
       stats.lastMs = performance.now() - t0;
@@ -253,6 +266,7 @@
       stats.lastDrawMs = t1 - t0;
       stats.zoom = v.z;
       stats.ratio = ratio;
+      stats.draft = draft;
     }
 
     // Sharp again at rest: SETTLE_MS after the camera last moved, an image drawn for another
@@ -263,7 +277,10 @@
     function settle() {
       clearTimeout(settleTimer);
       settleTimer = setTimeout(() => {
-        if (map && image && Math.abs(map.getZoom() - image.z) > 1e-9) { stale = true; map.triggerRepaint(); }
+        if (map && image && (image.draft || Math.abs(map.getZoom() - image.z) > 1e-9)) {
+          stale = true;
+          map.triggerRepaint();
+        }
       }, SETTLE_MS);
     }
 
@@ -297,9 +314,11 @@
       render(context, args) {
         const v = view();
         const stretch = image ? Math.pow(2, v.z - image.z) : 1;
-        if (stale || !image || !covers(image, v) || stretch > REDRAW_SCALE || stretch < 1 / REDRAW_SCALE ||
-            Math.abs(image.ratio - imageRatio(v)) > 1e-9) {
-          redraw(v);
+        const zooming = stretch > REDRAW_SCALE || stretch < 1 / REDRAW_SCALE;
+        if (stale || !image || !covers(image, v) || zooming ||
+            Math.abs(image.fullRatio - imageRatio(v)) > 1e-9) {
+          // a draft while the zoom is changing; sharp again when the camera stops (settle)
+          redraw(v, zooming && !stale);
         }
         // the image's rectangle as offsets from its corner
         const [ox, oy] = image.box;
@@ -317,7 +336,8 @@
         gl.activeTexture(gl.TEXTURE0);
         gl.bindTexture(gl.TEXTURE_2D, texture);
         // one image px per screen px: copy texels; stretched while zooming: interpolate
-        const exact = Math.abs(v.z - image.z) < 1e-9 && Math.abs(image.ratio - map.getPixelRatio()) < 1e-9;
+        const exact = !image.draft && Math.abs(v.z - image.z) < 1e-9 &&
+          Math.abs(image.ratio - map.getPixelRatio()) < 1e-9;
         const filter = exact ? gl.NEAREST : gl.LINEAR;
         gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, filter);
         gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, filter);
