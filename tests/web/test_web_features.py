@@ -243,6 +243,10 @@ def test_engine_payload_shapes() -> None:
     assert payload_title("missile.warning", warning) == "impact warning W1 (issue)"
     event = {"type": "foreign_fishing", "mmsi": 412000001, "lat": 37.5, "lon": 134.0}
     assert payload_title("maritime.event", event) == "foreign fishing 412000001"
+    track = {"mmsi": 163, "track": [[32.3, 31.2], [32.5, 30.0]]}
+    assert payload_title("maritime.track", track) == "vessel track, MMSI 163"
+    named = {"mmsi": 353136000, "name": "EVER GIVEN", "track": track["track"]}
+    assert payload_title("maritime.track", named) == "EVER GIVEN track, MMSI 353136000"
     # a sanctions hit repeating its event's position draws one point, not two
     hit = {"summary": "hit", "lat": 29.5, "lon": 124.8, "event": {"lat": 29.5, "lon": 124.8}}
     assert payload_geometries(hit) == [("point", {"type": "Point", "coordinates": [124.8, 29.5]})]

@@ -272,6 +272,9 @@ def _known_title(kind: str, payload: Mapping[str, Any]) -> str | None:
     if kind == "maritime.event" and isinstance(payload.get("type"), str):
         who = payload.get("name") or payload.get("mmsi") or ""
         return f"{payload['type'].replace('_', ' ')} {who}".strip()
+    if kind == "maritime.track" and payload.get("mmsi") is not None:
+        # anonymised AIS (the demo's Suez data) has small MMSIs and no names
+        return f"{payload.get('name') or 'vessel'} track, MMSI {payload['mmsi']}"
     if kind == "missile.track" and "track_id" in payload:
         return f"track {payload['track_id']} ({payload.get('nation', '?')})"
     if kind == "missile.warning" and "warning_id" in payload:
