@@ -370,6 +370,30 @@ def test_a_report_picked_in_the_list_is_brought_into_view(
             cop.close()
 
 
+def test_the_list_says_when_it_shows_only_the_newest(
+    net: dict[str, NodeService], browser: Any
+) -> None:
+    """The list draws the newest 300 reports and says so; a filter brings the others in."""
+    net["USA"].publish_many("note", "CONFIDENTIAL", [{"title": f"old {i}"} for i in range(5)])
+    net["USA"].publish_many("note", "UNCLASSIFIED", [{"title": f"new {i}"} for i in range(300)])
+    with serve(create_cop_app(net["USA"])) as base:
+        cop = Cop(browser, base)
+        try:
+            wait_js(cop.page, "document.getElementById('count').textContent === '305'")
+            items = cop.page.locator("#report-list li.report-item")
+            assert items.count() == 300
+            assert "new 299" in items.first.inner_text()
+            more = cop.page.locator("#report-list li.list-more")
+            assert more.inner_text().startswith("Newest 300 of 305 listed")
+            cop.page.select_option("#f-class", "CONFIDENTIAL")
+            wait_js(cop.page, "document.getElementById('count').textContent === '5'")
+            titles = cop.page.locator("#report-list li.report-item .title").all_inner_texts()
+            assert sorted(titles) == [f"old {i}" for i in range(5)]
+            assert more.count() == 0
+        finally:
+            cop.close()
+
+
 def test_the_map_comes_back_after_a_lost_webgl_context(
     net: dict[str, NodeService], browser: Any
 ) -> None:

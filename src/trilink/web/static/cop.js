@@ -319,9 +319,10 @@
     return s;
   }
 
+  const LIST_MAX = 300; // list entries drawn; more makes every update slow to lay out
   function renderList(shown) {
     const list = document.getElementById("report-list");
-    const items = shown.slice().sort((a, b) => b.seq - a.seq).slice(0, 300);
+    const items = shown.slice().sort((a, b) => b.seq - a.seq).slice(0, LIST_MAX);
     const frag = document.createDocumentFragment();
     for (const r of items) {
       const li = document.createElement("li");
@@ -339,6 +340,10 @@
       li.appendChild(m);
       li.addEventListener("click", () => { bringIntoView(r); openReport(r.id); });
       frag.appendChild(li);
+    }
+    if (shown.length > items.length) {
+      frag.appendChild(el("li", `Newest ${items.length} of ${shown.length} listed: filter by kind, ` +
+        "origin, class or time to find the others (the map shows them all).", "list-more"));
     }
     list.replaceChildren(frag);
     document.getElementById("count").textContent = String(shown.length);
