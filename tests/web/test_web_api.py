@@ -355,3 +355,13 @@ def test_each_nation_sees_its_own_view_of_disputed_zones(cop: dict[str, TestClie
         )
     assert owners == {"USA": [], "JPN": ["JPN"], "KOR": ["KOR"]}
     assert 'content="neutral"' in cop["USA"].get("/").text
+    # Territorial seas come with the land they enclose, so their outline (what the map draws)
+    # is the 12 nm limit only, not also every coast: central Honshu is inside Japan's.
+    honshu = Point(138.0, 36.0)
+    territorial = [
+        f["properties"]["owner"]
+        for f in cop["USA"].get("/basemap/zones.geojson").json()["features"]
+        if f["properties"]["zone_type"] == "territorial_sea"
+        and shape(f["geometry"]).contains(honshu)
+    ]
+    assert territorial == ["JPN"]

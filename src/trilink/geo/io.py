@@ -23,6 +23,7 @@ from trilink.geo.features import ALL_ZONE_TYPES, Port, Zone, ZoneType
 from trilink.geo.nations import BORDER_SEEDS, Labels
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+ZONE_FILE = DATA_DIR / "zones_east_asia.geojson"  # written by build_zones
 REGIONS = ("east_asia", "suez", "solent")
 EAST_ASIA_BOX = (115.0, 20.0, 155.0, 50.0)
 REGION_BOXES: dict[str, tuple[float, float, float, float]] = {
@@ -95,7 +96,7 @@ def other_region_land() -> tuple[BaseGeometry, ...]:
 @lru_cache(maxsize=1)
 def zone_features() -> tuple[tuple[str, str, tuple[str, ...], str, BaseGeometry], ...]:
     """Precomputed zones: (nation, zone_type, views, source, geometry)."""
-    doc = _read_json(DATA_DIR / "zones_east_asia.geojson")
+    doc = _read_json(ZONE_FILE)
     out = []
     for f in doc["features"]:
         p = f["properties"]

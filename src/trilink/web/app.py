@@ -45,6 +45,7 @@ from starlette.responses import StreamingResponse
 from trilink.errors import LabelError, ReportError
 from trilink.geo import load_zones, zones_to_geojson
 from trilink.geo.disputed import view_of_nation
+from trilink.geo.io import ZONE_FILE
 from trilink.model.kinds import known_kinds
 from trilink.model.report import Report
 from trilink.node.service import NodeService
@@ -56,7 +57,6 @@ from trilink.web.filters import FilterError, parse_filters
 from trilink.web.index import ReportIndex, overall_label
 
 HERE = Path(__file__).resolve().parent
-ZONES = HERE.parent / "geo" / "data" / "zones_east_asia.geojson"
 POLL_S = 0.5
 HEARTBEAT_S = 15.0
 SESSION_CHECK_S = 5.0
@@ -331,6 +331,8 @@ def create_cop_app(
         response.delete_cookie(cookie, path="/", httponly=True, samesite="strict")
         return response
 
+    zone_view = view_of_nation(service.nation)
+
     @app.get("/")
     def map_page(request: Request) -> Response:
         session = require(request)
@@ -341,25 +343,26 @@ def create_cop_app(
                 "nation": service.nation,
                 "user": session.user,
                 "csrf": session.csrf,
-                "zones": ZONES.exists(),
+                "zones": ZONE_FILE.exists(),
                 "zone_view": zone_view,
                 "vendored": (HERE / "static" / "vendor" / "maplibre-gl.js").exists(),
             },
         )
 
-    zone_view = view_of_nation(service.nation)
-
     @functools.cache
     def zones_body() -> bytes:
         # One view of the disputed areas, the nation's own (drawing every view would put
-        # two limits around each disputed island); EEZ limits and territorial seas only.
-        shown = [z for z in load_zones(zone_view) if z.zone_type in ("eez", "territorial_sea")]
+        # two limits around each disputed island); EEZ limits and territorial seas only, with
+        # the land they cover (the map draws their outlines: without the land a territorial
+        # sea's outline would run along every coast too).
+        zones = load_zones(zone_view, include_land=True)
+        shown = [z for z in zones if z.zone_type in ("eez", "territorial_sea")]
         return json.dumps(zones_to_geojson(shown, decimals=3), separators=(",", ":")).encode()
 
     @app.get("/basemap/zones.geojson")
     def zones(request: Request) -> Response:
         require(request)
-        if not ZONES.exists():
+        if not ZONE_FILE.exists():
             raise HTTPException(404, "no maritime zones layer is installed on this node")
         return Response(
             zones_body(),
