@@ -5,8 +5,10 @@
    alone (what a COP sees when the writer is another process).
 2. Browser: publish -> the feature on a painted MapLibre frame in headless chromium
    (``window.cop.drawnAt``, stamped on the map's ``idle`` after the update), p50/p99.
-3. Browser frame time while panning with 10,000 vessel positions and 100 tracks on the map,
-   against the baseline of the basemap alone, in the same browser.
+3. Browser frame time with 10,000 vessel positions and 100 tracks on the map while the camera
+   circles, sweeps the region and zooms, against the baseline of the same page with the
+   basemap drawn as MapLibre vector layers (``VECTOR_BASEMAP_JS``, as the COP drew it
+   before ``cop-basemap.js``); also the basemap alone and an 800x500 window.
 4. API: ``/api/reports`` with 10,100 reports: first (index built) and warm requests.
 
 Run: .venv/bin/python bench/bench_cop.py [--quick]
@@ -207,10 +209,6 @@ def serve(app: Any) -> Iterator[str]:
             app.state.wait_streams_ended(5.0)  # woken streams end within a poll period
         server.should_exit = True
         thread.join(10)
-
-
-def ms_total(values: list[float]) -> float:
-    return float(sum(values))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -563,7 +561,7 @@ def main() -> None:
         if redraw_ms:
             lines.append(
                 f"- {'Sweeping' if motion == 'sweep' else 'Zooming'}, the basemap image was "
-                f"redrawn {len(redraw_ms)} times in {ms_total(b[f'frames_{motion}']) / 1000:.1f}"
+                f"redrawn {len(redraw_ms)} times in {sum(b[f'frames_{motion}']) / 1000:.1f}"
                 f" s: p50 {pct(redraw_ms, 50):.0f} ms, max {max(redraw_ms):.0f} ms each "
                 "(Canvas 2D drawing and upload to WebGL), inside the frame that needed it."
             )

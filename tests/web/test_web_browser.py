@@ -121,21 +121,37 @@ class Cop:
 
     def painted_patch(self, lon: float, lat: float, size: int) -> list[tuple[int, int, int]]:
         """The colours of the size x size screen pixels from (lon, lat) right and down."""
+        wait_js(self.page, "window.copInternals.map.loaded()")
+        x, y = self.screen_xy(lon, lat)
+        return self.painted_pixels(round(x), round(y), size, size)
+
+    def screen_xy(self, lon: float, lat: float) -> tuple[float, float]:
+        """Where (lon, lat) is on the page, in CSS px."""
+        point = self.page.evaluate(f"window.copInternals.map.project([{lon}, {lat}])")
+        box = self.page.locator("#map").bounding_box()
+        return box["x"] + point["x"], box["y"] + point["y"]
+
+    def painted_pixels(
+        self, x: int, y: int, width: int, height: int
+    ) -> list[tuple[int, int, int]]:
+        """The colours of a rectangle of the page (CSS px), from a screenshot, row by row."""
         from io import BytesIO
 
         from PIL import Image
 
-        wait_js(self.page, "window.copInternals.map.loaded()")
-        point = self.page.evaluate(f"window.copInternals.map.project([{lon}, {lat}])")
-        box = self.page.locator("#map").bounding_box()
-        x, y = round(box["x"] + point["x"]), round(box["y"] + point["y"])
-        png = self.page.screenshot(clip={"x": x, "y": y, "width": size, "height": size})
+        png = self.page.screenshot(clip={"x": x, "y": y, "width": width, "height": height})
         image = Image.open(BytesIO(png)).convert("RGB")
         return [
             tuple(int(v) for v in image.getpixel((i, j)))  # type: ignore[misc]
             for j in range(image.height)
             for i in range(image.width)
         ]
+
+    def wait_sharp_basemap(self, zoom: float | None = None) -> None:
+        """Until the basemap image is drawn at `zoom` (default: the map's) and is no draft."""
+        stats = "window.copInternals.basemapLayer.stats"
+        at = "window.copInternals.map.getZoom()" if zoom is None else repr(zoom)
+        wait_js(self.page, f"{stats}.zoom === {at} && !{stats}.draft")
 
     def wait_rendered(
         self, lon: float, lat: float, timeout_s: float = 15.0, layer: str = "points"
@@ -197,13 +213,10 @@ def test_login_map_and_classification_banner(net: dict[str, NodeService], browse
             assert cop.page.evaluate(layer_type.format("basemap")) == "custom"
             # points are one WebGL point list (cop-points.js), drawn in the kind's colour
             assert cop.page.evaluate(layer_type.format("points")) == "custom"
-            painted = cop.painted_rgb(135.0, 35.0)
-            other_kind_fill = (0x8F, 0xA0, 0xB3)  # cop.js OTHER_KIND: not a known engine
-            assert all(abs(a - b) <= 2 for a, b in zip(painted, other_kind_fill, strict=True))
+            assert _close(cop.painted_rgb(135.0, 35.0), OTHER_KIND_FILL)
             # hovering a feature shows its full label and title
-            point = cop.page.evaluate("window.copInternals.map.project([135.0, 35.0])")
+            cop.page.mouse.move(*cop.screen_xy(135.0, 35.0))
             box = cop.page.locator("#map").bounding_box()
-            cop.page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
             tip = cop.page.locator("#hover-label")
             tip.wait_for(state="visible")
             assert tip.inner_text() == f"{SECRET} SECRET contact"
@@ -241,42 +254,22 @@ def test_login_map_and_classification_banner(net: dict[str, NodeService], browse
 
 
 DARK_LAND, DARK_SEA, LIGHT_LAND = (0x1B, 0x26, 0x31), (0x0B, 0x16, 0x22), (0xF4, 0xF1, 0xEA)
+OTHER_KIND_FILL = (0x8F, 0xA0, 0xB3)  # cop.js OTHER_KIND: a kind of no known engine
 
 
 def _close(painted: tuple[int, int, int], expected: tuple[int, int, int]) -> bool:
     return all(abs(a - b) <= 2 for a, b in zip(painted, expected, strict=True))
 
 
-# the basemap image drawn at zoom 6, not a draft (drafts are drawn while the zoom changes)
-SHARP_AT_ZOOM_6 = (
-    "window.copInternals.basemapLayer.stats.zoom === 6 && "
-    "!window.copInternals.basemapLayer.stats.draft"
-)
-
-
 def _zone_pixels(cop: Cop, lon: float, lats: tuple[float, float]) -> int:
     """Pixels in the zone-limit blue on a 3 px wide column along a meridian, dark theme."""
-    from io import BytesIO
-
-    from PIL import Image
-
     mid = (lats[0] + lats[1]) / 2
     cop.page.evaluate(f"window.copInternals.map.jumpTo({{center: [{lon}, {mid}], zoom: 6}})")
-    wait_js(cop.page, SHARP_AT_ZOOM_6)
+    cop.wait_sharp_basemap(6)
     wait_js(cop.page, "window.copInternals.map.loaded()")
-    top = cop.page.evaluate(f"window.copInternals.map.project([{lon}, {lats[1]}])")
-    bottom = cop.page.evaluate(f"window.copInternals.map.project([{lon}, {lats[0]}])")
-    box = cop.page.locator("#map").bounding_box()
-    png = cop.page.screenshot(
-        clip={
-            "x": round(box["x"] + top["x"]) - 1,
-            "y": round(box["y"] + top["y"]),
-            "width": 3,
-            "height": round(bottom["y"] - top["y"]),
-        }
-    )
-    image = Image.open(BytesIO(png)).convert("RGB")
-    pixels = [image.getpixel((x, y)) for x in range(image.width) for y in range(image.height)]
+    x, top = cop.screen_xy(lon, lats[1])
+    _, bottom = cop.screen_xy(lon, lats[0])
+    pixels = cop.painted_pixels(round(x) - 1, round(top), 3, round(bottom - top))
     # the sea is (11, 22, 34); a zone limit is blue (0x3d7cb8 at 55-80 % over the sea)
     return sum(1 for r, _, b in pixels if b > 70 and b > r + 40)
 
@@ -292,7 +285,7 @@ def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
         try:
             stats = "window.copInternals.basemapLayer.stats"
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [128, 36.5], zoom: 6})")
-            wait_js(cop.page, f"{stats}.zoom === 6 && !{stats}.draft")
+            cop.wait_sharp_basemap(6)
             assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)  # inland Korea
             assert _close(cop.painted_rgb(130.2, 37.9), DARK_SEA)  # East Sea
             drawn = cop.page.evaluate(f"{stats}.redraws")
@@ -306,14 +299,14 @@ def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
             assert _close(cop.painted_rgb(140.6, 40.2), DARK_LAND)
             # a new zoom is drawn at that zoom once the camera stops
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [140.5, 40], zoom: 6.1})")
-            wait_js(cop.page, f"{stats}.zoom === 6.1 && !{stats}.draft")
+            cop.wait_sharp_basemap(6.1)
             # past a 1.6x stretch: a half-resolution draft at once, then sharp at rest
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [140.5, 40], zoom: 7})")
-            wait_js(cop.page, f"{stats}.zoom === 7 && !{stats}.draft")
+            cop.wait_sharp_basemap(7)
             assert cop.page.evaluate(f"{stats}.redraws") == drawn + 4
             assert cop.page.evaluate(f"{stats}.ratio") == 1
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [140.5, 40], zoom: 6.1})")
-            wait_js(cop.page, f"{stats}.zoom === 6.1 && !{stats}.draft")
+            cop.wait_sharp_basemap(6.1)
             cop.page.click("#theme-toggle")
             wait_js(cop.page, f"{stats}.redraws === {drawn + 7}")
             assert _close(cop.painted_rgb(140.6, 40.2), LIGHT_LAND)
@@ -329,7 +322,7 @@ def test_basemap_is_one_image_redrawn_only_when_the_view_leaves_it(
         cop = Cop(browser, base, pixel_ratio=2)
         try:
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [128, 36.5], zoom: 6})")
-            wait_js(cop.page, f"{stats}.zoom === 6 && !{stats}.draft")
+            cop.wait_sharp_basemap(6)
             assert cop.page.evaluate(f"{stats}.ratio") == 2
             assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
         finally:
@@ -354,11 +347,7 @@ def test_a_report_picked_in_the_list_is_brought_into_view(
             wait_js(cop.page, "!window.copInternals.map.isMoving()")
             assert cop.page.evaluate("window.copInternals.map.getZoom()") >= 6
             assert [p["title"] for p in cop.wait_rendered(32.45, 30.5)] == ["SUEZ-1"]
-            wait_js(
-                cop.page,
-                "window.copInternals.basemapLayer.stats.zoom === window.copInternals.map.getZoom()"
-                " && !window.copInternals.basemapLayer.stats.draft",
-            )
+            cop.wait_sharp_basemap()
             assert _close(cop.painted_rgb(33.8, 29.9), DARK_LAND)  # Sinai
             # west of the Suez box: hatched lines (antialiased) on the sea, no basemap data
             west = cop.painted_patch(30.5, 30.5, 16)
@@ -405,10 +394,9 @@ def test_the_map_comes_back_after_a_lost_webgl_context(
         try:
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [129, 36.5], zoom: 6})")
             cop.wait_title("P1")
-            other_kind_fill = (0x8F, 0xA0, 0xB3)  # cop.js OTHER_KIND
-            wait_js(cop.page, SHARP_AT_ZOOM_6)
+            cop.wait_sharp_basemap(6)
             assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
-            assert _close(cop.painted_rgb(131.5, 37.0), other_kind_fill)
+            assert _close(cop.painted_rgb(131.5, 37.0), OTHER_KIND_FILL)
             cop.page.evaluate(
                 """() => {
                     const gl = window.copInternals.map.painter.context.gl;
@@ -426,9 +414,9 @@ def test_the_map_comes_back_after_a_lost_webgl_context(
                 "masks": True,
                 "skipSecondMasks": True,
             }
-            wait_js(cop.page, SHARP_AT_ZOOM_6)
+            cop.wait_sharp_basemap(6)
             assert _close(cop.painted_rgb(127.8, 36.5), DARK_LAND)
-            assert _close(cop.painted_rgb(131.5, 37.0), other_kind_fill)
+            assert _close(cop.painted_rgb(131.5, 37.0), OTHER_KIND_FILL)
         finally:
             cop.close()
 

@@ -45,5 +45,10 @@
     return loc;
   }
 
-  window.copGL = { program, locations, matrixFrom };
+  /* CSS px per Web Mercator unit at `zoom`: MapLibre's 512 px world at zoom 0. */
+  function worldPx(zoom) {
+    return 512 * Math.pow(2, zoom);
+  }
+
+  window.copGL = { program, locations, matrixFrom, worldPx };
 })();

@@ -167,8 +167,7 @@
         if (!owners.length) return [];
         const p = maplibregl.MercatorCoordinate.fromLngLat(lngLat);
         const s = sizes(m.getZoom());
-        const worldPx = 512 * Math.pow(2, m.getZoom()); // CSS px per Web Mercator unit
-        const reach = (s.radius + s.ring + HIT_MARGIN_PX) / worldPx;
+        const reach = (s.radius + s.ring + HIT_MARGIN_PX) / window.copGL.worldPx(m.getZoom());
         const hits = [];
         for (let i = 0; i < owners.length; i++) {
           const dx = mercX[i] - p.x, dy = mercY[i] - p.y;

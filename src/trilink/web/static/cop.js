@@ -118,7 +118,6 @@
     return r.json();
   }
 
-  let basemap = null;
   async function loadBasemap() {
     // A basemap file that cannot be read leaves its layer empty; the reports still show.
     const part = (url) => getJSON(url).catch((e) => { console.warn(`basemap: ${e.message}`); return emptyFC(); });
@@ -131,15 +130,12 @@
     ]);
     // the node serves EEZ limits and territorial seas, in its nation's view
     const zone = (type) => zones.features.filter((f) => f.properties && f.properties.zone_type === type);
-    basemap = { land: land.features, coast: coast.features, eez: zone("eez"),
-      territorial: zone("territorial_sea"), ports: ports.features, coverage: coverage.features };
+    basemapLayer.setData({ land: land.features, coast: coast.features, eez: zone("eez"),
+      territorial: zone("territorial_sea"), ports: ports.features, coverage: coverage.features });
   }
 
   function addLayers() {
-    const c = THEMES[theme];
     // land, coastline, zones and ports: one image redrawn only when needed (cop-basemap.js)
-    basemapLayer.setColours(c);
-    basemapLayer.setData(basemap);
     map.addLayer(basemapLayer);
     map.addSource("shapes", { type: "geojson", data: emptyFC(), buffer: 16 });
     const polygon = ["match", ["geometry-type"], ["Polygon", "MultiPolygon"], true, false];
@@ -349,15 +345,20 @@
     document.getElementById("count").textContent = String(shown.length);
   }
 
+  // Whether test([lon, lat]) holds for any position of a report's features (stops at the
+  // first that does).
+  function anyPosition(r, test) {
+    const walk = (c) => (typeof c[0] === "number" ? test(c) : c.some(walk));
+    return r.features.some((f) => walk(f.geometry.coordinates));
+  }
+
   // The banner covers what is on screen: reports with a feature in the current view plus
   // the listed reports without a position (they are on screen in the list).
   function onScreen() {
     const shown = state.shown || [];
     if (!state.ready) return shown;
     const b = map.getBounds();
-    const inView = (c) => b.contains(c);
-    const walk = (coords) => (typeof coords[0] === "number" ? inView(coords) : coords.some(walk));
-    return shown.filter((r) => !r.features.length || r.features.some((f) => walk(f.geometry.coordinates)));
+    return shown.filter((r) => !r.features.length || anyPosition(r, (c) => b.contains(c)));
   }
 
   function overall(list) {
@@ -425,14 +426,10 @@
   // A report picked in the list is brought into view if any of it is off screen, without
   // zooming in past zoom 6 for it (the panel opens either way).
   function bringIntoView(r) {
-    const coords = [];
-    const walk = (c) => { if (typeof c[0] === "number") coords.push(c); else c.forEach(walk); };
-    for (const f of r.features || []) walk(f.geometry.coordinates);
-    if (!coords.length) return;
-    const bounds = new maplibregl.LngLatBounds(coords[0], coords[0]);
-    for (const c of coords) bounds.extend(c);
     const view = map.getBounds();
-    if (view.contains(bounds.getSouthWest()) && view.contains(bounds.getNorthEast())) return;
+    if (!anyPosition(r, (c) => !view.contains(c))) return; // all in view, or no position
+    const bounds = new maplibregl.LngLatBounds();
+    anyPosition(r, (c) => { bounds.extend(c); return false; });
     map.fitBounds(bounds, { padding: 60, maxZoom: Math.max(map.getZoom(), 6) });
   }
 
