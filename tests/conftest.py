@@ -3,8 +3,8 @@
 ``store`` runs a test once on SQLite (WAL file in ``tmp_path``) and once on PostgreSQL (a
 fresh schema ``t_<random>`` in the ``test`` database, dropped afterwards), so the same test
 body checks both engines. ``network`` builds the three-nation deployment (CA, TLS and signing
-keys, node.toml files) in ``tmp_path`` and opens NodeServices lazily, without any network:
-``net.deliver("JPN", "USA")`` moves JPN's outbox for USA into USA's ingest.
+keys, node.toml files) in ``tmp_path`` and opens NodeServices lazily, joined by the in-memory
+transport: ``net.deliver("JPN", "USA")`` is USA's replicator pulling from JPN, now.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from trilink.federation.wire import decode_batch
+from trilink.federation.memory import MemoryNetwork
 from trilink.node.config import write_local_config
 from trilink.node.service import IngestResult, NodeService
 from trilink.provenance.pki import init_deployment
@@ -106,6 +106,7 @@ class Network:
         self.engine = engine
         self._nodes: dict[str, NodeService] = {}
         self._urls: dict[str, str] = {}
+        self.memory = MemoryNetwork()
         init_deployment(root, NATIONS)
         for nation in NATIONS:
             write_local_config(root, nation)
@@ -122,6 +123,7 @@ class Network:
             self._nodes[nation] = NodeService.open_local(
                 self.root, nation, db_url=self.db_url(nation)
             )
+            self.memory.add(self._nodes[nation])
         return self._nodes[nation]
 
     __getitem__ = node
@@ -131,14 +133,14 @@ class Network:
         old = self._nodes.pop(nation, None)
         if old is not None:
             old.close()
+        self.memory = MemoryNetwork(self._nodes.values())
         return self.node(nation)
 
     def deliver(self, src: str, dst: str) -> IngestResult:
         """Everything ``src`` has queued for ``dst`` beyond ``dst``'s cursor, ingested."""
-        receiver = self.node(dst)
-        after = receiver.store.cursor(src)[0]
-        body, _count = self.node(src).outbox_batch(dst, after=after)
-        return receiver.ingest(src, decode_batch(body))
+        self.node(src)
+        self.node(dst)
+        return self.memory.deliver(src, dst)
 
     def deliver_all(self) -> None:
         for src in NATIONS:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from trilink.federation import localnet
-from trilink.node.service import NodeService, report_line
+from trilink.model.report import report_json
+from trilink.node.service import NodeService
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def net(tmp_path: Path) -> Iterator[Path]:
 def holdings(root: Path, nation: str) -> list[dict[str, object]]:
     """Every stored version on a node, read straight from its database."""
     with NodeService.open_local(root, nation) as node:
-        return [report_line(s.report) for s in node.store.reports()]
+        return [report_json(s.report) for s in node.store.reports()]
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float = 60.0, what: str = "") -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from trilink.federation import localnet
-from trilink.federation.wire import encode_batch
+from trilink.model.wire import encode_batch
 from trilink.node.config import load_node_config
 from trilink.node.service import NodeService
 from trilink.provenance.pki import init_deployment

@@ -18,10 +18,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from trilink.errors import StoreError
-from trilink.federation.wire import WireBatch, decode_batch, encode_batch
 from trilink.model.canonical import sha256_hex
 from trilink.model.ids import utc_timestamp, uuid7
 from trilink.model.report import Envelope, Report, Signature, envelope_bytes
+from trilink.model.wire import WireBatch, decode_batch, encode_batch
 from trilink.node.service import NodeService
 from trilink.provenance.merkle import leaf_hash
 from trilink.provenance.pki import load_signing_key

@@ -19,8 +19,8 @@ from trilink.errors import (
     ReportError,
     StoreError,
 )
-from trilink.federation.wire import decode_batch
 from trilink.model.report import Report, decode_envelope
+from trilink.model.wire import decode_batch
 from trilink.node.service import NodeService
 from trilink.provenance.pki import issue_signing_key
 from trilink.store.audit import verify_chain

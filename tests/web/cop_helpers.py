@@ -17,7 +17,7 @@ import msgspec
 import uvicorn
 from fastapi import FastAPI
 
-from trilink.federation.wire import decode_batch
+from trilink.federation.memory import MemoryNetwork
 from trilink.node.service import NodeService
 
 with warnings.catch_warnings():
@@ -43,19 +43,9 @@ class GeoTestPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 
 def replicate(nodes: dict[str, NodeService]) -> int:
-    """Deliver every queued report between every pair of nodes, as the replicator would;
-    returns how many items travelled."""
-    moved = 0
-    for src in nodes.values():
-        for dst in nodes.values():
-            if src is dst:
-                continue
-            after = dst.store.cursor(src.nation)[0]
-            body, count = src.outbox_batch(dst.nation, after)
-            if count:
-                dst.ingest(src.nation, decode_batch(body))
-                moved += count
-    return moved
+    """Every node pulls what its partners queued for it, over the in-memory transport;
+    returns how many reports were stored."""
+    return MemoryNetwork(nodes.values()).deliver_all()
 
 
 def login(client: Any, username: str = "watch", password: str = PASSWORD) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import typer
@@ -26,6 +25,7 @@ from trilink.maritime.ingest import read_inputs
 from trilink.maritime.io import read_detections, write_events, write_quality, write_tracks
 from trilink.maritime.pipeline import run_batch
 from trilink.maritime.plot import render_map
+from trilink.maritime.share import event_payloads
 from trilink.maritime.tables import epoch_ms
 
 app = typer.Typer(
@@ -56,41 +56,6 @@ LabelOpt = typer.Option(
 )
 
 
-def payloads_from_events(events: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows of events.csv as ``maritime.event`` payloads (no NaN, ISO-8601 UTC times)."""
-    out = []
-    for r in events.with_columns(
-        pl.col("start").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
-        pl.col("end").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
-    ).iter_rows(named=True):
-        details = {
-            k: v
-            for k, v in json.loads(r["details"] or "{}").items()
-            if isinstance(v, str | int | float | bool) or v is None
-        }
-        details = {k: v for k, v in details.items() if not (isinstance(v, float) and v != v)}
-        payload = {
-            k: r[k]
-            for k in (
-                "type",
-                "start",
-                "end",
-                "mmsi",
-                "other_mmsi",
-                "lat",
-                "lon",
-                "name",
-                "flag",
-                "other_name",
-                "duration_h",
-            )
-        }
-        payload["details"] = details
-        payload = {k: v for k, v in payload.items() if v is not None}
-        out.append(payload)
-    return out
-
-
 def publish_events(
     events: pl.DataFrame,
     root: Path | None,
@@ -108,7 +73,7 @@ def publish_events(
     from trilink.node.picture import publish_maritime
     from trilink.node.service import NodeService
 
-    payloads = payloads_from_events(events)
+    payloads = event_payloads(events)
     with NodeService.open_local(root, nation_code(nation)) as node:
         done = publish_maritime(node, label, payloads, tracks=tracks, screen=screen)
         localnet.wake(node.config)
@@ -310,7 +275,7 @@ def _append_events(out: Path, events: pl.DataFrame) -> None:
     with csv_path.open("a", encoding="utf-8") as fh:
         table.write_csv(fh, include_header=fh.tell() == 0)
     with (out / "events.jsonl").open("a", encoding="utf-8") as fh:
-        for payload in payloads_from_events(events):
+        for payload in event_payloads(events):
             fh.write(json.dumps(payload) + "\n")
 
 

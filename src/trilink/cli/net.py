@@ -110,7 +110,7 @@ def node_run(
     """Serve one node in the foreground (partners over HTTPS with mutual TLS)."""
     from dataclasses import replace
 
-    from trilink.federation.server import run_node
+    from trilink.daemon import run_node
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     node_config = load_node_config(config)

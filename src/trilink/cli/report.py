@@ -13,7 +13,8 @@ from rich.table import Table
 from trilink.cli.common import DbOption, DirOption, NationOption, console, nation_code
 from trilink.errors import InputError
 from trilink.federation import localnet
-from trilink.node.service import NodeService, report_line
+from trilink.model.report import report_json
+from trilink.node.service import NodeService
 
 app = typer.Typer(help="Publish and read reports on a node.", no_args_is_help=True)
 
@@ -95,7 +96,7 @@ def list_reports(
         stored = sorted(newest.values(), key=lambda s: s.seq)
     if as_json:
         for item in stored:
-            sys.stdout.write(json.dumps(report_line(item.report), ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(report_json(item.report), ensure_ascii=False) + "\n")
         return
     table = Table(title=f"reports held by {nation_code(nation)}")
     for col in ("id", "origin", "v", "kind", "label", "created", "deleted"):

@@ -55,7 +55,7 @@ def _detect(positions: list[Path], detections: Path | None, ports: Path | None) 
 
 def east_asia_exercise(root: Path, say: Say, *, seed: int = 5, vessels: int = 40) -> None:
     """Generate, detect and publish the East Asian exercise scenario."""
-    from trilink.cli.maritime import payloads_from_events
+    from trilink.maritime.share import event_payloads
     from trilink.sim.io import write_outputs
     from trilink.sim.scenario import ScenarioConfig, generate
 
@@ -66,7 +66,7 @@ def east_asia_exercise(root: Path, say: Say, *, seed: int = 5, vessels: int = 40
         write_outputs(scenario, out, nmea=False, parquet=False)
     say("detecting vessel events (encounters, loitering, dark vessels, foreign fishing)")
     result = _detect([out / "positions.csv"], out / "sar_detections.csv", out / "ports.csv")
-    events = payloads_from_events(result.events)
+    events = event_payloads(result.events)
     for nation, wanted, label in (("KOR", KOR_EVENTS, KOR_LABEL), ("JPN", JPN_EVENTS, JPN_LABEL)):
         mine = [e for e in events if e["type"] in wanted]
         with NodeService.open_local(root, nation) as node:

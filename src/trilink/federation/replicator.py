@@ -6,24 +6,24 @@ which becomes our acknowledged position (so a partner that lost data gets it aga
 Pull: every few seconds we ask each partner for its outbox after *our* inbound cursor, so
 a node that was down catches up exactly, by sequence, never by timestamp.
 A partner that is down only backs off its own loops; publishing never waits for it.
+
+The replicator does not know how batches travel: it is given a ``Transport``. Ingesting a
+batch (signature checks, database writes) runs in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-from cryptography import x509
-
 from trilink.errors import FederationError, ReportError
-from trilink.federation.wire import decode_batch
+from trilink.federation.transport import Transport
+from trilink.model.wire import decode_batch
+from trilink.node.ingest import IngestResult
 from trilink.node.service import NodeService
-from trilink.provenance.pki import nation_of
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +31,6 @@ PUSH_BATCH = 2000
 PULL_INTERVAL_S = 2.0
 IDLE_PUSH_S = 1.0
 MAX_BACKOFF_S = 5.0
-
-
-def client_ssl_context(service: NodeService) -> ssl.SSLContext:
-    config = service.config
-    ctx = ssl.create_default_context(cafile=str(config.ca_cert))
-    ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))
-    return ctx
-
-
-def server_nation(response: httpx.Response) -> str | None:
-    stream = response.extensions.get("network_stream")
-    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    return nation_of(x509.load_der_x509_certificate(der)) if der else None
 
 
 @dataclass
@@ -71,60 +57,56 @@ class PartnerLink:
 
 
 class Replicator:
-    def __init__(self, service: NodeService):
+    def __init__(self, service: NodeService, transport: Transport):
         self.service = service
-        self.ingest_lock = asyncio.Lock()
+        self.transport = transport
         self.links = {
-            p: PartnerLink(p, url)
-            for p, url in sorted(service.config.partner_urls.items())
-            if p in service.config.policy.partners
+            p: PartnerLink(p, service.config.partner_urls.get(p, ""))
+            for p in sorted(service.config.policy.partners)
         }
         self._wake = {p: asyncio.Event() for p in self.links}
         self._tasks: list[asyncio.Task[None]] = []
-        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         # When a partner's pusher delivered recently, pulling from it would only fetch
         # duplicates; pull is for catching up after either side was away.
         self.last_push_from: dict[str, float] = {}
-        service.listeners.append(lambda _reports: self.wake())
 
     def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            verify=client_ssl_context(self.service),
-            timeout=httpx.Timeout(10.0, connect=2.0),
-            limits=httpx.Limits(max_connections=8),
-        )
+        self._loop = asyncio.get_running_loop()
+        self.service.listeners.append(self._on_published)
         for partner in self.links:
             self._tasks.append(asyncio.create_task(self._push_loop(partner)))
             self._tasks.append(asyncio.create_task(self._pull_loop(partner)))
 
     async def stop(self) -> None:
+        if self._on_published in self.service.listeners:
+            self.service.listeners.remove(self._on_published)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        if self._client is not None:
-            await self._client.aclose()
+        await self.transport.aclose()
+
+    def _on_published(self, _reports: object) -> None:
+        self.wake()
 
     def wake(self) -> None:
+        """New reports to push (thread-safe: listeners run in the publishing thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._set_all)
+        except RuntimeError:  # the loop closed between the check and the call
+            pass
+
+    def _set_all(self) -> None:
         for event in self._wake.values():
             event.set()
 
-    async def _request(self, partner: str, method: str, path: str, **kw: Any) -> httpx.Response:
-        assert self._client is not None
-        link = self.links[partner]
-        try:
-            response = await self._client.request(method, link.url + path, **kw)
-        except httpx.HTTPError as err:
-            raise FederationError(f"{partner} unreachable at {link.url}: {err!r}") from None
-        if server_nation(response) != partner:
-            raise FederationError(
-                f"the server at {link.url} is not {partner} (certificate mismatch)"
-            )
-        if response.status_code >= 400:
-            raise FederationError(
-                f"{partner} answered {response.status_code}: {response.text[:300]}"
-            )
-        return response
+    def pushed_by(self, partner: str) -> None:
+        """``partner`` just pushed to us: no need to pull from it for a while."""
+        self.last_push_from[partner] = time.monotonic()
 
     def _mark(self, partner: str, error: str | None) -> None:
         link = self.links[partner]
@@ -141,44 +123,39 @@ class Replicator:
         total = 0
         while True:
             acked = store.cursor(partner)[1]
-            body, count = self.service.outbox_batch(partner, acked, PUSH_BATCH)
+            body, count = await asyncio.to_thread(
+                self.service.outbox_batch, partner, acked, PUSH_BATCH
+            )
             if count == 0:
                 return total
-            response = await self._request(
-                partner,
-                "POST",
-                "/v1/push",
-                content=body,
-                headers={"content-type": "application/json"},
-            )
-            cursor = int(response.json()["cursor"])
+            reply = await self.transport.send_batch(partner, body)
             with store.transaction():
-                store.set_push_acked(partner, cursor)
-            if cursor <= acked:
+                store.set_push_acked(partner, reply.cursor)
+            if reply.cursor <= acked:
                 return total
-            total += cursor - acked
-            self.links[partner].pushed += cursor - acked
+            total += reply.cursor - acked
+            self.links[partner].pushed += reply.cursor - acked
 
-    async def pull_once(self, partner: str) -> int:
-        """Fetch and ingest what ``partner`` queued for us after our cursor."""
-        total = 0
+    async def pull_once(self, partner: str) -> IngestResult:
+        """Fetch and ingest what ``partner`` queued for us after our cursor; what was done,
+        summed over every batch fetched."""
+        total = IngestResult(cursor=self.service.store.cursor(partner)[0])
         while True:
-            inbound = self.service.store.cursor(partner)[0]
-            response = await self._request(
-                partner, "GET", "/v1/feed", params={"after": inbound, "limit": PUSH_BATCH}
-            )
+            inbound = total.cursor
+            body = await self.transport.fetch_feed(partner, inbound, PUSH_BATCH)
             try:
-                batch = decode_batch(response.content)
+                batch = decode_batch(body)
             except ReportError as err:
                 raise FederationError(f"{partner} sent a malformed feed: {err}") from None
             self.links[partner].partner_head = batch.head
             if not batch.items:
+                if self.service.keys.has_new(batch.certs):  # a new key, before its first report
+                    await asyncio.to_thread(self.service.ingest, partner, batch)
                 return total
-            async with self.ingest_lock:
-                result = self.service.ingest(partner, batch)
+            result = await asyncio.to_thread(self.service.ingest, partner, batch)
+            total.add(result)
             if result.cursor <= inbound:
                 return total
-            total += result.cursor - inbound
             self.links[partner].pulled += result.cursor - inbound
 
     async def _push_loop(self, partner: str) -> None:

@@ -1,6 +1,6 @@
-"""A node's HTTPS endpoint for partners (mutual TLS) and its replication loops.
+"""A node's HTTPS endpoint for partners (mutual TLS).
 
-Endpoints (every caller must present a certificate issued by the deployment CA; the
+Endpoints (every caller must present a certificate its nation's trust anchor issued; the
 certificate's common name is the caller's nation):
 
     POST /v1/push          a partner delivers a batch       -> {"cursor", "accepted", ...}
@@ -8,33 +8,30 @@ certificate's common name is the caller's nation):
     GET  /v1/health        liveness and counts
     GET  /v1/status        queues and cursors per partner (replication lag)
     POST /v1/wake          this node's own CLI says "new reports, push now"
+
+Batches are ingested in a worker thread: signature checks and database writes never block
+the event loop that serves the other partners.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
 from cryptography import x509
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from trilink.errors import ConfigError, ProvenanceError, ReportError
 from trilink.federation.replicator import Replicator
-from trilink.federation.wire import MAX_BATCH_BYTES, decode_batch
+from trilink.model.wire import MAX_BATCH_BYTES
 from trilink.node.config import NodeConfig
+from trilink.node.ingest import BatchRefused
 from trilink.node.service import NodeService
 from trilink.provenance.pki import TLS_UNIT, nation_of, unit_of
-from trilink.store.audit import AuditEntry
-
-log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -68,15 +65,18 @@ def peer_nation(request: Request) -> str:
     return nation_of(cert)
 
 
-def create_app(service: NodeService, *, replicate: bool = True) -> FastAPI:
-    replicator = Replicator(service)
+def create_app(service: NodeService, replicator: Replicator | None = None) -> FastAPI:
+    """The partner-facing app. With ``replicator``, its loops run while the app runs."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if replicate:
+        if replicator is not None:
             replicator.start()
-        yield
-        await replicator.stop()
+        try:
+            yield
+        finally:
+            if replicator is not None:
+                await replicator.stop()
 
     app = FastAPI(title=f"trilink node {service.nation}", lifespan=lifespan)
     app.state.service = service
@@ -85,17 +85,7 @@ def create_app(service: NodeService, *, replicate: bool = True) -> FastAPI:
     def require_partner(request: Request) -> str:
         nation = peer_nation(request)
         if nation not in service.config.policy.partners:
-            with service.store.transaction():
-                service.store.audit(
-                    [
-                        AuditEntry(
-                            event="inbound",
-                            outcome="rejected",
-                            partner=nation,
-                            reason=f"{nation} is not a configured partner",
-                        )
-                    ]
-                )
+            service.ingestor.audit_refusal(nation, f"{nation} is not a configured partner")
             raise HTTPException(403, f"{nation} is not a partner of {service.nation}")
         return nation
 
@@ -104,22 +94,20 @@ def create_app(service: NodeService, *, replicate: bool = True) -> FastAPI:
         sender = require_partner(request)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_BATCH_BYTES:
-            _audit_refusal(service, sender, f"batch of {declared} bytes over the limit")
+            service.ingestor.audit_refusal(sender, f"batch of {declared} bytes over the limit")
             raise HTTPException(413, f"batch larger than {MAX_BATCH_BYTES} bytes")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BATCH_BYTES:
-                _audit_refusal(service, sender, "batch over the size limit")
+                service.ingestor.audit_refusal(sender, "batch over the size limit")
                 raise HTTPException(413, f"batch larger than {MAX_BATCH_BYTES} bytes")
         try:
-            batch = decode_batch(bytes(body))
-        except ReportError as err:
-            _audit_refusal(service, sender, str(err))
-            raise HTTPException(400, str(err)) from None
-        async with replicator.ingest_lock:
-            result = service.ingest(sender, batch)
-        replicator.last_push_from[sender] = time.monotonic()
+            result = await asyncio.to_thread(service.receive_push, sender, bytes(body))
+        except BatchRefused as err:
+            raise HTTPException(err.status, str(err)) from None
+        if replicator is not None:
+            replicator.pushed_by(sender)
         return JSONResponse(result.as_dict())
 
     @app.get("/v1/feed")
@@ -127,7 +115,7 @@ def create_app(service: NodeService, *, replicate: bool = True) -> FastAPI:
         request: Request, after: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=5000)
     ) -> Response:
         partner = require_partner(request)
-        body, _ = service.outbox_batch(partner, after, limit)
+        body, _ = await asyncio.to_thread(service.outbox_batch, partner, after, limit)
         return Response(body, media_type="application/json")
 
     @app.get("/v1/health")
@@ -139,25 +127,20 @@ def create_app(service: NodeService, *, replicate: bool = True) -> FastAPI:
     async def status(request: Request) -> dict[str, Any]:
         peer_nation(request)
         data = service.status()
-        for partner, link in replicator.links.items():
-            data["partners"][partner].update(link.as_dict())
+        if replicator is not None:
+            for partner, link in replicator.links.items():
+                data["partners"][partner].update(link.as_dict())
         return data
 
     @app.post("/v1/wake")
     async def wake(request: Request) -> dict[str, str]:
         if peer_nation(request) != service.nation:
             raise HTTPException(403, "only this node's own certificate may wake it")
-        replicator.wake()
+        if replicator is not None:
+            replicator.wake()
         return {"status": "woken"}
 
     return app
-
-
-def _audit_refusal(service: NodeService, sender: str, reason: str) -> None:
-    with service.store.transaction():
-        service.store.audit(
-            [AuditEntry(event="inbound", outcome="rejected", partner=sender, reason=reason)]
-        )
 
 
 def server_ssl_kwargs(config: NodeConfig) -> dict[str, Any]:
@@ -169,93 +152,4 @@ def server_ssl_kwargs(config: NodeConfig) -> dict[str, Any]:
     }
 
 
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server run inside another's event loop: the outer server owns signals."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def run_node(config: NodeConfig) -> None:
-    """Serve this node until SIGTERM/SIGINT: partners on ``listen`` (mutual TLS) and, when
-    configured, the COP on ``cop``."""
-    ports = [("partner", config.host, config.port)]
-    if config.cop_port is not None:
-        ports.append(("COP", config.cop_host or "127.0.0.1", config.cop_port))
-    for role, host, port in ports:
-        _check_port_free(role, host, port, config)
-    service = NodeService(config)
-    app = create_app(service)
-    if config.cop_port is not None:
-        _attach_cop(app, service, config)
-    log.info(
-        "node %s: partners on %s%s",
-        config.nation,
-        config.url,
-        f", COP on http://{config.cop_host}:{config.cop_port}" if config.cop_port else "",
-    )
-    uv_config = uvicorn.Config(
-        app,
-        host=config.host,
-        port=config.port,
-        http=PeerCertProtocol,
-        loop="uvloop",
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=3,
-        **server_ssl_kwargs(config),
-    )
-    try:
-        uvicorn.Server(uv_config).run()
-    finally:
-        service.close()
-
-
-def _check_port_free(role: str, host: str, port: int, config: NodeConfig) -> None:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as err:
-            raise ConfigError(
-                f"node {config.nation}: the {role} port {host}:{port} is taken ({err.strerror}):"
-                " another node or program listens there. Stop it ('trilink net down --dir ...')"
-                f" or change the port in {config.path}"
-            ) from None
-
-
-def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
-    from trilink.web import create_cop_app
-
-    cop_app = create_cop_app(service)
-    cop = _EmbeddedServer(
-        uvicorn.Config(
-            cop_app,
-            host=config.cop_host or "127.0.0.1",
-            port=config.cop_port or 8000,
-            log_level="warning",
-            ws="none",
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def with_cop(app_: FastAPI) -> AsyncIterator[None]:
-        async with inner(app_):
-            task = asyncio.create_task(cop.serve())
-            try:
-                yield
-            finally:
-                cop_app.state.stop_streams()
-                cop.should_exit = True
-                await task
-
-    app.router.lifespan_context = with_cop
-
-
-__all__ = ["PeerCertProtocol", "ProvenanceError", "create_app", "run_node"]
+__all__ = ["PeerCertProtocol", "create_app", "peer_nation", "server_ssl_kwargs"]

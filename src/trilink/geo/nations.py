@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from trilink.geo.disputed import DISPUTED_GROUPS
-from trilink.geo.proj import _region_pair, region_geom, to_region, transform_geom
+from trilink.geo.proj import region_geom, region_transformers, to_region, transform_geom
 
 NEAR_M = 3_000.0
 CHAIN_MAX_M = 150_000.0
@@ -123,7 +123,7 @@ def assign_nations(parts: list[BaseGeometry], labels: Labels) -> list[LandPart]:
     """Assign each land part to a nation (see module docstring); may split multi-nation parts."""
     xy = to_region(labels.lon, labels.lat)
     tree = shapely.STRtree(shapely.points(xy))
-    inv = _region_pair()[1]
+    inv = region_transformers()[1]
     assigned: list[LandPart] = []
     pending: list[BaseGeometry] = []
     voronoi_cells: dict[str, BaseGeometry] | None = None

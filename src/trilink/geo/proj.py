@@ -27,7 +27,7 @@ REGION_CRS = CRS.from_proj4(
 
 
 @lru_cache(maxsize=8)
-def _region_pair() -> tuple[Transformer, Transformer]:
+def region_transformers() -> tuple[Transformer, Transformer]:
     fwd = Transformer.from_crs("EPSG:4326", REGION_CRS, always_xy=True)
     inv = Transformer.from_crs(REGION_CRS, "EPSG:4326", always_xy=True)
     return fwd, inv
@@ -55,21 +55,21 @@ def transform_geom(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry
 
 def to_region(lons: NDArray[np.float64], lats: NDArray[np.float64]) -> NDArray[np.float64]:
     """Project lon/lat arrays to the regional conformal CRS; returns an (n, 2) array in m."""
-    fwd, _ = _region_pair()
+    fwd, _ = region_transformers()
     x, y = fwd.transform(lons, lats)
     return np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
 
 
 def from_region(xy: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Inverse of :func:`to_region`: returns (lons, lats)."""
-    _, inv = _region_pair()
+    _, inv = region_transformers()
     lon, lat = inv.transform(xy[:, 0], xy[:, 1])
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
 
 def region_geom(geom: BaseGeometry) -> BaseGeometry:
     """A lon/lat geometry in the regional CRS."""
-    return transform_geom(geom, _region_pair()[0])
+    return transform_geom(geom, region_transformers()[0])
 
 
 def geodesic_m(

@@ -1,4 +1,5 @@
-"""Cleaned tracks as ``maritime.track`` payloads for the common picture (pure).
+"""Engine results as report payloads (pure): events as ``maritime.event``, cleaned tracks as
+``maritime.track`` for the common picture.
 
 A vessel's track is thinned to at most ``max_points`` positions, evenly in time, always
 keeping the newest fix, so a report stays small however long the vessel was watched.
@@ -6,6 +7,7 @@ keeping the newest fix, so a report stays small however long the vessel was watc
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -58,5 +60,40 @@ def track_payloads(
                 payload[key] = str(value) if key == "imo" else value
         if "ship_type" in payload:
             payload["ship_type"] = int(payload["ship_type"])
+        out.append(payload)
+    return out
+
+
+def event_payloads(events: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows of events.csv as ``maritime.event`` payloads (no NaN, ISO-8601 UTC times)."""
+    out = []
+    for r in events.with_columns(
+        pl.col("start").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        pl.col("end").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+    ).iter_rows(named=True):
+        details = {
+            k: v
+            for k, v in json.loads(r["details"] or "{}").items()
+            if isinstance(v, str | int | float | bool) or v is None
+        }
+        details = {k: v for k, v in details.items() if not (isinstance(v, float) and v != v)}
+        payload = {
+            k: r[k]
+            for k in (
+                "type",
+                "start",
+                "end",
+                "mmsi",
+                "other_mmsi",
+                "lat",
+                "lon",
+                "name",
+                "flag",
+                "other_name",
+                "duration_h",
+            )
+        }
+        payload["details"] = details
+        payload = {k: v for k, v in payload.items() if v is not None}
         out.append(payload)
     return out

@@ -26,7 +26,6 @@ import msgspec
 
 from trilink.errors import FederationError
 from trilink.federation import localnet
-from trilink.federation.wire import decode_batch
 from trilink.missile.scenario import Cycle, NationCycle, Scenario, iter_cycles
 from trilink.missile.types import NATIONS
 from trilink.missile.warning import national_ids
@@ -52,17 +51,9 @@ class PublishStats:
 def inprocess_sync(nodes: Mapping[str, NodeService]) -> int:
     """Move every pending outbox batch between the given nodes in this process (tests, bench
     baseline; running nodes replicate by themselves). Returns the number of items moved."""
-    moved = 0
-    for src in nodes.values():
-        for dst in nodes.values():
-            if dst is src or dst.nation not in src.config.policy.partners:
-                continue
-            after = dst.store.cursor(src.nation)[0]
-            body, n = src.outbox_batch(dst.nation, after)
-            if n:
-                dst.ingest(src.nation, decode_batch(body))
-                moved += n
-    return moved
+    from trilink.federation.memory import MemoryNetwork
+
+    return MemoryNetwork(nodes.values()).deliver_all()
 
 
 def missing_reports(node: NodeService, report_ids: Sequence[str]) -> set[str]:

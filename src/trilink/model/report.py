@@ -192,6 +192,23 @@ def check_envelope(
     return label
 
 
+def report_json(report: Report) -> dict[str, Any]:
+    """One report as a JSON object (``trilink report list --json``, the node API)."""
+    env = report.envelope
+    return {
+        "id": env.id,
+        "origin": env.origin,
+        "origin_seq": env.origin_seq,
+        "version": env.version,
+        "kind": env.kind,
+        "label": env.label,
+        "created": env.created,
+        "payload": env.payload_obj(),
+        "derived_from": env.derived_from,
+        "tombstone": env.is_tombstone,
+    }
+
+
 def decode_envelope(raw: bytes) -> Envelope:
     """Decode signed envelope bytes from the wire or the store."""
     try:

@@ -1,0 +1,115 @@
+"""The node process (`trilink node run`): one event loop serving
+
+- partners, on ``listen``: HTTPS with mutual TLS, and the replication loops;
+- people, on ``cop`` (when configured): the COP web page.
+
+This is the one module that composes node, federation and web; none of them imports another
+edge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from trilink.errors import ConfigError
+from trilink.federation.https import HttpsTransport
+from trilink.federation.replicator import Replicator
+from trilink.federation.server import PeerCertProtocol, create_app, server_ssl_kwargs
+from trilink.node.config import NodeConfig
+from trilink.node.service import NodeService
+
+log = logging.getLogger(__name__)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server run inside another's event loop: the outer server owns signals."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def run_node(config: NodeConfig) -> None:
+    """Serve this node until SIGTERM/SIGINT."""
+    ports = [("partner", config.host, config.port)]
+    if config.cop_port is not None:
+        ports.append(("COP", config.cop_host or "127.0.0.1", config.cop_port))
+    for role, host, port in ports:
+        _check_port_free(role, host, port, config)
+    service = NodeService(config)
+    replicator = Replicator(service, HttpsTransport(config))
+    app = create_app(service, replicator)
+    if config.cop_port is not None:
+        _attach_cop(app, service, config)
+    log.info(
+        "node %s: partners on %s%s",
+        config.nation,
+        config.url,
+        f", COP on http://{config.cop_host}:{config.cop_port}" if config.cop_port else "",
+    )
+    uv_config = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        http=PeerCertProtocol,
+        loop="uvloop",
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        **server_ssl_kwargs(config),
+    )
+    try:
+        uvicorn.Server(uv_config).run()
+    finally:
+        service.close()
+
+
+def _check_port_free(role: str, host: str, port: int, config: NodeConfig) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise ConfigError(
+                f"node {config.nation}: the {role} port {host}:{port} is taken ({err.strerror}):"
+                " another node or program listens there. Stop it ('trilink net down --dir ...')"
+                f" or change the port in {config.path}"
+            ) from None
+
+
+def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
+    from trilink.web import create_cop_app
+
+    cop_app = create_cop_app(service)
+    cop = _EmbeddedServer(
+        uvicorn.Config(
+            cop_app,
+            host=config.cop_host or "127.0.0.1",
+            port=config.cop_port or 8000,
+            log_level="warning",
+            ws="none",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+    )
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def with_cop(app_: FastAPI) -> AsyncIterator[None]:
+        async with inner(app_):
+            task = asyncio.create_task(cop.serve())
+            try:
+                yield
+            finally:
+                cop_app.state.stop_streams()
+                cop.should_exit = True
+                await task
+
+    app.router.lifespan_context = with_cop

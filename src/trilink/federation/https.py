@@ -1,0 +1,84 @@
+"""``HttpsTransport``: batches over HTTPS with mutual TLS (httpx), one client per node.
+
+The partner is authenticated twice: TLS verifies its certificate chain, and every answer is
+checked to come from the nation we meant to reach (the certificate's common name), so a
+misconfigured URL pointing at another node is an error, not a silent misdelivery.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+from cryptography import x509
+
+from trilink.federation.transport import PushReply, Transport, TransportError
+from trilink.node.config import NodeConfig
+from trilink.provenance.pki import nation_of
+
+
+def client_ssl_context(config: NodeConfig) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(config.ca_cert))
+    ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+    return ctx
+
+
+def server_nation(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return nation_of(x509.load_der_x509_certificate(der)) if der else None
+
+
+class HttpsTransport(Transport):
+    def __init__(self, config: NodeConfig):
+        self.urls = dict(config.partner_urls)
+        self._client = httpx.AsyncClient(
+            verify=client_ssl_context(config),
+            timeout=httpx.Timeout(10.0, connect=2.0),
+            limits=httpx.Limits(max_connections=8),
+        )
+
+    async def _request(
+        self,
+        partner: str,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        params: dict[str, int] | None = None,
+    ) -> httpx.Response:
+        url = self.urls.get(partner)
+        if url is None:
+            raise TransportError(f"no URL configured for partner {partner}")
+        headers = {"content-type": "application/json"} if content is not None else None
+        try:
+            response = await self._client.request(
+                method, url + path, content=content, params=params, headers=headers
+            )
+        except httpx.HTTPError as err:
+            raise TransportError(f"{partner} unreachable at {url}: {err!r}") from None
+        if server_nation(response) != partner:
+            raise TransportError(f"the server at {url} is not {partner} (certificate mismatch)")
+        if response.status_code >= 400:
+            raise TransportError(
+                f"{partner} answered {response.status_code}: {response.text[:300]}"
+            )
+        return response
+
+    async def send_batch(self, partner: str, body: bytes) -> PushReply:
+        response = await self._request(partner, "POST", "/v1/push", content=body)
+        try:
+            data = response.json()
+        except ValueError:
+            raise TransportError(f"{partner} answered a push with something not JSON") from None
+        return PushReply.from_json(partner, data)
+
+    async def fetch_feed(self, partner: str, after: int, limit: int) -> bytes:
+        response = await self._request(
+            partner, "GET", "/v1/feed", params={"after": after, "limit": limit}
+        )
+        return response.content
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

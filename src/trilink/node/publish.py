@@ -1,0 +1,264 @@
+"""The node's publish path: payloads -> envelopes -> one batch signature -> store ->
+decide() per partner -> audit rows + outbox rows, all in one transaction.
+
+Edits are new versions of one of this node's reports; deletes are signed tombstones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from trilink.errors import LabelError, ProvenanceError, ReportError, TrilinkError
+from trilink.model.ids import parse_utc_timestamp, utc_timestamp
+from trilink.model.kinds import TOMBSTONE, validate_payload
+from trilink.model.label import Label, combine_labels, format_label
+from trilink.model.report import Report, build_envelope
+from trilink.node.config import NodeConfig
+from trilink.node.keys import KeyRing
+from trilink.policy.decide import Decision, decide_label
+from trilink.store import Store
+from trilink.store.audit import AuditEntry
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One report to sign: a new report, or (with ``report_id``) a new version of one."""
+
+    kind: str
+    label: Label
+    payload: dict[str, Any]
+    derived_from: list[str]
+    report_id: str | None = None
+    version: int = 1
+
+
+class Publisher:
+    def __init__(
+        self,
+        config: NodeConfig,
+        store: Store,
+        keys: KeyRing,
+        lock: threading.RLock,
+        parse_label: Callable[[str], Label],
+        notify: Callable[[Sequence[Report]], None],
+    ):
+        self.config = config
+        self.nation = config.nation
+        self.store = store
+        self.keys = keys
+        self._lock = lock
+        self._parse_label = parse_label
+        self._notify = notify
+
+    def publish_many(
+        self,
+        kind: str,
+        label: Label | str,
+        payloads: Sequence[dict[str, Any]],
+        *,
+        derived_from: Sequence[list[str]] | None = None,
+        actor: str = "",
+    ) -> list[Report]:
+        """Sign, store and queue for release a batch of reports of one kind and label."""
+        refs = list(derived_from) if derived_from is not None else [[] for _ in payloads]
+        try:
+            if isinstance(label, str):
+                label = self._parse_label(label)
+            for payload in payloads:
+                validate_payload(kind, payload)
+            if len(refs) != len(payloads):
+                raise ReportError("derived_from must have one entry per payload")
+            for inputs in refs:
+                self._check_derivation(label, inputs)
+        except TrilinkError as err:
+            self._audit_refused(err, actor)
+            raise
+        return self._commit(
+            [Draft(kind, label, p, list(r)) for p, r in zip(payloads, refs, strict=True)],
+            actor=actor,
+        )
+
+    def edit(
+        self,
+        report_id: str,
+        payload: dict[str, Any],
+        *,
+        label: Label | str | None = None,
+        actor: str = "",
+    ) -> Report:
+        """A new version of one of this node's reports."""
+        env = self._own_latest(report_id).envelope
+        try:
+            new_label = self._parse_label(label) if isinstance(label, str) else label
+            new_label = new_label or self._parse_label(env.label)
+            validate_payload(env.kind, payload)
+            self._check_derivation(new_label, env.derived_from)
+        except TrilinkError as err:
+            self._audit_refused(err, actor)
+            raise
+        draft = Draft(env.kind, new_label, payload, env.derived_from, env.id, env.version + 1)
+        return self._commit([draft], actor=actor)[0]
+
+    def delete(self, report_id: str, reason: str = "", *, actor: str = "") -> Report:
+        """A signed tombstone: a new version that marks the report deleted everywhere.
+
+        Its label is computed, not chosen: REL TO this nation and the partners any earlier
+        version was released to, at the lowest classification of those versions, with no
+        caveat, so it reaches exactly the nodes that hold some version (a narrowing edit
+        included) and no other.
+        """
+        env = self._own_latest(report_id).envelope
+        labels = [
+            self._parse_label(v.report.envelope.label)
+            for v in self.store.versions(report_id, origin=self.nation)
+        ]
+        tombstone_label = Label(
+            classification=min(lab.classification for lab in labels),
+            rel_to=frozenset({self.nation, *self.store.partners_sent(self.nation, report_id)}),
+            exercise=labels[-1].exercise,
+            policy=labels[-1].policy,
+        )
+        draft = Draft(TOMBSTONE, tombstone_label, {"reason": reason}, [], env.id, env.version + 1)
+        return self._commit([draft], actor=actor)[0]
+
+    def _check_derivation(self, label: Label, inputs: Sequence[str]) -> None:
+        """A derived product must be at least as restrictive as every input it names, and
+        may only name reports this node holds (ARCHITECTURE §2)."""
+        if not inputs:
+            return
+        input_labels: list[tuple[str, Label]] = []
+        for rid in inputs:
+            found = self.store.latest_version(rid)
+            if found is None:
+                raise ReportError(
+                    f"derived_from {rid}: node {self.nation} holds no such report",
+                    field="derived_from",
+                )
+            if found.report.envelope.is_tombstone:
+                raise ReportError(
+                    f"derived_from {rid}: withdrawn by {found.report.envelope.origin}",
+                    field="derived_from",
+                )
+            input_labels.append((rid, self._parse_label(found.report.envelope.label)))
+        floor = combine_labels([lab for _, lab in input_labels])
+        if combine_labels([label, floor]) != label:
+            worst = next(
+                (rid, lab) for rid, lab in input_labels if combine_labels([label, lab]) != label
+            )
+            raise LabelError(
+                f"label {format_label(label)!r} is less restrictive than input {worst[0]} "
+                f"({format_label(worst[1])!r}); a product derived from these inputs needs at "
+                f"least {format_label(combine_labels([label, floor]))!r}",
+                token=format_label(label),
+            )
+
+    def _own_latest(self, report_id: str) -> Report:
+        found = self.store.latest_version(report_id, origin=self.nation)
+        if found is None:
+            other = self.store.owners([report_id]).get(report_id)
+            if other is not None:
+                raise ReportError(
+                    f"report {report_id} originated at {other}; only {other} can change it",
+                    field="id",
+                )
+            raise ReportError(f"no report {report_id} on node {self.nation}", field="id")
+        if found.report.envelope.is_tombstone:
+            raise ReportError(f"report {report_id} is already deleted", field="id")
+        return found.report
+
+    def _audit_refused(self, err: TrilinkError, actor: str) -> None:
+        with self._lock, self.store.transaction():
+            self.store.audit(
+                [
+                    AuditEntry(
+                        event="publish",
+                        outcome="rejected",
+                        reason=str(err),
+                        origin=self.nation,
+                        actor=actor,
+                    )
+                ]
+            )
+
+    def _commit(self, drafts: list[Draft], *, actor: str) -> list[Report]:
+        with self._lock:
+            with self.store.transaction():
+                first = self.store.next_counter(f"origin_seq:{self.nation}", len(drafts))
+                created = utc_timestamp()  # one publish act, one time
+                signer = self.keys.signer
+                if not signer.certified.valid_at(parse_utc_timestamp(created)):
+                    key = signer.certified
+                    raise ProvenanceError(
+                        f"signing key {key.key_id} is valid from {key.not_before:%Y-%m-%d %H:%M} "
+                        f"to {key.not_after:%Y-%m-%d %H:%M} UTC, not now: partners would reject "
+                        "everything it signs. Run 'trilink pki rotate' and restart the node"
+                    )
+                envelopes = [
+                    build_envelope(
+                        origin=self.nation,
+                        origin_seq=first + i,
+                        created=created,
+                        kind=d.kind,
+                        label=d.label,
+                        payload=d.payload,
+                        derived_from=d.derived_from,
+                        report_id=d.report_id,
+                        version=d.version,
+                    )
+                    for i, d in enumerate(drafts)
+                ]
+                reports = signer.sign(envelopes)
+                seqs = self.store.insert_reports(reports, received_from=None)
+                entries = [
+                    AuditEntry(
+                        event="publish",
+                        outcome="stored",
+                        origin=self.nation,
+                        report_id=r.envelope.id,
+                        version=r.envelope.version,
+                        actor=actor,
+                        reason=f"{r.envelope.kind} {r.envelope.label}",
+                    )
+                    for r in reports
+                ]
+                entries += self._release(drafts, reports, seqs, actor)
+                self.store.audit(entries)
+        self._notify(reports)
+        return reports
+
+    def _release(
+        self, drafts: list[Draft], reports: list[Report], seqs: list[int], actor: str
+    ) -> list[AuditEntry]:
+        """Decide each report for each partner; queue what is allowed; the audit rows."""
+        entries: list[AuditEntry] = []
+        decisions: dict[tuple[Label, str, str], Decision] = {}
+        for partner in sorted(self.config.policy.partners):
+            allowed: list[int] = []
+            for draft, report, seq in zip(drafts, reports, seqs, strict=True):
+                # decide() is pure: one call per distinct (label, kind, partner).
+                memo = (draft.label, draft.kind, partner)
+                decision = decisions.get(memo)
+                if decision is None:
+                    decision = decide_label(
+                        draft.label, self.nation, draft.kind, partner, self.config.policy
+                    )
+                    decisions[memo] = decision
+                entries.append(
+                    AuditEntry(
+                        event="release",
+                        outcome=decision.outcome,
+                        reason=decision.reason,
+                        partner=partner,
+                        origin=self.nation,
+                        report_id=report.envelope.id,
+                        version=report.envelope.version,
+                        actor=actor,
+                    )
+                )
+                if decision.allow:
+                    allowed.append(seq)
+            self.store.enqueue(partner, allowed)
+        return entries
