@@ -36,13 +36,23 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def run_node(config: NodeConfig) -> None:
-    """Serve this node until SIGTERM/SIGINT."""
+def ports_of(config: NodeConfig) -> list[tuple[str, str, int]]:
+    """(role, host, port) of every listener the node opens."""
     ports = [("partner", config.host, config.port)]
     if config.cop_port is not None:
         ports.append(("COP", config.cop_host or "127.0.0.1", config.cop_port))
-    for role, host, port in ports:
+    return ports
+
+
+def check_stopped(config: NodeConfig) -> None:
+    """``ConfigError`` if something listens on this node's ports (the node is running)."""
+    for role, host, port in ports_of(config):
         _check_port_free(role, host, port, config)
+
+
+def run_node(config: NodeConfig) -> None:
+    """Serve this node until SIGTERM/SIGINT."""
+    check_stopped(config)
     service = NodeService(config)
     replicator = Replicator(service, HttpsTransport(config))
     app = create_app(service, replicator)

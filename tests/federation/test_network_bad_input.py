@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ssl
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from trilink.federation import localnet
-from trilink.model.wire import encode_batch
+from trilink.model.wire import GENESIS_CHAIN, chain_next, encode_batch
 from trilink.node.config import load_node_config
 from trilink.node.service import NodeService
 from trilink.provenance.pki import init_deployment
@@ -40,9 +41,29 @@ def test_bad_pushes_get_4xx_and_are_audited(net: Path) -> None:
         huge = client.post(jpn_url + "/v1/push", content=b"x" * (33 * 1024 * 1024))
         assert huge.status_code == 413
 
-        spoofed = client.post(jpn_url + "/v1/push", content=encode_batch("KOR", 0, [], []))
+        start = (0, GENESIS_CHAIN)
+        spoofed = client.post(
+            jpn_url + "/v1/push", content=encode_batch("KOR", start, start, [], [])
+        )
         assert spoofed.status_code == 200
         assert spoofed.json()["rejected"] == 0  # empty, but the claim itself is audited
+
+        deep = (
+            b'{"v":2,"sender":"USA","items":[{"pseq":1,"report":'
+            + b"[" * 5000
+            + b"]" * 5000
+            + b',"signature":{}}]}'
+        )
+        nested = client.post(jpn_url + "/v1/push", content=deep)
+        assert nested.status_code == 400
+        assert "nested too deeply" in nested.json()["detail"]
+
+        junk_certs = [f"junk certificate {i}" for i in range(100_000)]
+        flood = client.post(
+            jpn_url + "/v1/push", content=encode_batch("USA", start, start, junk_certs, [])
+        )
+        assert flood.status_code == 400
+        assert "100000 certificates" in flood.json()["detail"]
 
         bad_feed = client.get(jpn_url + "/v1/feed", params={"after": -1})
         assert bad_feed.status_code == 422
@@ -50,6 +71,8 @@ def test_bad_pushes_get_4xx_and_are_audited(net: Path) -> None:
     assert any("not a valid trilink batch" in r for r in reasons)
     assert any("over the limit" in r or "size limit" in r for r in reasons)
     assert any("claims sender KOR" in r for r in reasons)
+    assert any("nested too deeply" in r for r in reasons)
+    assert len(reasons) == 5  # one row per refused request, never one per junk certificate
     with NodeService.open_local(net, "JPN") as node:
         assert node.store.report_count() == 0
 
@@ -67,9 +90,13 @@ def test_tampered_item_rejected_rest_of_batch_stored(net: Path) -> None:
         items = usa.store.outbox_after("JPN", 0, 10)
         certs = usa.own_certs()
     tampered = items[1].envelope.replace(b"will be altered", b"WAS BEEN altered")
+    chain = GENESIS_CHAIN
+    for pseq, raw in ((1, items[0].envelope), (2, tampered)):
+        chain = chain_next(chain, pseq, hashlib.sha256(raw).digest())
     body = encode_batch(
         "USA",
-        2,
+        (2, chain),
+        (0, GENESIS_CHAIN),
         certs,
         [
             (items[0].pseq, items[0].envelope, items[0].signature),

@@ -8,6 +8,7 @@ Runs on SQLite and on PostgreSQL (``network`` fixture, tests/conftest.py).
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,11 +18,11 @@ import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from trilink.errors import StoreError
+from trilink.errors import ReportError, StoreError
 from trilink.model.canonical import sha256_hex
 from trilink.model.ids import utc_timestamp, uuid7
 from trilink.model.report import Envelope, Report, Signature, envelope_bytes
-from trilink.model.wire import WireBatch, decode_batch, encode_batch
+from trilink.model.wire import GENESIS_CHAIN, WireBatch, chain_next, decode_batch, encode_batch
 from trilink.node.service import NodeService
 from trilink.provenance.merkle import leaf_hash
 from trilink.provenance.pki import load_signing_key
@@ -71,13 +72,18 @@ class Item:
 
 
 def batch(sender: NodeService, receiver: NodeService, items: list[Item]) -> WireBatch:
-    """``items`` numbered from the receiver's cursor on, with the sender's certificates."""
-    start = receiver.store.cursor(sender.nation)[0] + 1
+    """``items`` numbered from the receiver's cursor on, continuing the outbox chain the
+    receiver recorded there, with the sender's certificates (as a hostile sender would)."""
+    cursor, anchor = receiver.store.inbound_anchor(sender.nation)
+    chain = anchor
+    for i, it in enumerate(items):
+        chain = chain_next(chain, cursor + 1 + i, hashlib.sha256(it.raw).digest())
     body = encode_batch(
         sender.nation,
-        start + len(items) - 1,
+        (cursor + len(items), chain),
+        (cursor, anchor),
         sender.own_certs(),
-        [(start + i, it.raw, it.signature) for i, it in enumerate(items)],
+        [(cursor + 1 + i, it.raw, it.signature) for i, it in enumerate(items)],
     )
     return decode_batch(body)
 
@@ -214,7 +220,7 @@ def orcon(net: Any) -> Bad:
     report = _signed_alone(
         net["JPN"], envelope("JPN", 9008, label="SECRET//REL TO USA, JPN//ORCON")
     )
-    return Bad(Item.of(report), "does not release this report to USA", report.key)
+    return Bad(Item.of(report), "caveat ORCON forbids release to USA", report.key)
 
 
 def schema_invalid_payload(net: Any) -> Bad:
@@ -460,7 +466,7 @@ def test_duplicates_are_counted_not_stored_twice(network: Any) -> None:
     assert (again.accepted, again.duplicates, again.rejected) == (0, 4, 0)
     # a receiver that lost its cursor (restore from backup): caught by content
     with usa.store.transaction():
-        usa.store.set_inbound_cursor("JPN", 0)
+        usa.store.set_inbound_cursor("JPN", 0, GENESIS_CHAIN)
     replayed = usa.ingest("JPN", decode_batch(body))
     assert (replayed.accepted, replayed.duplicates, replayed.rejected) == (0, 4, 0)
     assert replayed.cursor == 4
@@ -476,37 +482,46 @@ def test_duplicates_are_counted_not_stored_twice(network: Any) -> None:
 def test_gap_stops_at_the_missing_item_and_resumes(network: Any) -> None:
     jpn, usa = network["JPN"], network["USA"]
     jpn.publish_many("note", SHARED, [{"title": f"t{i}"} for i in range(5)])
-    full = decode_batch(jpn.outbox_batch("USA", after=0)[0])
-    holed = msgspec.structs.replace(full, items=[i for i in full.items if i.pseq != 3])
-    result = usa.ingest("JPN", holed)
+    first = decode_batch(jpn.outbox_batch("USA", after=0, limit=2)[0])
+    assert usa.ingest("JPN", first).cursor == 2
+    # a batch starting beyond the receiver's cursor is a gap: nothing taken, sender resends
+    later = decode_batch(jpn.outbox_batch("USA", after=3)[0])
+    result = usa.ingest("JPN", later)
     assert result.gap
-    assert (result.accepted, result.cursor) == (2, 2)
+    assert (result.accepted, result.cursor) == (0, 2)
     assert usa.store.report_count() == 2
-    assert usa.store.cursor("JPN")[0] == 2
-    # the sender resends from the cursor
     resumed = network.deliver("JPN", "USA")
     assert not resumed.gap
     assert (resumed.accepted, resumed.cursor) == (3, 5)
     assert usa.store.report_count() == 5
-    # items arriving out of order inside a batch are sorted first
-    jpn.publish_many("note", SHARED, [{"title": f"u{i}"} for i in range(3)])
-    rest = decode_batch(jpn.outbox_batch("USA", after=5)[0])
-    shuffled = msgspec.structs.replace(rest, items=list(reversed(rest.items)))
-    assert usa.ingest("JPN", shuffled).accepted == 3
+
+
+def test_batch_with_a_hole_or_out_of_order_items_is_refused_whole(network: Any) -> None:
+    jpn = network["JPN"]
+    jpn.publish_many("note", SHARED, [{"title": f"t{i}"} for i in range(5)])
+    body, _ = jpn.outbox_batch("USA", after=0)
+    full = decode_batch(body)
+    holed = msgspec.structs.replace(full, items=[i for i in full.items if i.pseq != 3])
+    shuffled = msgspec.structs.replace(full, items=list(reversed(full.items)))
+    for broken in (holed, shuffled):
+        with pytest.raises(ReportError, match="consecutive pseq order"):
+            decode_batch(msgspec.json.encode(broken))
 
 
 def test_certificate_of_another_nation_in_a_batch_is_refused(network: Any) -> None:
     jpn, usa = network["JPN"], network["USA"]
     kor_cert = (network.root / "KOR" / "signing.crt").read_text()
-    body = encode_batch("JPN", 0, [*jpn.own_certs(), kor_cert, "not a certificate"], [])
+    start = (0, GENESIS_CHAIN)
+    body = encode_batch("JPN", start, start, [*jpn.own_certs(), kor_cert, "not a certificate"], [])
     usa.ingest("JPN", decode_batch(body))
     refused = [
         r.entry
         for r in usa.store.audit_rows()
         if r.entry.event == "key" and r.entry.outcome == "rejected"
     ]
-    assert len(refused) == 2
-    assert any("sent a signing certificate of KOR" in e.reason for e in refused)
+    assert len(refused) == 1  # one row per batch, however many certificates it carries
+    assert "2 of 3 certificates refused" in refused[0].reason
+    assert "sent a signing certificate of KOR" in refused[0].reason
     assert {k.nation for k in usa.store.keys()} == {"USA", "JPN"}
 
 
@@ -519,7 +534,7 @@ def test_failed_ingest_transaction_leaves_nothing_half_stored(
     body, _ = jpn.outbox_batch("USA", after=0)
     audit_before = usa.store.audit_head()
 
-    def broken(partner: str, value: int) -> None:
+    def broken(partner: str, value: int, chain: str) -> None:
         raise StoreError("disk full (injected)")
 
     monkeypatch.setattr(usa.store, "set_inbound_cursor", broken)
@@ -542,7 +557,7 @@ def test_key_learned_in_a_failed_transaction_is_stored_on_retry(
     publish(jpn, "first contact")
     body, _ = jpn.outbox_batch("USA", after=0)
 
-    def broken(partner: str, value: int) -> None:
+    def broken(partner: str, value: int, chain: str) -> None:
         raise StoreError("disk full (injected)")
 
     monkeypatch.setattr(usa.store, "set_inbound_cursor", broken)

@@ -23,7 +23,14 @@ from trilink.model import (
 from trilink.model.canonical import sha256_hex
 from trilink.model.ids import uuid7
 from trilink.model.report import Envelope
-from trilink.policy import Decision, NodePolicy, PartnerPolicy, decide, policy_from_config
+from trilink.policy import (
+    Decision,
+    NodePolicy,
+    PartnerPolicy,
+    decide,
+    decide_inbound,
+    policy_from_config,
+)
 from trilink.policy.decide import decide_label
 
 NATIONS = ["USA", "JPN", "KOR"]
@@ -341,3 +348,20 @@ def test_non_boolean_accept_flags_are_refused(flag: str, value: object) -> None:
         assert flag in str(err)
         return
     assert getattr(policy.partners["USA"], flag) is False, f"{flag} = {value!r} read as true"
+
+
+@settings(max_examples=200, deadline=None)
+@given(labels(), st.sampled_from(NATIONS), st.sampled_from(list(Classification)))
+def test_inbound_admits_exactly_what_the_receiver_may_hold(
+    label: Label, receiver: str, accept_ceiling: Classification
+) -> None:
+    """A node stores a partner's report only if it is in REL TO, no caveat stops release
+    and the classification is within the node's own accreditation; deny otherwise."""
+    decision = decide_inbound(label, receiver, accept_ceiling)
+    expected = (
+        receiver in label.rel_to
+        and not label.caveats
+        and label.classification.value <= accept_ceiling.value
+    )
+    assert decision.allow is expected
+    assert decision.reason

@@ -6,6 +6,7 @@ Every test here runs twice, ``[sqlite]`` and ``[postgres]`` (see tests/conftest.
 from __future__ import annotations
 
 import gc
+import hashlib
 import threading
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from trilink.errors import StoreError
 from trilink.model import build_envelope, parse_label
 from trilink.model.ids import uuid7
 from trilink.model.report import Report
+from trilink.model.wire import GENESIS_CHAIN, chain_next
 from trilink.provenance.pki import init_deployment, load_signing_key
 from trilink.provenance.signing import Signer
 from trilink.store import Store, open_store
@@ -98,17 +100,23 @@ def test_migrate_is_idempotent(store: Store, store_url: str) -> None:
     assert int(store.query("SELECT COUNT(*) FROM schema_migrations")[0][0]) == len(MIGRATIONS)
 
 
-def test_only_missing_migrations_are_applied(store: Store) -> None:
-    """A database left at version 1 gets exactly migrations 2 and 3 and keeps its data."""
+def _back_to_version_1(store: Store) -> None:
     store.execute("DROP TABLE sessions")
     store.execute("DROP TABLE users")
     store.execute("DROP INDEX reports_id")
-    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3)")
+    store.execute("ALTER TABLE outbox DROP COLUMN chain")
+    store.execute("ALTER TABLE cursors DROP COLUMN inbound_chain")
+    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3, 4)")
+
+
+def test_only_missing_migrations_are_applied(store: Store) -> None:
+    """A database left at version 1 gets exactly the later migrations and keeps its data."""
+    _back_to_version_1(store)
     with store.transaction():
         store.next_counter("kept", 5)
     assert store.schema_version() == 1
-    assert store.migrate() == [2, 3]
-    assert store.schema_version() == 3
+    assert store.migrate() == [2, 3, 4]
+    assert store.schema_version() == 4
     assert store.counter("kept") == 5
     store.execute(
         "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
@@ -157,8 +165,27 @@ def test_two_processes_opening_a_fresh_database_at_once(store_url: str) -> None:
         fresh.close()
 
 
+def test_migration_4_chains_the_outbox_written_before_it(
+    store: Store, signers: dict[str, Signer]
+) -> None:
+    reports = make_reports(signers["USA"], 5)
+    with store.transaction():
+        seqs = store.insert_reports(reports, received_from=None)
+        store.enqueue("JPN", queued(reports, seqs))
+    chains = [store.outbox_chain_at("JPN", p) for p in range(1, 6)]
+    store.execute("ALTER TABLE outbox DROP COLUMN chain")
+    store.execute("ALTER TABLE cursors DROP COLUMN inbound_chain")
+    store.execute("DELETE FROM schema_migrations WHERE version = 4")
+    assert store.migrate() == [4]
+    assert [store.outbox_chain_at("JPN", p) for p in range(1, 6)] == chains
+    expected = GENESIS_CHAIN
+    for pseq, report in enumerate(reports, start=1):
+        expected = chain_next(expected, pseq, hashlib.sha256(report.signed).digest())
+    assert chains[-1] == expected
+
+
 def test_failed_migration_leaves_the_schema_unchanged(store: Store) -> None:
-    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3)")
+    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3, 4)")
     # users still exists, so re-running migration 2 fails on CREATE TABLE users.
     with pytest.raises(StoreError):
         store.migrate()
@@ -295,8 +322,8 @@ def test_exception_inside_a_transaction_rolls_everything_back(
 
     with pytest.raises(Boom), store.transaction():
         seqs = store.insert_reports(make_reports(signers["JPN"], 3), received_from="JPN")
-        store.enqueue("USA", seqs)
-        store.set_inbound_cursor("JPN", 3)
+        store.enqueue("USA", [(q, b"\0" * 32) for q in seqs])
+        store.set_inbound_cursor("JPN", 3, GENESIS_CHAIN)
         with store.transaction():  # nested: joins the outer transaction
             store.next_counter("x", 4)
         raise Boom
@@ -401,15 +428,20 @@ def test_sqlite_write_lock_held_too_long_is_a_clear_error(
 # -- outbox, cursors, counters -----------------------------------------------------------
 
 
+def queued(reports: list[Report], seqs: list[int]) -> list[tuple[int, bytes]]:
+    return [(q, hashlib.sha256(r.signed).digest()) for q, r in zip(seqs, reports, strict=True)]
+
+
 def test_outbox_pseq_is_contiguous_per_partner(store: Store, signers: dict[str, Signer]) -> None:
     reports = make_reports(signers["USA"], 6)
     with store.transaction():
         seqs = store.insert_reports(reports, received_from=None)
-        store.enqueue("JPN", seqs[:2])
-        store.enqueue("KOR", seqs[1:4])
+        items = queued(reports, seqs)
+        store.enqueue("JPN", items[:2])
+        store.enqueue("KOR", items[1:4])
         store.enqueue("JPN", [])
     with store.transaction():
-        store.enqueue("JPN", seqs[3:6])
+        store.enqueue("JPN", items[3:6])
     jpn = store.outbox_after("JPN", 0, 100)
     kor = store.outbox_after("KOR", 0, 100)
     assert [i.pseq for i in jpn] == [1, 2, 3, 4, 5]
@@ -426,7 +458,7 @@ def test_outbox_pseq_is_contiguous_per_partner(store: Store, signers: dict[str, 
 def test_cursors_start_at_zero_and_move_independently(store: Store) -> None:
     assert store.cursor("JPN") == (0, 0)
     with store.transaction():
-        store.set_inbound_cursor("JPN", 7)
+        store.set_inbound_cursor("JPN", 7, "a" * 64)
     assert store.cursor("JPN") == (7, 0)
     with store.transaction():
         store.set_push_acked("JPN", 3)
@@ -434,8 +466,10 @@ def test_cursors_start_at_zero_and_move_independently(store: Store) -> None:
     assert store.cursor("JPN") == (7, 3)
     assert store.cursor("KOR") == (0, 9)
     with store.transaction():
-        store.set_inbound_cursor("JPN", 8)
+        store.set_inbound_cursor("JPN", 8, "b" * 64)
     assert store.cursor("JPN") == (8, 3)
+    assert store.inbound_anchor("JPN") == (8, "b" * 64)
+    assert store.inbound_anchor("USA") == (0, GENESIS_CHAIN)
 
 
 def test_counters_reserve_consecutive_blocks(store: Store) -> None:

@@ -119,6 +119,60 @@ def node_run(
     run_node(node_config)
 
 
+@node_app.command("backup")
+def node_backup(
+    config: Path = typer.Option(..., "--config", help="The node's node.toml."),
+    out: Path = typer.Option(..., "--out", help="The backup file to write (SQLite)."),
+) -> None:
+    """Copy the node's whole store to one file, consistently, while the node runs."""
+    from trilink.store import open_store
+    from trilink.store.backup import backup
+
+    node_config = load_node_config(config)
+    store = open_store(node_config.db_url)
+    try:
+        info = backup(store, node_config.nation, out)
+    finally:
+        store.close()
+    console.print(f"wrote {out}: {info.describe()}")
+
+
+@node_app.command("restore")
+def node_restore(
+    backup_file: Path = typer.Argument(..., help="A file written by 'trilink node backup'."),
+    config: Path = typer.Option(..., "--config", help="The node's node.toml."),
+) -> None:
+    """Replace the node's store by a backup (the node must be stopped). When the node
+    starts again its partners notice that its history went back and send it again what it
+    lost: reports they published, and the node's own reports published after the backup."""
+    from trilink.daemon import check_stopped
+    from trilink.store import open_store
+    from trilink.store.audit import AuditEntry
+    from trilink.store.backup import restore
+
+    node_config = load_node_config(config)
+    check_stopped(node_config)
+    info = restore(backup_file, node_config.db_url, node_config.nation)
+    store = open_store(node_config.db_url)
+    try:
+        with store.transaction():
+            store.audit(
+                [
+                    AuditEntry(
+                        event="node",
+                        outcome="restored",
+                        origin=node_config.nation,
+                        actor="cli",
+                        reason=f"store replaced by {backup_file.name}: {info.describe()}",
+                    )
+                ]
+            )
+    finally:
+        store.close()
+    console.print(f"restored {info.describe()}")
+    console.print("start the node: its partners resend what it lost")
+
+
 @pki_app.command("init")
 def pki_init(
     root: Path = DirOption,

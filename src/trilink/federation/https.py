@@ -80,5 +80,11 @@ class HttpsTransport(Transport):
         )
         return response.content
 
+    async def fetch_returns(self, partner: str, after_origin_seq: int, limit: int) -> bytes:
+        response = await self._request(
+            partner, "GET", "/v1/returns", params={"after": after_origin_seq, "limit": limit}
+        )
+        return response.content
+
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -60,6 +60,10 @@ class MemoryNetwork:
         """``src`` pushes everything ``dst`` has not acknowledged, now; how many it took."""
         return _run(self.replicator(src).push_once(dst))
 
+    def reclaim(self, nation: str, holder: str) -> int:
+        """``nation`` learns back its own reports that ``holder`` holds, now."""
+        return _run(self.replicator(nation).reclaim_once(holder))
+
     def deliver_all(self) -> int:
         """Every node pulls from every other node once; how many reports were stored."""
         stored = 0
@@ -100,3 +104,7 @@ class MemoryTransport(Transport):
         sender = self.network.reach(partner)
         body, _ = await asyncio.to_thread(sender.outbox_batch, self.nation, after, limit)
         return body
+
+    async def fetch_returns(self, partner: str, after_origin_seq: int, limit: int) -> bytes:
+        holder = self.network.reach(partner)
+        return await asyncio.to_thread(holder.returns_for, self.nation, after_origin_seq, limit)

@@ -19,10 +19,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from trilink.errors import FederationError, ReportError
 from trilink.federation.transport import Transport
 from trilink.model.wire import decode_batch
-from trilink.node.ingest import IngestResult
+from trilink.node.ingest import IngestResult, reclaim_key
 from trilink.node.service import NodeService
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class PartnerLink:
     pushed: int = 0
     pulled: int = 0
     partner_head: int = 0
+    alarm: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,7 @@ class PartnerLink:
             "pushed": self.pushed,
             "pulled": self.pulled,
             "partner_head": self.partner_head,
+            "alarm": self.alarm,
         }
 
 
@@ -77,6 +81,45 @@ class Replicator:
         for partner in self.links:
             self._tasks.append(asyncio.create_task(self._push_loop(partner)))
             self._tasks.append(asyncio.create_task(self._pull_loop(partner)))
+            self._tasks.append(asyncio.create_task(self._reclaim_loop(partner)))
+
+    async def reclaim_once(self, partner: str) -> int:
+        """Learn back our own reports ``partner`` holds above the watermark; how many."""
+        store = self.service.store
+        mark = store.counter(reclaim_key(partner))
+        if mark <= 0:
+            return 0
+        restored = 0
+        after = mark - 1
+        while True:
+            body = await self.transport.fetch_returns(partner, after, PUSH_BATCH)
+            try:
+                batch = decode_batch(body)
+            except ReportError as err:
+                raise FederationError(f"{partner} returned a malformed batch: {err}") from None
+            if batch.items:
+                restored += await asyncio.to_thread(self.service.reclaim, partner, batch)
+                after = max(_origin_seq_of(bytes(i.report)) for i in batch.items)
+            if len(batch.items) < PUSH_BATCH:
+                break
+        with store.transaction():
+            store.set_counter(reclaim_key(partner), -1)
+        if restored:
+            log.warning("learned back %d of our own reports from %s", restored, partner)
+        return restored
+
+    async def _reclaim_loop(self, partner: str) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self.reclaim_once(partner)
+                return
+            except FederationError:
+                pass  # the partner is down: the push loop shows it
+            except Exception:
+                log.exception("reclaiming our reports from %s failed", partner)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
 
     async def stop(self) -> None:
         if self._on_published in self.service.listeners:
@@ -121,16 +164,29 @@ class Replicator:
         """Push everything queued for ``partner``; returns how many reports it acknowledged."""
         store = self.service.store
         total = 0
+        resynced = False
         while True:
             acked = store.cursor(partner)[1]
+            head = store.outbox_head(partner)
             body, count = await asyncio.to_thread(
                 self.service.outbox_batch, partner, acked, PUSH_BATCH
             )
-            if count == 0:
+            if count == 0 and acked <= head:
                 return total
             reply = await self.transport.send_batch(partner, body)
+            if reply.cursor > head:
+                # The partner holds more of our feed than we ever queued for it: our history
+                # went back (a restore). It resynchronises when it sees our real head.
+                self._alarm(
+                    partner,
+                    f"{partner} acknowledged item {reply.cursor} of our feed, which ends at "
+                    f"{head}: this node's history went back (restored from an older copy?)",
+                )
             with store.transaction():
-                store.set_push_acked(partner, reply.cursor)
+                store.set_push_acked(partner, min(reply.cursor, head))
+            if reply.resync and not resynced:
+                resynced = True  # it starts again from our first item: send it all now
+                continue
             if reply.cursor <= acked:
                 return total
             total += reply.cursor - acked
@@ -140,6 +196,7 @@ class Replicator:
         """Fetch and ingest what ``partner`` queued for us after our cursor; what was done,
         summed over every batch fetched."""
         total = IngestResult(cursor=self.service.store.cursor(partner)[0])
+        resynced = False
         while True:
             inbound = total.cursor
             body = await self.transport.fetch_feed(partner, inbound, PUSH_BATCH)
@@ -148,15 +205,24 @@ class Replicator:
             except ReportError as err:
                 raise FederationError(f"{partner} sent a malformed feed: {err}") from None
             self.links[partner].partner_head = batch.head
-            if not batch.items:
-                if self.service.keys.has_new(batch.certs):  # a new key, before its first report
-                    await asyncio.to_thread(self.service.ingest, partner, batch)
+            if not batch.items and not self.service.ingestor.worth_ingesting(partner, batch):
                 return total
             result = await asyncio.to_thread(self.service.ingest, partner, batch)
             total.add(result)
+            if result.resync and not resynced:
+                resynced = True
+                continue
             if result.cursor <= inbound:
                 return total
             self.links[partner].pulled += result.cursor - inbound
+
+    def _alarm(self, partner: str, message: str) -> None:
+        """Something that cannot happen in a healthy federation: log, audit, show in status."""
+        link = self.links[partner]
+        if link.alarm != message:
+            log.error("%s", message)
+            self.service.ingestor.audit_refusal(partner, message, outcome="alarm")
+        link.alarm = message
 
     async def _push_loop(self, partner: str) -> None:
         backoff = 0.25
@@ -195,3 +261,14 @@ class Replicator:
                 log.exception("pull from %s failed", partner)
                 self._mark(partner, f"internal error: {err!r}")
             await asyncio.sleep(PULL_INTERVAL_S)
+
+
+class _OriginSeq(msgspec.Struct):
+    origin_seq: int = 0
+
+
+def _origin_seq_of(raw: bytes) -> int:
+    try:
+        return msgspec.json.decode(raw, type=_OriginSeq).origin_seq
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return 0

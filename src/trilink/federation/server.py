@@ -5,6 +5,8 @@ certificate's common name is the caller's nation):
 
     POST /v1/push          a partner delivers a batch       -> {"cursor", "accepted", ...}
     GET  /v1/feed?after=N  a partner pulls what it missed   -> a batch
+    GET  /v1/returns?after=S  a partner restored from an older copy asks for its own
+                           reports we hold above its origin_seq S -> a batch
     GET  /v1/health        liveness and counts
     GET  /v1/status        queues and cursors per partner (replication lag)
     POST /v1/wake          this node's own CLI says "new reports, push now"
@@ -116,6 +118,14 @@ def create_app(service: NodeService, replicator: Replicator | None = None) -> Fa
     ) -> Response:
         partner = require_partner(request)
         body, _ = await asyncio.to_thread(service.outbox_batch, partner, after, limit)
+        return Response(body, media_type="application/json")
+
+    @app.get("/v1/returns")
+    async def returns(
+        request: Request, after: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=5000)
+    ) -> Response:
+        partner = require_partner(request)
+        body = await asyncio.to_thread(service.returns_for, partner, after, limit)
         return Response(body, media_type="application/json")
 
     @app.get("/v1/health")

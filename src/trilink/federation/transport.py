@@ -31,6 +31,7 @@ class PushReply:
     duplicates: int = 0
     rejected: int = 0
     gap: bool = False
+    resync: bool = False
     reasons: list[str] = field(default_factory=list)
 
     @classmethod
@@ -42,6 +43,7 @@ class PushReply:
                 duplicates=int(data.get("duplicates", 0)),
                 rejected=int(data.get("rejected", 0)),
                 gap=bool(data.get("gap", False)),
+                resync=bool(data.get("resync", False)),
                 reasons=[str(r) for r in data.get("reasons", [])][:20],
             )
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -59,6 +61,10 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     async def fetch_feed(self, partner: str, after: int, limit: int) -> bytes:
         """The wire batch ``partner`` queued for us after its sequence number ``after``."""
+
+    @abc.abstractmethod
+    async def fetch_returns(self, partner: str, after_origin_seq: int, limit: int) -> bytes:
+        """Our own reports that ``partner`` holds above ``after_origin_seq`` (a batch)."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -1,17 +1,26 @@
-"""The batch format nodes exchange (push body and pull response).
+"""The batch format nodes exchange (push body, pull response, returns).
 
 Envelopes travel as the exact canonical bytes their origin signed, spliced in without
 re-encoding, so what a receiver hashes is byte-for-byte what was signed::
 
-    {"v":1,"sender":"JPN","head":42,"certs":["-----BEGIN CERTIFICATE-----..."],
+    {"v":2,"sender":"JPN","head":42,"head_chain":"9f…","after":40,"prev":"3c…",
+     "certs":["-----BEGIN CERTIFICATE-----..."],
      "items":[{"pseq":41,"report":{...envelope...},"signature":{...}}, ...]}
 
 ``pseq`` is the sender's per-partner outbox sequence; ``head`` the newest pseq it holds for
 this partner (the receiver's lag is ``head - cursor``).
+
+The outbox for each partner is a hash chain: ``chain(p) = SHA-256(chain(p-1) || p ||
+SHA-256(envelope))`` from ``chain(0) = 0…0``. A batch states the chain value ``prev`` at
+position ``after`` (just before its first item) and ``head_chain`` at ``head``. A receiver
+that recorded the chain value at its cursor sees at once when the sender's history is no
+longer the one it received from (a database restored from an older copy, a rewritten
+outbox), instead of silently treating new items as duplicates of old ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import msgspec
@@ -19,8 +28,17 @@ import msgspec
 from trilink.errors import ReportError
 from trilink.model.report import Signature
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 MAX_BATCH_BYTES = 32 * 1024 * 1024
+MAX_CERTS = 32  # a node has one current signing key and a few archived ones
+GENESIS_CHAIN = "0" * 64
+
+
+def chain_next(prev: str, pseq: int, envelope_digest: bytes) -> str:
+    """The outbox chain value at ``pseq`` given the value before it."""
+    return hashlib.sha256(
+        bytes.fromhex(prev) + pseq.to_bytes(8, "big") + envelope_digest
+    ).hexdigest()
 
 
 class WireItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -33,6 +51,9 @@ class WireBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     v: int
     sender: str
     head: int
+    head_chain: str
+    after: int
+    prev: str
     certs: list[str]
     items: list[WireItem]
 
@@ -42,14 +63,26 @@ _enc = msgspec.json.encode
 
 
 def encode_batch(
-    sender: str, head: int, certs: Sequence[str], items: Sequence[tuple[int, bytes, str]]
+    sender: str,
+    head: tuple[int, str],
+    start: tuple[int, str],
+    certs: Sequence[str],
+    items: Sequence[tuple[int, bytes, str]],
 ) -> bytes:
-    """``items`` are (pseq, signed envelope bytes, signature JSON text)."""
+    """``head`` and ``start`` are (pseq, chain value) of the feed's newest item and of the
+    position just before the first item; ``items`` are (pseq, signed envelope bytes,
+    signature JSON text)."""
     parts = [
-        b'{"v":1,"sender":',
+        b'{"v":2,"sender":',
         _enc(sender),
         b',"head":',
-        str(head).encode(),
+        str(head[0]).encode(),
+        b',"head_chain":',
+        _enc(head[1]),
+        b',"after":',
+        str(start[0]).encode(),
+        b',"prev":',
+        _enc(start[1]),
         b',"certs":',
         _enc(list(certs)),
         b',"items":[',
@@ -71,10 +104,30 @@ def encode_batch(
 
 
 def decode_batch(body: bytes) -> WireBatch:
+    """A batch, or ``ReportError`` saying why the body is not one (never anything else)."""
+    if len(body) > MAX_BATCH_BYTES:
+        raise ReportError(f"batch is {len(body)} bytes; the limit is {MAX_BATCH_BYTES}")
     try:
         batch = _decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as err:
         raise ReportError(f"batch is not a valid trilink batch: {err}") from None
+    except RecursionError:
+        raise ReportError("batch is not a valid trilink batch: JSON nested too deeply") from None
     if batch.v != WIRE_VERSION:
         raise ReportError(f"batch version {batch.v} is not supported (expected {WIRE_VERSION})")
+    if len(batch.certs) > MAX_CERTS:
+        raise ReportError(f"batch carries {len(batch.certs)} certificates; at most {MAX_CERTS}")
+    if not (_is_chain(batch.head_chain) and _is_chain(batch.prev)):
+        raise ReportError("batch chain values must be 64 lowercase hex characters")
+    if not 0 <= batch.after <= batch.head:
+        raise ReportError(f"batch 'after' {batch.after} is outside 0..head ({batch.head})")
+    pseqs = [item.pseq for item in batch.items]
+    if pseqs != list(range(batch.after + 1, batch.after + 1 + len(pseqs))):
+        raise ReportError("batch items must follow 'after' in consecutive pseq order")
+    if pseqs and pseqs[-1] > batch.head:
+        raise ReportError(f"batch item pseq {pseqs[-1]} is beyond its head {batch.head}")
     return batch
+
+
+def _is_chain(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)

@@ -4,6 +4,8 @@ nation = "JPN"
 listen = "127.0.0.1:8102"           # partners: HTTPS with mutual TLS
 cop = "127.0.0.1:8001"              # optional: the COP web page for people
 db = "node.db"                      # a file next to this config, or postgresql://...
+accept_ceiling = "SECRET"           # the highest classification this node may hold from
+                                    # partners (default SECRET); above it: refused, audited
 [tls]
 ca = "../pki/ca.crt"
 cert = "tls.crt"
@@ -23,7 +25,7 @@ from typing import Any
 
 import tomli_w
 
-from trilink.errors import ConfigError
+from trilink.errors import ConfigError, LabelError
 from trilink.model.label import PARTNER_NATIONS, Classification
 from trilink.model.markings import default_markings, markings_from_config
 from trilink.policy import NodePolicy, policy_from_config
@@ -42,6 +44,7 @@ class NodeConfig:
     partner_urls: dict[str, str]
     policy: NodePolicy
     markings: dict[str, Classification]
+    accept_ceiling: Classification = Classification.SECRET
     cop_host: str | None = None
     cop_port: int | None = None
 
@@ -97,7 +100,13 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
                 f"{src}: 'cop' must be HOST:PORT for the COP web server, got {cop!r}"
             )
         cop_port = int(cop_port_text)
+    ceiling_text = raw.get("accept_ceiling", "SECRET")
+    try:
+        accept_ceiling = Classification.from_text(str(ceiling_text))
+    except LabelError as err:
+        raise ConfigError(f"{src}: accept_ceiling: {err}") from None
     return NodeConfig(
+        accept_ceiling=accept_ceiling,
         cop_host=cop_host,
         cop_port=cop_port,
         path=path,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
+import msgspec
+
 from trilink.errors import ConfigError
-from trilink.model.wire import encode_batch
+from trilink.model.wire import GENESIS_CHAIN, chain_next, encode_batch
 from trilink.node.config import NodeConfig
 from trilink.node.keys import KeyRing
 from trilink.store import Store
@@ -24,15 +27,37 @@ class Feed:
         if partner not in self.config.policy.partners:
             raise ConfigError(f"{partner} is not a configured partner of {self.config.nation}")
         with self._lock:
-            items = self.store.outbox_after(partner, after, limit)
             head = self.store.outbox_head(partner)
+            # Asked for more than we ever queued: answer with where our feed ends, so the
+            # partner sees that our history is not the one it received (restored database).
+            start = min(after, head)
+            items = self.store.outbox_after(partner, start, limit)
+            head_chain = self.store.outbox_chain_at(partner, head)
+            prev = self.store.outbox_chain_at(partner, start)
         body = encode_batch(
             self.config.nation,
-            head,
+            (head, head_chain),
+            (start, prev),
             self.keys.own_certs(),
             [(i.pseq, i.envelope, i.signature) for i in items],
         )
         return body, len(items)
+
+    def returns(self, requester: str, after_origin_seq: int, limit: int = 1000) -> bytes:
+        """``requester``'s own reports that this node holds, above ``after_origin_seq``, as a
+        batch: how a partner restored from an older copy learns back what it had published.
+        Nothing is released by this: every item was signed by the requester itself."""
+        if requester not in self.config.policy.partners:
+            raise ConfigError(f"{requester} is not a configured partner of {self.config.nation}")
+        with self._lock:
+            reports = self.store.reports_of_origin(requester, after_origin_seq, limit)
+        chain = GENESIS_CHAIN
+        items = []
+        for pos, report in enumerate(reports, start=1):
+            chain = chain_next(chain, pos, hashlib.sha256(report.signed).digest())
+            signature = msgspec.json.encode(report.signature).decode("ascii")
+            items.append((pos, report.signed, signature))
+        return encode_batch(self.config.nation, (len(items), chain), (0, GENESIS_CHAIN), [], items)
 
     def status(self) -> dict[str, object]:
         """Queues and cursors per partner (replication lag as this node's store sees it)."""

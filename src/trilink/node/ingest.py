@@ -5,6 +5,7 @@ the partner's cursor advances in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,9 +15,10 @@ import msgspec
 
 from trilink.errors import ProvenanceError, ReportError, TrilinkError
 from trilink.model.report import MAX_VERSION, Report, Signature, check_envelope, decode_envelope
-from trilink.model.wire import MAX_BATCH_BYTES, WireBatch, decode_batch
+from trilink.model.wire import GENESIS_CHAIN, MAX_BATCH_BYTES, WireBatch, chain_next, decode_batch
 from trilink.node.config import NodeConfig
 from trilink.node.keys import KeyRing
+from trilink.policy import decide_inbound
 from trilink.store import Store
 from trilink.store.audit import AuditEntry
 
@@ -30,6 +32,7 @@ class IngestResult:
     duplicates: int = 0
     rejected: int = 0
     gap: bool = False
+    resync: bool = False
     reasons: list[str] = field(default_factory=list)
 
     def add(self, later: IngestResult) -> None:
@@ -39,6 +42,7 @@ class IngestResult:
         self.duplicates += later.duplicates
         self.rejected += later.rejected
         self.gap = later.gap
+        self.resync = self.resync or later.resync
         self.reasons += later.reasons
 
     def as_dict(self) -> dict[str, Any]:
@@ -48,6 +52,7 @@ class IngestResult:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "gap": self.gap,
+            "resync": self.resync,
             "reasons": self.reasons[:20],
         }
 
@@ -89,10 +94,10 @@ class Ingestor:
             raise BatchRefused(str(err), status=400) from None
         return self.ingest(sender, batch)
 
-    def audit_refusal(self, sender: str, reason: str) -> None:
+    def audit_refusal(self, sender: str, reason: str, *, outcome: str = "rejected") -> None:
         with self._lock, self.store.transaction():
             self.store.audit(
-                [AuditEntry(event="inbound", outcome="rejected", partner=sender, reason=reason)]
+                [AuditEntry(event="inbound", outcome=outcome, partner=sender, reason=reason)]
             )
 
     def ingest(self, sender: str, batch: WireBatch) -> IngestResult:
@@ -114,15 +119,106 @@ class Ingestor:
                     cursor = self.store.cursor(sender)[0]
                     return IngestResult(cursor=cursor, rejected=len(batch.items), reasons=[reason])
                 self.keys.learn_certs(sender, batch.certs)
-                if not batch.items:
-                    return IngestResult(cursor=self.store.cursor(sender)[0])
                 result, accepted = self._ingest_items(sender, batch)
         if accepted:
             self._notify(accepted)
         return result
 
+    def reclaim(
+        self,
+        holder: str,
+        batch: WireBatch,
+        release: Callable[[list[Report], list[int]], list[AuditEntry]],
+    ) -> int:
+        """Take back this node's own reports that ``holder`` returned (after a restore from
+        an older copy): each must carry our origin and our valid signature; what we do not
+        hold yet is stored and released again under today's policy (``release`` decides and
+        queues, returning its audit rows). Returns how many were restored."""
+        restored: list[Report] = []
+        entries: list[AuditEntry] = []
+        with self._lock, self.store.transaction():
+            for item in batch.items:
+                raw = bytes(item.report)
+                try:
+                    env = decode_envelope(raw)
+                    check_envelope(env, self.config.policy.nations)
+                    if env.origin != self.nation:
+                        raise ProvenanceError(
+                            f"{holder} returned a report of {env.origin} as one of ours"
+                        )
+                    self.keys.verifier.verify(raw, env, item.signature)
+                except TrilinkError as err:
+                    env_id, version = _peek_id(raw)
+                    entries.append(
+                        AuditEntry(
+                            event="reclaim",
+                            outcome="rejected",
+                            partner=holder,
+                            report_id=env_id,
+                            version=version,
+                            reason=str(err),
+                        )
+                    )
+                    continue
+                held = self.store.stored_bytes(env.origin, env.id, env.version)
+                if held is not None or self.store.origin_seq_taken(env.origin, env.origin_seq):
+                    if held is not None and held != raw:
+                        entries.append(
+                            AuditEntry(
+                                event="reclaim",
+                                outcome="alarm",
+                                partner=holder,
+                                report_id=env.id,
+                                version=env.version,
+                                reason="a partner holds a different version signed by us",
+                            )
+                        )
+                    continue
+                restored.append(Report(envelope=env, signature=item.signature, signed=raw))
+                entries.append(
+                    AuditEntry(
+                        event="reclaim",
+                        outcome="stored",
+                        partner=holder,
+                        origin=env.origin,
+                        report_id=env.id,
+                        version=env.version,
+                        reason=f"{env.kind} {env.label}: learned back from {holder}",
+                    )
+                )
+            if restored:
+                seqs = self.store.insert_reports(restored, received_from=holder)
+                entries += release(restored, seqs)
+            self.store.audit(entries)
+        if restored:
+            self._notify(restored)
+        return len(restored)
+
+    def mark_reclaim_watermarks(self) -> None:
+        """At start: ask each partner, once, for our own reports above the newest we hold.
+        After a restore from an older copy these are the reports published after that copy
+        was taken; otherwise the answer is empty. The watermark is kept in the store, so a
+        restart before a partner answered does not move it past reports still missing."""
+        with self._lock, self.store.transaction():
+            newest = self.store.max_origin_seq(self.nation)
+            for partner in self.config.policy.partners:
+                if self.store.counter(reclaim_key(partner)) <= 0:
+                    self.store.set_counter(reclaim_key(partner), newest + 1)
+
+    def worth_ingesting(self, sender: str, batch: WireBatch) -> bool:
+        """Whether a batch with no new item would still change something here: a new
+        signing key, or a sender whose history is not the one we received (read-only, so
+        idle polling does not write)."""
+        if self.keys.has_new(batch.certs):
+            return True
+        cursor, anchor = self.store.inbound_anchor(sender)
+        if batch.head < cursor or batch.items and batch.items[-1].pseq > cursor:
+            return True
+        positions = {batch.after: batch.prev, batch.head: batch.head_chain}
+        return bool(anchor) and cursor in positions and positions[cursor] != anchor
+
     def _ingest_items(self, sender: str, batch: WireBatch) -> tuple[IngestResult, list[Report]]:
-        cursor = self.store.cursor(sender)[0]
+        cursor, anchor = self.store.inbound_anchor(sender)
         result = IngestResult(cursor=cursor)
         entries: list[AuditEntry] = []
 
@@ -142,22 +238,51 @@ class Ingestor:
                 )
             )
 
-        # 1. In sequence order: the cursor rules, then everything checkable item by item.
-        verified: list[tuple[int, Report]] = []
-        for item in sorted(batch.items, key=lambda i: i.pseq):
+        # 1. Where the batch sits in the sender's outbox chain, against where we are in it.
+        if batch.after > cursor:
+            result.gap = True  # the sender thinks we hold more than we do: it resends
+            return result, []
+        if batch.head < cursor:
+            return self._diverged(
+                sender,
+                f"{sender}'s feed for us now ends at item {batch.head}, but we had received "
+                f"up to item {cursor}",
+            ), []
+        chain = batch.prev
+        known = {batch.after: batch.prev}
+        fresh: list[tuple[int, bytes, Signature, str]] = []
+        for item in batch.items:
+            raw = bytes(item.report)
+            chain = chain_next(chain, item.pseq, hashlib.sha256(raw).digest())
+            known[item.pseq] = chain
             if item.pseq <= cursor:
                 result.duplicates += 1
-                continue
-            if item.pseq != cursor + 1:
-                result.gap = True
-                break
-            cursor = item.pseq
-            raw = bytes(item.report)
+            else:
+                fresh.append((item.pseq, raw, item.signature, chain))
+        known.setdefault(batch.head, batch.head_chain)
+        if batch.items and batch.items[-1].pseq == batch.head and chain != batch.head_chain:
+            reason = f"{sender}'s batch does not hash to the head it states (corrupted)"
+            entries.append(
+                AuditEntry(event="inbound", outcome="rejected", partner=sender, reason=reason)
+            )
+            self.store.audit(entries)
+            result.reasons.append(reason)
+            return result, []
+        if anchor and cursor in known and known[cursor] != anchor:
+            return self._diverged(
+                sender,
+                f"{sender}'s outbox history differs from the one we received at item {cursor}",
+            ), []
+        # 2. New items in order; each one's position in the chain pins it, so an item we
+        # refuse can never be swapped for another at the same place without us noticing.
+        verified: list[tuple[int, Report]] = []
+        for pseq, raw, signature, chain in fresh:
+            cursor, anchor = pseq, chain
             try:
-                verified.append((item.pseq, self._verify_item(sender, raw, item.signature)))
+                verified.append((pseq, self._verify_item(sender, raw, signature)))
             except TrilinkError as err:
-                reject(item.pseq, raw, err)
-        # 2. Against what is stored already, in two queries for the whole batch.
+                reject(pseq, raw, err)
+        # 3. Against what is stored already, in two queries for the whole batch.
         stored = self.store.stored_versions(
             sender, [(r.envelope.id, r.envelope.version) for _, r in verified]
         )
@@ -219,10 +344,29 @@ class Ingestor:
         if accepted:
             self.store.insert_reports(accepted, received_from=sender)
         self.store.audit(entries)
-        self.store.set_inbound_cursor(sender, cursor)
+        if fresh:
+            self.store.set_inbound_cursor(sender, cursor, anchor)
         result.cursor = cursor
         result.accepted = len(accepted)
         return result, accepted
+
+    def _diverged(self, sender: str, why: str) -> IngestResult:
+        """The sender's history is not the one we received from (it was restored from an
+        older copy, or rewrote its outbox): start again from its first item. What we hold
+        is kept; receiving is idempotent, so what we already have counts as duplicates and
+        whatever we never had is stored."""
+        self.store.audit(
+            [
+                AuditEntry(
+                    event="inbound",
+                    outcome="resync",
+                    partner=sender,
+                    reason=f"{why}; resynchronising from its first item",
+                )
+            ]
+        )
+        self.store.set_inbound_cursor(sender, 0, GENESIS_CHAIN)
+        return IngestResult(cursor=0, resync=True, reasons=[why])
 
     def _verify_item(self, sender: str, raw: bytes, signature: Signature) -> Report:
         env = decode_envelope(raw)
@@ -232,10 +376,9 @@ class Ingestor:
                 f"report claims origin {env.origin} but arrived from {sender}'s node"
             )
         self.keys.verifier.verify(raw, env, signature)
-        if self.nation not in label.rel_to or label.caveats:
-            raise ReportError(
-                f"label {env.label!r} does not release this report to {self.nation}", field="label"
-            )
+        admitted = decide_inbound(label, self.nation, self.config.accept_ceiling)
+        if not admitted.allow:
+            raise ReportError(admitted.reason, field="label")
         return Report(envelope=env, signature=signature, signed=raw)
 
 
@@ -252,3 +395,9 @@ def _peek_id(raw: bytes) -> tuple[str, int]:
         return "", 0
     version = found.version if 0 <= found.version < MAX_VERSION else 0
     return found.id[:64], version
+
+
+def reclaim_key(partner: str) -> str:
+    """Counter holding 1 + the origin_seq above which we still ask ``partner`` for our own
+    reports (0 or less: nothing to ask)."""
+    return f"reclaim:{partner}"

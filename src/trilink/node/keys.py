@@ -92,7 +92,9 @@ class KeyRing:
         )
 
     def learn_certs(self, sender: str, certs: list[str]) -> None:
-        """Verify and remember the signing certificates a partner's batch carries."""
+        """Verify and remember the signing certificates a partner's batch carries. Refusals
+        are audited as one row per batch, whatever the batch holds."""
+        refused: list[str] = []
         for pem in certs:
             # every batch carries its signer's certificate: verify each text once
             known = self._cert_key_ids.get(pem)
@@ -101,18 +103,20 @@ class KeyRing:
             try:
                 key = verify_certified_key(pem, self.ca_cert)
             except (ProvenanceError, ValueError) as err:
-                self._refuse(sender, f"certificate refused: {err}")
+                refused.append(f"certificate refused: {err}")
                 continue
             if self.verifier.knows(key.key_id):
                 self._cert_key_ids[pem] = key.key_id
                 continue
             if key.nation != sender:
-                self._refuse(sender, f"{sender} sent a signing certificate of {key.nation}")
+                refused.append(f"{sender} sent a signing certificate of {key.nation}")
                 continue
             self.remember(key, actor=sender)
             self._cert_key_ids[pem] = key.key_id
-
-    def _refuse(self, sender: str, reason: str) -> None:
-        self.store.audit(
-            [AuditEntry(event="key", outcome="rejected", partner=sender, reason=reason)]
-        )
+        if refused:
+            reason = f"{len(refused)} of {len(certs)} certificates refused: " + "; ".join(
+                sorted(set(refused))[:3]
+            )
+            self.store.audit(
+                [AuditEntry(event="key", outcome="rejected", partner=sender, reason=reason[:1000])]
+            )

@@ -6,6 +6,7 @@ Edits are new versions of one of this node's reports; deletes are signed tombsto
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -186,8 +187,15 @@ class Publisher:
     def _commit(self, drafts: list[Draft], *, actor: str) -> list[Report]:
         with self._lock:
             with self.store.transaction():
-                first = self.store.next_counter(f"origin_seq:{self.nation}", len(drafts))
                 created = utc_timestamp()  # one publish act, one time
+                # origin_seq never falls behind the clock (in microseconds), so a node restored
+                # from an older copy of its database cannot hand out a number again that its
+                # partners already hold from before the restore.
+                first = self.store.next_counter(
+                    f"origin_seq:{self.nation}",
+                    len(drafts),
+                    floor=int(parse_utc_timestamp(created).timestamp() * 1_000_000),
+                )
                 signer = self.keys.signer
                 if not signer.certified.valid_at(parse_utc_timestamp(created)):
                     key = signer.certified
@@ -224,27 +232,41 @@ class Publisher:
                     )
                     for r in reports
                 ]
-                entries += self._release(drafts, reports, seqs, actor)
+                entries += self._release([(d.label, d.kind) for d in drafts], reports, seqs, actor)
                 self.store.audit(entries)
         self._notify(reports)
         return reports
 
+    def release_again(self, reports: list[Report], seqs: list[int]) -> list[AuditEntry]:
+        """Decide and queue reports of ours learned back from a partner after a restore."""
+        return self._release(
+            [(self._parse_label(r.envelope.label), r.envelope.kind) for r in reports],
+            reports,
+            seqs,
+            "reclaim",
+        )
+
     def _release(
-        self, drafts: list[Draft], reports: list[Report], seqs: list[int], actor: str
+        self,
+        label_kinds: list[tuple[Label, str]],
+        reports: list[Report],
+        seqs: list[int],
+        actor: str,
     ) -> list[AuditEntry]:
         """Decide each report for each partner; queue what is allowed; the audit rows."""
         entries: list[AuditEntry] = []
         decisions: dict[tuple[Label, str, str], Decision] = {}
+        digests = [hashlib.sha256(r.signed).digest() for r in reports]
         for partner in sorted(self.config.policy.partners):
-            allowed: list[int] = []
-            for draft, report, seq in zip(drafts, reports, seqs, strict=True):
+            allowed: list[tuple[int, bytes]] = []
+            for (label, kind), report, seq, digest in zip(
+                label_kinds, reports, seqs, digests, strict=True
+            ):
                 # decide() is pure: one call per distinct (label, kind, partner).
-                memo = (draft.label, draft.kind, partner)
+                memo = (label, kind, partner)
                 decision = decisions.get(memo)
                 if decision is None:
-                    decision = decide_label(
-                        draft.label, self.nation, draft.kind, partner, self.config.policy
-                    )
+                    decision = decide_label(label, self.nation, kind, partner, self.config.policy)
                     decisions[memo] = decision
                 entries.append(
                     AuditEntry(
@@ -259,6 +281,6 @@ class Publisher:
                     )
                 )
                 if decision.allow:
-                    allowed.append(seq)
+                    allowed.append((seq, digest))
             self.store.enqueue(partner, allowed)
         return entries

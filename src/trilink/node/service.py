@@ -44,6 +44,7 @@ class NodeService:
         )
         self.ingestor = Ingestor(config, self.store, self.keys, self._lock, self._notify)
         self.feed = Feed(config, self.store, self.keys, self._lock)
+        self.ingestor.mark_reclaim_watermarks()
 
     @classmethod
     def open_local(cls, root: Path, nation: str, *, db_url: str | None = None) -> NodeService:
@@ -131,6 +132,12 @@ class NodeService:
 
     def receive_push(self, sender: str, body: bytes) -> IngestResult:
         return self.ingestor.receive_push(sender, body)
+
+    def returns_for(self, requester: str, after_origin_seq: int, limit: int = 1000) -> bytes:
+        return self.feed.returns(requester, after_origin_seq, limit)
+
+    def reclaim(self, holder: str, batch: WireBatch) -> int:
+        return self.ingestor.reclaim(holder, batch, self.publisher.release_again)
 
     def status(self) -> dict[str, Any]:
         return self.feed.status()

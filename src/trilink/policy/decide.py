@@ -104,6 +104,29 @@ def decide_label(
     return Decision(True, partner, f"REL TO {partner}, {label.classification.text} within ceiling")
 
 
+def decide_inbound(label: Label, receiver: str, accept_ceiling: Classification) -> Decision:
+    """Whether a node may store a partner's report with ``label``: it must be in REL TO,
+    carry no caveat that stops release (a correct sender never sends such a report), and
+    not exceed the classification this node is accredited to hold."""
+    if receiver not in label.rel_to:
+        return Decision(
+            False,
+            receiver,
+            f"label {format_label(label)!r} does not release this report to {receiver}",
+        )
+    if label.caveats:
+        names = ", ".join(sorted(c.value for c in label.caveats))
+        return Decision(False, receiver, f"caveat {names} forbids release to {receiver}")
+    if label.classification > accept_ceiling:
+        return Decision(
+            False,
+            receiver,
+            f"{label.classification.text} is above this node's accept ceiling "
+            f"{accept_ceiling.text}",
+        )
+    return Decision(True, receiver, f"REL TO {receiver}, within accept ceiling")
+
+
 def policy_from_config(nation: str, config: Mapping[str, Any], *, source: str) -> NodePolicy:
     """Build the policy from a node config's ``[partners.<NATION>]`` tables."""
     partners: dict[str, PartnerPolicy] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ import msgspec
 from trilink.errors import StoreError
 from trilink.model.ids import utc_timestamp
 from trilink.model.report import Report, Signature, decode_envelope
+from trilink.model.wire import GENESIS_CHAIN, chain_next
 from trilink.provenance.pki import CertifiedKey, load_certified_key
 from trilink.store.audit import GENESIS, AuditEntry, AuditRow, row_hash
 
@@ -120,6 +122,18 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         # the COP's report panel, waits for partner reports): without this index each one
         # scanned the whole table, and publishing slowed as the store grew (measured)
         ["CREATE INDEX reports_id ON reports (id, version)"],
+    ),
+    (
+        4,
+        "outbox hash chain per partner; the chain value at each inbound cursor",
+        # Receivers record where in a sender's chain they are, so a sender whose history
+        # went back (restored from an older copy) is recognised instead of its new items
+        # being dropped as duplicates (trilink.model.wire). Chains of existing outbox rows
+        # are computed after the schema change (see _fill_outbox_chains).
+        [
+            "ALTER TABLE outbox ADD COLUMN chain TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE cursors ADD COLUMN inbound_chain TEXT NOT NULL DEFAULT ''",
+        ],
     ),
 ]
 
@@ -226,8 +240,9 @@ class Store(abc.ABC):
             self._local.in_tx = False
             self._commit()
 
-    def migrate(self) -> list[int]:
-        """Apply every migration not yet applied; returns the versions applied now."""
+    def migrate(self, up_to: int | None = None) -> list[int]:
+        """Apply every migration not yet applied (up to version ``up_to``); returns the
+        versions applied now."""
         applied_now: list[int] = []
         with self.transaction():
             self._lock_for_migration()
@@ -238,10 +253,12 @@ class Store(abc.ABC):
                 )
             done = {r[0] for r in self._rows("SELECT version FROM schema_migrations")}
             for version, name, statements in MIGRATIONS:
-                if version in done:
+                if version in done or (up_to is not None and version > up_to):
                     continue
                 for statement in statements:
                     self._run(statement)
+                if version == 4:
+                    self._fill_outbox_chains()
                 self._run(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, utc_timestamp()),
@@ -249,19 +266,93 @@ class Store(abc.ABC):
                 applied_now.append(version)
         return applied_now
 
+    def migrate_to(self, version: int) -> None:
+        """Bring a new store to exactly schema ``version`` (restoring an older backup)."""
+        newest = max(v for v, _n, _s in MIGRATIONS)
+        if version > newest:
+            raise StoreError(
+                f"the backup has schema version {version}; this trilink knows up to {newest}: "
+                "restore it with the trilink release that made it, or a newer one"
+            )
+        self.migrate(up_to=version)
+
+    # -- bulk copy (backups) --------------------------------------------------------------
+    @abc.abstractmethod
+    def columns(self, table: str) -> list[str]:
+        """The column names of ``table`` in table order."""
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one consistent state of the store (backups)."""
+        with self.transaction():
+            yield
+
+    def table_rows(
+        self, table: str, columns: Sequence[str], batch: int
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of ``table`` (trusted name), ``batch`` rows at a time."""
+        names = ", ".join(columns)
+        offset = 0
+        while True:
+            rows = self._rows(
+                f"SELECT {names} FROM {table} ORDER BY {columns[0]} LIMIT ? OFFSET ?",
+                (batch, offset),
+            )
+            if rows:
+                yield rows
+            if len(rows) < batch:
+                return
+            offset += batch
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert rows as they are, generated columns included (restore)."""
+        marks = ", ".join("?" * len(columns))
+        self._run_many(
+            f"INSERT INTO {table} ({', '.join(columns)}) {self._overriding()}VALUES ({marks})",
+            rows,
+        )
+
+    def clear(self, table: str) -> None:
+        """Remove every row of ``table`` (trusted name; restore into a new store)."""
+        self._run(f"DELETE FROM {table}")
+
+    def _overriding(self) -> str:
+        return ""
+
+    def after_bulk_insert(self, identity: dict[str, str]) -> None:
+        """Move generated keys past the rows inserted with explicit values (SQLite's
+        INTEGER PRIMARY KEY follows the largest key by itself)."""
+        return None
+
+    def integrity_problems(self) -> list[str]:
+        """Damage the engine can see in the database file or tables (empty: none found)."""
+        return []
+
     def schema_version(self) -> int:
         rows = self._rows("SELECT MAX(version) FROM schema_migrations")
         return int(rows[0][0] or 0)
 
     # -- counters -------------------------------------------------------------------------
-    def next_counter(self, name: str, count: int = 1) -> int:
-        """Reserve ``count`` consecutive values of counter ``name``; returns the first."""
+    def next_counter(self, name: str, count: int = 1, *, floor: int = 1) -> int:
+        """Reserve ``count`` consecutive values of counter ``name``, none below ``floor``;
+        returns the first."""
+        top = floor + count - 1
         rows = self._rows(
             "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) "
-            "DO UPDATE SET value = counters.value + excluded.value RETURNING value",
-            (name, count),
+            "DO UPDATE SET value = CASE WHEN counters.value + ? > ? THEN counters.value + ? "
+            "ELSE ? END RETURNING value",
+            (name, top, count, top, count, top),
         )
         return int(rows[0][0]) - count + 1
+
+    def set_counter(self, name: str, value: int) -> None:
+        self._run(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) "
+            "DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
     def counter(self, name: str) -> int:
         rows = self._rows("SELECT value FROM counters WHERE name = ?", (name,))
@@ -394,6 +485,27 @@ class Store(abc.ABC):
             params.append(limit)
         return self._select_reports(where, params)
 
+    def reports_of_origin(self, origin: str, after_origin_seq: int, limit: int) -> list[Report]:
+        """``origin``'s reports (every version) with origin_seq above ``after_origin_seq``,
+        in origin_seq order: what a node restored from an older copy learns back."""
+        rows = self._rows(
+            "SELECT envelope, signature FROM reports WHERE origin = ? AND origin_seq > ? "
+            "ORDER BY origin_seq LIMIT ?",
+            (origin, after_origin_seq, limit),
+        )
+        return [
+            Report(
+                envelope=decode_envelope(bytes(env)),
+                signature=_signature_decoder.decode(sig),
+                signed=bytes(env),
+            )
+            for env, sig in rows
+        ]
+
+    def max_origin_seq(self, origin: str) -> int:
+        rows = self._rows("SELECT MAX(origin_seq) FROM reports WHERE origin = ?", (origin,))
+        return int(rows[0][0] or 0)
+
     def report_count(self) -> int:
         return int(self._rows("SELECT COUNT(*) FROM reports")[0][0])
 
@@ -414,14 +526,22 @@ class Store(abc.ABC):
         return out
 
     # -- outbox and cursors ---------------------------------------------------------------
-    def enqueue(self, partner: str, report_seqs: Sequence[int]) -> None:
-        if not report_seqs:
+    def enqueue(self, partner: str, items: Sequence[tuple[int, bytes]]) -> None:
+        """Queue reports for ``partner``: (local seq, SHA-256 of the signed envelope) each,
+        extending the partner's outbox chain. Must run inside the caller's transaction."""
+        if not items:
             return
-        first = self.next_counter(f"pseq:{partner}", len(report_seqs))
+        first = self.next_counter(f"pseq:{partner}", len(items))
+        chain = self.outbox_chain_at(partner, first - 1)
         now = utc_timestamp()
+        rows = []
+        for i, (seq, digest) in enumerate(items):
+            chain = chain_next(chain, first + i, digest)
+            rows.append((partner, first + i, seq, now, chain))
         self._run_many(
-            "INSERT INTO outbox (partner, pseq, report_seq, queued_at) VALUES (?, ?, ?, ?)",
-            [(partner, first + i, seq, now) for i, seq in enumerate(report_seqs)],
+            "INSERT INTO outbox (partner, pseq, report_seq, queued_at, chain) "
+            "VALUES (?, ?, ?, ?, ?)",
+            rows,
         )
 
     def outbox_after(self, partner: str, after: int, limit: int) -> list[OutboxItem]:
@@ -436,17 +556,59 @@ class Store(abc.ABC):
     def outbox_head(self, partner: str) -> int:
         return self.counter(f"pseq:{partner}")
 
+    def outbox_chain_at(self, partner: str, pseq: int) -> str:
+        """The chain value of ``partner``'s outbox after item ``pseq`` (0: the start)."""
+        if pseq <= 0:
+            return GENESIS_CHAIN
+        rows = self._rows(
+            "SELECT chain FROM outbox WHERE partner = ? AND pseq = ?", (partner, pseq)
+        )
+        if not rows or not rows[0][0]:
+            raise StoreError(
+                f"outbox for {partner} has no item {pseq}: the outbox is damaged; "
+                "restore the node from a backup ('trilink node restore')"
+            )
+        return str(rows[0][0])
+
+    def _fill_outbox_chains(self) -> None:
+        """Chain values for outbox rows written before migration 4."""
+        partners = [r[0] for r in self._rows("SELECT DISTINCT partner FROM outbox")]
+        for partner in partners:
+            chain = GENESIS_CHAIN
+            rows = self._rows(
+                "SELECT o.pseq, r.envelope FROM outbox o JOIN reports r ON r.seq = o.report_seq "
+                "WHERE o.partner = ? ORDER BY o.pseq",
+                (partner,),
+            )
+            updates = []
+            for pseq, envelope in rows:
+                chain = chain_next(chain, int(pseq), hashlib.sha256(bytes(envelope)).digest())
+                updates.append((chain, partner, int(pseq)))
+            self._run_many("UPDATE outbox SET chain = ? WHERE partner = ? AND pseq = ?", updates)
+
     def cursor(self, partner: str) -> tuple[int, int]:
         """(last pseq received from ``partner``, last pseq ``partner`` acknowledged from us)."""
         rows = self._rows("SELECT inbound, push_acked FROM cursors WHERE partner = ?", (partner,))
         return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
-    def set_inbound_cursor(self, partner: str, value: int) -> None:
+    def inbound_anchor(self, partner: str) -> tuple[int, str]:
+        """(last pseq received from ``partner``, its outbox chain value there; '' when it
+        was received before chains existed)."""
+        rows = self._rows(
+            "SELECT inbound, inbound_chain FROM cursors WHERE partner = ?", (partner,)
+        )
+        if not rows:
+            return 0, GENESIS_CHAIN
+        cursor, chain = int(rows[0][0]), str(rows[0][1])
+        return cursor, (GENESIS_CHAIN if cursor == 0 else chain)
+
+    def set_inbound_cursor(self, partner: str, value: int, chain: str) -> None:
         self._run(
-            "INSERT INTO cursors (partner, inbound, push_acked, updated_at) VALUES (?, ?, 0, ?) "
+            "INSERT INTO cursors (partner, inbound, push_acked, updated_at, inbound_chain) "
+            "VALUES (?, ?, 0, ?, ?) "
             "ON CONFLICT (partner) DO UPDATE SET inbound = excluded.inbound, "
-            "updated_at = excluded.updated_at",
-            (partner, value, utc_timestamp()),
+            "inbound_chain = excluded.inbound_chain, updated_at = excluded.updated_at",
+            (partner, value, utc_timestamp(), chain),
         )
 
     def set_push_acked(self, partner: str, value: int) -> None:

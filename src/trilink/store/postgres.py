@@ -7,7 +7,8 @@ can share one database.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -107,6 +108,33 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self._conn.close()
+
+    def columns(self, table: str) -> list[str]:
+        rows = self._rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema = current_schema() ORDER BY ordinal_position",
+            (table,),
+        )
+        return [str(r[0]) for r in rows]
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        with self._lock:
+            self._execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield
+            finally:
+                self._rollback()
+
+    def _overriding(self) -> str:
+        return "OVERRIDING SYSTEM VALUE "
+
+    def after_bulk_insert(self, identity: dict[str, str]) -> None:
+        for table, column in identity.items():
+            self._run(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)"
+            )
 
     def drop_schema(self) -> None:
         """Remove this store's schema and everything in it (tests, decommissioning)."""

@@ -114,3 +114,25 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         self._conn.close()
+
+    def columns(self, table: str) -> list[str]:
+        with self._lock:
+            rows = self._conn.execute(f"PRAGMA table_info({table})").fetchall()
+        return [str(r[1]) for r in rows]
+
+    def copy_to(self, target: sqlite3.Connection) -> None:
+        """A consistent copy of the whole database into ``target`` (online backup API)."""
+        with self._lock:
+            try:
+                self._conn.backup(target)
+            except sqlite3.Error as err:
+                raise StoreError(f"backup of {self.path} failed: {err}") from err
+
+    def integrity_problems(self) -> list[str]:
+        with self._lock:
+            try:
+                rows = self._conn.execute("PRAGMA quick_check").fetchall()
+            except sqlite3.DatabaseError as err:
+                return [str(err)]
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
