@@ -15,13 +15,8 @@ from rich.table import Table
 from trilink.cli.common import DirOption, NationOption, console, nation_code, node_dir
 from trilink.node.config import load_node_config
 from trilink.store.base import Store, open_store
-from trilink.web.auth import (
-    ROLES,
-    create_user,
-    list_users,
-    set_disabled,
-    set_password,
-)
+from trilink.store.users import ROLES, UserRepository
+from trilink.web.auth import create_user, set_disabled, set_password
 
 app = typer.Typer(
     help="Manage who may log in to a node's common operational picture (COP).",
@@ -82,7 +77,7 @@ def add(
 def list_(root: Path = DirOption, nation: str = NationOption) -> None:
     """Show the COP logins of NATION's node."""
     with closing(_store(root, nation)) as store:
-        users = list_users(store)
+        users = UserRepository(store).all()
     table = Table("username", "role", "created", "status")
     for user in users:
         table.add_row(

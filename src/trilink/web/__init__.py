@@ -7,8 +7,9 @@ serves on its loopback COP port; ``create_user`` adds a login.
 
 from __future__ import annotations
 
+from trilink.store.users import ROLES
 from trilink.web.app import CopSettings, create_cop_app
-from trilink.web.auth import ROLES, create_user
+from trilink.web.auth import create_user
 
 COP_PORTS = {"USA": 8000, "JPN": 8001, "KOR": 8002}
 

@@ -9,6 +9,8 @@
 * Login throttling: per (username, client address), ``max_failures`` wrong passwords in
   ``window_s`` lock that pair out until the window passes (HTTP 429), even for the right
   password, so guessing is capped at a few tries a minute.
+
+Users and sessions are stored through ``trilink.store.users``: no SQL here.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from trilink.errors import InputError
 from trilink.model.ids import parse_utc_timestamp, utc_timestamp
 from trilink.store.base import Store
+from trilink.store.users import ROLES, User, UserRepository
 
-ROLES = ("viewer", "analyst", "admin")
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD_CHARS = 10
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
@@ -40,18 +42,6 @@ _DUMMY_HASH = _hasher.hash("trilink-no-such-user")
 
 class UserError(InputError):
     """A user-management request that cannot be done as asked."""
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    role: str
-    created_at: str
-    disabled: bool
-
-    def may(self, role: str) -> bool:
-        """True when this user's role is ``role`` or above (viewer < analyst < admin)."""
-        return ROLES.index(self.role) >= ROLES.index(role)
 
 
 @dataclass(frozen=True)
@@ -87,63 +77,40 @@ def create_user(store: Store, username: str, password: str, role: str) -> User:
     """Add a COP user. Raises ``UserError`` if the name is taken or a field is invalid."""
     name = check_username(username)
     check_role(role)
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise UserError(
-            f"password must have at least {MIN_PASSWORD_CHARS} characters", field="password"
-        )
+    _check_password(password)
     now = utc_timestamp()
-    with store.transaction():
-        if store.query("SELECT 1 FROM users WHERE username = ?", (name,)):
-            raise UserError(
-                f"user {name!r} already exists; use 'trilink user passwd' to change the password",
-                field="username",
-            )
-        store.execute(
-            "INSERT INTO users (username, password_hash, role, created_at, disabled) "
-            "VALUES (?, ?, ?, ?, 0)",
-            (name, _hasher.hash(password), role, now),
+    if not UserRepository(store).add(name, _hasher.hash(password), role, now):
+        raise UserError(
+            f"user {name!r} already exists; use 'trilink user passwd' to change the password",
+            field="username",
         )
     return User(name, role, now, False)
 
 
 def get_user(store: Store, username: str) -> User | None:
-    rows = store.query(
-        "SELECT username, role, created_at, disabled FROM users WHERE username = ?",
-        (username.strip().lower(),),
-    )
-    if not rows:
-        return None
-    name, role, created, disabled = rows[0]
-    return User(str(name), str(role), str(created), bool(disabled))
-
-
-def list_users(store: Store) -> list[User]:
-    rows = store.query("SELECT username, role, created_at, disabled FROM users ORDER BY username")
-    return [User(str(n), str(r), str(c), bool(d)) for n, r, c, d in rows]
+    return UserRepository(store).get(username.strip().lower())
 
 
 def set_password(store: Store, username: str, password: str) -> None:
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise UserError(
-            f"password must have at least {MIN_PASSWORD_CHARS} characters", field="password"
-        )
-    _require(store, username)
-    with store.transaction():
-        store.execute(
-            "UPDATE users SET password_hash = ? WHERE username = ?",
-            (_hasher.hash(password), username.strip().lower()),
-        )
-        store.execute("DELETE FROM sessions WHERE username = ?", (username.strip().lower(),))
+    """Set a new password and end the user's open sessions."""
+    _check_password(password)
+    user = _require(store, username)
+    UserRepository(store).set_password_hash(
+        user.username, _hasher.hash(password), end_sessions=True
+    )
 
 
 def set_disabled(store: Store, username: str, disabled: bool) -> None:
     """Disable (or re-enable) a user; disabling also ends their sessions."""
-    _require(store, username)
-    name = username.strip().lower()
-    with store.transaction():
-        store.execute("UPDATE users SET disabled = ? WHERE username = ?", (int(disabled), name))
-        if disabled:
-            store.execute("DELETE FROM sessions WHERE username = ?", (name,))
+    user = _require(store, username)
+    UserRepository(store).set_disabled(user.username, disabled)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UserError(
+            f"password must have at least {MIN_PASSWORD_CHARS} characters", field="password"
+        )
 
 
 def _require(store: Store, username: str) -> User:
@@ -155,23 +122,18 @@ def _require(store: Store, username: str) -> User:
 
 def authenticate(store: Store, username: str, password: str) -> User | None:
     """The user if the password is right and the account enabled; else None."""
-    rows = store.query(
-        "SELECT password_hash FROM users WHERE username = ?", (username.strip().lower(),)
-    )
-    stored = str(rows[0][0]) if rows else _DUMMY_HASH
+    users = UserRepository(store)
+    found = users.with_password_hash(username.strip().lower())
+    stored = found[1] if found else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    user = get_user(store, username) if rows else None
-    if user is None or user.disabled:
+    if found is None or found[0].disabled:
         return None
+    user = found[0]
     if _hasher.check_needs_rehash(stored):
-        with store.transaction():
-            store.execute(
-                "UPDATE users SET password_hash = ? WHERE username = ?",
-                (_hasher.hash(password), user.username),
-            )
+        users.set_password_hash(user.username, _hasher.hash(password), end_sessions=False)
     return user
 
 
@@ -181,14 +143,11 @@ def start_session(store: Store, user: User, ttl: timedelta) -> tuple[str, Sessio
     csrf = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     expires = now + ttl
-    with store.transaction():
-        store.execute("DELETE FROM sessions WHERE expires_at < ?", (utc_timestamp(now),))
-        store.execute(
-            "INSERT INTO sessions (token_hash, username, csrf, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (_token_hash(token), user.username, csrf, utc_timestamp(now), utc_timestamp(expires)),
-        )
-    return token, Session(user, csrf, expires, _token_hash(token))
+    digest = _token_hash(token)
+    UserRepository(store).add_session(
+        digest, user.username, csrf, utc_timestamp(now), utc_timestamp(expires)
+    )
+    return token, Session(user, csrf, expires, digest)
 
 
 def lookup_session(store: Store, token: str | None, now: datetime | None = None) -> Session | None:
@@ -196,25 +155,17 @@ def lookup_session(store: Store, token: str | None, now: datetime | None = None)
     if not token or len(token) > 200:
         return None
     digest = _token_hash(token)
-    rows = store.query(
-        "SELECT s.csrf, s.expires_at, u.username, u.role, u.created_at, u.disabled "
-        "FROM sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = ?",
-        (digest,),
-    )
-    if not rows:
+    found = UserRepository(store).session(digest)
+    if found is None:
         return None
-    csrf, expires_text, name, role, created, disabled = rows[0]
-    expires = parse_utc_timestamp(str(expires_text))
-    if expires <= (now or datetime.now(UTC)) or disabled:
+    expires = parse_utc_timestamp(found.expires_at)
+    if expires <= (now or datetime.now(UTC)) or found.user.disabled:
         return None
-    return Session(
-        User(str(name), str(role), str(created), bool(disabled)), str(csrf), expires, digest
-    )
+    return Session(found.user, found.csrf, expires, digest)
 
 
 def end_session(store: Store, token_hash: str) -> None:
-    with store.transaction():
-        store.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+    UserRepository(store).end_session(token_hash)
 
 
 def csrf_ok(session: Session, presented: str | None) -> bool:
