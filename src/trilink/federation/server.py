@@ -229,16 +229,14 @@ def _check_port_free(role: str, host: str, port: int, config: NodeConfig) -> Non
 
 def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
     from trilink.web import create_cop_app
+    from trilink.web.app import cop_server_config
 
-    cop_app = create_cop_app(service)
+    cop_app = create_cop_app(service)  # settings from the node's [cop] table
     cop = _EmbeddedServer(
-        uvicorn.Config(
+        cop_server_config(
             cop_app,
-            host=config.cop_host or "127.0.0.1",
-            port=config.cop_port or 8000,
-            log_level="warning",
-            ws="none",
-            lifespan="on",
+            config.cop_host or "127.0.0.1",
+            config.cop_port or 8000,
             timeout_graceful_shutdown=2,
         )
     )

@@ -8,7 +8,10 @@
   ``X-CSRF-Token`` header (or a ``csrf_token`` form field), and an absolute expiry.
 * Login throttling: per (username, client address), ``max_failures`` wrong passwords in
   ``window_s`` lock that pair out until the window passes (HTTP 429), even for the right
-  password, so guessing is capped at a few tries a minute.
+  password, so guessing is capped at a few tries a minute; a client that fails
+  ``max_client_failures`` times over any usernames is locked out the same way.
+* Failure audit limit: failed logins and refused requests are audited, at most so many rows
+  per client and in all per minute; one summary row per minute counts the rest.
 
 Users and sessions are stored through ``trilink.store.users``: no SQL here.
 """
@@ -16,6 +19,7 @@ Users and sessions are stored through ``trilink.store.users``: no SQL here.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import secrets
 import threading
@@ -29,6 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from trilink.errors import InputError
 from trilink.model.ids import parse_utc_timestamp, utc_timestamp
+from trilink.store.audit import AuditEntry
 from trilink.store.base import Store
 from trilink.store.users import ROLES, User, UserRepository
 
@@ -53,7 +58,7 @@ class Session:
 
 
 def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def check_username(username: str) -> str:
@@ -169,42 +174,157 @@ def end_session(store: Store, token_hash: str) -> None:
 
 
 def csrf_ok(session: Session, presented: str | None) -> bool:
-    return bool(presented) and secrets.compare_digest(session.csrf, presented or "")
+    if not presented:
+        return False
+    # bytes: compare_digest refuses str with non-ASCII characters, which a header may carry
+    given = presented.encode("utf-8", "surrogatepass")
+    return secrets.compare_digest(session.csrf.encode("ascii"), given)
 
 
-class LoginThrottle:
-    """Failed logins per (username, client) in a sliding window. In memory: a restart
-    forgets, which is acceptable for a per-minute limit."""
+class _SlidingWindow:
+    """Event times per key within the last ``window_s`` seconds, memory-bounded."""
 
-    def __init__(self, max_failures: int = 5, window_s: float = 60.0) -> None:
-        self.max_failures = max_failures
+    def __init__(self, window_s: float, max_keys: int = 10_000) -> None:
         self.window_s = window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+        self.max_keys = max_keys
+        self._times: dict[object, deque[float]] = {}
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
+    def recent(self, key: object, now: float) -> deque[float]:
+        times = self._times.setdefault(key, deque())
         while times and now - times[0] >= self.window_s:
             times.popleft()
         return times
 
+    def add(self, key: object, now: float) -> None:
+        self.recent(key, now).append(now)
+        if len(self._times) > self.max_keys:  # a spray of usernames or addresses
+            for stale in [k for k, v in self._times.items() if now - v[-1] >= self.window_s]:
+                del self._times[stale]
+            # Still full of live keys: forget the longest-known tenth at once, so the scan
+            # above runs once per thousand new keys, not on each.
+            excess = len(self._times) - self.max_keys * 9 // 10
+            for oldest in list(itertools.islice(self._times, max(0, excess))):
+                del self._times[oldest]
+
+    def forget(self, key: object) -> None:
+        self._times.pop(key, None)
+
+
+class LoginThrottle:
+    """Failed logins in a sliding window, counted twice: per (username, client), where
+    ``max_failures`` lock that pair out, and per client over every username, where
+    ``max_client_failures`` lock the client out (a password spray from one address). In
+    memory: a restart forgets, which is acceptable for a per-minute limit."""
+
+    def __init__(
+        self, max_failures: int = 5, window_s: float = 60.0, max_client_failures: int = 20
+    ) -> None:
+        self.max_failures = max_failures
+        self.max_client_failures = max_client_failures
+        self.window_s = window_s
+        self._pairs = _SlidingWindow(window_s)
+        self._clients = _SlidingWindow(window_s)
+        self._lock = threading.Lock()
+
+    def _wait_s(self, times: deque[float], limit: int, now: float) -> int:
+        if len(times) < limit:
+            return 0
+        return max(1, int(self.window_s - (now - times[-limit]) + 0.999))
+
     def retry_after_s(self, username: str, client: str, now: float | None = None) -> int:
-        """Seconds until this pair may try again; 0 when not locked out."""
+        """Seconds until this username may try again from this client; 0 when not locked."""
         moment = time.monotonic() if now is None else now
         with self._lock:
-            times = self._recent((username.strip().lower(), client), moment)
-            if len(times) < self.max_failures:
-                return 0
-            return max(1, int(self.window_s - (moment - times[0]) + 0.999))
+            pair = self._pairs.recent((username.strip().lower(), client), moment)
+            by_client = self._clients.recent(client, moment)
+            return max(
+                self._wait_s(pair, self.max_failures, moment),
+                self._wait_s(by_client, self.max_client_failures, moment),
+            )
 
     def failed(self, username: str, client: str, now: float | None = None) -> None:
         moment = time.monotonic() if now is None else now
         with self._lock:
-            self._recent((username.strip().lower(), client), moment).append(moment)
-            if len(self._failures) > 10_000:  # bound memory under a spray of usernames
-                for key in [k for k, v in self._failures.items() if not v][:5_000]:
-                    del self._failures[key]
+            self._pairs.add((username.strip().lower(), client), moment)
+            self._clients.add(client, moment)
 
     def succeeded(self, username: str, client: str) -> None:
+        """Clears the pair's failures; the client's count stays, or one account known to
+        the sprayer would reset it."""
         with self._lock:
-            self._failures.pop((username.strip().lower(), client), None)
+            self._pairs.forget((username.strip().lower(), client))
+
+
+class FailureAuditLimit:
+    """Bounds the audit rows that failed requests write (wrong passwords, refused input):
+    per window of ``window_s`` seconds at most ``per_client`` rows for one client and
+    ``overall`` rows in all. Failures beyond that are counted, and one summary row per
+    window says how many were not written one by one and which clients sent them, so a
+    flood of failures cannot grow the audit log without bound yet is never hidden."""
+
+    TOP_CLIENTS = 5
+    MAX_CLIENTS = 1_000
+
+    def __init__(self, per_client: int = 10, overall: int = 60, window_s: float = 60.0) -> None:
+        self.per_client = per_client
+        self.overall = overall
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._start: float | None = None
+        self._started_at = ""
+        self._written: dict[str, int] = {}
+        self._written_total = 0
+        self._suppressed: dict[str, int] = {}
+        self._suppressed_total = 0
+        self._pending: list[AuditEntry] = []
+
+    def admit(self, client: str, now: float | None = None) -> bool:
+        """True when this failure gets its own audit row; False when it is only counted."""
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            self._roll(moment, final=False)
+            if self._start is None:
+                self._start, self._started_at = moment, utc_timestamp()
+            written = self._written.get(client, 0)
+            if written < self.per_client and self._written_total < self.overall:
+                if written or len(self._written) < self.MAX_CLIENTS:
+                    self._written[client] = written + 1
+                    self._written_total += 1
+                    return True
+            key = client if len(self._suppressed) < self.MAX_CLIENTS else "other clients"
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            self._suppressed_total += 1
+            return False
+
+    def summaries(self, now: float | None = None, *, final: bool = False) -> list[AuditEntry]:
+        """Summary rows of windows that have ended (with ``final``, the current one too)."""
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            self._roll(moment, final=final)
+            pending, self._pending = self._pending, []
+            return pending
+
+    def _roll(self, now: float, *, final: bool) -> None:
+        if self._start is None or (not final and now - self._start < self.window_s):
+            return
+        if self._suppressed_total:
+            top = sorted(self._suppressed.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{c[:64]} x{n}" for c, n in top[: self.TOP_CLIENTS])
+            more = len(top) - self.TOP_CLIENTS
+            self._pending.append(
+                AuditEntry(
+                    event="cop",
+                    outcome="suppressed",
+                    reason=(
+                        f"{self._suppressed_total} failed COP requests in the "
+                        f"{self.window_s:.0f} s from {self._started_at} not audited one by "
+                        f"one (limit {self.per_client} rows per client, {self.overall} in "
+                        f"all): {shown}" + (f" and {more} more clients" if more > 0 else "")
+                    ),
+                )
+            )
+        self._start = None
+        self._written.clear()
+        self._written_total = 0
+        self._suppressed.clear()
+        self._suppressed_total = 0
