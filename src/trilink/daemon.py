@@ -73,6 +73,7 @@ def run_node(config: NodeConfig) -> None:
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=3,
+        proxy_headers=False,  # partners are identified by their certificates, nothing else
         **server_ssl_kwargs(config),
     )
     try:
@@ -96,16 +97,14 @@ def _check_port_free(role: str, host: str, port: int, config: NodeConfig) -> Non
 
 def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
     from trilink.web import create_cop_app
+    from trilink.web.app import cop_server_config
 
-    cop_app = create_cop_app(service)
+    cop_app = create_cop_app(service)  # settings from the node's [cop] table
     cop = _EmbeddedServer(
-        uvicorn.Config(
+        cop_server_config(
             cop_app,
-            host=config.cop_host or "127.0.0.1",
-            port=config.cop_port or 8000,
-            log_level="warning",
-            ws="none",
-            lifespan="on",
+            config.cop_host or "127.0.0.1",
+            config.cop_port or 8000,
             timeout_graceful_shutdown=2,
         )
     )

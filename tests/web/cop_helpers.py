@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from trilink.federation.memory import MemoryNetwork
 from trilink.node.service import NodeService
+from trilink.web.app import cop_server_config
 
 with warnings.catch_warnings():
     # starlette asks for the httpx2 fork; plain httpx works and is what the project installs.
@@ -69,18 +70,10 @@ def free_port() -> int:
 
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` under a real uvicorn server in a thread; yields its base URL."""
+    """Run ``app`` under a real uvicorn server in a thread, configured as the node and
+    ``trilink web serve`` configure theirs; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws="none",
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(cop_server_config(app, "127.0.0.1", port, timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -15,13 +15,8 @@ from rich.table import Table
 from trilink.cli.common import DirOption, NationOption, console, nation_code, node_dir
 from trilink.node.config import load_node_config
 from trilink.store.base import Store, open_store
-from trilink.web.auth import (
-    ROLES,
-    create_user,
-    list_users,
-    set_disabled,
-    set_password,
-)
+from trilink.store.users import ROLES, UserRepository
+from trilink.web.auth import create_user, set_disabled, set_password
 
 app = typer.Typer(
     help="Manage who may log in to a node's common operational picture (COP).",
@@ -82,7 +77,7 @@ def add(
 def list_(root: Path = DirOption, nation: str = NationOption) -> None:
     """Show the COP logins of NATION's node."""
     with closing(_store(root, nation)) as store:
-        users = list_users(store)
+        users = UserRepository(store).all()
     table = Table("username", "role", "created", "status")
     for user in users:
         table.add_row(
@@ -127,18 +122,27 @@ def serve(
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     secure_cookies: bool = typer.Option(
-        False, "--secure-cookies", help="Mark cookies Secure (when users reach it over TLS)."
+        False,
+        "--secure-cookies",
+        help="Mark cookies Secure (when users reach it over TLS); also set by "
+        "secure_cookies = true in the [cop] table of node.toml.",
     ),
 ) -> None:
-    """Serve NATION's COP map from its node's database until Ctrl-C."""
+    """Serve NATION's COP map from its node's database until Ctrl-C. The [cop] table of
+    node.toml sets trusted_proxies (whose X-Forwarded-For is believed) and secure_cookies."""
     import uvicorn
 
     from trilink.node.service import NodeService
     from trilink.web import COP_PORTS, CopSettings, create_cop_app
+    from trilink.web.app import cop_server_config
 
     code = nation_code(nation)
     with NodeService.open_local(root, code) as service:
-        cop = create_cop_app(service, settings=CopSettings(secure_cookies=secure_cookies))
+        options = service.config.cop_options
+        settings = CopSettings.from_node(
+            options, secure_cookies=secure_cookies or options.secure_cookies
+        )
+        cop = create_cop_app(service, settings=settings)
         bind = port or COP_PORTS[code]
         console.print(f"{code} COP on http://{host}:{bind}/  (Ctrl-C to stop)")
-        uvicorn.run(cop, host=host, port=bind, log_level="warning", ws="none")
+        uvicorn.Server(cop_server_config(cop, host, bind)).run()

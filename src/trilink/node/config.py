@@ -2,7 +2,7 @@
 
 nation = "JPN"
 listen = "127.0.0.1:8102"           # partners: HTTPS with mutual TLS
-cop = "127.0.0.1:8001"              # optional: the COP web page for people
+cop = "127.0.0.1:8001"              # optional: the COP web page for people (or [cop])
 db = "node.db"                      # a file next to this config, or postgresql://...
 accept_ceiling = "SECRET"           # the highest classification this node may hold from
                                     # partners (default SECRET); above it: refused, audited
@@ -14,10 +14,21 @@ key = "tls.key"
 url = "https://127.0.0.1:8101"
 ceiling = "SECRET"                  # highest classification this node releases to USA
 accepts_exercise = true
+
+Instead of the one-line ``cop = "HOST:PORT"``, a ``[cop]`` table says how the COP is reached::
+
+[cop]
+listen = "127.0.0.1:8001"           # optional: leave out to serve no COP from the node
+trusted_proxies = ["127.0.0.1"]     # reverse proxies whose X-Forwarded-For is believed
+                                    # (addresses or CIDRs; default none: the TCP peer is the
+                                    # client, for the login throttle and the audit)
+secure_cookies = true               # session cookie marked Secure: users reach the COP
+                                    # over HTTPS through the proxy (default false)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +40,67 @@ from trilink.errors import ConfigError, LabelError
 from trilink.model.label import PARTNER_NATIONS, Classification
 from trilink.model.markings import default_markings, markings_from_config
 from trilink.policy import NodePolicy, policy_from_config
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_TRUSTED_PROXIES = 64
+
+
+@dataclass(frozen=True)
+class CopOptions:
+    """How people reach the COP: the ``[cop]`` table's settings besides its address."""
+
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    secure_cookies: bool = False
+
+
+def parse_cop_section(value: Any, src: str) -> tuple[str | None, int | None, CopOptions]:
+    """(host, port, options) from ``cop = "HOST:PORT"`` or a ``[cop]`` table; no COP
+    address (None, None) when the key or the table's ``listen`` is absent."""
+    if value is None:
+        return None, None, CopOptions()
+    table = value if isinstance(value, dict) else {"listen": value}
+    where = "[cop] listen" if isinstance(value, dict) else "'cop'"
+    unknown = sorted(set(table) - {"listen", "trusted_proxies", "secure_cookies"})
+    if unknown:
+        raise ConfigError(
+            f"{src}: [cop] has no key {str(unknown[0])[:40]!r}; "
+            "known: listen, trusted_proxies, secure_cookies"
+        )
+    host, port = None, None
+    listen = table.get("listen")
+    if listen is not None:
+        host, _, port_text = str(listen).rpartition(":")
+        ok = host and port_text.isascii() and port_text.isdigit() and len(port_text) <= 5
+        if not ok or not 0 < int(port_text) < 65536:
+            raise ConfigError(
+                f"{src}: {where} must be HOST:PORT for the COP web server, "
+                f"got {str(listen)[:80]!r}"
+            )
+        port = int(port_text)
+    proxies = table.get("trusted_proxies", [])
+    if not isinstance(proxies, list) or len(proxies) > MAX_TRUSTED_PROXIES:
+        raise ConfigError(
+            f"{src}: [cop] trusted_proxies must be a list of at most {MAX_TRUSTED_PROXIES} "
+            'addresses or CIDRs, e.g. ["127.0.0.1", "10.0.8.0/24"]'
+        )
+    networks: list[IPNetwork] = []
+    for entry in proxies:
+        try:
+            if not isinstance(entry, str):
+                raise ValueError(entry)
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            shown = entry[:80] if isinstance(entry, str) else type(entry).__name__
+            raise ConfigError(
+                f"{src}: [cop] trusted_proxies: {shown!r} is not an IP address or CIDR "
+                "(e.g. 127.0.0.1, ::1, 10.0.8.0/24)"
+            ) from None
+    secure = table.get("secure_cookies", False)
+    if not isinstance(secure, bool):
+        raise ConfigError(
+            f"{src}: [cop] secure_cookies must be true or false, not {str(secure)[:40]!r}"
+        )
+    return host, port, CopOptions(trusted_proxies=tuple(networks), secure_cookies=secure)
 
 
 @dataclass(frozen=True)
@@ -47,6 +119,7 @@ class NodeConfig:
     accept_ceiling: Classification = Classification.SECRET
     cop_host: str | None = None
     cop_port: int | None = None
+    cop_options: CopOptions = CopOptions()
 
     @property
     def dir(self) -> Path:
@@ -91,15 +164,7 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
         if not isinstance(url, str) or not url.startswith("https://"):
             raise ConfigError(f'{src}: [partners.{code}] needs url = "https://host:port"')
         urls[code] = url.rstrip("/")
-    cop_host, cop_port = None, None
-    cop = raw.get("cop")
-    if cop is not None:
-        cop_host, _, cop_port_text = str(cop).rpartition(":")
-        if not cop_host or not cop_port_text.isdigit():
-            raise ConfigError(
-                f"{src}: 'cop' must be HOST:PORT for the COP web server, got {cop!r}"
-            )
-        cop_port = int(cop_port_text)
+    cop_host, cop_port, cop_options = parse_cop_section(raw.get("cop"), src)
     ceiling_text = raw.get("accept_ceiling", "SECRET")
     try:
         accept_ceiling = Classification.from_text(str(ceiling_text))
@@ -109,6 +174,7 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
         accept_ceiling=accept_ceiling,
         cop_host=cop_host,
         cop_port=cop_port,
+        cop_options=cop_options,
         path=path,
         nation=nation,
         host=host,

@@ -8,6 +8,7 @@ from trilink.policy.decide import (
     decide_inbound,
     policy_from_config,
 )
+from trilink.policy.holding import may_hold
 
 __all__ = [
     "Decision",
@@ -15,5 +16,6 @@ __all__ = [
     "PartnerPolicy",
     "decide",
     "decide_inbound",
+    "may_hold",
     "policy_from_config",
 ]

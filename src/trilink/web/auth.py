@@ -8,12 +8,18 @@
   ``X-CSRF-Token`` header (or a ``csrf_token`` form field), and an absolute expiry.
 * Login throttling: per (username, client address), ``max_failures`` wrong passwords in
   ``window_s`` lock that pair out until the window passes (HTTP 429), even for the right
-  password, so guessing is capped at a few tries a minute.
+  password, so guessing is capped at a few tries a minute; a client that fails
+  ``max_client_failures`` times over any usernames is locked out the same way.
+* Failure audit limit: failed logins and refused requests are audited, at most so many rows
+  per client and in all per minute; one summary row per minute counts the rest.
+
+Users and sessions are stored through ``trilink.store.users``: no SQL here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import secrets
 import threading
@@ -27,9 +33,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from trilink.errors import InputError
 from trilink.model.ids import parse_utc_timestamp, utc_timestamp
+from trilink.store.audit import AuditEntry
 from trilink.store.base import Store
+from trilink.store.users import ROLES, User, UserRepository
 
-ROLES = ("viewer", "analyst", "admin")
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD_CHARS = 10
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
@@ -43,18 +50,6 @@ class UserError(InputError):
 
 
 @dataclass(frozen=True)
-class User:
-    username: str
-    role: str
-    created_at: str
-    disabled: bool
-
-    def may(self, role: str) -> bool:
-        """True when this user's role is ``role`` or above (viewer < analyst < admin)."""
-        return ROLES.index(self.role) >= ROLES.index(role)
-
-
-@dataclass(frozen=True)
 class Session:
     user: User
     csrf: str
@@ -63,7 +58,7 @@ class Session:
 
 
 def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def check_username(username: str) -> str:
@@ -87,63 +82,40 @@ def create_user(store: Store, username: str, password: str, role: str) -> User:
     """Add a COP user. Raises ``UserError`` if the name is taken or a field is invalid."""
     name = check_username(username)
     check_role(role)
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise UserError(
-            f"password must have at least {MIN_PASSWORD_CHARS} characters", field="password"
-        )
+    _check_password(password)
     now = utc_timestamp()
-    with store.transaction():
-        if store.query("SELECT 1 FROM users WHERE username = ?", (name,)):
-            raise UserError(
-                f"user {name!r} already exists; use 'trilink user passwd' to change the password",
-                field="username",
-            )
-        store.execute(
-            "INSERT INTO users (username, password_hash, role, created_at, disabled) "
-            "VALUES (?, ?, ?, ?, 0)",
-            (name, _hasher.hash(password), role, now),
+    if not UserRepository(store).add(name, _hasher.hash(password), role, now):
+        raise UserError(
+            f"user {name!r} already exists; use 'trilink user passwd' to change the password",
+            field="username",
         )
     return User(name, role, now, False)
 
 
 def get_user(store: Store, username: str) -> User | None:
-    rows = store.query(
-        "SELECT username, role, created_at, disabled FROM users WHERE username = ?",
-        (username.strip().lower(),),
-    )
-    if not rows:
-        return None
-    name, role, created, disabled = rows[0]
-    return User(str(name), str(role), str(created), bool(disabled))
-
-
-def list_users(store: Store) -> list[User]:
-    rows = store.query("SELECT username, role, created_at, disabled FROM users ORDER BY username")
-    return [User(str(n), str(r), str(c), bool(d)) for n, r, c, d in rows]
+    return UserRepository(store).get(username.strip().lower())
 
 
 def set_password(store: Store, username: str, password: str) -> None:
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise UserError(
-            f"password must have at least {MIN_PASSWORD_CHARS} characters", field="password"
-        )
-    _require(store, username)
-    with store.transaction():
-        store.execute(
-            "UPDATE users SET password_hash = ? WHERE username = ?",
-            (_hasher.hash(password), username.strip().lower()),
-        )
-        store.execute("DELETE FROM sessions WHERE username = ?", (username.strip().lower(),))
+    """Set a new password and end the user's open sessions."""
+    _check_password(password)
+    user = _require(store, username)
+    UserRepository(store).set_password_hash(
+        user.username, _hasher.hash(password), end_sessions=True
+    )
 
 
 def set_disabled(store: Store, username: str, disabled: bool) -> None:
     """Disable (or re-enable) a user; disabling also ends their sessions."""
-    _require(store, username)
-    name = username.strip().lower()
-    with store.transaction():
-        store.execute("UPDATE users SET disabled = ? WHERE username = ?", (int(disabled), name))
-        if disabled:
-            store.execute("DELETE FROM sessions WHERE username = ?", (name,))
+    user = _require(store, username)
+    UserRepository(store).set_disabled(user.username, disabled)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UserError(
+            f"password must have at least {MIN_PASSWORD_CHARS} characters", field="password"
+        )
 
 
 def _require(store: Store, username: str) -> User:
@@ -155,23 +127,18 @@ def _require(store: Store, username: str) -> User:
 
 def authenticate(store: Store, username: str, password: str) -> User | None:
     """The user if the password is right and the account enabled; else None."""
-    rows = store.query(
-        "SELECT password_hash FROM users WHERE username = ?", (username.strip().lower(),)
-    )
-    stored = str(rows[0][0]) if rows else _DUMMY_HASH
+    users = UserRepository(store)
+    found = users.with_password_hash(username.strip().lower())
+    stored = found[1] if found else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    user = get_user(store, username) if rows else None
-    if user is None or user.disabled:
+    if found is None or found[0].disabled:
         return None
+    user = found[0]
     if _hasher.check_needs_rehash(stored):
-        with store.transaction():
-            store.execute(
-                "UPDATE users SET password_hash = ? WHERE username = ?",
-                (_hasher.hash(password), user.username),
-            )
+        users.set_password_hash(user.username, _hasher.hash(password), end_sessions=False)
     return user
 
 
@@ -181,14 +148,11 @@ def start_session(store: Store, user: User, ttl: timedelta) -> tuple[str, Sessio
     csrf = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     expires = now + ttl
-    with store.transaction():
-        store.execute("DELETE FROM sessions WHERE expires_at < ?", (utc_timestamp(now),))
-        store.execute(
-            "INSERT INTO sessions (token_hash, username, csrf, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (_token_hash(token), user.username, csrf, utc_timestamp(now), utc_timestamp(expires)),
-        )
-    return token, Session(user, csrf, expires, _token_hash(token))
+    digest = _token_hash(token)
+    UserRepository(store).add_session(
+        digest, user.username, csrf, utc_timestamp(now), utc_timestamp(expires)
+    )
+    return token, Session(user, csrf, expires, digest)
 
 
 def lookup_session(store: Store, token: str | None, now: datetime | None = None) -> Session | None:
@@ -196,64 +160,171 @@ def lookup_session(store: Store, token: str | None, now: datetime | None = None)
     if not token or len(token) > 200:
         return None
     digest = _token_hash(token)
-    rows = store.query(
-        "SELECT s.csrf, s.expires_at, u.username, u.role, u.created_at, u.disabled "
-        "FROM sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = ?",
-        (digest,),
-    )
-    if not rows:
+    found = UserRepository(store).session(digest)
+    if found is None:
         return None
-    csrf, expires_text, name, role, created, disabled = rows[0]
-    expires = parse_utc_timestamp(str(expires_text))
-    if expires <= (now or datetime.now(UTC)) or disabled:
+    expires = parse_utc_timestamp(found.expires_at)
+    if expires <= (now or datetime.now(UTC)) or found.user.disabled:
         return None
-    return Session(
-        User(str(name), str(role), str(created), bool(disabled)), str(csrf), expires, digest
-    )
+    return Session(found.user, found.csrf, expires, digest)
 
 
 def end_session(store: Store, token_hash: str) -> None:
-    with store.transaction():
-        store.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+    UserRepository(store).end_session(token_hash)
 
 
 def csrf_ok(session: Session, presented: str | None) -> bool:
-    return bool(presented) and secrets.compare_digest(session.csrf, presented or "")
+    if not presented:
+        return False
+    # bytes: compare_digest refuses str with non-ASCII characters, which a header may carry
+    given = presented.encode("utf-8", "surrogatepass")
+    return secrets.compare_digest(session.csrf.encode("ascii"), given)
 
 
-class LoginThrottle:
-    """Failed logins per (username, client) in a sliding window. In memory: a restart
-    forgets, which is acceptable for a per-minute limit."""
+class _SlidingWindow:
+    """Event times per key within the last ``window_s`` seconds, memory-bounded."""
 
-    def __init__(self, max_failures: int = 5, window_s: float = 60.0) -> None:
-        self.max_failures = max_failures
+    def __init__(self, window_s: float, max_keys: int = 10_000) -> None:
         self.window_s = window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+        self.max_keys = max_keys
+        self._times: dict[object, deque[float]] = {}
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
+    def recent(self, key: object, now: float) -> deque[float]:
+        times = self._times.setdefault(key, deque())
         while times and now - times[0] >= self.window_s:
             times.popleft()
         return times
 
+    def add(self, key: object, now: float) -> None:
+        self.recent(key, now).append(now)
+        if len(self._times) > self.max_keys:  # a spray of usernames or addresses
+            for stale in [k for k, v in self._times.items() if now - v[-1] >= self.window_s]:
+                del self._times[stale]
+            # Still full of live keys: forget the longest-known tenth at once, so the scan
+            # above runs once per thousand new keys, not on each.
+            excess = len(self._times) - self.max_keys * 9 // 10
+            for oldest in list(itertools.islice(self._times, max(0, excess))):
+                del self._times[oldest]
+
+    def forget(self, key: object) -> None:
+        self._times.pop(key, None)
+
+
+class LoginThrottle:
+    """Failed logins in a sliding window, counted twice: per (username, client), where
+    ``max_failures`` lock that pair out, and per client over every username, where
+    ``max_client_failures`` lock the client out (a password spray from one address). In
+    memory: a restart forgets, which is acceptable for a per-minute limit."""
+
+    def __init__(
+        self, max_failures: int = 5, window_s: float = 60.0, max_client_failures: int = 20
+    ) -> None:
+        self.max_failures = max_failures
+        self.max_client_failures = max_client_failures
+        self.window_s = window_s
+        self._pairs = _SlidingWindow(window_s)
+        self._clients = _SlidingWindow(window_s)
+        self._lock = threading.Lock()
+
+    def _wait_s(self, times: deque[float], limit: int, now: float) -> int:
+        if len(times) < limit:
+            return 0
+        return max(1, int(self.window_s - (now - times[-limit]) + 0.999))
+
     def retry_after_s(self, username: str, client: str, now: float | None = None) -> int:
-        """Seconds until this pair may try again; 0 when not locked out."""
+        """Seconds until this username may try again from this client; 0 when not locked."""
         moment = time.monotonic() if now is None else now
         with self._lock:
-            times = self._recent((username.strip().lower(), client), moment)
-            if len(times) < self.max_failures:
-                return 0
-            return max(1, int(self.window_s - (moment - times[0]) + 0.999))
+            pair = self._pairs.recent((username.strip().lower(), client), moment)
+            by_client = self._clients.recent(client, moment)
+            return max(
+                self._wait_s(pair, self.max_failures, moment),
+                self._wait_s(by_client, self.max_client_failures, moment),
+            )
 
     def failed(self, username: str, client: str, now: float | None = None) -> None:
         moment = time.monotonic() if now is None else now
         with self._lock:
-            self._recent((username.strip().lower(), client), moment).append(moment)
-            if len(self._failures) > 10_000:  # bound memory under a spray of usernames
-                for key in [k for k, v in self._failures.items() if not v][:5_000]:
-                    del self._failures[key]
+            self._pairs.add((username.strip().lower(), client), moment)
+            self._clients.add(client, moment)
 
     def succeeded(self, username: str, client: str) -> None:
+        """Clears the pair's failures; the client's count stays, or one account known to
+        the sprayer would reset it."""
         with self._lock:
-            self._failures.pop((username.strip().lower(), client), None)
+            self._pairs.forget((username.strip().lower(), client))
+
+
+class FailureAuditLimit:
+    """Bounds the audit rows that failed requests write (wrong passwords, refused input):
+    per window of ``window_s`` seconds at most ``per_client`` rows for one client and
+    ``overall`` rows in all. Failures beyond that are counted, and one summary row per
+    window says how many were not written one by one and which clients sent them, so a
+    flood of failures cannot grow the audit log without bound yet is never hidden."""
+
+    TOP_CLIENTS = 5
+    MAX_CLIENTS = 1_000
+
+    def __init__(self, per_client: int = 10, overall: int = 60, window_s: float = 60.0) -> None:
+        self.per_client = per_client
+        self.overall = overall
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._start: float | None = None
+        self._started_at = ""
+        self._written: dict[str, int] = {}
+        self._written_total = 0
+        self._suppressed: dict[str, int] = {}
+        self._suppressed_total = 0
+        self._pending: list[AuditEntry] = []
+
+    def admit(self, client: str, now: float | None = None) -> bool:
+        """True when this failure gets its own audit row; False when it is only counted."""
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            self._roll(moment, final=False)
+            if self._start is None:
+                self._start, self._started_at = moment, utc_timestamp()
+            written = self._written.get(client, 0)
+            if written < self.per_client and self._written_total < self.overall:
+                if written or len(self._written) < self.MAX_CLIENTS:
+                    self._written[client] = written + 1
+                    self._written_total += 1
+                    return True
+            key = client if len(self._suppressed) < self.MAX_CLIENTS else "other clients"
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            self._suppressed_total += 1
+            return False
+
+    def summaries(self, now: float | None = None, *, final: bool = False) -> list[AuditEntry]:
+        """Summary rows of windows that have ended (with ``final``, the current one too)."""
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            self._roll(moment, final=final)
+            pending, self._pending = self._pending, []
+            return pending
+
+    def _roll(self, now: float, *, final: bool) -> None:
+        if self._start is None or (not final and now - self._start < self.window_s):
+            return
+        if self._suppressed_total:
+            top = sorted(self._suppressed.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{c[:64]} x{n}" for c, n in top[: self.TOP_CLIENTS])
+            more = len(top) - self.TOP_CLIENTS
+            self._pending.append(
+                AuditEntry(
+                    event="cop",
+                    outcome="suppressed",
+                    reason=(
+                        f"{self._suppressed_total} failed COP requests in the "
+                        f"{self.window_s:.0f} s from {self._started_at} not audited one by "
+                        f"one (limit {self.per_client} rows per client, {self.overall} in "
+                        f"all): {shown}" + (f" and {more} more clients" if more > 0 else "")
+                    ),
+                )
+            )
+        self._start = None
+        self._written.clear()
+        self._written_total = 0
+        self._suppressed.clear()
+        self._suppressed_total = 0

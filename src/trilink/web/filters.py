@@ -65,11 +65,18 @@ def parse_since(value: str, now: datetime | None = None, field: str = "since") -
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise FilterError(
-            f"{value!r} is not a UTC time; give e.g. 2026-11-23T06:00:00Z, or an age such as "
-            "90m, 6h or 2d",
+            f"{value[:80]!r} is not a UTC time; give e.g. 2026-11-23T06:00:00Z, or an age such "
+            "as 90m, 6h or 2d",
             field=field,
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise FilterError(
+            f"{value[:80]!r} is outside the years 1 to 9999 once converted to UTC; "
+            "give a time such as 2026-11-23T06:00:00Z",
+            field=field,
+        ) from None
 
 
 def parse_bbox(value: str) -> tuple[float, float, float, float]:
@@ -149,9 +156,13 @@ def parse_filters(
     limit = 20_000
     if "limit" in params:
         text = params["limit"].strip()
-        if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        # isdigit() alone accepts '²' and other digits int() refuses
+        digits = text.isascii() and text.isdigit() and len(text) <= len(str(MAX_LIMIT))
+        if not digits or not 1 <= int(text) <= MAX_LIMIT:
             raise FilterError(
-                f"{params['limit']!r} is not a whole number from 1 to {MAX_LIMIT}", field="limit"
+                f"limit {params['limit'][:40]!r} is not a whole number from 1 to {MAX_LIMIT} "
+                "(digits 0-9)",
+                field="limit",
             )
         limit = int(text)
     return Filters(

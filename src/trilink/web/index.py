@@ -2,9 +2,10 @@
 
 The index reads the node's store incrementally (``reports(after_seq=...)``), so a refresh
 when nothing changed is one indexed query; the SSE stream and the API share it. It is the
-COP's only gate on what leaves the node to a browser: a report is visible when this node
-originated it or its label releases it to this nation (ingest already refuses anything
-else; checking again here means a store reached by any other path still cannot leak).
+COP's only gate on what leaves the node to a browser: a report is visible when the release
+rule allows this nation to hold it (``trilink.policy.may_hold``: this node originated it or
+its label releases it here). Ingest already refuses anything else; checking again here
+means a store reached by any other path still cannot leak.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from trilink.errors import LabelError, ProvenanceError
 from trilink.model.ids import parse_utc_timestamp
 from trilink.model.label import Caveat, Label, parse_label
+from trilink.policy import may_hold
 from trilink.provenance.signing import Verifier
 from trilink.store.base import Store, StoredReport
 from trilink.web.features import bbox_intersects, payload_title, report_features
@@ -59,10 +61,10 @@ class ReportIndex:
 
     def visible(self, stored: StoredReport) -> bool:
         env = stored.report.envelope
-        if env.origin == self.nation:
-            return True
         label = self.label_of(env.label)
-        return label is not None and self.nation in label.rel_to and not label.caveats
+        if label is None:  # a label this node cannot read: shown only to its originator
+            return env.origin == self.nation
+        return may_hold(label, env.origin, self.nation)
 
     def refresh(self, batch: int = 5000) -> int:
         """Read what the store gained since the last refresh; returns how many rows."""
