@@ -9,7 +9,6 @@ outbox rows commit together or not at all (the transactional outbox of ARCHITECT
 from __future__ import annotations
 
 import abc
-import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from trilink.errors import StoreError
 from trilink.model.ids import utc_timestamp
 from trilink.model.report import Report, Signature, decode_envelope
 from trilink.provenance.pki import CertifiedKey, load_certified_key
-from trilink.store.audit import GENESIS, AuditEntry, AuditRow, row_hash
+from trilink.store.audit import GENESIS, AuditEntry, AuditRow, row_hash, storable
 
 # (version, name, statements). Never edit a shipped migration: add a new one.
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
@@ -467,7 +466,7 @@ class Store(abc.ABC):
         at = utc_timestamp()
         rows = []
         for entry in entries:
-            entry = _storable(entry)
+            entry = storable(entry)
             seq += 1
             digest = row_hash(prev, seq, at, entry)
             rows.append(
@@ -570,32 +569,6 @@ class Store(abc.ABC):
     def keys(self) -> list[CertifiedKey]:
         rows = self._rows("SELECT cert_pem FROM keys ORDER BY added_at")
         return [load_certified_key(r[0]) for r in rows]
-
-
-def _storable(entry: AuditEntry) -> AuditEntry:
-    """PostgreSQL text cannot hold NUL; text from a hostile partner may. Replace it before
-    the row is hashed so both engines store (and verify) the same row."""
-    # One scan of one string: this runs for every audit row written.
-    joined = "".join(
-        (
-            entry.event,
-            entry.outcome,
-            entry.reason,
-            entry.partner,
-            entry.origin,
-            entry.report_id,
-            entry.actor,
-        )
-    )
-    if "\x00" not in joined:
-        return entry
-    return dataclasses.replace(
-        entry,
-        **{
-            name: getattr(entry, name).replace("\x00", "\ufffd")
-            for name in ("event", "outcome", "reason", "partner", "origin", "report_id", "actor")
-        },
-    )
 
 
 def open_store(url: str) -> Store:
