@@ -346,6 +346,11 @@ def test_an_oversized_field_is_refused_with_a_short_message(field: str) -> None:
 def test_a_kind_longer_than_the_limit_is_refused_before_lookup() -> None:
     with pytest.raises(ReportError, match=f"longer than the {MAX_KIND_CHARS} characters"):
         check_envelope(_env(kind="note" + "s" * MAX_KIND_CHARS))
+    with pytest.raises(ReportError, match=f"longer than the {MAX_KIND_CHARS} characters") as err:
+        build_envelope(
+            origin="USA", origin_seq=1, kind="n" * EIGHT_MIB, label=LABEL, payload={"title": "t"}
+        )
+    assert len(str(err.value)) < 400
 
 
 # Each value breaks exactly one rule of its field.

@@ -132,6 +132,7 @@ def build_envelope(
     created: str | None = None,
 ) -> Envelope:
     """A new, validated envelope. The payload is checked against its kind's schema."""
+    _check_kind_length(kind)
     validate_payload(kind, payload)
     raw = canonical_json(payload)
     if len(raw) > MAX_PAYLOAD_BYTES:
@@ -167,12 +168,7 @@ def check_envelope(
         raise ReportError(f"id {excerpt(env.id)} is not a lowercase UUIDv7", field="id")
     if env.origin not in nations:
         raise ReportError(f"origin {excerpt(env.origin)} is not a known nation", field="origin")
-    if len(env.kind) > MAX_KIND_CHARS:
-        raise ReportError(
-            f"kind {excerpt(env.kind)} is longer than the {MAX_KIND_CHARS} characters a kind "
-            "may have",
-            field="kind",
-        )
+    _check_kind_length(env.kind)
     if not 1 <= env.origin_seq < MAX_SEQ:
         raise ReportError(f"origin_seq must be in 1..{MAX_SEQ - 1}", field="origin_seq")
     if not 1 <= env.version < MAX_VERSION:
@@ -200,6 +196,14 @@ def check_envelope(
         raise ReportError("payload_sha256 does not match the payload", field="payload_sha256")
     validate_payload_json(env.kind, raw)
     return label
+
+
+def _check_kind_length(kind: str) -> None:
+    if len(kind) > MAX_KIND_CHARS:
+        raise ReportError(
+            f"kind {excerpt(kind)} is longer than the {MAX_KIND_CHARS} characters a kind may have",
+            field="kind",
+        )
 
 
 def check_derived_from(report_ids: list[str]) -> None:
