@@ -117,7 +117,7 @@ def refuse_if_damaged(store: Store, *, stage: str) -> None:
     )
     raise StoreError(
         f"refusing to use {store.name}: it is damaged ({first}"
-        f"{f'; and {more} more problems' if more else ''}). List the damage with "
+        f"{f'; and {more} more' if more else ''}). List the damage with "
         f"'trilink node check --db {store.name}' and restore the database from a backup "
         "(docs/store.md)"
     )
