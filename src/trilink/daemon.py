@@ -24,6 +24,7 @@ from trilink.federation.replicator import Replicator
 from trilink.federation.server import PeerCertProtocol, create_app, server_ssl_kwargs
 from trilink.node.config import NodeConfig
 from trilink.node.service import NodeService
+from trilink.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ def check_stopped(config: NodeConfig) -> None:
 def run_node(config: NodeConfig) -> None:
     """Serve this node until SIGTERM/SIGINT."""
     check_stopped(config)
-    service = NodeService(config)
+    # A damaged store is refused at start, before it replicates anything (trilink node check).
+    service = NodeService(config, store=open_store(config.db_url, check=True))
     replicator = Replicator(service, HttpsTransport(config))
     app = create_app(service, replicator)
     if config.cop_port is not None:

@@ -19,6 +19,7 @@ from trilink.model import (
     make_label,
     parse_label,
 )
+from trilink.model.label import MAX_LABEL_CHARS, _parse_plain
 from trilink.model.markings import default_markings
 
 NATIONS = sorted(PARTNER_NATIONS)
@@ -276,3 +277,57 @@ def test_combine_refuses_empty_input_and_mixed_policies() -> None:
             [parse_label("SECRET//REL TO USA"), parse_label("SECRET//REL TO USA//POLICY NATO")]
         )
     assert caught.value.token == "NATO"
+
+
+# -- bounded before parsed or cached (issue 15 finding 4) --------------------------------
+
+
+EIGHT_MIB = 8 * 2**20
+
+
+@pytest.mark.parametrize("with_markings", [False, True])
+def test_an_oversized_label_is_refused_before_it_is_parsed_or_cached(with_markings: bool) -> None:
+    """It parsed (spaces are normalised) and stayed in the cache: +111 MiB for 10 labels."""
+    text = "SECRET//REL TO USA, JPN" + " " * EIGHT_MIB
+    cached = _parse_plain.cache_info().currsize
+    with pytest.raises(LabelError, match=f"longer than the {MAX_LABEL_CHARS} characters") as err:
+        parse_label(text, markings=default_markings() if with_markings else None)
+    assert _parse_plain.cache_info().currsize == cached
+    assert len(str(err.value)) < 300
+    assert err.value.text is not None and len(err.value.text) <= MAX_LABEL_CHARS
+
+
+def test_a_label_of_exactly_the_limit_parses() -> None:
+    text = "SECRET//REL TO USA, JPN".ljust(MAX_LABEL_CHARS)
+    assert format_label(parse_label(text)) == "SECRET//REL TO USA, JPN"
+    with pytest.raises(LabelError):
+        parse_label(text + " ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(labels(), st.integers(-40, 40))
+def test_a_padded_label_parses_exactly_when_it_fits_the_limit(label: Label, slack: int) -> None:
+    canonical = format_label(label)
+    text = canonical + " " * max(0, MAX_LABEL_CHARS - len(canonical) + slack)
+    if len(text) <= MAX_LABEL_CHARS:
+        assert parse_label(text) == label
+    else:
+        with pytest.raises(LabelError):
+            parse_label(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=MAX_LABEL_CHARS + 1, max_size=3 * MAX_LABEL_CHARS), st.booleans())
+def test_no_text_over_the_limit_parses_or_enters_the_cache(text: str, markings: bool) -> None:
+    cached = _parse_plain.cache_info().currsize
+    with pytest.raises(LabelError) as err:
+        parse_label(text, markings=default_markings() if markings else None)
+    assert _parse_plain.cache_info().currsize == cached
+    assert isinstance(err.value.token, str) and err.value.token in text
+
+
+@pytest.mark.parametrize("policy", ["GSOMIA\n", "GSOMIA\r\n", "\nGSOMIA"])
+def test_a_policy_identifier_with_a_line_break_is_refused(policy: str) -> None:
+    """'$' accepted a trailing newline: 'POLICY GSOMIA\\n' formatted as a second line."""
+    with pytest.raises(LabelError, match="policy identifier"):
+        make_label("SECRET", ["USA"], policy=policy)

@@ -22,7 +22,13 @@ from trilink.model.ids import (
     uuid7,
 )
 from trilink.model.kinds import known_kinds, schema_for, validate_payload, validate_payload_json
-from trilink.model.report import Envelope, decode_envelope, envelope_bytes
+from trilink.model.report import (
+    MAX_DERIVED_FROM,
+    MAX_KIND_CHARS,
+    Envelope,
+    decode_envelope,
+    envelope_bytes,
+)
 
 LABEL = parse_label("SECRET//REL TO USA, JPN, KOR")
 
@@ -251,3 +257,137 @@ def test_decode_envelope_refuses_unknown_fields() -> None:
     obj["smuggled"] = "x"
     with pytest.raises(ReportError):
         decode_envelope(msgspec.json.encode(obj))
+
+
+# -- strict ids and bounded fields (issue 15 findings 4 and 8) -------------------------
+
+
+VALID_ID = "018f3a2b-1c4d-7e5f-8a6b-7c8d9e0f1a2b"
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", " ", "\x00", "0"])
+def test_an_id_with_anything_after_it_is_not_a_uuid7(suffix: str) -> None:
+    """'$' matched before a trailing newline: "<id>\\n" printed like another nation's id."""
+    assert is_uuid7(VALID_ID)
+    assert not is_uuid7(VALID_ID + suffix)
+    assert not is_uuid7(suffix + VALID_ID)
+
+
+def test_a_timestamp_with_a_trailing_newline_is_refused() -> None:
+    assert not is_utc_timestamp("2026-11-23T16:14:56.123456Z\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**48 - 1).map(uuid7), st.text(min_size=1, max_size=5), st.booleans())
+def test_no_text_around_a_uuid7_is_a_uuid7(report_id: str, extra: str, before: bool) -> None:
+    assert not is_uuid7(extra + report_id if before else report_id + extra)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_is_uuid7_accepts_exactly_the_canonical_form(text: str) -> None:
+    canonical = False
+    try:
+        parsed = uuid.UUID(text)
+        canonical = str(parsed) == text and parsed.version == 7
+    except ValueError:
+        pass
+    assert is_uuid7(text) == canonical
+
+
+def test_an_envelope_whose_id_has_a_trailing_newline_is_refused() -> None:
+    obj = msgspec.json.decode(envelope_bytes(_env()))
+    obj["id"] = VALID_ID + "\n"
+    raw = msgspec.json.encode(obj)
+    with pytest.raises(ReportError) as caught:
+        check_envelope(decode_envelope(raw))
+    assert caught.value.field == "id"
+
+
+def test_duplicate_derived_from_ids_are_refused_where_envelopes_are_built_and_checked() -> None:
+    twice = [VALID_ID, uuid7(), VALID_ID]
+    with pytest.raises(ReportError, match=f"derived_from lists report {VALID_ID} twice"):
+        build_envelope(
+            origin="USA",
+            origin_seq=1,
+            kind="note",
+            label=LABEL,
+            payload={"title": "t"},
+            derived_from=twice,
+        )
+    with pytest.raises(ReportError) as caught:
+        check_envelope(_env(derived_from=twice))
+    assert caught.value.field == "derived_from"
+
+
+def test_too_many_derived_from_ids_are_refused() -> None:
+    many = [uuid7(1_700_000_000_000 + i) for i in range(MAX_DERIVED_FROM + 1)]
+    with pytest.raises(ReportError, match="the limit is"):
+        check_envelope(_env(derived_from=many))
+    check_envelope(_env(derived_from=many[:MAX_DERIVED_FROM]))
+
+
+EIGHT_MIB = 8 * 2**20
+
+
+@pytest.mark.parametrize(
+    "field", ["id", "origin", "kind", "label", "created", "derived_from", "payload_sha256"]
+)
+def test_an_oversized_field_is_refused_with_a_short_message(field: str) -> None:
+    """An 8 MiB kind from a partner became an 8 MiB error message, then an audit row."""
+    huge = "a" * EIGHT_MIB
+    value: Any = [huge] if field == "derived_from" else huge
+    with pytest.raises(ReportError) as caught:
+        check_envelope(_env(**{field: value}))
+    assert caught.value.field == field
+    assert len(str(caught.value)) < 400
+
+
+def test_a_kind_longer_than_the_limit_is_refused_before_lookup() -> None:
+    with pytest.raises(ReportError, match=f"longer than the {MAX_KIND_CHARS} characters"):
+        check_envelope(_env(kind="note" + "s" * MAX_KIND_CHARS))
+    with pytest.raises(ReportError, match=f"longer than the {MAX_KIND_CHARS} characters") as err:
+        build_envelope(
+            origin="USA", origin_seq=1, kind="n" * EIGHT_MIB, label=LABEL, payload={"title": "t"}
+        )
+    assert len(str(err.value)) < 400
+
+
+# Each value breaks exactly one rule of its field.
+BAD_VALUES: dict[str, list[Any]] = {
+    "id": [VALID_ID + "\n", VALID_ID.upper(), str(uuid.uuid4()), "", "x" * 1000],
+    "origin": ["CHN", "USA\n", "usa", ""],
+    "origin_seq": [0, -1, 2**53],
+    "version": [0, 2**31],
+    "kind": ["nope", "note\n", "x" * 70],
+    "label": ["SECRET//REL TO USA, JPN, KOR\n", "secret", "S" * 300, ""],
+    "created": ["2026-11-23T16:14:56.123456Z\n", "2026-02-30T00:00:00.000000Z"],
+    "derived_from": [[VALID_ID, VALID_ID], [VALID_ID + "\n"], ["x"], [str(uuid.uuid4())]],
+    "payload_sha256": ["0" * 64],
+    "payload": [{"title": 1}],  # with its own matching hash: the schema refuses it
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**48 - 1).map(uuid7), max_size=3, unique=True),
+    st.dictionaries(st.sampled_from(sorted(BAD_VALUES)), st.integers(0, 4), max_size=2),
+)
+def test_an_envelope_is_accepted_exactly_when_no_field_breaks_a_rule(
+    derived: list[str], broken: dict[str, int]
+) -> None:
+    from trilink.model.canonical import canonical_json, sha256_hex
+
+    obj = msgspec.json.decode(envelope_bytes(_env(derived_from=derived)))
+    for name, pick in broken.items():
+        obj[name] = BAD_VALUES[name][pick % len(BAD_VALUES[name])]
+        if name == "payload":
+            obj["payload_sha256"] = sha256_hex(canonical_json(obj["payload"]))
+    try:
+        check_envelope(decode_envelope(msgspec.json.encode(obj)))
+    except ReportError as err:  # PayloadError and UnknownKindError included
+        assert broken, f"a valid envelope was refused: {err}"
+        assert err.field in broken or (err.field == "payload_sha256" and "payload" in broken)
+        assert len(str(err)) < 600
+        return
+    assert not broken, f"accepted with {broken}"

@@ -7,13 +7,26 @@ access would; each asserts that the first problem reported names the right row.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trilink.errors import StoreError
 from trilink.store import Store, open_store
-from trilink.store.audit import GENESIS, AuditEntry, AuditRow, row_hash, verify_chain
+from trilink.store.audit import (
+    FIELD_CHARS,
+    GENESIS,
+    REASON_CHARS,
+    TEXT_FIELDS,
+    AuditEntry,
+    AuditRow,
+    row_hash,
+    storable,
+    verify_chain,
+)
 
 AT = "2026-11-23T16:00:00.000000Z"
 
@@ -267,3 +280,73 @@ def test_concurrent_writers_keep_one_chain(store: Store, store_url: str) -> None
     assert errors == []
     assert len(store.audit_rows()) == 60
     assert problems_of(store) == []
+
+
+# -- bounded rows (issue 15 finding 4) --------------------------------------------------
+
+EIGHT_MIB = 8 * 2**20
+
+
+def test_an_oversized_field_is_stored_as_its_start_and_its_hash(store: Store) -> None:
+    """A partner's 8 MiB label became an 8 MiB audit row that could never be pruned."""
+    label = "SECRET//REL TO USA, JPN" + "X" * EIGHT_MIB
+    with store.transaction():
+        store.audit(
+            [
+                AuditEntry(event="inbound", outcome="rejected", reason=label, partner="JPN"),
+                AuditEntry(event="cop", outcome="login-failed", actor="u" * EIGHT_MIB),
+            ]
+        )
+    rejected, login = store.audit_rows()
+    reason = rejected.entry.reason
+    assert len(reason) <= REASON_CHARS and reason.startswith("SECRET//REL TO USA, JPN")
+    assert f"{len(label):,} characters" in reason
+    assert hashlib.sha256(label.encode()).hexdigest() in reason
+    assert len(login.entry.actor) <= FIELD_CHARS
+    assert hashlib.sha256(("u" * EIGHT_MIB).encode()).hexdigest() in login.entry.actor
+    assert problems_of(store) == []
+
+
+def test_text_neither_engine_can_hold_is_replaced_and_the_chain_verifies(store: Store) -> None:
+    """NUL (PostgreSQL) and lone surrogates (both: argv bytes that are not UTF-8 arrive as
+    surrogates) used to fail the whole transaction that wanted to audit them."""
+    with store.transaction():
+        store.audit([AuditEntry(event="cop", outcome="x", actor="a\x00b", reason="r\udcff")])
+    (row,) = store.audit_rows()
+    assert row.entry.actor == "a\ufffdb" and row.entry.reason == "r\ufffd"
+    assert problems_of(store) == []
+
+
+fields_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=40) | st.text(
+    min_size=FIELD_CHARS - 5, max_size=REASON_CHARS + 300
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(fields_text, min_size=7, max_size=7))
+def test_storable_bounds_every_field_and_changes_nothing_that_fits(texts: list[str]) -> None:
+    original = AuditEntry(**dict(zip(TEXT_FIELDS, texts, strict=True)))
+    stored = storable(original)
+    assert storable(stored) == stored
+    for name in TEXT_FIELDS:
+        before, after = getattr(original, name), getattr(stored, name)
+        after.encode("utf-8")  # storable in either engine
+        assert "\x00" not in after
+        assert len(after) <= (REASON_CHARS if name == "reason" else FIELD_CHARS)
+        fits = len(before) <= (REASON_CHARS if name == "reason" else FIELD_CHARS)
+        if fits and before.isascii() and "\x00" not in before:
+            assert after == before
+        if not fits:
+            digest = hashlib.sha256(before.encode("utf-8", "surrogatepass")).hexdigest()
+            assert after.endswith(f"{len(before):,} characters, sha256 {digest}]")
+
+
+def test_the_newest_part_of_a_chain_verifies_on_its_own() -> None:
+    rows = chain(10)
+    assert verify_chain(rows[6:], head_of(rows), first_seq=7, prev_hash=None) == []
+    assert verify_chain(rows[6:], head_of(rows), first_seq=7, prev_hash=rows[5].hash) == []
+    edited = rows[:8] + [dataclasses.replace(rows[8], at="2027-01-01T00:00:00.000000Z")]
+    problems = verify_chain(edited[6:] + rows[9:], head_of(rows), first_seq=7, prev_hash=None)
+    assert [p.seq for p in problems][:1] == [9]
+    missing = verify_chain(rows[7:], head_of(rows), first_seq=7, prev_hash=None)
+    assert missing[0].message == "row 7 deleted"

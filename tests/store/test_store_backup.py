@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.conftest import Network, drop_pg_schema, pg_schema_url
 
+from tests.conftest import Network, drop_pg_schema, pg_schema_url
 from trilink.errors import StoreError
 from trilink.store import open_store
 from trilink.store.audit import verify_chain

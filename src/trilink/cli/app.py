@@ -6,8 +6,9 @@ import sys
 
 import typer
 
-from trilink.cli import audit, demo, maritime, missile, net, report, sanctions, sim, web
+from trilink.cli import audit, check, demo, maritime, missile, net, report, sanctions, sim, web
 from trilink.errors import TrilinkError
+from trilink.store.base import driver_error
 
 app = typer.Typer(
     help="trilink: sovereign nodes sharing signed, labelled reports (USA, JPN, KOR).",
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.add_typer(net.net_app, name="net")
 app.add_typer(net.node_app, name="node")
+net.node_app.command("check")(check.node_check)
 app.add_typer(net.pki_app, name="pki")
 app.add_typer(report.app, name="report")
 app.add_typer(web.app, name="user")
@@ -29,9 +31,16 @@ app.add_typer(sim.app, name="sim")
 
 
 def main() -> None:
-    """Run the CLI; a ``TrilinkError`` becomes a one-line message and exit status 2."""
+    """Run the CLI; a ``TrilinkError``, or a database driver's error that escaped the store,
+    becomes a one-line message and exit status 2."""
     try:
         app()
     except TrilinkError as err:
         sys.stderr.write(f"error: {err}\n")
+        raise SystemExit(2) from None
+    except Exception as err:
+        store_error = driver_error(err)
+        if store_error is None:
+            raise
+        sys.stderr.write(f"error: {store_error}\n")
         raise SystemExit(2) from None

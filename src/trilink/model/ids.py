@@ -1,4 +1,6 @@
-"""Report identifiers (UUIDv7, RFC 9562) and UTC timestamps in one text form."""
+"""Report identifiers (UUIDv7, RFC 9562) and UTC timestamps in one text form, and the
+bounded excerpt error messages quote of text that did not pass (a partner's 8 MiB "id" must
+not become an 8 MiB message, log line or audit row)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,12 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-_TS_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
+# Checked with fullmatch: '$' also matches before a trailing newline, which let a partner
+# create "<another nation's id>\n", a different id that prints the same.
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_TS_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+UUID_CHARS = 36
+TIMESTAMP_CHARS = 27
 
 
 def uuid7(unix_ms: int | None = None) -> str:
@@ -25,7 +31,7 @@ def uuid7(unix_ms: int | None = None) -> str:
 
 
 def is_uuid7(text: str) -> bool:
-    return bool(_UUID_RE.match(text))
+    return isinstance(text, str) and len(text) == UUID_CHARS and bool(_UUID_RE.fullmatch(text))
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
@@ -36,7 +42,7 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 
 def is_utc_timestamp(text: str) -> bool:
     """The shape ``utc_timestamp`` writes, and a real date and time."""
-    if not _TS_RE.match(text):
+    if not isinstance(text, str) or len(text) != TIMESTAMP_CHARS or not _TS_RE.fullmatch(text):
         return False
     try:
         parse_utc_timestamp(text)
@@ -48,3 +54,13 @@ def is_utc_timestamp(text: str) -> bool:
 def parse_utc_timestamp(text: str) -> datetime:
     """Parse a timestamp written by ``utc_timestamp`` (fromisoformat: C speed)."""
     return datetime.fromisoformat(text)
+
+
+def excerpt(text: object, limit: int = 48) -> str:
+    """``repr`` of ``text`` cut to ``limit`` characters, saying how long it was: what a
+    message quotes of input that failed a check, whatever its size."""
+    if not isinstance(text, str):
+        return f"a {type(text).__name__}"
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"

@@ -16,7 +16,8 @@ Canonical text form (``format_label``), segments joined by ``//``::
 * The policy segment is omitted when it is the default policy (``TRILINK``).
 
 ``parse_label(format_label(x)) == x`` for every valid label, and ``parse_label`` accepts
-non-canonical spacing, case and REL TO order but names the first bad token it meets.
+non-canonical spacing, case and REL TO order but names the first bad token it meets. Text
+longer than ``MAX_LABEL_CHARS`` is refused before it is parsed or cached.
 """
 
 from __future__ import annotations
@@ -29,8 +30,13 @@ from functools import lru_cache, total_ordering
 import msgspec
 
 from trilink.errors import LabelError
+from trilink.model.ids import excerpt
 
 DEFAULT_POLICY = "TRILINK"
+# The longest canonical label of three nations is under 100 characters; this leaves room
+# for national markings, loose spacing and larger deployments. Longer text comes from a
+# mistake or a hostile partner and is refused before parsing, so it is never cached.
+MAX_LABEL_CHARS = 256
 PARTNER_NATIONS: frozenset[str] = frozenset({"USA", "JPN", "KOR"})
 
 
@@ -73,8 +79,9 @@ class Caveat(enum.Enum):
 
 
 _CAVEAT_ORDER = {c: i for i, c in enumerate(Caveat)}
-_NATION_RE = re.compile(r"^[A-Z]{3}$")
-_POLICY_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$")
+# fullmatch, never match + '$' (which accepts a trailing newline)
+_NATION_RE = re.compile(r"[A-Z]{3}")
+_POLICY_RE = re.compile(r"[A-Z0-9][A-Z0-9_.-]{0,31}")
 
 
 class Label(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,9 +115,10 @@ def make_label(
         classification = Classification.from_text(classification)
     rel = frozenset(_check_nation(n, nations) for n in rel_to)
     cav = frozenset(_check_caveat(c) for c in caveats)
-    if not _POLICY_RE.match(policy):
+    if not _POLICY_RE.fullmatch(policy):
         raise LabelError(
-            f"policy identifier {policy!r} must be 1-32 characters of A-Z, 0-9, '_', '.', '-'",
+            f"policy identifier {excerpt(policy)} must be 1-32 characters of A-Z, 0-9, '_', "
+            "'.', '-'",
             token=policy,
         )
     if Caveat.NOFORN in cav and rel:
@@ -125,9 +133,9 @@ def make_label(
 
 def _check_nation(token: str, nations: frozenset[str]) -> str:
     code = token.strip().upper()
-    if not _NATION_RE.match(code):
+    if not _NATION_RE.fullmatch(code):
         raise LabelError(
-            f"{token!r} is not an ISO 3166-1 alpha-3 nation code (e.g. USA, JPN, KOR)",
+            f"{excerpt(token)} is not an ISO 3166-1 alpha-3 nation code (e.g. USA, JPN, KOR)",
             token=token,
         )
     if code not in nations:
@@ -184,6 +192,13 @@ def parse_label(
 
     Raises ``LabelError`` whose ``token`` is the first part that could not be understood.
     """
+    if isinstance(text, str) and len(text) > MAX_LABEL_CHARS:
+        raise LabelError(
+            f"label {excerpt(text)} is longer than the {MAX_LABEL_CHARS} characters a label "
+            "may have",
+            token=text[:48],
+            text=text[:MAX_LABEL_CHARS],
+        )
     if markings is None and isinstance(text, str):
         # A node sees few distinct labels and parses one per received report.
         return _parse_plain(text, nations)

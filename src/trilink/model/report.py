@@ -14,7 +14,7 @@ import msgspec
 
 from trilink.errors import LabelError, PayloadError, ReportError
 from trilink.model.canonical import canonical_json, sha256_hex
-from trilink.model.ids import is_utc_timestamp, is_uuid7, utc_timestamp, uuid7
+from trilink.model.ids import excerpt, is_utc_timestamp, is_uuid7, utc_timestamp, uuid7
 from trilink.model.kinds import (
     MAX_PAYLOAD_BYTES,
     TOMBSTONE,
@@ -26,6 +26,11 @@ from trilink.model.label import PARTNER_NATIONS, Label, format_label, parse_labe
 
 MAX_SEQ = 2**53  # exact in JSON (I-JSON) and in a BIGINT column
 MAX_VERSION = 2**31  # fits the INTEGER version columns of both store engines
+# Registered kinds are a few words; a longer one is refused before it is looked up, logged
+# or audited (a partner once sent an 8 MiB kind).
+MAX_KIND_CHARS = 64
+# A fused product names tens of inputs; every one is looked up when it is published.
+MAX_DERIVED_FROM = 1000
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -127,6 +132,7 @@ def build_envelope(
     created: str | None = None,
 ) -> Envelope:
     """A new, validated envelope. The payload is checked against its kind's schema."""
+    _check_kind_length(kind)
     validate_payload(kind, payload)
     raw = canonical_json(payload)
     if len(raw) > MAX_PAYLOAD_BYTES:
@@ -159,20 +165,20 @@ def check_envelope(
     (the origin, in ``build_envelope``), so neither is redone.
     """
     if not is_uuid7(env.id):
-        raise ReportError(f"id {env.id!r} is not a lowercase UUIDv7", field="id")
+        raise ReportError(f"id {excerpt(env.id)} is not a lowercase UUIDv7", field="id")
     if env.origin not in nations:
-        raise ReportError(f"origin {env.origin!r} is not a known nation", field="origin")
+        raise ReportError(f"origin {excerpt(env.origin)} is not a known nation", field="origin")
+    _check_kind_length(env.kind)
     if not 1 <= env.origin_seq < MAX_SEQ:
         raise ReportError(f"origin_seq must be in 1..{MAX_SEQ - 1}", field="origin_seq")
     if not 1 <= env.version < MAX_VERSION:
         raise ReportError(f"version must be in 1..{MAX_VERSION - 1}", field="version")
     if not is_utc_timestamp(env.created):
         raise ReportError(
-            f"created {env.created!r} is not UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ'", field="created"
+            f"created {excerpt(env.created)} is not UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ'",
+            field="created",
         )
-    for ref in env.derived_from:
-        if not is_uuid7(ref):
-            raise ReportError(f"derived_from entry {ref!r} is not a UUIDv7", field="derived_from")
+    check_derived_from(env.derived_from)
     try:
         label = parse_label(env.label, nations=nations)
     except LabelError as err:
@@ -207,6 +213,36 @@ def report_json(report: Report) -> dict[str, Any]:
         "derived_from": env.derived_from,
         "tombstone": env.is_tombstone,
     }
+
+
+def _check_kind_length(kind: str) -> None:
+    if len(kind) > MAX_KIND_CHARS:
+        raise ReportError(
+            f"kind {excerpt(kind)} is longer than the {MAX_KIND_CHARS} characters a kind may have",
+            field="kind",
+        )
+
+
+def check_derived_from(report_ids: list[str]) -> None:
+    """``derived_from``: at most ``MAX_DERIVED_FROM`` UUIDv7 ids, each named once (a report
+    listed twice would count twice wherever derivations are followed)."""
+    if len(report_ids) > MAX_DERIVED_FROM:
+        raise ReportError(
+            f"derived_from lists {len(report_ids):,} reports; the limit is {MAX_DERIVED_FROM}",
+            field="derived_from",
+        )
+    seen: set[str] = set()
+    for ref in report_ids:
+        if not is_uuid7(ref):
+            raise ReportError(
+                f"derived_from entry {excerpt(ref)} is not a UUIDv7", field="derived_from"
+            )
+        if ref in seen:
+            raise ReportError(
+                f"derived_from lists report {ref} twice; name each input once",
+                field="derived_from",
+            )
+        seen.add(ref)
 
 
 def decode_envelope(raw: bytes) -> Envelope:

@@ -16,7 +16,7 @@ from trilink.errors import LabelError, ProvenanceError, ReportError, TrilinkErro
 from trilink.model.ids import parse_utc_timestamp, utc_timestamp
 from trilink.model.kinds import TOMBSTONE, validate_payload
 from trilink.model.label import Label, combine_labels, format_label
-from trilink.model.report import Report, build_envelope
+from trilink.model.report import Report, build_envelope, check_derived_from
 from trilink.node.config import NodeConfig
 from trilink.node.keys import KeyRing
 from trilink.policy.decide import Decision, decide_label
@@ -73,6 +73,7 @@ class Publisher:
             if len(refs) != len(payloads):
                 raise ReportError("derived_from must have one entry per payload")
             for inputs in refs:
+                check_derived_from(inputs)
                 self._check_derivation(label, inputs)
         except TrilinkError as err:
             self._audit_refused(err, actor)

@@ -2,17 +2,29 @@
 
 Pure functions; the store writes rows in the same transaction as the decisions they record.
 ``verify_chain`` names the first row that breaks the chain and says what kind of break it is.
+``storable`` bounds every row before it is hashed: a field longer than its limit keeps its
+start and the SHA-256 of the whole text, so a partner's 8 MiB label cannot become an 8 MiB
+row that can never be pruned, yet the text it sent can still be matched against the row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
 GENESIS = "0" * 64
+TEXT_FIELDS = ("event", "outcome", "reason", "partner", "origin", "report_id", "actor")
+# Characters kept per field: a reason quotes an error message (a few hundred characters);
+# the other fields hold codes, ids and user names.
+REASON_CHARS = 1024
+FIELD_CHARS = 256
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +48,42 @@ class AuditRow:
     entry: AuditEntry
     prev_hash: str
     hash: str
+
+
+def storable(entry: AuditEntry) -> AuditEntry:
+    """``entry`` as both engines store and hash it: each text field within its limit (the
+    start of the text, then its length and SHA-256), NUL (which PostgreSQL text cannot hold)
+    and lone surrogates (which neither engine can encode) replaced by U+FFFD."""
+    # One scan of one string in the common case: this runs for every audit row written.
+    fields = [getattr(entry, name) for name in TEXT_FIELDS]
+    joined = "".join(fields)
+    if (
+        len(entry.reason) <= REASON_CHARS
+        and len(joined) - len(entry.reason) <= FIELD_CHARS
+        and joined.isascii()
+        and "\x00" not in joined
+    ):
+        return entry
+    changed: dict[str, Any] = {}
+    for name, text in zip(TEXT_FIELDS, fields, strict=True):
+        kept = _encodable(bounded(text, REASON_CHARS if name == "reason" else FIELD_CHARS))
+        if kept != text:
+            changed[name] = kept
+    return dataclasses.replace(entry, **changed) if changed else entry
+
+
+def bounded(text: str, limit: int) -> str:
+    """``text`` if it has at most ``limit`` characters; otherwise as much of its start as
+    fits with ``... [N characters, sha256 HEX]`` (the hash of all of it, as UTF-8)."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    tail = f"... [{len(text):,} characters, sha256 {digest}]"
+    return text[: max(0, limit - len(tail))] + tail
+
+
+def _encodable(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def row_hash(prev_hash: str, seq: int, at: str, entry: AuditEntry) -> str:
@@ -62,17 +110,27 @@ class ChainProblem:
     message: str
 
 
-def verify_chain(rows: Iterable[AuditRow], head: tuple[int, str] | None) -> list[ChainProblem]:
+def verify_chain(
+    rows: Iterable[AuditRow],
+    head: tuple[int, str] | None,
+    *,
+    first_seq: int = 1,
+    prev_hash: str | None = GENESIS,
+) -> list[ChainProblem]:
     """Every break in the chain, first one first. Empty means intact.
 
     ``head`` is the (seq, hash) the store recorded for its newest row, which catches rows
-    deleted from the end of the log.
+    deleted from the end of the log. ``first_seq`` and ``prev_hash`` check a newest part of
+    the chain only: rows from ``first_seq`` on, the first one following ``prev_hash`` (None:
+    whatever row it follows).
     """
     problems: list[ChainProblem] = []
-    expected_seq = 1
-    prev = GENESIS
+    expected_seq = first_seq
+    prev = prev_hash
     last: tuple[int, str] | None = None
     for row in rows:
+        if prev is None:
+            prev = row.prev_hash
         if row.seq != expected_seq:
             if row.seq > expected_seq:
                 missing = (

@@ -73,7 +73,7 @@ def backup(store: Store, nation: str, out: Path) -> BackupInfo:
     else:
         copy = SqliteStore(tmp)
         copy.migrate_to(store.schema_version())
-        with store.snapshot():
+        with store.read_snapshot():
             for table in TABLES:
                 copy.clear(table)
                 columns = store.columns(table)
@@ -129,7 +129,7 @@ def restore(path: Path, db_url: str, nation: str) -> BackupInfo:
         raise StoreError(f"{path} is a backup of {info.nation}'s node, not of {nation}'s")
     source = SqliteStore(path)
     try:
-        problems = source.integrity_problems()
+        problems, _notes = source.engine_problems(full=False)
         if problems:
             raise StoreError(f"backup {path} is damaged: {problems[0]}")
         target = _empty_store(db_url)

@@ -4,27 +4,33 @@ The SQL is written once with ``?`` placeholders and a few type tokens; each engi
 its connection, placeholder style and type names. Every write happens inside
 ``with store.transaction():`` so a report, its release decisions, its audit rows and its
 outbox rows commit together or not at all (the transactional outbox of ARCHITECTURE §6).
+
+Every statement runs inside ``_engine_errors``: whatever the engine raises (a damaged page,
+a full disk, a lost connection) leaves the store as one ``StoreError`` line that names the
+database and says what to do, never as a driver traceback.
 """
 
 from __future__ import annotations
 
 import abc
-import dataclasses
 import hashlib
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
-from trilink.errors import StoreError
+from trilink.errors import ReportError, StoreError
 from trilink.model.ids import utc_timestamp
 from trilink.model.report import Report, Signature, decode_envelope
 from trilink.model.wire import GENESIS_CHAIN, chain_next
 from trilink.provenance.pki import CertifiedKey, load_certified_key
-from trilink.store.audit import GENESIS, AuditEntry, AuditRow, row_hash
+from trilink.store.audit import GENESIS, AuditEntry, AuditRow, row_hash, storable
 
 # (version, name, statements). Never edit a shipped migration: add a new one.
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
@@ -138,6 +144,19 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 ]
 
 
+class DamagedStoreError(StoreError):
+    """The stored data itself is damaged: says where, and that the remedy is a backup."""
+
+    def __init__(self, database: str, what: str, detail: str):
+        self.database = database
+        self.damage = f"{what} is damaged ({detail})"
+        super().__init__(
+            f"{what} in {database} is damaged ({detail}). Stop the node, list the damage with "
+            f"'trilink node check --db {database}', and restore the database from a backup "
+            "(docs/store.md)"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class StoredReport:
     report: Report
@@ -162,6 +181,8 @@ class Store(abc.ABC):
     placeholder = "?"
     types: dict[str, str] = {}
     url: str
+    # What the engine's driver raises; ``_store_error`` turns each into a StoreError.
+    engine_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self) -> None:
         # One connection per Store: a transaction belongs to the thread that opened it and
@@ -191,6 +212,31 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def _table_exists(self, name: str) -> bool: ...
 
+    @abc.abstractmethod
+    def engine_problems(self, *, full: bool) -> tuple[list[str], list[str]]:
+        """The engine's own check of its storage: (problems found, notes on what was or
+        could not be checked)."""
+
+    @abc.abstractmethod
+    def _store_error(self, err: Exception) -> StoreError:
+        """One line for an engine error: what went wrong with which database, what to do."""
+
+    @property
+    def name(self) -> str:
+        """The database as messages show it (a URL without its password)."""
+        return redacted_url(self.url)
+
+    def damaged(self, what: str, detail: str) -> DamagedStoreError:
+        """The error for damage found in the stored data itself."""
+        return DamagedStoreError(self.name, what, one_line(detail))
+
+    @contextmanager
+    def _engine_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except self.engine_errors as err:
+            raise self._store_error(err) from err
+
     def _sql(self, sql: str) -> str:
         for token, value in self.types.items():
             sql = sql.replace("{" + token + "}", value)
@@ -207,18 +253,20 @@ class Store(abc.ABC):
         self._run(sql, params)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+        # fetchall inside: a damaged page or a text column that is not UTF-8 is met while
+        # rows are read, not when the statement starts
+        with self._lock, self._engine_errors():
             cur = self._execute(self._sql(sql), params)
             rows: list[tuple[Any, ...]] = cur.fetchall()
         return rows
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
-        with self._lock:
+        with self._lock, self._engine_errors():
             self._execute(self._sql(sql), params)
 
     def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            with self._lock:
+            with self._lock, self._engine_errors():
                 self._executemany(self._sql(sql), rows)
 
     # -- transactions and schema ----------------------------------------------------------
@@ -229,7 +277,8 @@ class Store(abc.ABC):
             if getattr(self._local, "in_tx", False):
                 yield
                 return
-            self._begin()
+            with self._engine_errors():
+                self._begin()
             self._local.in_tx = True
             try:
                 yield
@@ -238,15 +287,32 @@ class Store(abc.ABC):
                 self._rollback()
                 raise
             self._local.in_tx = False
-            self._commit()
+            with self._engine_errors():
+                self._commit()
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads inside see the database at one moment, without blocking writers (SQLite WAL
+        readers never do; PostgreSQL: a read-only REPEATABLE READ transaction)."""
+        with self._lock:
+            with self._engine_errors():
+                self._begin_read()
+            try:
+                yield
+            finally:
+                self._rollback()
+
+    def _begin_read(self) -> None:
+        self._execute("BEGIN")
 
     def migrate(self, up_to: int | None = None) -> list[int]:
         """Apply every migration not yet applied (up to version ``up_to``); returns the
         versions applied now."""
         applied_now: list[int] = []
         with self.transaction():
-            self._lock_for_migration()
-            if not self._table_exists("schema_migrations"):
+            with self._engine_errors():
+                self._lock_for_migration()
+            if not self.table_exists("schema_migrations"):
                 self._run(
                     "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
                     "name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -280,12 +346,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def columns(self, table: str) -> list[str]:
         """The column names of ``table`` in table order."""
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """Reads inside see one consistent state of the store (backups)."""
-        with self.transaction():
-            yield
 
     def table_rows(
         self, table: str, columns: Sequence[str], batch: int
@@ -326,9 +386,9 @@ class Store(abc.ABC):
         INTEGER PRIMARY KEY follows the largest key by itself)."""
         return None
 
-    def integrity_problems(self) -> list[str]:
-        """Damage the engine can see in the database file or tables (empty: none found)."""
-        return []
+    def table_exists(self, name: str) -> bool:
+        with self._lock, self._engine_errors():
+            return self._table_exists(name)
 
     def schema_version(self) -> int:
         rows = self._rows("SELECT MAX(version) FROM schema_migrations")
@@ -517,11 +577,14 @@ class Store(abc.ABC):
         out = []
         for seq, env, sig, received_from, stored_at in rows:
             data = bytes(env)
-            report = Report(
-                envelope=decode_envelope(data),
-                signature=_signature_decoder.decode(sig),
-                signed=data,
-            )
+            try:
+                report = Report(
+                    envelope=decode_envelope(data),
+                    signature=_signature_decoder.decode(sig),
+                    signed=data,
+                )
+            except (ReportError, msgspec.DecodeError, msgspec.ValidationError) as err:
+                raise self.damaged(f"report row {seq}", str(err)) from None
             out.append(StoredReport(report, int(seq), received_from, stored_at))
         return out
 
@@ -629,7 +692,7 @@ class Store(abc.ABC):
         at = utc_timestamp()
         rows = []
         for entry in entries:
-            entry = _storable(entry)
+            entry = storable(entry)
             seq += 1
             digest = row_hash(prev, seq, at, entry)
             rows.append(
@@ -734,35 +797,14 @@ class Store(abc.ABC):
         return [load_certified_key(r[0]) for r in rows]
 
 
-def _storable(entry: AuditEntry) -> AuditEntry:
-    """PostgreSQL text cannot hold NUL; text from a hostile partner may. Replace it before
-    the row is hashed so both engines store (and verify) the same row."""
-    # One scan of one string: this runs for every audit row written.
-    joined = "".join(
-        (
-            entry.event,
-            entry.outcome,
-            entry.reason,
-            entry.partner,
-            entry.origin,
-            entry.report_id,
-            entry.actor,
-        )
-    )
-    if "\x00" not in joined:
-        return entry
-    return dataclasses.replace(
-        entry,
-        **{
-            name: getattr(entry, name).replace("\x00", "\ufffd")
-            for name in ("event", "outcome", "reason", "partner", "origin", "report_id", "actor")
-        },
-    )
+def open_store(url: str, *, check: bool = False, migrate: bool = True) -> Store:
+    """Open a store. ``url`` is a SQLite file path, ``sqlite:///path``, or
+    ``postgresql://host/db[?schema=name]``.
 
-
-def open_store(url: str) -> Store:
-    """Open (and migrate) a store. ``url`` is a SQLite file path, ``sqlite:///path``, or
-    ``postgresql://host/db[?schema=name]``."""
+    ``migrate``: apply pending migrations (False: open an existing database as it is, for
+    ``trilink node check``). ``check``: the quick integrity check a node runs at start-up
+    (``trilink.store.check``); a damaged store is refused with a StoreError naming the damage.
+    """
     if url.startswith(("postgresql://", "postgres://")):
         from trilink.store.postgres import PostgresStore
 
@@ -771,12 +813,56 @@ def open_store(url: str) -> Store:
         from trilink.store.sqlite import SqliteStore
 
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+        if not migrate and not Path(path).is_file():
+            raise StoreError(f"there is no SQLite database at {path}")
         store = SqliteStore(path)
     try:
-        store.migrate()
+        if check:
+            from trilink.store.check import refuse_if_damaged
+
+            # the engine's own check first: a damaged file is not written to by migrations
+            refuse_if_damaged(store, stage="engine")
+        if migrate:
+            store.migrate()
+        if check:
+            refuse_if_damaged(store, stage="content")
     except Exception as err:
         store.close()
         if isinstance(err, StoreError):
             raise
-        raise StoreError(f"could not prepare the database at {url}: {err}") from err
+        raise StoreError(f"could not prepare the database at {redacted_url(url)}: {err}") from err
     return store
+
+
+def driver_error(err: BaseException) -> StoreError | None:
+    """A StoreError for a database driver's exception that did not pass through a store
+    (None for any other exception). The store names its database; this cannot."""
+    import sqlite3
+
+    psycopg = sys.modules.get("psycopg")  # never imported just to be tested against
+    engine_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    if psycopg is not None:
+        engine_errors += (psycopg.Error,)
+    if not isinstance(err, engine_errors):
+        return None
+    return StoreError(
+        f"database error ({type(err).__name__}: {one_line(str(err))}). Check the node's "
+        "database with 'trilink node check --config DIR/node.toml'; if it is damaged, restore "
+        "it from a backup (docs/store.md)"
+    )
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without a password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """An engine's message on one line, cut to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -7,17 +7,16 @@ can share one database.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
 from trilink.errors import StoreError
-from trilink.store.base import Store
+from trilink.store.base import Store, one_line
 
-_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # fullmatch: '$' accepts a trailing newline
 _MIGRATION_LOCK = 0x7472696C  # "tril": advisory lock key shared by every trilink process
 
 
@@ -37,12 +36,13 @@ class PostgresStore(Store):
         "AUTOINC_PK": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         "BLOB": "BYTEA",
     }
+    engine_errors = (psycopg.Error,)
 
     def __init__(self, url: str):
         super().__init__()
         self.url = url
         conninfo, self.schema = split_schema(url)
-        if self.schema is not None and not _SCHEMA_RE.match(self.schema):
+        if self.schema is not None and not _SCHEMA_RE.fullmatch(self.schema):
             raise StoreError(f"schema name {self.schema!r} must match [a-z_][a-z0-9_]*")
         try:
             self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
@@ -62,25 +62,48 @@ class PostgresStore(Store):
             self._conn.close()
             raise StoreError(f"cannot prepare schema {self.schema!r}: {err}") from err
 
+    def _store_error(self, err: Exception) -> StoreError:
+        state = getattr(err, "sqlstate", None) or ""
+        text = one_line(str(err))
+        where = self.name
+        if state.startswith("XX"):  # data_corrupted, index_corrupted, internal error
+            return self.damaged("data", f"{state} {text}")
+        if state.startswith("23"):
+            return StoreError(f"integrity violation in {where}: {text}")
+        if state.startswith("53"):  # disk full, out of memory, too many connections
+            return StoreError(
+                f"PostgreSQL at {where} is out of resources ({state} {text}): free disk space "
+                "or connections on the server; the write that failed was rolled back"
+            )
+        if state.startswith("58"):
+            return StoreError(
+                f"PostgreSQL at {where} reports an I/O or system error ({state} {text}): check "
+                f"the server's disk and log, then run 'trilink node check --db {where}'"
+            )
+        if state in ("42P01", "42703"):  # undefined table / column
+            return StoreError(
+                f"{where} lacks what trilink needs ({text}): the schema is damaged or is not a "
+                f"trilink node's; run 'trilink node check --db {where}'"
+            )
+        if isinstance(err, psycopg.OperationalError) or self._conn.closed:
+            return StoreError(
+                f"lost the connection to PostgreSQL at {where} ({text}): is the server "
+                "running? The write in progress was rolled back"
+            )
+        return StoreError(f"database error on {where}: {state} {text}".rstrip())
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        try:
-            return self._conn.execute(sql, params)
-        except psycopg.errors.IntegrityError as err:
-            raise StoreError(f"integrity violation: {err}") from err
-        except psycopg.Error as err:
-            raise StoreError(f"database error: {err}") from err
+        return self._conn.execute(sql, params)
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        try:
-            with self._conn.cursor() as cur:
-                cur.executemany(sql, rows)
-        except psycopg.errors.IntegrityError as err:
-            raise StoreError(f"integrity violation: {err}") from err
-        except psycopg.Error as err:
-            raise StoreError(f"database error: {err}") from err
+        with self._conn.cursor() as cur:
+            cur.executemany(sql, rows)
 
     def _begin(self) -> None:
         self._execute("BEGIN")
+
+    def _begin_read(self) -> None:
+        self._execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def _commit(self) -> None:
         self._execute("COMMIT")
@@ -106,6 +129,70 @@ class PostgresStore(Store):
         )
         return cur.fetchone() is not None
 
+    def engine_problems(self, *, full: bool) -> tuple[list[str], list[str]]:
+        """What PostgreSQL can say about this schema's storage. Quick: nothing beyond what
+        every query meets (a page failing its checksum, if the cluster has them, raises
+        XX001 when read). Full: amcheck, when the extension is installed and usable,
+        checks every B-tree index (``bt_index_check`` with ``heapallindexed``) and every
+        table's heap (``verify_heapam``). Returns (problems, notes)."""
+        with self._lock, self._engine_errors():
+            checksums = self._conn.execute("SHOW data_checksums").fetchone()
+            notes = [
+                "data checksums are on: a damaged page fails when it is read"
+                if checksums and checksums[0] == "on"
+                else "data checksums are off in this cluster: PostgreSQL cannot tell a damaged "
+                "table page from a good one until amcheck reads it"
+            ]
+            if not full:
+                return [], notes
+            row = self._conn.execute(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                "ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'"
+            ).fetchone()
+            if row is None:
+                notes.append(
+                    "amcheck is not installed in this database, so table and index pages were "
+                    "not checked; a superuser can enable it with 'CREATE EXTENSION amcheck'"
+                )
+                return [], notes
+            return self._amcheck(str(row[0]), notes), notes
+
+    def _amcheck(self, ext_schema: str, notes: list[str]) -> list[str]:
+        ns = f'"{ext_schema}"'
+        relations = self._conn.execute(
+            "SELECT c.relname, c.relkind FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_am a ON a.oid = c.relam "
+            "WHERE n.nspname = current_schema() "
+            "AND (c.relkind = 'r' OR (c.relkind = 'i' AND a.amname = 'btree')) "
+            "ORDER BY c.relkind DESC, c.relname"
+        ).fetchall()
+        problems: list[str] = []
+        for relname, relkind in relations:
+            qualified = f'"{self.schema}"."{relname}"' if self.schema else f'"{relname}"'
+            try:
+                if relkind == "r":
+                    for blkno, offnum, attnum, msg in self._conn.execute(
+                        f"SELECT blkno, offnum, attnum, msg FROM {ns}.verify_heapam(%s::regclass)",
+                        (qualified,),
+                    ):
+                        problems.append(
+                            f"table {relname} block {blkno} item {offnum}"
+                            f"{f' column {attnum}' if attnum is not None else ''}: {msg}"
+                        )
+                else:
+                    self._conn.execute(
+                        f"SELECT {ns}.bt_index_check(%s::regclass, true)", (qualified,)
+                    )
+            except psycopg.errors.InsufficientPrivilege as err:
+                notes.append(f"amcheck is installed but this user may not run it: {err}")
+                return problems
+            except psycopg.Error as err:
+                kind = "table" if relkind == "r" else "index"
+                problems.append(f"{kind} {relname}: {one_line(str(err))}")
+        notes.append(f"amcheck: {len(relations)} tables and B-tree indexes checked")
+        return problems
+
     def close(self) -> None:
         self._conn.close()
 
@@ -116,15 +203,6 @@ class PostgresStore(Store):
             (table,),
         )
         return [str(r[0]) for r in rows]
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        with self._lock:
-            self._execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                yield
-            finally:
-                self._rollback()
 
     def _overriding(self) -> str:
         return "OVERRIDING SYSTEM VALUE "
@@ -139,4 +217,5 @@ class PostgresStore(Store):
     def drop_schema(self) -> None:
         """Remove this store's schema and everything in it (tests, decommissioning)."""
         if self.schema:
-            self._execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+            with self._engine_errors():
+                self._execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
