@@ -40,10 +40,9 @@ import msgspec
 import numpy as np
 import uvicorn
 
+from trilink.federation.localnet import ensure_network
 from trilink.model import kinds
-from trilink.node.config import write_local_config
 from trilink.node.service import NodeService
-from trilink.provenance.pki import init_deployment
 from trilink.web import create_cop_app, create_user
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,10 +215,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def node(tmp: Path, nation: str = "USA") -> NodeService:
-    if not (tmp / "pki").exists():
-        init_deployment(tmp, ["USA", "JPN", "KOR"])
-        for n in ("USA", "JPN", "KOR"):
-            write_local_config(tmp, n)
+    ensure_network(tmp)
     service = NodeService.open_local(tmp, nation)
     create_user(service.store, "bench", PASSWORD, "viewer")
     return service

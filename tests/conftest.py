@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from trilink.federation.localnet import ensure_network
 from trilink.federation.memory import MemoryNetwork
-from trilink.node.config import write_local_config
 from trilink.node.service import IngestResult, NodeService
-from trilink.provenance.pki import init_deployment
 from trilink.store import Store, open_store
 from trilink.store.postgres import PostgresStore, split_schema
 
@@ -107,9 +106,7 @@ class Network:
         self._nodes: dict[str, NodeService] = {}
         self._urls: dict[str, str] = {}
         self.memory = MemoryNetwork()
-        init_deployment(root, NATIONS)
-        for nation in NATIONS:
-            write_local_config(root, nation)
+        ensure_network(root)  # each nation's own PKI, bundles exchanged by fingerprint
 
     def db_url(self, nation: str) -> str:
         if nation not in self._urls:

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from trilink.demo import NATIONS, ensure_demo_users, holdings, may_hold, run_demo
 from trilink.federation import localnet
-from trilink.node.config import LOCAL_COP_PORTS
+from trilink.federation.localnet import LOCAL_COP_PORTS
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,12 @@ from fastapi import FastAPI
 from trilink.errors import ConfigError
 from trilink.federation.https import HttpsTransport
 from trilink.federation.replicator import Replicator
-from trilink.federation.server import PeerCertProtocol, create_app, server_ssl_kwargs
+from trilink.federation.server import (
+    PeerCertProtocol,
+    create_app,
+    server_ssl_kwargs,
+    write_trusted_cas,
+)
 from trilink.node.config import NodeConfig
 from trilink.node.service import NodeService
 from trilink.store import open_store
@@ -56,7 +61,7 @@ def run_node(config: NodeConfig) -> None:
     check_stopped(config)
     # A damaged store is refused at start, before it replicates anything (trilink node check).
     service = NodeService(config, store=open_store(config.db_url, check=True))
-    replicator = Replicator(service, HttpsTransport(config))
+    replicator = Replicator(service, HttpsTransport(config, service.keys.anchors))
     app = create_app(service, replicator)
     if config.cop_port is not None:
         _attach_cop(app, service, config)
@@ -76,7 +81,7 @@ def run_node(config: NodeConfig) -> None:
         lifespan="on",
         timeout_graceful_shutdown=3,
         proxy_headers=False,  # partners are identified by their certificates, nothing else
-        **server_ssl_kwargs(config),
+        **server_ssl_kwargs(config, write_trusted_cas(service)),
     )
     try:
         uvicorn.Server(uv_config).run()

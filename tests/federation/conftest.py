@@ -1,4 +1,5 @@
-"""Real node processes on 127.0.0.1:8101-8103 for the federation tests."""
+"""Real node processes on 127.0.0.1:8101-8103 (moved by TRILINK_PORT_OFFSET) for the
+federation tests."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from trilink.federation import localnet
 from trilink.model.wire import GENESIS_CHAIN, chain_next, encode_batch
 from trilink.node.config import load_node_config
 from trilink.node.service import NodeService
-from trilink.provenance.pki import init_deployment
+from trilink.provenance.pki import init_nation
 
 pytestmark = pytest.mark.slow
 
@@ -117,14 +117,19 @@ def test_tampered_item_rejected_rest_of_batch_stored(net: Path) -> None:
 
 
 def test_certificate_from_another_ca_is_refused(net: Path, tmp_path: Path) -> None:
+    """A CA that calls itself USA's but is not the one JPN was given by fingerprint."""
     rogue = tmp_path / "rogue"
-    init_deployment(rogue, ["USA"])
-    ctx = ssl.create_default_context(cafile=str(net / "pki" / "ca.crt"))
+    init_nation(rogue / "USA", "USA")
+    jpn_ca = str(net / "JPN" / "ca.crt")
+    ctx = ssl.create_default_context(cafile=jpn_ca)
     ctx.load_cert_chain(str(rogue / "USA" / "tls.crt"), str(rogue / "USA" / "tls.key"))
     jpn_url = load_node_config(net / "JPN" / "node.toml").url
     with httpx.Client(verify=ctx, timeout=10) as client, pytest.raises(httpx.HTTPError):
         client.get(jpn_url + "/v1/health").raise_for_status()
     # and without any client certificate at all
-    plain = ssl.create_default_context(cafile=str(net / "pki" / "ca.crt"))
+    plain = ssl.create_default_context(cafile=jpn_ca)
     with httpx.Client(verify=plain, timeout=10) as client, pytest.raises(httpx.HTTPError):
         client.get(jpn_url + "/v1/health").raise_for_status()
+    # USA's real certificate is accepted
+    with client_for(net, "USA") as client:
+        assert client.get(jpn_url + "/v1/health").status_code == 200

@@ -7,15 +7,16 @@ the receiver's cursor past its real feed.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 
 from tests.conftest import Network
-from trilink.model.wire import chain_next, encode_batch
+from tests.federation.hostile import push_from_jpn
 
 SHARED = "SECRET//REL TO USA, JPN, KOR"
 
@@ -90,23 +91,9 @@ def test_node_restored_from_an_older_copy_loses_nothing(
 
 
 def hostile_burst(network: Network, count: int) -> None:
-    """JPN's certificate, junk items: numbered on from USA's cursor, chained correctly (the
-    sender computes its own chain), each refused by USA."""
-    usa, jpn = network["USA"], network["JPN"]
-    cursor, anchor = usa.store.inbound_anchor("JPN")
-    junk = [b'{"id":"junk","version":1}' for _ in range(count)]
-    chain = anchor
-    for i, raw in enumerate(junk):
-        chain = chain_next(chain, cursor + 1 + i, hashlib.sha256(raw).digest())
+    """JPN's certificate, junk items, each refused by USA."""
     sig = '{"alg":"x","key_id":"x","root":"00","size":1,"index":0,"proof":[],"sig":"x"}'
-    body = encode_batch(
-        "JPN",
-        (cursor + count, chain),
-        (cursor, anchor),
-        jpn.own_certs(),
-        [(cursor + 1 + i, raw, sig) for i, raw in enumerate(junk)],
-    )
-    result = usa.receive_push("JPN", body)
+    result = push_from_jpn(network, [(b'{"id":"junk","version":1}', sig)] * count)
     assert result.rejected == count and result.accepted == 0
 
 
@@ -136,12 +123,9 @@ def test_accept_ceiling_refuses_what_this_node_may_not_hold_and_the_rest_arrives
     accredited to SECRET: JPN refuses and audits each such report, stores the others, and
     pulling again neither refuses twice nor loses the later reports."""
     config = network.root / "USA" / "node.toml"
-    config.write_text(
-        config.read_text().replace(
-            '[partners.JPN]\nurl = "https://127.0.0.1:8102"\nceiling = "SECRET"',
-            '[partners.JPN]\nurl = "https://127.0.0.1:8102"\nceiling = "TOP SECRET"',
-        )
-    )
+    doc = tomllib.loads(config.read_text())
+    doc["partners"]["JPN"]["ceiling"] = "TOP SECRET"
+    config.write_text(tomli_w.dumps(doc))
     usa = network.reopen("USA")
     assert usa.config.policy.partners["JPN"].ceiling.text == "TOP SECRET"
     jpn = network["JPN"]

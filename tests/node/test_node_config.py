@@ -1,4 +1,5 @@
-"""node.toml: what write_local_config produces loads back; every mistake is a ConfigError."""
+"""node.toml: what the local network's setup writes loads back; every mistake is a
+ConfigError."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ import pytest
 import tomli_w
 
 from trilink.errors import ConfigError
+from trilink.federation.localnet import LOCAL_PORTS, ensure_network
 from trilink.model.label import Classification
-from trilink.node.config import LOCAL_PORTS, load_node_config, write_local_config
+from trilink.node.config import load_node_config
 
 
 def test_local_config_round_trip(tmp_path: Path) -> None:
-    path = write_local_config(tmp_path, "JPN", ceiling="CONFIDENTIAL")
-    config = load_node_config(path)
+    ensure_network(tmp_path, ceiling="CONFIDENTIAL")
+    config = load_node_config(tmp_path / "JPN" / "node.toml")
     assert config.nation == "JPN"
     assert (config.host, config.port) == ("127.0.0.1", LOCAL_PORTS["JPN"])
     assert config.url == "https://127.0.0.1:8102"
     assert config.db_url == str((tmp_path / "JPN" / "node.db").resolve())
-    assert config.ca_cert == (tmp_path / "pki" / "ca.crt").resolve()
+    assert config.ca_cert == (tmp_path / "JPN" / "ca.crt").resolve()
+    assert config.partner_bundles["USA"] == (tmp_path / "JPN/partners/USA.bundle.json").resolve()
     assert config.partner_urls == {
         "USA": "https://127.0.0.1:8101",
         "KOR": "https://127.0.0.1:8103",
@@ -32,7 +35,8 @@ def test_local_config_round_trip(tmp_path: Path) -> None:
 
 def test_postgres_db_url_is_kept_as_given(tmp_path: Path) -> None:
     url = "postgresql://127.0.0.1:5432/test?schema=jpn"
-    assert load_node_config(write_local_config(tmp_path, "JPN", db=url)).db_url == url
+    ensure_network(tmp_path, "postgresql://127.0.0.1:5432/test?schema={nation}")
+    assert load_node_config(tmp_path / "JPN" / "node.toml").db_url == url
 
 
 def _write(tmp_path: Path, doc: dict[str, Any]) -> Path:

@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trilink.errors import ConfigError
+from trilink.federation.localnet import LOCAL_COP_PORTS, ensure_network
 from trilink.node.config import (
     MAX_TRUSTED_PROXIES,
     CopOptions,
     load_node_config,
     parse_cop_section,
-    write_local_config,
 )
 
 BASE: dict[str, Any] = {
@@ -56,8 +56,9 @@ def test_cop_table_in_node_toml(tmp_path: Path) -> None:
 
 
 def test_short_form_and_defaults(tmp_path: Path) -> None:
-    local = load_node_config(write_local_config(tmp_path, "JPN"))
-    assert (local.cop_host, local.cop_port) == ("127.0.0.1", 8001)
+    ensure_network(tmp_path, nations=["JPN"])
+    local = load_node_config(tmp_path / "JPN" / "node.toml")
+    assert (local.cop_host, local.cop_port) == ("127.0.0.1", LOCAL_COP_PORTS["JPN"])
     assert local.cop_options == CopOptions(trusted_proxies=(), secure_cookies=False)
     proxied = _load(tmp_path, {"trusted_proxies": ["10.0.0.1"]})  # no listen: no COP served
     assert (proxied.cop_host, proxied.cop_port) == (None, None)

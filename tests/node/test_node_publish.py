@@ -260,7 +260,7 @@ def test_key_rotation_keeps_old_reports_verifiable(network: Any) -> None:
     before = jpn.publish("note", "SECRET//REL TO USA, JPN", {"title": "old key"})
     network.deliver("JPN", "USA")
 
-    new_key = issue_signing_key(network.root / "pki", network.root / "JPN", "JPN")
+    new_key = issue_signing_key(network.root / "JPN", "JPN")
     jpn = network.reopen("JPN")
     assert jpn.signer.key_id == new_key != old_key
     after = jpn.publish("note", "SECRET//REL TO USA, JPN", {"title": "new key"})
@@ -292,7 +292,7 @@ def test_node_never_publishes_what_its_own_verifier_rejects(network: Any, start_
     """A signing key outside its validity (pre-staged too early, or expired) must not be used
     silently: every partner would reject every report."""
     start = dt.datetime.now(dt.UTC) + dt.timedelta(days=start_days)
-    issue_signing_key(network.root / "pki", network.root / "JPN", "JPN", not_before=start)
+    issue_signing_key(network.root / "JPN", "JPN", not_before=start)
     try:
         jpn = network.reopen("JPN")
         report = jpn.publish("note", "SECRET//REL TO USA, JPN", {"title": "x"})

@@ -21,7 +21,7 @@ from trilink.provenance.merkle import leaf_hash, root_from_proof
 from trilink.provenance.pki import (
     CertifiedKey,
     create_ca,
-    init_deployment,
+    init_nation,
     issue_signing_key,
     key_id_of,
     load_certified_key,
@@ -36,9 +36,10 @@ LABEL = parse_label("SECRET//REL TO USA, JPN, KOR")
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pki")
-    created = init_deployment(root, ["USA", "JPN", "KOR"])
-    assert len(created) == 7  # CA + (TLS + signing) x 3
-    assert init_deployment(root, ["USA", "JPN", "KOR"]) == []  # idempotent
+    for nation in ("USA", "JPN", "KOR"):
+        created = init_nation(root / nation, nation)
+        assert len(created) == 3  # the nation's own CA, TLS and signing certificates
+        assert init_nation(root / nation, nation) == []  # idempotent
     return root
 
 
@@ -212,7 +213,8 @@ def test_unknown_key(pki: Path) -> None:
 
 def _fresh(tmp_path: Path) -> Path:
     root = tmp_path / "dep"
-    init_deployment(root, ["USA", "JPN"])
+    for nation in ("USA", "JPN"):
+        init_nation(root / nation, nation)
     return root
 
 
@@ -233,7 +235,7 @@ def test_report_created_outside_key_validity_is_refused(tmp_path: Path) -> None:
 def test_key_not_yet_valid_cannot_sign_for_now(tmp_path: Path) -> None:
     root = _fresh(tmp_path)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
-    issue_signing_key(root / "pki", root / "JPN", "JPN", not_before=later)
+    issue_signing_key(root / "JPN", "JPN", not_before=later)
     signer = signer_of(root, "JPN")
     assert signer.certified.not_before == later.replace(microsecond=0)
     with pytest.raises(ProvenanceError, match="outside key"):
@@ -244,7 +246,7 @@ def test_rotation_new_key_signs_and_old_reports_still_verify(tmp_path: Path) -> 
     root = _fresh(tmp_path)
     old_signer = signer_of(root, "JPN")
     old_reports = old_signer.sign(envelopes("JPN", 3))
-    new_id = issue_signing_key(root / "pki", root / "JPN", "JPN")
+    new_id = issue_signing_key(root / "JPN", "JPN")
     assert new_id != old_signer.key_id
     assert (root / "JPN" / f"signing-{old_signer.key_id}.crt").exists()
     assert (root / "JPN" / f"signing-{old_signer.key_id}.key").exists()
@@ -273,22 +275,26 @@ def test_signing_key_must_match_its_certificate(tmp_path: Path) -> None:
 
 def test_trust_store_accepts_only_this_cas_signing_certificates(tmp_path: Path) -> None:
     root = _fresh(tmp_path)
-    ca = x509.load_pem_x509_certificate((root / "pki" / "ca.crt").read_bytes())
+    ca = [x509.load_pem_x509_certificate((root / "JPN" / "ca.crt").read_bytes())]
     good = verify_certified_key((root / "JPN" / "signing.crt").read_bytes(), ca)
     assert good.nation == "JPN"
     assert good.key_id == key_id_of(load_signing_key(root / "JPN")[0].public_key())
     # A TLS certificate from the same CA is not a signing certificate.
     with pytest.raises(ProvenanceError):
         verify_certified_key((root / "JPN" / "tls.crt").read_bytes(), ca)
-    # A signing certificate from another deployment's CA.
+    # A signing certificate from another CA calling itself JPN's.
     other = tmp_path / "other"
-    init_deployment(other, ["JPN"])
-    with pytest.raises(ProvenanceError, match="CA"):
+    init_nation(other / "JPN", "JPN")
+    with pytest.raises(ProvenanceError, match="not issued by JPN CA"):
         verify_certified_key((other / "JPN" / "signing.crt").read_bytes(), ca)
+    # USA's CA cannot certify a key for JPN: a nation certifies only its own keys.
+    usa_ca = [x509.load_pem_x509_certificate((root / "USA" / "ca.crt").read_bytes())]
+    with pytest.raises(ProvenanceError):
+        verify_certified_key((root / "JPN" / "signing.crt").read_bytes(), usa_ca)
     # Same CA name, different CA key: the signature check catches it.
     impostor = tmp_path / "impostor"
-    create_ca(impostor / "pki")
-    issue_signing_key(impostor / "pki", impostor / "JPN", "JPN")
+    create_ca(impostor / "JPN", "JPN")
+    issue_signing_key(impostor / "JPN", "JPN")
     with pytest.raises(ProvenanceError):
         verify_certified_key((impostor / "JPN" / "signing.crt").read_bytes(), ca)
 

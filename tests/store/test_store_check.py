@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -283,3 +285,29 @@ def test_problems_past_the_listed_ones_are_counted() -> None:
         result.add("reports", f"report row {i}: damaged")
     assert len(result.problems) == 50
     assert result.counts["reports problems not listed"] == 30
+
+
+def _in_another_process(path: Path, code: str) -> str:
+    script = (
+        f"from trilink.store import open_store\ns = open_store({str(path)!r})\n{code}\ns.close()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_start_up_check_keeps_sqlite_locks_so_no_write_is_lost(tmp_path: Path) -> None:
+    """The start-up check reads the file to warm the cache. Done in the node's own process,
+    closing that file dropped SQLite's locks: a CLI closing its connection then deleted the
+    WAL the node was writing to, and every later write of the node was lost to others."""
+    path = tmp_path / "node.db"
+    node = open_store(str(path), check=True)
+    try:
+        _in_another_process(path, "with s.transaction(): s.set_counter('cli', 1)")
+        with node.transaction():
+            node.set_counter("node", 2)
+        seen = _in_another_process(path, "print(s.counter('node'), s.counter('cli'))")
+        assert seen == "2 1"
+    finally:
+        node.close()

@@ -18,7 +18,7 @@ from trilink.model import build_envelope, parse_label
 from trilink.model.ids import uuid7
 from trilink.model.report import Report
 from trilink.model.wire import GENESIS_CHAIN, chain_next
-from trilink.provenance.pki import init_deployment, load_signing_key
+from trilink.provenance.pki import init_nation, load_signing_key
 from trilink.provenance.signing import Signer
 from trilink.store import Store, open_store
 from trilink.store.base import MIGRATIONS
@@ -30,7 +30,8 @@ LABEL = parse_label("SECRET//REL TO USA, JPN, KOR")
 @pytest.fixture(scope="module")
 def signers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Signer]:
     root = tmp_path_factory.mktemp("store-pki")
-    init_deployment(root, ["USA", "JPN"])
+    for nation in ("USA", "JPN"):
+        init_nation(root / nation, nation)
     return {n: Signer(*load_signing_key(root / n)) for n in ("USA", "JPN")}
 
 
@@ -106,7 +107,8 @@ def _back_to_version_1(store: Store) -> None:
     store.execute("DROP INDEX reports_id")
     store.execute("ALTER TABLE outbox DROP COLUMN chain")
     store.execute("ALTER TABLE cursors DROP COLUMN inbound_chain")
-    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3, 4)")
+    store.execute("DROP TABLE revocations")
+    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5)")
 
 
 def test_only_missing_migrations_are_applied(store: Store) -> None:
@@ -115,8 +117,8 @@ def test_only_missing_migrations_are_applied(store: Store) -> None:
     with store.transaction():
         store.next_counter("kept", 5)
     assert store.schema_version() == 1
-    assert store.migrate() == [2, 3, 4]
-    assert store.schema_version() == 4
+    assert store.migrate() == [2, 3, 4, 5]
+    assert store.schema_version() == 5
     assert store.counter("kept") == 5
     store.execute(
         "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
@@ -175,8 +177,9 @@ def test_migration_4_chains_the_outbox_written_before_it(
     chains = [store.outbox_chain_at("JPN", p) for p in range(1, 6)]
     store.execute("ALTER TABLE outbox DROP COLUMN chain")
     store.execute("ALTER TABLE cursors DROP COLUMN inbound_chain")
-    store.execute("DELETE FROM schema_migrations WHERE version = 4")
-    assert store.migrate() == [4]
+    store.execute("DROP TABLE revocations")
+    store.execute("DELETE FROM schema_migrations WHERE version IN (4, 5)")
+    assert store.migrate() == [4, 5]
     assert [store.outbox_chain_at("JPN", p) for p in range(1, 6)] == chains
     expected = GENESIS_CHAIN
     for pseq, report in enumerate(reports, start=1):
@@ -185,7 +188,7 @@ def test_migration_4_chains_the_outbox_written_before_it(
 
 
 def test_failed_migration_leaves_the_schema_unchanged(store: Store) -> None:
-    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3, 4)")
+    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5)")
     # users still exists, so re-running migration 2 fails on CREATE TABLE users.
     with pytest.raises(StoreError):
         store.migrate()

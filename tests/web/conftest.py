@@ -10,10 +10,9 @@ import pytest
 from argon2 import PasswordHasher
 from cop_helpers import GEO_KIND, NATIONS, PASSWORD, GeoTestPayload, TestClient, login
 
+from trilink.federation.localnet import ensure_network
 from trilink.model import kinds
-from trilink.node.config import write_local_config
 from trilink.node.service import NodeService
-from trilink.provenance.pki import init_deployment
 from trilink.web import auth, create_cop_app, create_user
 
 
@@ -34,9 +33,7 @@ def geo_kind(monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("copnet")
-    init_deployment(root, NATIONS)
-    for nation in NATIONS:
-        write_local_config(root, nation)
+    ensure_network(root, kinds=[*kinds.known_kinds(), GEO_KIND])  # the test kind too
     return root
 
 

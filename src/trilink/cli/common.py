@@ -10,8 +10,8 @@ from rich.console import Console
 from trilink.errors import ConfigError
 from trilink.model.label import PARTNER_NATIONS
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # piped output is never wrapped or cut at 80 columns
+err_console = Console(stderr=True, soft_wrap=True)
 
 DirOption = typer.Option(
     Path("demo-net"),

@@ -9,7 +9,6 @@ import typer
 from trilink.cli.common import console
 from trilink.demo import NATIONS, ensure_demo_users, run_demo
 from trilink.federation import localnet
-from trilink.node.config import LOCAL_COP_PORTS
 
 
 def demo(
@@ -41,7 +40,7 @@ def demo(
         for nation in NATIONS:
             user, password = logins[nation]
             console.print(
-                f"  {nation}  http://127.0.0.1:{LOCAL_COP_PORTS[nation]}/   "
+                f"  {nation}  http://127.0.0.1:{localnet.LOCAL_COP_PORTS[nation]}/   "
                 f"login [bold]{user}[/bold] / {password}"
             )
         console.print()

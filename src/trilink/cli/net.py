@@ -8,10 +8,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from trilink.cli.common import DbOption, DirOption, NationOption, console, nation_code, node_dir
+from trilink.cli.common import DbOption, DirOption, console, nation_code, node_dir
 from trilink.federation import localnet
 from trilink.node.config import load_node_config
-from trilink.provenance.pki import init_deployment, issue_signing_key
+from trilink.provenance.pki import issue_signing_key
 
 net_app = typer.Typer(
     help="The local three-nation network (USA, JPN, KOR on 127.0.0.1).", no_args_is_help=True
@@ -173,26 +173,188 @@ def node_restore(
     console.print("start the node: its partners resend what it lost")
 
 
+NodeDirOption = typer.Option(
+    ...,
+    "--dir",
+    help="This nation's node directory (its CA, keys and node.toml), e.g. /etc/trilink/JPN.",
+    file_okay=False,
+)
+
+
+OptionalNation = typer.Option(
+    None,
+    "--nation",
+    help="With a network directory made by 'trilink net up': which nation's node in it.",
+)
+
+
+def node_directory(directory: Path, nation: str | None) -> Path:
+    """A node's directory: DIR itself, or DIR/NATION for a local network directory."""
+    if nation is None:
+        return directory
+    return node_dir(directory, nation_code(nation))
+
+
 @pki_app.command("init")
 def pki_init(
-    root: Path = DirOption,
-    nation: list[str] = typer.Option(
-        ["USA", "JPN", "KOR"], "--nation", help="Nations to issue for (repeatable)."
+    directory: Path = NodeDirOption,
+    nation: str = typer.Option(..., "--nation", help="This node's nation: USA, JPN or KOR."),
+    host: list[str] = typer.Option(
+        [],
+        "--host",
+        help="A name or address partners reach this node by (repeatable; default 127.0.0.1 "
+        "and localhost): it goes into the TLS certificate.",
     ),
+    listen: str = typer.Option(
+        "127.0.0.1:8100", "--listen", help="HOST:PORT the node serves partners on."
+    ),
+    cop: str = typer.Option(None, "--cop", help="HOST:PORT of the COP web page (optional)."),
+    db: str = typer.Option("node.db", "--db", help="SQLite file in DIR, or postgresql://..."),
 ) -> None:
-    """Create the deployment CA and each nation's TLS certificate and Ed25519 signing key
-    (only what is missing)."""
-    created = init_deployment(root, [nation_code(n) for n in nation])
+    """Create this nation's own CA, its node TLS certificate, its Ed25519 signing key and a
+    node.toml with no partner yet, in DIR (only what is missing; nothing of any other
+    nation)."""
+    from trilink.node.setup import init_node
+
+    code = nation_code(nation)
+    created = init_node(directory, code, listen=listen, hosts=host or None, cop=cop, db=db)
     for path in created:
         console.print(f"created {path}")
     if not created:
-        console.print("nothing to do: the CA and every requested nation's keys exist")
+        console.print(f"nothing to do: {directory} already holds {code}'s CA, keys and node.toml")
+    console.print(
+        f"next: 'trilink pki export --dir {directory} --out {code}.bundle.json' and send the "
+        "bundle and its fingerprint to each partner"
+    )
+
+
+@pki_app.command("export")
+def pki_export(
+    directory: Path = NodeDirOption,
+    nation: str | None = OptionalNation,
+    out: Path = typer.Option(..., "--out", help="Where to write the public trust bundle."),
+) -> None:
+    """Write this nation's public trust bundle (CA and signing certificates, revocations; no
+    private key) and print its SHA-256 fingerprint, which partners check before trusting it."""
+    directory = node_directory(directory, nation)
+    from trilink.node.setup import export_trust
+
+    fingerprint = export_trust(directory, out)
+    console.print(f"wrote {out}")
+    typer.echo(f"fingerprint (SHA-256): {fingerprint}")
+
+
+@pki_app.command("trust")
+def pki_trust(
+    bundle: Path = typer.Argument(..., help="The partner's trust bundle ('pki export')."),
+    directory: Path = NodeDirOption,
+    partner: str = typer.Option(..., "--partner", help="The partner nation: USA, JPN or KOR."),
+    url: str = typer.Option(..., "--url", help="https://HOST:PORT of the partner's node."),
+    fingerprint: str = typer.Option(
+        None,
+        "--fingerprint",
+        help="The fingerprint the partner read to you: a bundle that does not match is refused.",
+    ),
+    ceiling: str = typer.Option(
+        "SECRET", "--ceiling", help="Highest classification this node releases to the partner."
+    ),
+    kind: list[str] = typer.Option(
+        [], "--kind", help="A report kind released to the partner (repeatable; default: all)."
+    ),
+) -> None:
+    """Make PARTNER a partner of this node: its bundle is checked and kept in DIR/partners/,
+    and node.toml gets [partners.PARTNER] with the URL, ceiling and kinds (edit them there).
+    Restart the node to use it."""
+    from trilink.node.setup import trust_partner
+
+    code = nation_code(partner)
+    trusted = trust_partner(
+        directory,
+        code,
+        url,
+        bundle,
+        fingerprint=fingerprint,
+        ceiling=ceiling,
+        kinds=list(kind) or None,
+    )
+    if fingerprint is None:
+        console.print(
+            f"[yellow]no --fingerprint given: compare {trusted.fingerprint} with {code}'s site "
+            "before starting the node[/yellow]"
+        )
+    console.print(f"{code} is now a partner of this node (ceiling {ceiling}); see node.toml")
 
 
 @pki_app.command("rotate")
-def pki_rotate(root: Path = DirOption, nation: str = NationOption) -> None:
-    """Give a nation a new signing key. The old key stays valid for reports it signed; the
-    node must be restarted to sign with the new one; partners learn it from the next batch."""
-    code = nation_code(nation)
-    key_id = issue_signing_key(root / "pki", node_dir(root, code), code)
-    console.print(f"{code} now signs with key {key_id}; restart its node to use it")
+def pki_rotate(
+    directory: Path = NodeDirOption,
+    nation: str | None = OptionalNation,
+) -> None:
+    """Give this node a new signing key and revoke the old one from now: reports the old key
+    signed until now stay valid everywhere; partners learn the new key and the revocation
+    from the next batch. A running node takes the new key up by itself."""
+    directory = node_directory(directory, nation)
+    from trilink.provenance.pki import load_signing_key
+    from trilink.provenance.trust import issue_revocation
+
+    old = load_signing_key(directory)[1]
+    key_id = issue_signing_key(directory, old.nation)
+    issue_revocation(directory, old.key_id, reason="superseded")
+    console.print(
+        f"{old.nation} now signs with key {key_id}; key {old.key_id} is revoked from now"
+    )
+
+
+@pki_app.command("revoke")
+def pki_revoke(
+    directory: Path = NodeDirOption,
+    nation: str | None = OptionalNation,
+    key: str = typer.Option(..., "--key", help="Id of one of this node's signing keys."),
+    at: str = typer.Option(
+        None,
+        "--at",
+        help="From when (ISO 8601 UTC, e.g. 2026-12-01T08:00:00Z) the key signs nothing "
+        "valid: the time it was compromised. Default: now.",
+    ),
+    reason: str = typer.Option(
+        "compromised", "--reason", help="compromised, superseded, retired."
+    ),
+) -> None:
+    """Revoke one of this nation's signing keys: partners refuse (and audit) every report it
+    signed after --at, and keep verifying the earlier ones. Rotate first if it is the
+    current key."""
+    directory = node_directory(directory, nation)
+    from datetime import UTC, datetime
+
+    from trilink.errors import InputError
+    from trilink.provenance.trust import issue_revocation
+
+    when = None
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at).astimezone(UTC)
+        except ValueError:
+            raise InputError(f"--at {at!r} is not an ISO 8601 time") from None
+    path = issue_revocation(directory, key, at=when, reason=reason)
+    console.print(f"wrote {path}: partners learn it from this node's next batch")
+
+
+@pki_app.command("renew")
+def pki_renew(
+    directory: Path = NodeDirOption,
+    nation: str | None = OptionalNation,
+    host: list[str] = typer.Option(
+        [], "--host", help="Names or addresses for the new certificate (default: as before)."
+    ),
+) -> None:
+    """Issue a new TLS certificate for this node from its own CA (before the old one expires,
+    or when its address changes). Restart the node to serve it."""
+    directory = node_directory(directory, nation)
+    from trilink.provenance.pki import issue_node_tls, tls_hosts_of
+
+    config = load_node_config(directory / "node.toml")
+    hosts = list(host) or tls_hosts_of(config.tls_cert)
+    issue_node_tls(directory, config.nation, hosts)
+    console.print(
+        f"new TLS certificate for {config.nation} ({', '.join(hosts)}); restart the node"
+    )

@@ -8,17 +8,22 @@ misconfigured URL pointing at another node is an error, not a silent misdelivery
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping, Sequence
 
 import httpx
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from trilink.federation.transport import PushReply, Transport, TransportError
 from trilink.node.config import NodeConfig
 from trilink.provenance.pki import nation_of
 
 
-def client_ssl_context(config: NodeConfig) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(config.ca_cert))
+def client_ssl_context(config: NodeConfig, cas: Sequence[x509.Certificate]) -> ssl.SSLContext:
+    """TLS as this node's client: our certificate, and servers trusted only if one of
+    ``cas`` (the CA certificates of the nation we mean to reach) issued theirs."""
+    pem = "".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in cas)
+    ctx = ssl.create_default_context(cadata=pem)
     ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))
     return ctx
 
@@ -31,13 +36,19 @@ def server_nation(response: httpx.Response) -> str | None:
 
 
 class HttpsTransport(Transport):
-    def __init__(self, config: NodeConfig):
+    """One HTTPS client per partner, each trusting only that partner's CA certificates."""
+
+    def __init__(self, config: NodeConfig, anchors: Mapping[str, Sequence[x509.Certificate]]):
         self.urls = dict(config.partner_urls)
-        self._client = httpx.AsyncClient(
-            verify=client_ssl_context(config),
-            timeout=httpx.Timeout(10.0, connect=2.0),
-            limits=httpx.Limits(max_connections=8),
-        )
+        self._clients = {
+            partner: httpx.AsyncClient(
+                verify=client_ssl_context(config, anchors[partner]),
+                timeout=httpx.Timeout(10.0, connect=2.0),
+                limits=httpx.Limits(max_connections=4),
+            )
+            for partner in self.urls
+            if partner in anchors
+        }
 
     async def _request(
         self,
@@ -49,11 +60,12 @@ class HttpsTransport(Transport):
         params: dict[str, int] | None = None,
     ) -> httpx.Response:
         url = self.urls.get(partner)
-        if url is None:
-            raise TransportError(f"no URL configured for partner {partner}")
+        client = self._clients.get(partner)
+        if url is None or client is None:
+            raise TransportError(f"no URL or trust bundle configured for partner {partner}")
         headers = {"content-type": "application/json"} if content is not None else None
         try:
-            response = await self._client.request(
+            response = await client.request(
                 method, url + path, content=content, params=params, headers=headers
             )
         except httpx.HTTPError as err:
@@ -87,4 +99,5 @@ class HttpsTransport(Transport):
         return response.content
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients.values():
+            await client.aclose()

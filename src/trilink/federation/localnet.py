@@ -1,8 +1,11 @@
 """The local three-nation network: USA, JPN and KOR nodes as background processes.
 
-``trilink net up --dir DIR`` creates the PKI and configs if missing, starts each node with
-``python -m trilink node run``, records its pid in ``DIR/<NATION>/node.pid`` and its log in
-``DIR/<NATION>/node.log``, and returns once all three answer their health check.
+``trilink net up --dir DIR`` sets up what is missing with the same steps two real sites
+follow (``trilink.node.setup``), once per nation, each in its own directory ``DIR/USA``,
+``DIR/JPN``, ``DIR/KOR``: its own CA and keys, its trust bundle exported, then each
+partner's bundle trusted by fingerprint. It starts each node with ``python -m trilink node
+run``, records its pid in ``DIR/<NATION>/node.pid`` and its log in ``DIR/<NATION>/node.log``,
+and returns once all three answer their health check.
 """
 
 from __future__ import annotations
@@ -19,31 +22,73 @@ from typing import Any
 import httpx
 
 from trilink.errors import ConfigError, FederationError
-from trilink.node.config import LOCAL_PORTS, NodeConfig, load_node_config, write_local_config
-from trilink.provenance.pki import init_deployment
+from trilink.federation.https import client_ssl_context
+from trilink.node.config import NodeConfig, load_node_config
+from trilink.node.setup import export_trust, init_node, trust_partner
+from trilink.provenance.pki import own_ca_certs
+from trilink.provenance.trust import read_bundle
 
+# TRILINK_PORT_OFFSET moves every port of new local networks (two test runs side by side).
+_OFFSET = int(os.environ.get("TRILINK_PORT_OFFSET", "0") or 0)
+LOCAL_PORTS = {"USA": 8101 + _OFFSET, "JPN": 8102 + _OFFSET, "KOR": 8103 + _OFFSET}
+LOCAL_COP_PORTS = {"USA": 8000 + _OFFSET, "JPN": 8001 + _OFFSET, "KOR": 8002 + _OFFSET}
 NATIONS = list(LOCAL_PORTS)
+BUNDLE = "trust-bundle.json"
 
 # Nodes started by this process: kept so they are reaped (waited for) when stopped here.
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
-def ensure_network(root: Path, db_template: str | None = None) -> list[str]:
-    """Create the PKI and per-nation configs that do not exist yet. Returns what was made."""
-    created = init_deployment(root, NATIONS)
-    for nation in NATIONS:
-        if not (root / nation / "node.toml").exists():
-            db = db_template.format(nation=nation.lower()) if db_template else "node.db"
-            created.append(str(write_local_config(root, nation, db=db)))
+def ensure_network(
+    root: Path,
+    db_template: str | None = None,
+    *,
+    nations: list[str] | None = None,
+    ceiling: str = "SECRET",
+    kinds: list[str] | None = None,
+) -> list[str]:
+    """Set up, for each nation in its own directory, what does not exist yet: ``pki init``,
+    ``pki export``, then ``pki trust`` of each partner's bundle checked by its fingerprint.
+    Returns what was created."""
+    chosen = nations or NATIONS
+    created: list[str] = []
+    fingerprints: dict[str, str] = {}
+    for nation in chosen:
+        node_dir = root / nation
+        db = db_template.format(nation=nation.lower()) if db_template else "node.db"
+        created += init_node(
+            node_dir,
+            nation,
+            listen=f"127.0.0.1:{LOCAL_PORTS[nation]}",
+            cop=f"127.0.0.1:{LOCAL_COP_PORTS[nation]}",
+            db=db,
+        )
+        fingerprints[nation] = export_trust(node_dir, node_dir / BUNDLE)
+    for nation in chosen:
+        config = load_node_config(root / nation / "node.toml")
+        for partner in chosen:
+            if partner == nation or partner in config.partner_urls:
+                continue
+            trust_partner(
+                root / nation,
+                partner,
+                f"https://127.0.0.1:{LOCAL_PORTS[partner]}",
+                root / partner / BUNDLE,
+                fingerprint=fingerprints[partner],
+                ceiling=ceiling,
+                kinds=kinds,
+            )
+            created.append(f"{root / nation / 'partners' / partner}.bundle.json")
     return created
 
 
 def mtls_client(config: NodeConfig, timeout: float = 3.0) -> httpx.Client:
-    import ssl
-
-    ctx = ssl.create_default_context(cafile=str(config.ca_cert))
-    ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))
-    return httpx.Client(verify=ctx, timeout=timeout)
+    """A client of this node's own tools (health, status, wake) to its node and, through
+    the partners' bundles it trusts, to theirs."""
+    cas = own_ca_certs(config.dir)
+    for path in config.partner_bundles.values():
+        cas += read_bundle(path).cas
+    return httpx.Client(verify=client_ssl_context(config, cas), timeout=timeout)
 
 
 def pid_of(root: Path, nation: str) -> int | None:
@@ -157,9 +202,16 @@ def stop_node(root: Path, nation: str, *, kill: bool = False, timeout_s: float =
     return True
 
 
+def _check_network_dir(root: Path) -> None:
+    if not any((root / n / "node.toml").exists() for n in NATIONS):
+        raise ConfigError(
+            f"{root} is not a trilink network directory (no <NATION>/node.toml): "
+            f"create it with 'trilink net up --dir {root}'"
+        )
+
+
 def net_down(root: Path) -> list[str]:
-    if not (root / "pki").exists():
-        raise ConfigError(f"{root} is not a trilink network directory (no pki/)")
+    _check_network_dir(root)
     return [n for n in NATIONS if stop_node(root, n)]
 
 
@@ -173,8 +225,7 @@ class NodeStatus:
 
 
 def net_status(root: Path) -> list[NodeStatus]:
-    if not (root / "pki").exists():
-        raise ConfigError(f"{root} is not a trilink network directory (no pki/)")
+    _check_network_dir(root)
     out = []
     first = load_node_config(root / NATIONS[0] / "node.toml")
     with mtls_client(first) as client:

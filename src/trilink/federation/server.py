@@ -1,7 +1,7 @@
 """A node's HTTPS endpoint for partners (mutual TLS).
 
-Endpoints (every caller must present a certificate its nation's trust anchor issued; the
-certificate's common name is the caller's nation):
+Endpoints (every caller must present a node certificate issued by its own nation's CA, as
+this node trusts it; the certificate's common name is the caller's nation):
 
     POST /v1/push          a partner delivers a batch       -> {"cursor", "accepted", ...}
     GET  /v1/feed?after=N  a partner pulls what it missed   -> a batch
@@ -21,19 +21,21 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from trilink.errors import ProvenanceError
 from trilink.federation.replicator import Replicator
 from trilink.model.wire import MAX_BATCH_BYTES
 from trilink.node.config import NodeConfig
 from trilink.node.ingest import BatchRefused
 from trilink.node.service import NodeService
-from trilink.provenance.pki import TLS_UNIT, nation_of, unit_of
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -57,14 +59,16 @@ class PeerCertProtocol(HttpToolsProtocol):
         self.app = with_peer
 
 
-def peer_nation(request: Request) -> str:
+def peer_nation(request: Request, service: NodeService) -> str:
+    """The nation whose node is calling: its TLS client certificate, issued by that nation's
+    own CA as this node trusts it (TLS only proved it came from *some* trusted CA)."""
     der = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_der")
     if not der:
-        raise HTTPException(401, "a client certificate issued by the deployment CA is required")
-    cert = x509.load_der_x509_certificate(der)
-    if unit_of(cert) != TLS_UNIT:
-        raise HTTPException(403, "certificate is not a node TLS certificate")
-    return nation_of(cert)
+        raise HTTPException(401, "a node client certificate is required")
+    try:
+        return service.keys.check_tls_peer(x509.load_der_x509_certificate(der))
+    except (ProvenanceError, ValueError) as err:
+        raise HTTPException(403, f"client certificate refused: {err}") from None
 
 
 def create_app(service: NodeService, replicator: Replicator | None = None) -> FastAPI:
@@ -85,7 +89,7 @@ def create_app(service: NodeService, replicator: Replicator | None = None) -> Fa
     app.state.replicator = replicator
 
     def require_partner(request: Request) -> str:
-        nation = peer_nation(request)
+        nation = peer_nation(request, service)
         if nation not in service.config.policy.partners:
             service.ingestor.audit_refusal(nation, f"{nation} is not a configured partner")
             raise HTTPException(403, f"{nation} is not a partner of {service.nation}")
@@ -130,12 +134,12 @@ def create_app(service: NodeService, replicator: Replicator | None = None) -> Fa
 
     @app.get("/v1/health")
     async def health(request: Request) -> dict[str, Any]:
-        peer_nation(request)
+        peer_nation(request, service)
         return {"nation": service.nation, "status": "ok", "reports": service.store.report_count()}
 
     @app.get("/v1/status")
     async def status(request: Request) -> dict[str, Any]:
-        peer_nation(request)
+        peer_nation(request, service)
         data = service.status()
         if replicator is not None:
             for partner, link in replicator.links.items():
@@ -144,7 +148,7 @@ def create_app(service: NodeService, replicator: Replicator | None = None) -> Fa
 
     @app.post("/v1/wake")
     async def wake(request: Request) -> dict[str, str]:
-        if peer_nation(request) != service.nation:
+        if peer_nation(request, service) != service.nation:
             raise HTTPException(403, "only this node's own certificate may wake it")
         if replicator is not None:
             replicator.wake()
@@ -153,13 +157,35 @@ def create_app(service: NodeService, replicator: Replicator | None = None) -> Fa
     return app
 
 
-def server_ssl_kwargs(config: NodeConfig) -> dict[str, Any]:
+def server_ssl_kwargs(config: NodeConfig, trusted_cas: Path) -> dict[str, Any]:
+    """uvicorn's TLS settings: our certificate, and client certificates required from the
+    CAs in ``trusted_cas`` (ours and each partner's, see ``write_trusted_cas``)."""
     return {
         "ssl_keyfile": str(config.tls_key),
         "ssl_certfile": str(config.tls_cert),
-        "ssl_ca_certs": str(config.ca_cert),
+        "ssl_ca_certs": str(trusted_cas),
         "ssl_cert_reqs": ssl.CERT_REQUIRED,
     }
 
 
-__all__ = ["PeerCertProtocol", "create_app", "peer_nation", "server_ssl_kwargs"]
+def write_trusted_cas(service: NodeService) -> Path:
+    """One PEM file of every CA this node accepts TLS clients from: its own (for its own
+    tools) and each partner's, as its key ring holds them. Rewritten at each start."""
+    path = service.config.dir / "partners" / "tls-clients.pem"
+    path.parent.mkdir(exist_ok=True)
+    pems = [
+        cert.public_bytes(serialization.Encoding.PEM)
+        for cas in service.keys.anchors.values()
+        for cert in cas
+    ]
+    path.write_bytes(b"".join(pems))
+    return path
+
+
+__all__ = [
+    "PeerCertProtocol",
+    "create_app",
+    "peer_nation",
+    "server_ssl_kwargs",
+    "write_trusted_cas",
+]

@@ -4,11 +4,13 @@ Envelopes travel as the exact canonical bytes their origin signed, spliced in wi
 re-encoding, so what a receiver hashes is byte-for-byte what was signed::
 
     {"v":2,"sender":"JPN","head":42,"head_chain":"9f…","after":40,"prev":"3c…",
-     "certs":["-----BEGIN CERTIFICATE-----..."],
+     "certs":["-----BEGIN CERTIFICATE-----..."],"revocations":["{...}"],
      "items":[{"pseq":41,"report":{...envelope...},"signature":{...}}, ...]}
 
 ``pseq`` is the sender's per-partner outbox sequence; ``head`` the newest pseq it holds for
-this partner (the receiver's lag is ``head - cursor``).
+this partner (the receiver's lag is ``head - cursor``). ``certs`` are the sender's signing
+certificates and ``revocations`` the revocation statements its CA signed
+(``trilink.provenance.trust``): both travel with every batch, so they reach every partner.
 
 The outbox for each partner is a hash chain: ``chain(p) = SHA-256(chain(p-1) || p ||
 SHA-256(envelope))`` from ``chain(0) = 0…0``. A batch states the chain value ``prev`` at
@@ -31,6 +33,7 @@ from trilink.model.report import Signature
 WIRE_VERSION = 2
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 MAX_CERTS = 32  # a node has one current signing key and a few archived ones
+MAX_REVOCATIONS = 64
 GENESIS_CHAIN = "0" * 64
 
 
@@ -55,6 +58,7 @@ class WireBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     after: int
     prev: str
     certs: list[str]
+    revocations: list[str]
     items: list[WireItem]
 
 
@@ -68,6 +72,7 @@ def encode_batch(
     start: tuple[int, str],
     certs: Sequence[str],
     items: Sequence[tuple[int, bytes, str]],
+    revocations: Sequence[str] = (),
 ) -> bytes:
     """``head`` and ``start`` are (pseq, chain value) of the feed's newest item and of the
     position just before the first item; ``items`` are (pseq, signed envelope bytes,
@@ -85,6 +90,8 @@ def encode_batch(
         _enc(start[1]),
         b',"certs":',
         _enc(list(certs)),
+        b',"revocations":',
+        _enc(list(revocations)),
         b',"items":[',
     ]
     for i, (pseq, envelope, signature) in enumerate(items):
@@ -117,6 +124,10 @@ def decode_batch(body: bytes) -> WireBatch:
         raise ReportError(f"batch version {batch.v} is not supported (expected {WIRE_VERSION})")
     if len(batch.certs) > MAX_CERTS:
         raise ReportError(f"batch carries {len(batch.certs)} certificates; at most {MAX_CERTS}")
+    if len(batch.revocations) > MAX_REVOCATIONS:
+        raise ReportError(
+            f"batch carries {len(batch.revocations)} revocations; at most {MAX_REVOCATIONS}"
+        )
     if not (_is_chain(batch.head_chain) and _is_chain(batch.prev)):
         raise ReportError("batch chain values must be 64 lowercase hex characters")
     if not 0 <= batch.after <= batch.head:

@@ -6,14 +6,17 @@ cop = "127.0.0.1:8001"              # optional: the COP web page for people (or 
 db = "node.db"                      # a file next to this config, or postgresql://...
 accept_ceiling = "SECRET"           # the highest classification this node may hold from
                                     # partners (default SECRET); above it: refused, audited
-[tls]
-ca = "../pki/ca.crt"
+[tls]                               # this nation's own PKI ('trilink pki init')
+ca = "ca.crt"
 cert = "tls.crt"
 key = "tls.key"
-[partners.USA]
+[partners.USA]                      # written by 'trilink pki trust'
 url = "https://127.0.0.1:8101"
+bundle = "partners/USA.bundle.json" # USA's public trust bundle: its CA(s), checked by
+                                    # fingerprint when it was trusted
 ceiling = "SECRET"                  # highest classification this node releases to USA
 accepts_exercise = true
+kinds = ["note", "maritime.event"]  # optional: only these kinds go to USA
 
 Instead of the one-line ``cop = "HOST:PORT"``, a ``[cop]`` table says how the COP is reached::
 
@@ -114,6 +117,7 @@ class NodeConfig:
     tls_cert: Path
     tls_key: Path
     partner_urls: dict[str, str]
+    partner_bundles: dict[str, Path]
     policy: NodePolicy
     markings: dict[str, Classification]
     accept_ceiling: Classification = Classification.SECRET
@@ -135,7 +139,8 @@ def load_node_config(path: Path) -> NodeConfig:
         raw = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            f"no node config at {path}: create one with 'trilink net up' or 'trilink node init'"
+            f"no node config at {path}: create one with 'trilink pki init --dir "
+            f"{path.parent} --nation ...' (or 'trilink net up' for the local network)"
         ) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
@@ -159,11 +164,16 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
         raise ConfigError(f"{src}: [tls] must be a table")
     partners = raw.get("partners", {})
     urls: dict[str, str] = {}
+    bundles: dict[str, Path] = {}
     for code, table in partners.items() if isinstance(partners, dict) else []:
         url = table.get("url") if isinstance(table, dict) else None
         if not isinstance(url, str) or not url.startswith("https://"):
             raise ConfigError(f'{src}: [partners.{code}] needs url = "https://host:port"')
         urls[code] = url.rstrip("/")
+        bundle = table.get("bundle", f"partners/{code}.bundle.json")
+        if not isinstance(bundle, str):
+            raise ConfigError(f"{src}: [partners.{code}] bundle must be a file name")
+        bundles[code] = (base / bundle).resolve()
     cop_host, cop_port, cop_options = parse_cop_section(raw.get("cop"), src)
     ceiling_text = raw.get("accept_ceiling", "SECRET")
     try:
@@ -180,40 +190,64 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
         host=host,
         port=int(port_text),
         db_url=db_url,
-        ca_cert=(base / tls.get("ca", "../pki/ca.crt")).resolve(),
+        ca_cert=(base / tls.get("ca", "ca.crt")).resolve(),
         tls_cert=(base / tls.get("cert", "tls.crt")).resolve(),
         tls_key=(base / tls.get("key", "tls.key")).resolve(),
         partner_urls=urls,
+        partner_bundles=bundles,
         policy=policy_from_config(nation, raw, source=src),
         markings=markings_from_config(raw, source=src, base=default_markings()),
     )
 
 
-LOCAL_PORTS = {"USA": 8101, "JPN": 8102, "KOR": 8103}
-LOCAL_COP_PORTS = {"USA": 8000, "JPN": 8001, "KOR": 8002}
-
-
-def write_local_config(
-    root: Path, nation: str, *, ceiling: str = "SECRET", db: str = "node.db"
+def write_node_config(
+    node_dir: Path,
+    nation: str,
+    *,
+    listen: str,
+    cop: str | None = None,
+    db: str = "node.db",
+    accept_ceiling: str = "SECRET",
 ) -> Path:
-    """A config for the local three-nation network (127.0.0.1:8101-8103)."""
-    path = root / nation / "node.toml"
+    """A new node.toml for ``nation`` with no partner yet ('trilink pki trust' adds them)."""
+    path = node_dir / "node.toml"
     doc: dict[str, Any] = {
         "nation": nation,
-        "listen": f"127.0.0.1:{LOCAL_PORTS[nation]}",
-        "cop": f"127.0.0.1:{LOCAL_COP_PORTS[nation]}",
+        "listen": listen,
         "db": db,
-        "tls": {"ca": "../pki/ca.crt", "cert": "tls.crt", "key": "tls.key"},
-        "partners": {
-            other: {
-                "url": f"https://127.0.0.1:{port}",
-                "ceiling": ceiling,
-                "accepts_exercise": True,
-            }
-            for other, port in LOCAL_PORTS.items()
-            if other != nation
-        },
+        "accept_ceiling": accept_ceiling,
+        "tls": {"ca": "ca.crt", "cert": "tls.crt", "key": "tls.key"},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if cop:
+        doc["cop"] = cop
+    node_config_from_dict(path, doc)  # refuse to write what would not load
     path.write_text(tomli_w.dumps(doc), "utf-8")
     return path
+
+
+def add_partner(
+    config_path: Path,
+    partner: str,
+    *,
+    url: str,
+    bundle: str,
+    ceiling: str,
+    kinds: list[str],
+    accepts_exercise: bool = True,
+) -> None:
+    """Add (or replace) ``[partners.<partner>]`` in a node.toml, checking the result loads."""
+    try:
+        doc = tomllib.loads(config_path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no node config at {config_path}: run 'trilink pki init' in that directory first"
+        ) from None
+    doc.setdefault("partners", {})[partner] = {
+        "url": url.rstrip("/"),
+        "bundle": bundle,
+        "ceiling": ceiling,
+        "accepts_exercise": accepts_exercise,
+        "kinds": kinds,
+    }
+    node_config_from_dict(config_path, doc)
+    config_path.write_text(tomli_w.dumps(doc), "utf-8")

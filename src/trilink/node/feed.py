@@ -26,6 +26,7 @@ class Feed:
         returns (body, number of items)."""
         if partner not in self.config.policy.partners:
             raise ConfigError(f"{partner} is not a configured partner of {self.config.nation}")
+        self.keys.refresh()
         with self._lock:
             head = self.store.outbox_head(partner)
             # Asked for more than we ever queued: answer with where our feed ends, so the
@@ -40,6 +41,7 @@ class Feed:
             (start, prev),
             self.keys.own_certs(),
             [(i.pseq, i.envelope, i.signature) for i in items],
+            self.keys.own_revocations(),
         )
         return body, len(items)
 

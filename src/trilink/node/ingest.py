@@ -118,7 +118,7 @@ class Ingestor:
                     )
                     cursor = self.store.cursor(sender)[0]
                     return IngestResult(cursor=cursor, rejected=len(batch.items), reasons=[reason])
-                self.keys.learn_certs(sender, batch.certs)
+                self.keys.learn(sender, batch.certs, batch.revocations)
                 result, accepted = self._ingest_items(sender, batch)
         if accepted:
             self._notify(accepted)
@@ -209,7 +209,7 @@ class Ingestor:
         """Whether a batch with no new item would still change something here: a new
         signing key, or a sender whose history is not the one we received (read-only, so
         idle polling does not write)."""
-        if self.keys.has_new(batch.certs):
+        if self.keys.has_new(batch.certs, batch.revocations):
             return True
         cursor, anchor = self.store.inbound_anchor(sender)
         if batch.head < cursor or batch.items and batch.items[-1].pseq > cursor:

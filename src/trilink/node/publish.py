@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trilink.errors import LabelError, ProvenanceError, ReportError, TrilinkError
+from trilink.errors import LabelError, ReportError, TrilinkError
 from trilink.model.ids import parse_utc_timestamp, utc_timestamp
 from trilink.model.kinds import TOMBSTONE, validate_payload
 from trilink.model.label import Label, combine_labels, format_label
@@ -197,14 +197,9 @@ class Publisher:
                     len(drafts),
                     floor=int(parse_utc_timestamp(created).timestamp() * 1_000_000),
                 )
+                self.keys.refresh()
+                self.keys.check_can_sign(parse_utc_timestamp(created))
                 signer = self.keys.signer
-                if not signer.certified.valid_at(parse_utc_timestamp(created)):
-                    key = signer.certified
-                    raise ProvenanceError(
-                        f"signing key {key.key_id} is valid from {key.not_before:%Y-%m-%d %H:%M} "
-                        f"to {key.not_after:%Y-%m-%d %H:%M} UTC, not now: partners would reject "
-                        "everything it signs. Run 'trilink pki rotate' and restart the node"
-                    )
                 envelopes = [
                     build_envelope(
                         origin=self.nation,

@@ -1,12 +1,15 @@
-"""The deployment PKI: one CA, and per nation a TLS certificate and an Ed25519 signing key.
+"""Each nation's own PKI: its CA, its node's TLS certificate and its report-signing key.
 
-``trilink pki init`` writes::
+``trilink pki init --dir DIR --nation JPN`` writes, for JPN alone::
 
-    DIR/pki/ca.crt, ca.key                      deployment CA (ECDSA P-256)
-    DIR/<NATION>/tls.crt, tls.key               node TLS certificate (server + client auth)
-    DIR/<NATION>/signing.crt, signing.key       Ed25519 report-signing key, certified by the CA
+    DIR/ca.crt, ca.key                  JPN's certificate authority (ECDSA P-256)
+    DIR/tls.crt, tls.key                the node's TLS certificate (server + client auth)
+    DIR/signing.crt, signing.key        Ed25519 report-signing key, certified by JPN's CA
 
-The nation is the certificate's common name. Private keys are written with mode 0600.
+No file of one nation is ever needed by another: partners exchange public trust bundles
+(``trust.py``) and check them by fingerprint. The nation is each certificate's common name;
+private keys are written with mode 0600. Retired keys and CA certificates are kept
+(``signing-<key id>.*``, ``ca-<fingerprint>.crt``) so what they signed stays verifiable.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +32,8 @@ from trilink.errors import ConfigError, ProvenanceError
 
 SIGNING_UNIT = "report signing"
 TLS_UNIT = "node"
+CA_UNIT = "certificate authority"
+DEFAULT_HOSTS = ["127.0.0.1", "localhost"]
 
 
 def _now() -> dt.datetime:
@@ -74,12 +80,14 @@ class CertifiedKey:
         return self.not_before <= moment <= self.not_after
 
 
-def create_ca(pki_dir: Path, *, years: int = 10) -> None:
+def create_ca(node_dir: Path, nation: str, *, years: int = 10) -> None:
+    """``nation``'s certificate authority: ``ca.crt`` and ``ca.key`` in ``node_dir``."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "trilink"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "trilink deployment CA"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, CA_UNIT),
+            x509.NameAttribute(NameOID.COMMON_NAME, nation),
         ]
     )
     now = _now()
@@ -109,22 +117,40 @@ def create_ca(pki_dir: Path, *, years: int = 10) -> None:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    pki_dir.mkdir(parents=True, exist_ok=True)
-    _write_private(pki_dir / "ca.key", _pem_key(key))
-    (pki_dir / "ca.crt").write_bytes(_pem_cert(cert))
+    node_dir.mkdir(parents=True, exist_ok=True)
+    _write_private(node_dir / "ca.key", _pem_key(key))
+    (node_dir / "ca.crt").write_bytes(_pem_cert(cert))
 
 
-def load_ca(pki_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def load_ca(node_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """This nation's CA certificate and key (only the commands that issue need the key)."""
     try:
-        cert = x509.load_pem_x509_certificate((pki_dir / "ca.crt").read_bytes())
-        key = serialization.load_pem_private_key((pki_dir / "ca.key").read_bytes(), None)
+        cert = x509.load_pem_x509_certificate((node_dir / "ca.crt").read_bytes())
+        key = serialization.load_pem_private_key((node_dir / "ca.key").read_bytes(), None)
     except FileNotFoundError as err:
         raise ConfigError(
-            f"no deployment CA in {pki_dir}: run 'trilink pki init --dir {pki_dir.parent}'"
+            f"no CA in {node_dir}: run 'trilink pki init --dir {node_dir} --nation ...' "
+            "(or copy back ca.key if it is kept offline)"
         ) from err
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ConfigError(f"{pki_dir / 'ca.key'} is not an ECDSA key")
+        raise ConfigError(f"{node_dir / 'ca.key'} is not an ECDSA key")
     return cert, key
+
+
+def own_ca_certs(node_dir: Path) -> list[x509.Certificate]:
+    """This nation's CA certificates: the current one first, then retired ones."""
+    paths = [node_dir / "ca.crt", *sorted(node_dir.glob("ca-*.crt"))]
+    try:
+        return [x509.load_pem_x509_certificate(p.read_bytes()) for p in paths]
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no CA certificate in {node_dir}: run 'trilink pki init --dir {node_dir} "
+            "--nation ...'"
+        ) from None
+
+
+def cert_fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
 
 
 def _issue(
@@ -189,10 +215,10 @@ def _issue(
     return builder.sign(ca_key, hashes.SHA256())
 
 
-def issue_node_tls(
-    pki_dir: Path, node_dir: Path, nation: str, hosts: list[str] | None = None
-) -> None:
-    ca_cert, ca_key = load_ca(pki_dir)
+def issue_node_tls(node_dir: Path, nation: str, hosts: list[str] | None = None) -> None:
+    """A new TLS certificate for the node (also how it is renewed), from its nation's CA;
+    ``hosts`` are the names and addresses partners reach it by."""
+    ca_cert, ca_key = load_ca(node_dir)
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _issue(
         ca_cert,
@@ -201,14 +227,23 @@ def issue_node_tls(
         nation,
         TLS_UNIT,
         days=730,
-        tls_hosts=hosts or ["127.0.0.1", "localhost"],
+        tls_hosts=hosts or DEFAULT_HOSTS,
     )
     _write_private(node_dir / "tls.key", _pem_key(key))
     (node_dir / "tls.crt").write_bytes(_pem_cert(cert))
 
 
+def tls_hosts_of(cert_path: Path) -> list[str]:
+    """The names and addresses a TLS certificate was issued for."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return DEFAULT_HOSTS
+    return [str(n.value) for n in names if isinstance(n, x509.DNSName | x509.IPAddress)]
+
+
 def issue_signing_key(
-    pki_dir: Path,
     node_dir: Path,
     nation: str,
     *,
@@ -217,7 +252,7 @@ def issue_signing_key(
 ) -> str:
     """Create a new Ed25519 signing key for ``nation``; returns its key id. Any previous key
     is kept as ``signing-<keyid>.key/.crt`` so reports it signed stay verifiable."""
-    ca_cert, ca_key = load_ca(pki_dir)
+    ca_cert, ca_key = load_ca(node_dir)
     current = node_dir / "signing.crt"
     if current.exists():
         old = load_certified_key(current.read_bytes())
@@ -301,42 +336,54 @@ def unit_of(cert: x509.Certificate) -> str:
     return str(units[0].value) if units else ""
 
 
-def verify_issued_by(cert: x509.Certificate, ca_cert: x509.Certificate) -> None:
-    """Raise ``ProvenanceError`` unless ``cert`` was signed by the deployment CA."""
-    if cert.issuer != ca_cert.subject:
-        raise ProvenanceError("certificate was not issued by this deployment's CA")
-    try:
-        cert.verify_directly_issued_by(ca_cert)
-    except (InvalidSignature, ValueError, TypeError) as err:
-        raise ProvenanceError(
-            f"certificate signature does not verify against the CA: {err}"
-        ) from None
+def verify_issued_by(cert: x509.Certificate, cas: Sequence[x509.Certificate]) -> None:
+    """Raise ``ProvenanceError`` unless ``cert`` was signed by one of ``cas`` (one nation's
+    CA certificates) and names that nation."""
+    for ca_cert in cas:
+        if cert.issuer != ca_cert.subject:
+            continue
+        try:
+            cert.verify_directly_issued_by(ca_cert)
+        except (InvalidSignature, ValueError, TypeError):
+            continue
+        if nation_of(cert) != nation_of(ca_cert):
+            raise ProvenanceError(
+                f"certificate names {nation_of(cert)} but was issued by {nation_of(ca_cert)}'s CA"
+            )
+        return
+    nations = sorted({nation_of(c) for c in cas})
+    raise ProvenanceError(f"certificate was not issued by {', '.join(nations) or 'a trusted'} CA")
 
 
-def verify_certified_key(cert_pem: bytes | str, ca_cert: x509.Certificate) -> CertifiedKey:
+def verify_certified_key(cert_pem: bytes | str, cas: Sequence[x509.Certificate]) -> CertifiedKey:
+    """A signing certificate's key, if one of ``cas`` issued it for its nation."""
     data = cert_pem.encode() if isinstance(cert_pem, str) else cert_pem
-    cert = x509.load_pem_x509_certificate(data)
-    verify_issued_by(cert, ca_cert)
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+    except ValueError as err:
+        raise ProvenanceError(f"not a PEM certificate: {err}") from None
+    verify_issued_by(cert, cas)
     if unit_of(cert) != SIGNING_UNIT:
         raise ProvenanceError("certificate is not a report-signing certificate")
     return load_certified_key(data)
 
 
-def init_deployment(root: Path, nations: list[str]) -> list[str]:
-    """Create whatever is missing of the CA and each nation's TLS and signing material.
-    Returns a list of what was created."""
+def init_nation(node_dir: Path, nation: str, hosts: list[str] | None = None) -> list[str]:
+    """Create whatever is missing of ``nation``'s CA, node TLS certificate and signing key
+    in ``node_dir``, and nothing of any other nation. Returns what was created."""
     created: list[str] = []
-    pki_dir = root / "pki"
-    if not (pki_dir / "ca.crt").exists():
-        create_ca(pki_dir)
-        created.append(str(pki_dir / "ca.crt"))
-    for nation in nations:
-        node_dir = root / nation
-        node_dir.mkdir(parents=True, exist_ok=True)
-        if not (node_dir / "tls.crt").exists():
-            issue_node_tls(pki_dir, node_dir, nation)
-            created.append(str(node_dir / "tls.crt"))
-        if not (node_dir / "signing.crt").exists():
-            issue_signing_key(pki_dir, node_dir, nation)
-            created.append(str(node_dir / "signing.crt"))
+    node_dir.mkdir(parents=True, exist_ok=True)
+    if (node_dir / "ca.crt").exists():
+        existing = nation_of(own_ca_certs(node_dir)[0])
+        if existing != nation:
+            raise ConfigError(f"{node_dir} holds {existing}'s CA, not {nation}'s")
+    else:
+        create_ca(node_dir, nation)
+        created.append(str(node_dir / "ca.crt"))
+    if not (node_dir / "tls.crt").exists():
+        issue_node_tls(node_dir, nation, hosts)
+        created.append(str(node_dir / "tls.crt"))
+    if not (node_dir / "signing.crt").exists():
+        issue_signing_key(node_dir, nation)
+        created.append(str(node_dir / "signing.crt"))
     return created

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from cryptography.exceptions import InvalidSignature
@@ -86,8 +87,20 @@ class Verifier:
     def __init__(self, keys: Iterable[CertifiedKey] = ()):
         self._keys: dict[str, CertifiedKey] = {}
         self._good_roots: dict[tuple[str, str, int], None] = {}
+        self._revoked: dict[str, tuple[dt.datetime, str]] = {}
         for key in keys:
             self.add_key(key)
+
+    def revoke(self, key_id: str, at: dt.datetime, reason: str) -> None:
+        """Reports signed by ``key_id`` and created after ``at`` no longer verify; earlier
+        ones still do. The earliest revocation time of a key wins."""
+        known = self._revoked.get(key_id)
+        if known is None or at < known[0]:
+            self._revoked[key_id] = (at, reason)
+
+    def revoked_at(self, key_id: str) -> dt.datetime | None:
+        found = self._revoked.get(key_id)
+        return found[0] if found else None
 
     def add_key(self, key: CertifiedKey) -> None:
         self._keys[key.key_id] = key
@@ -123,6 +136,12 @@ class Verifier:
             raise ProvenanceError(
                 f"report created {envelope.created} outside key {key.key_id}'s validity "
                 f"({key.not_before:%Y-%m-%d} to {key.not_after:%Y-%m-%d})"
+            )
+        revoked = self._revoked.get(key.key_id)
+        if revoked is not None and created > revoked[0]:
+            raise ProvenanceError(
+                f"report created {envelope.created} is signed by key {key.key_id}, which "
+                f"{key.nation} revoked ({revoked[1]}) from {revoked[0]:%Y-%m-%d %H:%M:%S} UTC"
             )
         try:
             root = bytes.fromhex(signature.root)

@@ -20,22 +20,10 @@ from pathlib import Path
 from trilink.errors import StoreError
 from trilink.model.ids import utc_timestamp
 from trilink.store.base import Store
+from trilink.store.check import expected_tables
 from trilink.store.postgres import PostgresStore
 from trilink.store.sqlite import SqliteStore
 
-# Every table of the store, parents first (restore order). New tables are added here.
-TABLES = [
-    "schema_migrations",
-    "reports",
-    "outbox",
-    "cursors",
-    "counters",
-    "audit",
-    "audit_head",
-    "keys",
-    "users",
-    "sessions",
-]
 # Identity columns PostgreSQL generates: set explicitly on restore, then moved past.
 IDENTITY = {"reports": "seq"}
 BATCH_ROWS = 5000
@@ -74,7 +62,7 @@ def backup(store: Store, nation: str, out: Path) -> BackupInfo:
         copy = SqliteStore(tmp)
         copy.migrate_to(store.schema_version())
         with store.read_snapshot():
-            for table in TABLES:
+            for table in expected_tables():
                 copy.clear(table)
                 columns = store.columns(table)
                 for rows in store.table_rows(table, columns, BATCH_ROWS):
@@ -136,7 +124,7 @@ def restore(path: Path, db_url: str, nation: str) -> BackupInfo:
         try:
             target.migrate_to(info.schema_version)
             with target.transaction():
-                for table in TABLES:
+                for table in [t for t in expected_tables() if source.table_exists(t)]:
                     target.clear(table)  # rows a new schema starts with (its audit head)
                     columns = source.columns(table)
                     for rows in source.table_rows(table, columns, BATCH_ROWS):

@@ -141,6 +141,19 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE cursors ADD COLUMN inbound_chain TEXT NOT NULL DEFAULT ''",
         ],
     ),
+    (
+        5,
+        "signed revocation statements of signing keys",
+        [
+            """CREATE TABLE revocations (
+                key_id TEXT PRIMARY KEY,
+                nation TEXT NOT NULL,
+                revoked_at TEXT NOT NULL,
+                statement TEXT NOT NULL,
+                added_at TEXT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 
@@ -795,6 +808,22 @@ class Store(abc.ABC):
     def keys(self) -> list[CertifiedKey]:
         rows = self._rows("SELECT cert_pem FROM keys ORDER BY added_at")
         return [load_certified_key(r[0]) for r in rows]
+
+    def add_revocation(self, key_id: str, nation: str, revoked_at: str, statement: str) -> bool:
+        """Remember a verified revocation statement; False if this key's was known."""
+        if self._rows("SELECT 1 FROM revocations WHERE key_id = ?", (key_id,)):
+            return False
+        self._run(
+            "INSERT INTO revocations (key_id, nation, revoked_at, statement, added_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key_id, nation, revoked_at, statement, utc_timestamp()),
+        )
+        return True
+
+    def revocations(self) -> list[tuple[str, str]]:
+        """(nation, statement text) of every revocation this node holds."""
+        rows = self._rows("SELECT nation, statement FROM revocations ORDER BY added_at")
+        return [(str(n), str(t)) for n, t in rows]
 
 
 def open_store(url: str, *, check: bool = False, migrate: bool = True) -> Store:

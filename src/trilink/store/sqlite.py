@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -162,8 +163,7 @@ class SqliteStore(Store):
         # quick_check visits pages in b-tree order, which on a cold cache is random I/O:
         # 12 s for 1 GB here, against 1.2 s with the file read in order alongside it
         # (docs/benchmarks/store.md)
-        reader = threading.Thread(target=_read_through, args=(self.path,), daemon=True)
-        reader.start()
+        reader = _read_through(self.path)
         try:
             with self._lock:
                 lines = self._pragma_lines(pragma)
@@ -172,7 +172,7 @@ class SqliteStore(Store):
             # tables, one by one
             return self._damaged_tables(pragma, err), []
         finally:
-            reader.join()
+            reader.wait()
         if lines == ["ok"]:
             return [], [f"PRAGMA {pragma}: ok"]
         return [self._with_table_names(line) for line in lines], []
@@ -233,13 +233,27 @@ class SqliteStore(Store):
                 raise StoreError(f"backup of {self.path} failed: {err}") from err
 
 
-def _read_through(path: Path) -> None:
-    """Read the database file and its WAL in order, so they are in the page cache."""
-    buffer = bytearray(4 << 20)
-    for name in (path, path.with_name(path.name + "-wal")):
-        try:
-            with name.open("rb", buffering=0) as f:
-                while f.readinto(buffer):
-                    pass
-        except OSError:
-            pass
+_READER = """
+import sys
+buffer = bytearray(4 << 20)
+for name in sys.argv[1:]:
+    try:
+        with open(name, "rb", buffering=0) as f:
+            while f.readinto(buffer):
+                pass
+    except OSError:
+        pass
+"""
+
+
+def _read_through(path: Path) -> subprocess.Popen[bytes]:
+    """Read the database file and its WAL in order, so they are in the page cache, in a
+    child process. Never in this one: closing any descriptor of the database file drops
+    every POSIX lock this process holds on it, and then another process closing its last
+    connection deletes the WAL under our feet (our later writes were lost that way)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _READER, str(path), f"{path}-wal"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

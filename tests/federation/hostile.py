@@ -1,0 +1,30 @@
+"""What a hostile or broken JPN node could push to USA: any items, chained correctly from
+USA's cursor (a sender computes its own chain), with JPN's real certificates."""
+
+from __future__ import annotations
+
+import hashlib
+
+from tests.conftest import Network
+from trilink.model.wire import chain_next, encode_batch
+from trilink.node.ingest import IngestResult
+
+
+def push_from_jpn(
+    network: Network, items: list[tuple[bytes, str]], *, revocations: list[str] | None = None
+) -> IngestResult:
+    """Push ``items`` (signed envelope bytes, signature JSON) from JPN to USA."""
+    usa, jpn = network["USA"], network["JPN"]
+    cursor, anchor = usa.store.inbound_anchor("JPN")
+    chain = anchor
+    for i, (raw, _sig) in enumerate(items):
+        chain = chain_next(chain, cursor + 1 + i, hashlib.sha256(raw).digest())
+    body = encode_batch(
+        "JPN",
+        (cursor + len(items), chain),
+        (cursor, anchor),
+        jpn.own_certs(),
+        [(cursor + 1 + i, raw, sig) for i, (raw, sig) in enumerate(items)],
+        revocations or jpn.keys.own_revocations(),
+    )
+    return usa.receive_push("JPN", body)
