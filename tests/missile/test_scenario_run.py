@@ -13,8 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from trilink.cli.app import app
-from trilink.missile.scenario import ScenarioError, parse_scenario, run_scenario
-from trilink.missile.scenario_io import japan_zones, load_scenario, write_outputs
+from trilink.missile.io.run_outputs import write_outputs
+from trilink.missile.io.scenario_file import load_scenario
+from trilink.missile.run import run_scenario
+from trilink.missile.sim.scenario import ScenarioError, parse_scenario
+from trilink.missile.warn.zones import japan_zones
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "missile"
 
@@ -219,7 +222,7 @@ def test_cli_scenario_run(tmp_path: Path) -> None:
 )
 def test_example_warnings_match_the_truth(example: str, overflies: bool, in_eez: bool) -> None:
     """The IRBM over Aomori and the lofted ICBM into the EEZ: first warnings say so."""
-    from trilink.missile.estimates import estimate
+    from trilink.missile.sim.estimates import estimate
 
     sc = load_scenario(EXAMPLES / example)
     zones, note = japan_zones(sc.view)

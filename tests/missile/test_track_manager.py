@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from trilink.missile.track.manager import SensorCoverage, TrackManager
+from trilink.missile.track.manager import TrackManager
 from trilink.missile.track.synthetic import (
     SyntheticSensor,
     ballistic_truth,
@@ -18,7 +18,7 @@ from trilink.missile.track.synthetic import (
     make_plots,
     state_from_geodetic,
 )
-from trilink.missile.types import FlagReason, Plot, PlotScan, TrackStatus
+from trilink.missile.types import FlagReason, Plot, PlotScan, SensorCoverage, TrackStatus
 
 SENSORS = [
     SyntheticSensor.at_site(
@@ -214,7 +214,8 @@ def test_tracker_pipeline_from_two_point_initiation_is_consistent() -> None:
     track, started from plots only, stays in the 95 % band on model-matched truth."""
     from scipy.stats import chi2
 
-    from trilink.missile.track.ekf import FilterParams
+    from trilink.missile.track.ekf import EkfFilter
+    from trilink.missile.track.filter import FilterParams
 
     sensor = SyntheticSensor.at_site(
         "JP-FPS5-SADO", "JPN", sigma_range_m=30.0, sigma_azimuth_rad=2e-3,
@@ -226,7 +227,7 @@ def test_tracker_pipeline_from_two_point_initiation_is_consistent() -> None:
     for m in range(runs):
         rng = np.random.default_rng(300 + m)
         ts, xs = ballistic_truth(x0, np.arange(scans + 1.0), rng=rng, q_acc_m2_s3=1.0, q_beta=1e-4)
-        tm = TrackManager("JPN", filter_params=FilterParams(1.0, 1e-4))
+        tm = TrackManager("JPN", filter=EkfFilter(FilterParams(1.0, 1e-4)))
         for k, p in enumerate(make_plots(sensor, ts, xs, rng)):
             tm.process([p])
             if k > 10:

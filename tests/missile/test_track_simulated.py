@@ -15,12 +15,13 @@ import numpy as np
 
 from trilink.missile.frames import ecef_to_geodetic_nb, enu_rotation_rad, geodetic_to_ecef_nb
 from trilink.missile.fuse.ci import TrackFuser
-from trilink.missile.sensors import Sensor, TruthObject, default_sensors, observe
-from trilink.missile.shaping import solve_launch
+from trilink.missile.sim.sensors import Sensor, TruthObject, default_sensors, observe
+from trilink.missile.sim.shaping import solve_launch
+from trilink.missile.sim.trajectory import Trajectory
+from trilink.missile.track import filter_named
 from trilink.missile.track.estimate import estimate_track
-from trilink.missile.track.manager import SensorCoverage, TrackManager
-from trilink.missile.trajectory import Trajectory
-from trilink.missile.types import Plot, TrackState
+from trilink.missile.track.manager import TrackManager
+from trilink.missile.types import Plot, SensorCoverage, TrackState
 
 LAUNCH = (39.200159, 125.673256)  # Sunan (nk-missile-tests facility "pyongyang")
 IMPACT = (40.5, 135.0)  # Sea of Japan / East Sea
@@ -35,9 +36,11 @@ def observed() -> tuple[Trajectory, list[Plot], list[Sensor]]:
     return traj, plots, sensors
 
 
-def _managers(motion: str) -> dict[str, TrackManager]:
+def _managers(filter_name: str) -> dict[str, TrackManager]:
     _, _, sensors = observed()
-    managers = {n: TrackManager(n, motion=motion) for n in ("JPN", "KOR", "USA")}
+    managers = {
+        n: TrackManager(n, filter=filter_named(filter_name)) for n in ("JPN", "KOR", "USA")
+    }
     for s in sensors:
         managers[s.nation].register_sensor(
             s.sensor_id, SensorCoverage(s.radar.max_range_m, math.radians(s.radar.el_min_deg))
