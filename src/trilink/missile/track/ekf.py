@@ -18,7 +18,7 @@ import numpy as np
 
 from trilink.missile.track.associate import rr_ok
 from trilink.missile.track.dynamics import process_noise, propagate_with_stm
-from trilink.missile.track.filter import FilterParams, FilterSlots, TrackFilter
+from trilink.missile.track.filter import BallisticFilter, FilterParams
 from trilink.missile.track.measure import hph, measure, measure_into, wrap_pi
 from trilink.missile.types import FloatArray, IntArray
 
@@ -256,41 +256,18 @@ def update_all(
     return nis, ok, dim
 
 
-class EkfFilter(TrackFilter):
+class EkfFilter(BallisticFilter):
     """Ballistic EKF: the tracker's batch filter, and ``predict`` / ``update`` of one target."""
 
     name = "ekf"
+    batch_predict = staticmethod(predict_all)
+    batch_update = staticmethod(update_all)
+    one_update = staticmethod(ekf_update)
 
     def __init__(self, params: FilterParams | None = None, *, thrust_on: bool = False) -> None:
-        self.params = params or FilterParams()
+        super().__init__(params)
         self.thrust_on = thrust_on
-
-    def predict_tracks(
-        self, slots: FilterSlots, X: FloatArray, P: FloatArray, T: FloatArray, idx: IntArray,
-        t_s: float,
-    ) -> None:  # fmt: skip
-        predict_all(X, P, T, idx, t_s, self.params.q_acc_m2_s3, self.params.q_beta)
-
-    def update_tracks(
-        self, slots: FilterSlots, X: FloatArray, P: FloatArray, tr: IntArray, Z: FloatArray,
-        Rd: FloatArray, pl: IntArray, site: FloatArray, rot: FloatArray, use_rr: bool,
-        rr_max_vel_sigma: float,
-    ) -> tuple[FloatArray, FloatArray, IntArray]:  # fmt: skip
-        return update_all(X, P, tr, Z, Rd, pl, site, rot, use_rr, rr_max_vel_sigma)
 
     def predict(self, x: FloatArray, P: FloatArray, dt_s: float) -> tuple[FloatArray, FloatArray]:
         p = self.params
         return ekf_predict(x, P, dt_s, p.q_acc_m2_s3, p.q_beta, p.q_thrust, self.thrust_on)
-
-    def update(
-        self,
-        x: FloatArray,
-        P: FloatArray,
-        z: FloatArray,
-        r_diag: FloatArray,
-        site_ecef_m: FloatArray,
-        rot_enu: FloatArray,
-    ) -> tuple[FloatArray, FloatArray, float]:
-        use_rr = z.shape[0] == 4
-        xn, Pn, nis = ekf_update(x, P, z, r_diag, site_ecef_m, rot_enu, use_rr)
-        return xn, Pn, float(nis)

@@ -16,8 +16,9 @@ scan whatever the number of tracks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from trilink.missile.types import FloatArray, IntArray
 
@@ -80,3 +81,42 @@ class TrackFilter(ABC):
     ) -> list[tuple[float, ...]] | None:
         """Per track, the probabilities of the filter's motion modes (None: single model)."""
         return None
+
+
+class BallisticFilter(TrackFilter):
+    """A filter whose per-track state is all in the tracker's 7-state (EKF, UKF): numba
+    kernels update the whole bank (``batch_predict``, ``batch_update``) and one target
+    (``one_update``; ``predict`` is the subclass's)."""
+
+    batch_predict: ClassVar[Callable[..., None]]
+    batch_update: ClassVar[Callable[..., tuple[FloatArray, FloatArray, IntArray]]]
+    one_update: ClassVar[Callable[..., tuple[FloatArray, FloatArray, Any]]]
+
+    def __init__(self, params: FilterParams | None = None) -> None:
+        self.params = params or FilterParams()
+
+    def predict_tracks(
+        self, slots: FilterSlots, X: FloatArray, P: FloatArray, T: FloatArray, idx: IntArray,
+        t_s: float,
+    ) -> None:  # fmt: skip
+        self.batch_predict(X, P, T, idx, t_s, self.params.q_acc_m2_s3, self.params.q_beta)
+
+    def update_tracks(
+        self, slots: FilterSlots, X: FloatArray, P: FloatArray, tr: IntArray, Z: FloatArray,
+        Rd: FloatArray, pl: IntArray, site: FloatArray, rot: FloatArray, use_rr: bool,
+        rr_max_vel_sigma: float,
+    ) -> tuple[FloatArray, FloatArray, IntArray]:  # fmt: skip
+        return self.batch_update(X, P, tr, Z, Rd, pl, site, rot, use_rr, rr_max_vel_sigma)
+
+    def update(
+        self,
+        x: FloatArray,
+        P: FloatArray,
+        z: FloatArray,
+        r_diag: FloatArray,
+        site_ecef_m: FloatArray,
+        rot_enu: FloatArray,
+    ) -> tuple[FloatArray, FloatArray, float]:
+        """One target, one plot (range-rate used when ``z`` has 4 elements): posterior, NIS."""
+        xn, Pn, nis = self.one_update(x, P, z, r_diag, site_ecef_m, rot_enu, z.shape[0] == 4)
+        return xn, Pn, float(nis)

@@ -17,7 +17,7 @@ import numpy as np
 from trilink.missile.track.associate import rr_ok
 from trilink.missile.track.dynamics import process_noise, propagate
 from trilink.missile.track.ekf import cholesky_ok_into, ekf_predict
-from trilink.missile.track.filter import FilterParams, FilterSlots, TrackFilter
+from trilink.missile.track.filter import BallisticFilter
 from trilink.missile.track.measure import measure, wrap_pi
 from trilink.missile.types import FloatArray, IntArray
 
@@ -151,43 +151,17 @@ def ukf_update_all(
     return nis, ok, dim
 
 
-class UkfFilter(TrackFilter):
+class UkfFilter(BallisticFilter):
     """Unscented filter: the tracker's batch filter, and ``predict`` / ``update`` of one target
     (the interface of ``EkfFilter``)."""
 
     name = "ukf"
-
-    def __init__(self, params: FilterParams | None = None) -> None:
-        self.params = params or FilterParams()
-
-    def predict_tracks(
-        self, slots: FilterSlots, X: FloatArray, P: FloatArray, T: FloatArray, idx: IntArray,
-        t_s: float,
-    ) -> None:  # fmt: skip
-        ukf_predict_all(X, P, T, idx, t_s, self.params.q_acc_m2_s3, self.params.q_beta)
-
-    def update_tracks(
-        self, slots: FilterSlots, X: FloatArray, P: FloatArray, tr: IntArray, Z: FloatArray,
-        Rd: FloatArray, pl: IntArray, site: FloatArray, rot: FloatArray, use_rr: bool,
-        rr_max_vel_sigma: float,
-    ) -> tuple[FloatArray, FloatArray, IntArray]:  # fmt: skip
-        return ukf_update_all(X, P, tr, Z, Rd, pl, site, rot, use_rr, rr_max_vel_sigma)
+    batch_predict = staticmethod(ukf_predict_all)
+    batch_update = staticmethod(ukf_update_all)
+    one_update = staticmethod(ukf_update)
 
     def predict(self, x: FloatArray, P: FloatArray, dt_s: float) -> tuple[FloatArray, FloatArray]:
-        p = self.params
-        return ukf_predict(x, P, dt_s, p.q_acc_m2_s3, p.q_beta)
-
-    def update(
-        self,
-        x: FloatArray,
-        P: FloatArray,
-        z: FloatArray,
-        r_diag: FloatArray,
-        site_ecef_m: FloatArray,
-        rot_enu: FloatArray,
-    ) -> tuple[FloatArray, FloatArray, float]:
-        xn, Pn, nis = ukf_update(x, P, z, r_diag, site_ecef_m, rot_enu, z.shape[0] == 4)
-        return xn, Pn, float(nis)
+        return ukf_predict(x, P, dt_s, self.params.q_acc_m2_s3, self.params.q_beta)
 
 
 __all__ = ["UkfFilter", "ukf_predict_all", "ukf_update_all"]
