@@ -12,8 +12,8 @@ import msgspec
 import pytest
 
 from trilink.errors import LabelError
-from trilink.missile.feed import cycle_windows, feed_header
-from trilink.missile.io.feeds import read_plot_feed, write_feeds
+from trilink.missile.feed import feed_header
+from trilink.missile.io.feeds import PlotFeedReader, write_feeds
 from trilink.missile.io.scenario_file import load_scenario
 from trilink.missile.pipeline import NationPipeline, PartnerTrack
 from trilink.missile.run import OfflineExchange, ScenarioRun, run_scenario
@@ -54,30 +54,29 @@ def test_three_pipelines_on_the_three_feeds_give_the_offline_run(tmp_path: Path)
     sc, zones = scenario()
     run = offline()
     write_feeds(sc, tmp_path, truths=fly_truth(sc))
-    feeds = {n: read_plot_feed(tmp_path / f"{n}.plots.jsonl") for n in NATIONS}
-    problems = [p for f in feeds.values() for p in f.problems]
-    assert len(problems) == run.faults_injected["nan_plots"] == 4
-    assert {p.field for p in problems} == {"range_m"}
-    assert all(p.path and p.path.endswith(".plots.jsonl") and p.line for p in problems)
+    readers = {n: PlotFeedReader(tmp_path / f"{n}.plots.jsonl") for n in NATIONS}
     exchange = OfflineExchange(
-        {n: NationPipeline.for_feed(f.header, zones) for n, f in feeds.items()}
+        {n: NationPipeline.for_feed(r.header, zones) for n, r in readers.items()}
     )
-    windows = {
-        n: list(cycle_windows(f.delivered_t_s, f.header.cycle_s, f.header.duration_s))
-        for n, f in feeds.items()
-    }
+    streams = {n: r.cycles() for n, r in readers.items()}  # read as the cycles go
     warnings = 0
-    for k, cycle in enumerate(run.cycles):
+    for cycle in run.cycles:
         plots = {}
-        for n, f in feeds.items():
-            t, a, b = windows[n][k]
+        for n, stream in streams.items():
+            t, plots[n] = next(stream)
             assert t == cycle.t_s
-            plots[n] = f.plots[a:b]
         got = exchange.step(cycle.t_s, plots)
         for n in NATIONS:
             assert _cycle_outputs(got[n]) == _cycle_outputs(cycle.nations[n]), (n, cycle.t_s)
             warnings += len(got[n].warnings)
+    assert all(next(s, None) is None for s in streams.values())
     assert warnings >= 6  # an issue and a cancel per nation at least: the check is not vacuous
+    problems = [p for r in readers.values() for p in r.problems]
+    for r in readers.values():
+        r.close()
+    assert len(problems) == run.faults_injected["nan_plots"] == 4
+    assert {p.field for p in problems} == {"range_m"}
+    assert all(p.path and p.path.endswith(".plots.jsonl") and p.line for p in problems)
     late = sum(exchange.pipelines[n].counters.get("rejected_out_of_order", 0) for n in NATIONS)
     assert late == run.faults_injected["late_plots"] == 3
 

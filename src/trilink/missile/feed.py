@@ -189,14 +189,18 @@ def feed_header(sc: Scenario, nation: str) -> PlotFeedHeader:
     )
 
 
+def cycle_times(cycle_s: float, duration_s: float) -> list[float]:
+    """When a pipeline runs its cycles: every ``cycle_s`` from ``cycle_s`` to the end."""
+    return [c * cycle_s for c in range(1, int(math.floor(duration_s / cycle_s + 1e-9)) + 1)]
+
+
 def cycle_windows(
     delivered_t_s: FloatArray, cycle_s: float, duration_s: float
 ) -> Iterator[tuple[float, int, int]]:
     """Per cycle: its time ``t`` and the slice ``[start, end)`` of the plots delivered in
     ``(t - cycle_s, t]`` (``delivered_t_s`` non-decreasing)."""
     start = 0
-    for c in range(1, int(math.floor(duration_s / cycle_s + 1e-9)) + 1):
-        t = c * cycle_s
+    for t in cycle_times(cycle_s, duration_s):
         end = int(np.searchsorted(delivered_t_s, t, side="right"))
         yield t, start, end
         start = end

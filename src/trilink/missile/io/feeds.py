@@ -29,7 +29,7 @@ import msgspec
 import numpy as np
 
 from trilink.errors import InputError
-from trilink.missile.feed import PlotFeedHeader, PlotRecord, feed_header
+from trilink.missile.feed import PlotFeedHeader, PlotRecord, cycle_times, feed_header
 from trilink.missile.frames import ecef_to_geodetic
 from trilink.missile.io.geojson import truth_features
 from trilink.missile.sim.scenario import PlotDeliveries, Scenario, Truth, deliver_plots
@@ -273,6 +273,26 @@ class PlotFeedReader:
             if record is not None:
                 self._last_delivered = record.delivered_t_s
                 yield record.delivered_t_s, record.plot()
+
+    def cycles(self) -> Iterator[tuple[float, list[Plot]]]:
+        """The feed cycle by cycle as it is read: at each cycle time ``t`` (``cycle_times``
+        of the header) the plots delivered in ``(t - cycle_s, t]``."""
+        plots = iter(self)
+        ahead: tuple[float, Plot] | None = None
+        for t in cycle_times(self.header.cycle_s, self.header.duration_s):
+            batch: list[Plot] = []
+            if ahead is not None and ahead[0] <= t:
+                batch.append(ahead[1])
+                ahead = None
+            while ahead is None:
+                row = next(plots, None)
+                if row is None:
+                    break
+                if row[0] <= t:
+                    batch.append(row[1])
+                else:
+                    ahead = row
+            yield t, batch
 
     def close(self) -> None:
         self._fh.close()
