@@ -12,12 +12,17 @@ import msgspec
 import pytest
 
 from trilink.errors import LabelError
-from trilink.missile.feed import feed_header
 from trilink.missile.io.feeds import PlotFeedReader, write_feeds
 from trilink.missile.io.scenario_file import load_scenario
 from trilink.missile.pipeline import NationPipeline, PartnerTrack
 from trilink.missile.run import OfflineExchange, ScenarioRun, run_scenario
-from trilink.missile.sim.scenario import Scenario, deliver_plots, fly_truth, parse_scenario
+from trilink.missile.sim.scenario import (
+    Scenario,
+    deliver_plots,
+    feed_header,
+    fly_truth,
+    parse_scenario,
+)
 from trilink.missile.types import NATIONS
 from trilink.missile.warn.zones import JapanZones, japan_zones
 

@@ -14,9 +14,10 @@ Shared values live in ``types`` (plots, track states, estimates), ``frames`` and
 (WGS-84, J2) and ``kepler`` (closed-form ballistics).
 """
 
-from trilink.missile.feed import FeedSensor, PlotFeedHeader, PlotRecord, feed_header
+from trilink.missile.feed import FeedSensor, PlotFeedHeader, PlotRecord
 from trilink.missile.pipeline import FusedTrack, NationCycle, NationPipeline, PartnerTrack
 from trilink.missile.run import Cycle, OfflineExchange, ScenarioRun, iter_cycles, run_scenario
+from trilink.missile.sim.scenario import feed_header
 from trilink.missile.types import (
     NATIONS,
     GroundEstimate,

@@ -1,7 +1,8 @@
 """A nation's plot feed: what its radars deliver to its tracker, as typed records (pure).
 
-The contract between a plot source (the scenario simulator, ``trilink sim missile``; one day a
-radar gateway) and a nation's ``NationPipeline``. A feed is one header, then one plot record per
+The contract between a plot source (the scenario simulator, ``trilink sim missile``, whose
+headers come from ``sim.scenario.feed_header``; one day a radar gateway) and a nation's
+``NationPipeline``. A feed is one header, then one plot record per
 measurement in delivery order; ``io.feeds`` writes and reads them as JSON lines
 (``USA.plots.jsonl`` …). The header names the nation, the scenario, its epoch and cycle length
 and the nation's sensors, and carries what the nation's pipeline is built from (its label,
@@ -19,7 +20,6 @@ from typing import Literal
 import msgspec
 import numpy as np
 
-from trilink.missile.sim.scenario import Scenario
 from trilink.missile.types import FloatArray, Plot, SensorCoverage
 from trilink.missile.warn.machine import WarningConfig
 from trilink.model.payloads.missile import Nation
@@ -154,39 +154,6 @@ class PlotRecord(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         if self.delivered_t_s < self.t_s:
             return "delivered_t_s", f"delivered at {self.delivered_t_s} before its time {self.t_s}"
         return None
-
-
-def feed_header(sc: Scenario, nation: str) -> PlotFeedHeader:
-    """The header of ``nation``'s feed of a scenario."""
-    return PlotFeedHeader(
-        nation=nation,  # type: ignore[arg-type]
-        scenario=sc.name,
-        source=sc.source,
-        epoch_utc=sc.epoch_utc,
-        cycle_s=sc.cycle_s,
-        duration_s=sc.duration_s,
-        exercise=sc.exercise,
-        label=sc.labels[nation],
-        seed=sc.seed,
-        filter=sc.filter,  # type: ignore[arg-type]
-        zones_view=sc.view,
-        warning=sc.warning,
-        sensors=[
-            FeedSensor(
-                sensor_id=s.sensor_id,
-                radar=s.radar.name,
-                lat_deg=s.lat_deg,
-                lon_deg=s.lon_deg,
-                alt_m=s.alt_m,
-                max_range_m=s.radar.max_range_m,
-                min_elevation_deg=s.radar.el_min_deg,
-                update_s=s.radar.update_s,
-                range_rate=s.radar.sigma_range_rate_mps is not None,
-                notional=s.notional,
-            )  # fmt: skip
-            for s in sc.nation_sensors(nation)
-        ],
-    )
 
 
 def cycle_times(cycle_s: float, duration_s: float) -> list[float]:

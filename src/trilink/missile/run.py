@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from trilink.missile.feed import cycle_windows, feed_header
+from trilink.missile.feed import cycle_windows
 from trilink.missile.pipeline import NationCycle, NationPipeline, PartnerTrack
-from trilink.missile.sim.scenario import Scenario, Truth, deliver_plots, fly_truth
+from trilink.missile.sim.scenario import Scenario, Truth, deliver_plots, feed_header, fly_truth
 from trilink.missile.track import filter_named
 from trilink.missile.track.manager import TrackManager
 from trilink.missile.types import NATIONS, Plot, TrackState

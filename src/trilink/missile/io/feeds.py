@@ -29,10 +29,16 @@ import msgspec
 import numpy as np
 
 from trilink.errors import InputError
-from trilink.missile.feed import PlotFeedHeader, PlotRecord, cycle_times, feed_header
+from trilink.missile.feed import PlotFeedHeader, PlotRecord, cycle_times
 from trilink.missile.frames import ecef_to_geodetic
 from trilink.missile.io.geojson import truth_features
-from trilink.missile.sim.scenario import PlotDeliveries, Scenario, Truth, deliver_plots
+from trilink.missile.sim.scenario import (
+    PlotDeliveries,
+    Scenario,
+    Truth,
+    deliver_plots,
+    feed_header,
+)
 from trilink.missile.types import NATIONS, FloatArray, Plot
 
 MAX_HEADER_BYTES = 256 * 1024
@@ -243,7 +249,10 @@ class PlotFeedReader:
         try:
             record = msgspec.json.decode(raw, type=PlotRecord)
         except msgspec.ValidationError as err:
-            self.problems.append(self._error(_message_of(err), _field_of(err)))
+            message = _message_of(err)
+            if message.endswith("got `null`"):
+                message = "no number (null: a NaN or infinite measurement)"
+            self.problems.append(self._error(message, _field_of(err)))
             return None
         except msgspec.DecodeError as err:
             self.problems.append(self._error(f"not valid JSON: {err}"))

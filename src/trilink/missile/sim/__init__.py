@@ -12,6 +12,7 @@ from trilink.missile.sim.scenario import (
     ScenarioError,
     Truth,
     deliver_plots,
+    feed_header,
     fly_truth,
     parse_scenario,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "TruthObject",
     "default_sensors",
     "deliver_plots",
+    "feed_header",
     "estimate",
     "fly_truth",
     "load_records",

@@ -29,6 +29,7 @@ from pyproj import Geod
 
 from trilink.errors import InputError, LabelError
 from trilink.missile.errors import InfeasibleTrajectoryError
+from trilink.missile.feed import FeedSensor, PlotFeedHeader
 from trilink.missile.kepler import feasible_apogee_km
 from trilink.missile.sim.sensors import RADAR_TYPES, Sensor, TruthObject, load_sites, observe, ship
 from trilink.missile.sim.shaping import solve_launch
@@ -478,3 +479,36 @@ def deliver_plots(sc: Scenario, truths: list[Truth]) -> PlotDeliveries:
     )
     order = np.argsort(deliver, kind="stable")
     return PlotDeliveries([plots[i] for i in order], deliver[order], injected)
+
+
+def feed_header(sc: Scenario, nation: str) -> PlotFeedHeader:
+    """The header of ``nation``'s plot feed: what its pipeline is built from."""
+    return PlotFeedHeader(
+        nation=nation,  # type: ignore[arg-type]
+        scenario=sc.name,
+        source=sc.source,
+        epoch_utc=sc.epoch_utc,
+        cycle_s=sc.cycle_s,
+        duration_s=sc.duration_s,
+        exercise=sc.exercise,
+        label=sc.labels[nation],
+        seed=sc.seed,
+        filter=sc.filter,  # type: ignore[arg-type]
+        zones_view=sc.view,
+        warning=sc.warning,
+        sensors=[
+            FeedSensor(
+                sensor_id=s.sensor_id,
+                radar=s.radar.name,
+                lat_deg=s.lat_deg,
+                lon_deg=s.lon_deg,
+                alt_m=s.alt_m,
+                max_range_m=s.radar.max_range_m,
+                min_elevation_deg=s.radar.el_min_deg,
+                update_s=s.radar.update_s,
+                range_rate=s.radar.sigma_range_rate_mps is not None,
+                notional=s.notional,
+            )  # fmt: skip
+            for s in sc.nation_sensors(nation)
+        ],
+    )
