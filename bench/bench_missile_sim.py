@@ -28,12 +28,12 @@ from scipy.integrate import solve_ivp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_line  # noqa: E402
-from trilink.missile.atmosphere import density  # noqa: E402
 from trilink.missile.frames import OMEGA_EARTH_RADPS, ecef_to_geodetic  # noqa: E402
 from trilink.missile.gravity import gravitation  # noqa: E402
-from trilink.missile.reconstruct import load_records  # noqa: E402
-from trilink.missile.shaping import GEOD, solve_launch  # noqa: E402
-from trilink.missile.trajectory import ModelOptions, propagate_state  # noqa: E402
+from trilink.missile.sim.atmosphere import density  # noqa: E402
+from trilink.missile.sim.reconstruct import load_records  # noqa: E402
+from trilink.missile.sim.shaping import GEOD, solve_launch  # noqa: E402
+from trilink.missile.sim.trajectory import ModelOptions, propagate_state  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks" / "missile_sim.md"

@@ -47,9 +47,11 @@ from stonesoup.updater.kalman import ExtendedKalmanUpdater, UnscentedKalmanUpdat
 from trilink.missile.fuse.central import CentralFusion
 from trilink.missile.fuse.ci import TrackFuser
 from trilink.missile.track.dynamics import process_noise, propagate
-from trilink.missile.track.ekf import EkfFilter, FilterParams
+from trilink.missile.track.ekf import EkfFilter, predict_all, update_all
 from trilink.missile.track.estimate import estimate_track
-from trilink.missile.track.manager import TrackManager, predict_all, update_all
+from trilink.missile.track.filter import FilterParams
+from trilink.missile.track.imm import ImmFilter
+from trilink.missile.track.manager import TrackManager
 from trilink.missile.track.measure import measure, plot_vector
 from trilink.missile.track.pcrlb import BoundSensor, pcrlb, position_bound_m
 from trilink.missile.track.synthetic import (
@@ -266,7 +268,7 @@ def many_targets(n_targets: int, warm: int, timed: int) -> dict[str, object]:
             scans_at[t][group[0].nation].append(PlotScan.from_plots(group))
     managers = {n: TrackManager(n) for n in nations}
     jpn_objects = TrackManager("JPN")
-    imm_jpn = TrackManager("JPN", motion="imm")
+    imm_jpn = TrackManager("JPN", filter=ImmFilter())
     central = CentralFusion()
     fuser = TrackFuser("JPN")
     node_row = "fused scan at one node (JPN: own tracker + CI fusion)"

@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_line  # noqa: E402
 from trilink.federation import localnet  # noqa: E402
 from trilink.missile.live import ScenarioPublisher, open_nodes  # noqa: E402
-from trilink.missile.scenario import iter_cycles, parse_scenario  # noqa: E402
-from trilink.missile.scenario_io import japan_zones  # noqa: E402
+from trilink.missile.run import iter_cycles  # noqa: E402
+from trilink.missile.sim.scenario import parse_scenario  # noqa: E402
+from trilink.missile.warn.zones import japan_zones  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "missile_warning.md"
 

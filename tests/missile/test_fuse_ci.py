@@ -11,7 +11,8 @@ from scipy.stats import chi2
 
 from trilink.missile.fuse.central import CentralFusion
 from trilink.missile.fuse.ci import FusionInputError, TrackFuser, ci_fuse, covariance_intersection
-from trilink.missile.track.ekf import EkfFilter, FilterParams
+from trilink.missile.track.ekf import EkfFilter
+from trilink.missile.track.filter import FilterParams
 from trilink.missile.track.measure import plot_vector
 from trilink.missile.track.synthetic import (
     SyntheticSensor,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trilink.missile.atmosphere import density
+from trilink.missile.sim.atmosphere import density
 
 # (geometric altitude m, density kg/m3) from the USSA-1976 tables.
 TABLE = [

@@ -17,15 +17,15 @@ import shapely
 from pyproj import Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
-from trilink.missile.estimates import (
-    classify_range,
+from trilink.missile.kepler import classify_range
+from trilink.missile.sim.estimates import (
     ellipse_95,
     estimate,
     impact_inside,
     overflies,
     probability_inside,
 )
-from trilink.missile.shaping import solve_launch
+from trilink.missile.sim.shaping import solve_launch
 
 GEOD = Geod(ellps="WGS84")
 # Honshu, Hokkaido, Kyushu, Shikoku and Sado cut from the Natural Earth 10 m land.
@@ -130,7 +130,7 @@ def test_probability_inside_half_plane_is_one_half() -> None:
 def test_trajectory_without_impact_is_refused() -> None:
     from trilink.missile.errors import NoImpactError
     from trilink.missile.frames import geodetic_to_ecef
-    from trilink.missile.trajectory import ModelOptions, propagate_state
+    from trilink.missile.sim.trajectory import ModelOptions, propagate_state
 
     r0 = geodetic_to_ecef(0.0, 130.0, 500e3)
     orbit = propagate_state(r0, [0.0, 0.0, 7_600.0], ModelOptions(rotating=False, t_max_s=600.0))

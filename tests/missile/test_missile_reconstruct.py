@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from trilink.missile.errors import SiteDataError
-from trilink.missile.reconstruct import as_row, load_records, reconstruct, reported_flight_time
+from trilink.missile.sim.reconstruct import as_row, load_records, reconstruct, reported_flight_time
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "missile"
 
@@ -60,7 +60,7 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_overflights_described_in_the_record_are_detected_with_geodata_zones() -> None:
-    from trilink.missile.zones import japan_geometries
+    from trilink.missile.warn.zones import japan_geometries
 
     jp = japan_geometries("administering")
     records = load_records(DATA).records

@@ -11,7 +11,7 @@ from pyproj import Geod
 
 from trilink.missile.errors import SiteDataError
 from trilink.missile.frames import ecef_to_enu, enu_to_aer, geodetic_to_ecef
-from trilink.missile.sensors import (
+from trilink.missile.sim.sensors import (
     RADAR_TYPES,
     TruthObject,
     default_sensors,
@@ -21,7 +21,7 @@ from trilink.missile.sensors import (
     ship,
     visibility,
 )
-from trilink.missile.shaping import solve_launch
+from trilink.missile.sim.shaping import solve_launch
 
 GEOD = Geod(ellps="WGS84")
 
@@ -124,7 +124,7 @@ def test_clutter_is_flagged_and_inside_the_field_of_regard() -> None:
 def test_plots_follow_the_trackers_measurement_convention(hs15) -> None:  # type: ignore[no-untyped-def]
     # Noise-free plots must equal the trackers' measurement model on the truth state, so that
     # sensors and trackers agree on azimuth/elevation/range-rate conventions.
-    from trilink.missile.sensors import with_radar
+    from trilink.missile.sim.sensors import with_radar
     from trilink.missile.track.measure import Site, measure
 
     sensor = with_radar(

@@ -8,17 +8,17 @@ import pytest
 from pyproj import Geod
 
 from trilink.missile.errors import InfeasibleTrajectoryError
-from trilink.missile.estimates import estimate
 from trilink.missile.frames import MEAN_EARTH_RADIUS_M
-from trilink.missile.shaping import (
+from trilink.missile.kepler import (
     feasible_apogee_km,
     kepler_for_apogee,
     kepler_from_burnout,
     max_range_for_speed,
     minimum_energy,
     shape_name,
-    solve_launch,
 )
+from trilink.missile.sim.estimates import estimate
+from trilink.missile.sim.shaping import solve_launch
 
 GEOD = Geod(ellps="WGS84")
 R0 = MEAN_EARTH_RADIUS_M

@@ -9,8 +9,8 @@ import pytest
 
 from trilink.missile.frames import OMEGA_EARTH_RADPS, WGS84_A_M, geodetic_to_ecef
 from trilink.missile.gravity import potential
-from trilink.missile.shaping import kepler_from_burnout
-from trilink.missile.trajectory import (
+from trilink.missile.kepler import kepler_from_burnout
+from trilink.missile.sim.trajectory import (
     GENERIC_VEHICLES,
     LaunchParams,
     ModelOptions,

@@ -13,8 +13,9 @@ import pytest
 from trilink.errors import FederationError, LabelError
 from trilink.federation import localnet
 from trilink.missile.live import ScenarioPublisher, inprocess_sync, open_nodes, wait_for_reports
-from trilink.missile.scenario import iter_cycles, parse_scenario
-from trilink.missile.scenario_io import japan_zones
+from trilink.missile.run import iter_cycles
+from trilink.missile.sim.scenario import parse_scenario
+from trilink.missile.warn.zones import japan_zones
 from trilink.node.service import NodeService
 
 SCENARIO: dict[str, Any] = {

@@ -13,8 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from trilink.cli.app import app
-from trilink.missile.scenario import ScenarioError, parse_scenario, run_scenario
-from trilink.missile.scenario_io import japan_zones, load_scenario, write_outputs
+from trilink.missile.io.run_outputs import write_outputs
+from trilink.missile.io.scenario_file import load_scenario
+from trilink.missile.run import run_scenario
+from trilink.missile.sim.scenario import ScenarioError, parse_scenario
+from trilink.missile.warn.zones import japan_zones
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "missile"
 
@@ -82,6 +85,8 @@ def test_examples_parse_and_are_exercises() -> None:
         ({"labels__USA": "SECRET//REL TO MARS"}, "labels.USA", "nation"),
         ({"launch__0__t_s": 900}, "launch[0].t_s", "after the end"),
         ({"warning__update_semi_major_ratio": 2}, "warning.update_semi_major_ratio", "outside"),
+        ({"scenario__filter": "kalman"}, "scenario.filter", "'kalman': use 'imm'"),
+        ({"scenario__motion": "ekf"}, "scenario.motion", "known keys here"),
     ],
 )
 def test_bad_scenarios_name_file_and_field(
@@ -128,6 +133,26 @@ def test_offline_run_warns_every_nation_and_counts_rejected_measurements(salvo_r
     assert sum(c.get("rejected_out_of_order", 0) for c in nations) == 3
     assert run.counters["central"]["rejected_non_finite"] == 4
     assert run.faults_injected == {"nan_plots": 4, "late_plots": 3}
+
+
+def test_a_scenario_tracks_with_the_ukf_end_to_end() -> None:
+    """``filter = "ukf"``: every nation's tracker runs the unscented filter; the warnings are
+    issued once, on the right impact point, and cancelled."""
+    from pyproj import Geod
+
+    sc = parse_scenario(scenario_dict(scenario__filter="ukf"), "ukf.toml")
+    assert sc.filter == "ukf"
+    zones, note = japan_zones(sc.view)
+    assert zones is not None, note
+    run = run_scenario(sc, zones)
+    lat, lon = run.truths[0].spec.impact_lat_deg, run.truths[0].spec.impact_lon_deg
+    for n in ("USA", "JPN", "KOR"):
+        events = [w.payload for c in run.cycles for w in c.nations[n].warnings]
+        assert [p.status for p in events][0] == "issue" and events[-1].status == "cancel", n
+        first = events[0]
+        miss = Geod(ellps="WGS84").inv(first.impact_lon, first.impact_lat, lon, lat)[2]
+        assert miss < max(first.ellipse_semi_major_m, 2_000.0), (n, miss)
+        assert not any(k.startswith("flagged_state") for k in run.counters[n])
 
 
 def test_first_warning_is_right_and_label_rules_hold(salvo_run: Any) -> None:
@@ -219,7 +244,7 @@ def test_cli_scenario_run(tmp_path: Path) -> None:
 )
 def test_example_warnings_match_the_truth(example: str, overflies: bool, in_eez: bool) -> None:
     """The IRBM over Aomori and the lofted ICBM into the EEZ: first warnings say so."""
-    from trilink.missile.estimates import estimate
+    from trilink.missile.sim.estimates import estimate
 
     sc = load_scenario(EXAMPLES / example)
     zones, note = japan_zones(sc.view)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from trilink.missile.frames import ecef_to_geodetic_nb, enu_rotation_rad, geodetic_to_ecef_nb
-from trilink.missile.track.ekf import EkfFilter, FilterParams
+from trilink.missile.track.ekf import EkfFilter
 from trilink.missile.track.estimate import estimate_track, fly_to_altitude, ground_point
+from trilink.missile.track.filter import FilterParams
 from trilink.missile.track.measure import plot_vector
 from trilink.missile.track.synthetic import (
     LAUNCH_SUNAN,

@@ -11,7 +11,8 @@ from functools import cache
 import numpy as np
 from scipy.stats import chi2
 
-from trilink.missile.track.ekf import EkfFilter, FilterParams
+from trilink.missile.track.ekf import EkfFilter
+from trilink.missile.track.filter import FilterParams
 from trilink.missile.track.measure import plot_vector
 from trilink.missile.track.pcrlb import BoundSensor, pcrlb, position_bound_m
 from trilink.missile.track.synthetic import (

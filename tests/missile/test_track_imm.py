@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from trilink.missile.track.ekf import EkfFilter, FilterParams
+from trilink.missile.track.ekf import EkfFilter
+from trilink.missile.track.filter import FilterParams
 from trilink.missile.track.imm import BALLISTIC, BOOST, ImmFilter
 from trilink.missile.track.measure import plot_vector
 from trilink.missile.track.synthetic import LAUNCH_SUNAN, SyntheticSensor, boost_truth, make_plots

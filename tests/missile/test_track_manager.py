@@ -10,7 +10,8 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from trilink.missile.track.manager import SensorCoverage, TrackManager
+from trilink.missile.track import filter_named
+from trilink.missile.track.manager import TrackManager
 from trilink.missile.track.synthetic import (
     SyntheticSensor,
     ballistic_truth,
@@ -18,7 +19,7 @@ from trilink.missile.track.synthetic import (
     make_plots,
     state_from_geodetic,
 )
-from trilink.missile.types import FlagReason, Plot, PlotScan, TrackStatus
+from trilink.missile.types import FlagReason, Plot, PlotScan, SensorCoverage, TrackStatus
 
 SENSORS = [
     SyntheticSensor.at_site(
@@ -51,8 +52,8 @@ def scenario() -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[Plot]]:
     return truths, plots
 
 
-def _manager() -> TrackManager:
-    tm = TrackManager("JPN")
+def _manager(filter_name: str = "ekf", capacity: int = 256) -> TrackManager:
+    tm = TrackManager("JPN", filter=filter_named(filter_name), capacity=capacity)
     for s in SENSORS:
         tm.register_sensor(s.sensor_id, SensorCoverage(s.max_range_m, s.min_elevation_rad))
     return tm
@@ -96,6 +97,26 @@ def test_three_missiles_in_clutter_give_three_accurate_tracks() -> None:
     assert c["tracks_confirmed"] == 3
     assert c["tracks_started"] > 3  # clutter did start tentative tracks that were dropped
     assert c["deleted_unconfirmed"] >= c["tracks_started"] - 3 - 1
+
+
+@pytest.mark.parametrize("filter_name", ["ekf", "ukf", "imm"])
+def test_every_filter_object_tracks_through_the_same_interface(filter_name: str) -> None:
+    """The manager runs whichever filter it is given; storage grows from two slots (tentative
+    clutter tracks force it) and the IMM's per-track models grow with it."""
+    truths, plots = scenario()
+    tm = _manager(filter_name, capacity=2)
+    for t in TIMES[:120]:
+        tm.process([p for p in plots if p.t_s == t])
+    assert tm.X.shape[0] > 2 and tm.counters["tracks_confirmed"] == 3
+    tracks = tm.tracks()
+    assert len(tracks) == 3
+    for tr in tracks:
+        err = min(np.linalg.norm(tr.x[:3] - _truth_at(tru, tr.t_s)[:3]) for tru in truths.values())
+        assert err < 300.0, (filter_name, err)
+        assert len(tr.model_probs) == (2 if filter_name == "imm" else 0)
+    if filter_name == "imm":
+        assert tm.filter_slots["MU"].shape == (tm.X.shape[0], 2)
+        assert all(tr.model_probs[1] > 0.9 for tr in tracks)  # ballistic, no thrust
 
 
 def test_bad_plots_are_rejected_and_counted() -> None:
@@ -214,7 +235,8 @@ def test_tracker_pipeline_from_two_point_initiation_is_consistent() -> None:
     track, started from plots only, stays in the 95 % band on model-matched truth."""
     from scipy.stats import chi2
 
-    from trilink.missile.track.ekf import FilterParams
+    from trilink.missile.track.ekf import EkfFilter
+    from trilink.missile.track.filter import FilterParams
 
     sensor = SyntheticSensor.at_site(
         "JP-FPS5-SADO", "JPN", sigma_range_m=30.0, sigma_azimuth_rad=2e-3,
@@ -226,7 +248,7 @@ def test_tracker_pipeline_from_two_point_initiation_is_consistent() -> None:
     for m in range(runs):
         rng = np.random.default_rng(300 + m)
         ts, xs = ballistic_truth(x0, np.arange(scans + 1.0), rng=rng, q_acc_m2_s3=1.0, q_beta=1e-4)
-        tm = TrackManager("JPN", filter_params=FilterParams(1.0, 1e-4))
+        tm = TrackManager("JPN", filter=EkfFilter(FilterParams(1.0, 1e-4)))
         for k, p in enumerate(make_plots(sensor, ts, xs, rng)):
             tm.process([p])
             if k > 10:

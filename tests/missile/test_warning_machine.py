@@ -12,13 +12,9 @@ import shapely
 from pyproj import Geod
 
 from trilink.missile.types import GroundEstimate
-from trilink.missile.warning import (
-    JapanZones,
-    ThreatAssessment,
-    WarningConfig,
-    WarningMachine,
-    zone_probabilities,
-)
+from trilink.missile.warn.assess import ThreatAssessment, zone_probabilities
+from trilink.missile.warn.machine import WarningConfig, WarningMachine
+from trilink.missile.warn.zones import JapanZones
 from trilink.model.payloads.missile import MissileWarningPayload
 
 EPOCH = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)

@@ -72,9 +72,9 @@ def simulate(
     lands at the reported impact point with the reported apogee. Apogees that no ballistic
     flight of that range can have are refused with the feasible interval.
     """
-    from trilink.missile.estimates import estimate
-    from trilink.missile.shaping import solve_launch
-    from trilink.missile.zones import japan_geometries
+    from trilink.missile.sim.estimates import estimate
+    from trilink.missile.sim.shaping import solve_launch
+    from trilink.missile.warn.zones import japan_geometries
 
     p0 = _lat_lon(launch, "--launch")
     p1 = _lat_lon(impact, "--impact")
@@ -103,7 +103,7 @@ def simulate(
     est = estimate(shot.trajectory, japan_eez=eez, japan_territory=territory)
     files: list[str] = []
     if out is not None:
-        from trilink.missile.io import write_outputs
+        from trilink.missile.io.trajectory import write_outputs
 
         paths = write_outputs(
             out,
@@ -179,7 +179,7 @@ def sites(
     Fixed sites come from public sources (coordinates approximate; Korean Green Pine rows are
     province/city centroids). Ship stations are notional. Ranges are assumptions.
     """
-    from trilink.missile.sensors import default_sensors
+    from trilink.missile.sim.sensors import default_sensors
 
     rows: list[dict[str, Any]] = [
         {
@@ -244,8 +244,8 @@ def reconstruct_cmd(
 
     from rich.progress import Progress
 
-    from trilink.missile.reconstruct import as_row, load_records, reconstruct
-    from trilink.missile.zones import japan_geometries
+    from trilink.missile.sim.reconstruct import as_row, load_records, reconstruct
+    from trilink.missile.warn.zones import japan_geometries
 
     try:
         summary = load_records(data_dir)
@@ -337,8 +337,11 @@ def scenario_run(
     """
     from rich.progress import Progress
 
-    from trilink.missile.scenario import ScenarioRun, fly_truth, iter_cycles
-    from trilink.missile.scenario_io import japan_zones, load_scenario, summary, write_outputs
+    from trilink.missile.io.run_outputs import summary, write_outputs
+    from trilink.missile.io.scenario_file import load_scenario
+    from trilink.missile.run import ScenarioRun, iter_cycles
+    from trilink.missile.sim.scenario import fly_truth
+    from trilink.missile.warn.zones import japan_zones
 
     if publish and net_dir is None:
         raise typer.BadParameter("--publish needs --dir (the local network directory)")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trilink.errors import InputError
+from trilink.errors import InputError, TrilinkError
 
 app = typer.Typer(help="Generate exercise scenarios (synthetic data).", no_args_is_help=True)
 console = Console(stderr=True)
@@ -123,3 +123,63 @@ def maritime(
             "[yellow]warning: reference detectors disagree with the planted set; "
             "see self_check in ground_truth.json[/yellow]"
         )
+
+
+@app.command("missile")
+def missile(
+    scenario_file: Path = typer.Argument(
+        ..., help="Missile scenario file (TOML), e.g. examples/missile/srbm_salvo.toml."
+    ),
+    out: Path = typer.Option(..., "--out", help="Directory to write the feeds and truth into."),
+) -> None:
+    """Simulate a missile scenario's radars and write one plot feed per nation, plus the truth.
+
+    Each nation's tracker is fed only its own radars' plots: run it with
+    `trilink missile track --plots DIR/<NATION>.plots.jsonl`. All launches and measurements are
+    synthetic (exercise scenarios).
+
+    Files written into --out:
+
+    - USA.plots.jsonl, JPN.plots.jsonl, KOR.plots.jsonl: first line a header (nation,
+      scenario, epoch, cycle length, sensors, tracker settings), then one plot per line in the
+      order the radars deliver them, with the scenario's injected faults (NaN range written
+      as null, late plots)
+    - truth.jsonl: launches, true states every second, and which launch each feed line saw
+    - truth.geojson: the true flights, launch and impact points (RFC 7946)
+    """
+    from trilink.missile.io.feeds import write_feeds
+    from trilink.missile.io.scenario_file import load_scenario
+    from trilink.missile.sim.scenario import deliver_plots, fly_truth
+
+    t0 = time.perf_counter()
+    try:
+        sc = load_scenario(scenario_file)
+        with console.status(f"flying {len(sc.launches)} launch(es) and simulating the radars"):
+            truths = fly_truth(sc)
+            delivered = deliver_plots(sc, truths)
+            files = write_feeds(sc, out, truths=truths, delivered=delivered)
+    except TrilinkError as err:
+        console.print(f"[bold red]error:[/] {err}", highlight=False)
+        raise typer.Exit(2) from None
+    except OSError as err:
+        console.print(
+            f"[bold red]error:[/] cannot write into {out}: {err.strerror}", highlight=False
+        )
+        raise typer.Exit(2) from None
+    per_nation = {n: 0 for n in ("USA", "JPN", "KOR")}
+    for p in delivered.plots:
+        per_nation[p.nation] += 1
+    table = Table(title=f"{sc.name}: {out}")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    table.add_row("launches", ", ".join(la.launch_id for la in sc.launches))
+    for nation, n in per_nation.items():
+        sensors = ", ".join(s.sensor_id for s in sc.nation_sensors(nation)) or "none"
+        table.add_row(f"{nation} plots ({sensors})", f"{n:,}")
+    table.add_row(
+        "faults injected", ", ".join(f"{k} {v}" for k, v in delivered.faults_injected.items())
+    )
+    for name, path in files.items():
+        table.add_row(name, str(path))
+    table.add_row("seconds", f"{time.perf_counter() - t0:.1f}")
+    Console().print(table)

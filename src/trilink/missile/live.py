@@ -26,9 +26,11 @@ import msgspec
 
 from trilink.errors import FederationError
 from trilink.federation import localnet
-from trilink.missile.scenario import Cycle, NationCycle, Scenario, iter_cycles
+from trilink.missile.fuse.ci import national_ids
+from trilink.missile.pipeline import NationCycle
+from trilink.missile.run import Cycle, iter_cycles
+from trilink.missile.sim.scenario import Scenario
 from trilink.missile.types import NATIONS
-from trilink.missile.warning import national_ids
 from trilink.model import combine_labels, format_label, parse_label
 from trilink.node.service import NodeService
 
@@ -263,7 +265,8 @@ def run_scenario_live(
     a watcher sees the tracks move, then the fused tracks and the warning appear.
     ``on_event`` gets one dict per published report (t_s, nation, kind, report_id, label, ...).
     """
-    from trilink.missile.scenario_io import japan_zones, load_scenario
+    from trilink.missile.io.scenario_file import load_scenario
+    from trilink.missile.warn.zones import japan_zones
 
     if not speed > 0.0:
         raise ValueError("speed must be > 0")

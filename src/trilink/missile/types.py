@@ -1,9 +1,11 @@
 """Value types shared along the missile flow: sensor plots in, track states out.
 
-The sensor models produce ``Plot``; the trackers in ``trilink.missile.track`` consume plots and
-produce ``TrackState``; fusion (``trilink.missile.fuse``) combines ``TrackState`` from several
-nations. Truth-only fields (``truth_id``, ``is_clutter``) exist for scoring the simulation and
-must never be read by a tracker.
+The sensor models (``trilink.missile.sim``) produce ``Plot``; the trackers in
+``trilink.missile.track`` consume plots and produce ``TrackState``; fusion
+(``trilink.missile.fuse``) combines ``TrackState`` from several nations; the warnings
+(``trilink.missile.warn``) read ``TrackEstimate`` and ``GroundEstimate``. Truth-only fields
+(``truth_id``, ``is_clutter``) exist for scoring the simulation and must never be read by a
+tracker.
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ class Plot:
     sensor_ecef_m: tuple[float, float, float]
     truth_id: str | None = None  # simulation truth only; trackers must never read it
     is_clutter: bool = False  # simulation truth only
+
+
+@dataclass(frozen=True, slots=True)
+class SensorCoverage:
+    """Where a sensor can see: a tracker uses it only to decide whether a missing plot is a
+    miss (the simulator's radar models have the full field of regard)."""
+
+    max_range_m: float = 3.0e6
+    min_elevation_rad: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)

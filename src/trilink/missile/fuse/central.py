@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from trilink.missile.track.ekf import FilterParams
+from trilink.missile.track.filter import TrackFilter
 from trilink.missile.track.initiate import InitiationParams
-from trilink.missile.track.manager import SensorCoverage, TrackManager
-from trilink.missile.types import Plot, TrackState
+from trilink.missile.track.manager import TrackManager
+from trilink.missile.types import Plot, SensorCoverage, TrackState
 
 
 class CentralFusion:
@@ -21,12 +21,12 @@ class CentralFusion:
     def __init__(
         self,
         *,
-        filter_params: FilterParams | None = None,
+        filter: TrackFilter | None = None,
         init_params: InitiationParams | None = None,
         coverage: dict[str, SensorCoverage] | None = None,
     ) -> None:
         self.manager = TrackManager(
-            "ALL", filter_params=filter_params, init_params=init_params, id_prefix="CENTRAL"
+            "ALL", filter=filter, init_params=init_params, id_prefix="CENTRAL"
         )
         for sid, cov in (coverage or {}).items():
             self.manager.register_sensor(sid, cov)

@@ -28,8 +28,8 @@ from scipy.stats import chi2
 
 from trilink.errors import InputError
 from trilink.missile.track.associate import gnn_arrays, pair_costs
-from trilink.missile.track.ekf import FilterParams
-from trilink.missile.track.manager import predict_all
+from trilink.missile.track.ekf import predict_all
+from trilink.missile.track.filter import FilterParams
 from trilink.missile.types import FlagReason, FloatArray, TrackState, TrackStatus
 from trilink.model import combine_labels, format_label, parse_label
 
@@ -313,6 +313,14 @@ class FusionParams:
     filter_params: FilterParams = FilterParams()
 
 
+FUSED_PREFIX = "F:"
+
+
+def national_ids(track_id: str) -> frozenset[str]:
+    """The national track ids inside a (possibly fused, ``F:a+b``) track id."""
+    return frozenset(track_id.removeprefix(FUSED_PREFIX).split("+"))
+
+
 class TrackFuser:
     """The fused picture at one node: own national tracks plus partner tracks, by CI."""
 
@@ -430,7 +438,7 @@ class TrackFuser:
         if len(group) == 1:
             (s,) = group
             return TrackState(
-                "F:" + s.track_id, self.own_nation, t_s, x, P,
+                FUSED_PREFIX + s.track_id, self.own_nation, t_s, x, P,
                 TrackStatus.FLAGGED if s.status is TrackStatus.FLAGGED else TrackStatus.CONFIRMED,
                 tuple(sorted(set(s.flags))) if s.flags else (), s.n_updates,
                 tuple(sorted(set(s.sensors))), (s.nation,), label,
@@ -441,7 +449,7 @@ class TrackFuser:
             sensors.update(s.sensors)
             flags.update(s.flags)
         return TrackState(
-            "F:" + "+".join(s.track_id for s in group), self.own_nation, t_s, x, P,
+            FUSED_PREFIX + "+".join(s.track_id for s in group), self.own_nation, t_s, x, P,
             TrackStatus.FLAGGED if any(s.status is TrackStatus.FLAGGED for s in group)
             else TrackStatus.CONFIRMED,
             tuple(sorted(flags)), sum(s.n_updates for s in group), tuple(sorted(sensors)),
@@ -450,9 +458,11 @@ class TrackFuser:
 
 
 __all__ = [
+    "FUSED_PREFIX",
     "FusionInputError",
     "FusionParams",
     "TrackFuser",
+    "national_ids",
     "ci_fuse",
     "covariance_intersection",
 ]

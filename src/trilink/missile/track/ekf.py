@@ -1,8 +1,10 @@
 """Extended Kalman filter with ballistic dynamics: the default national tracker filter.
 
-Place in the flow: ``manager.TrackManager`` calls the batch kernels below once per sensor scan
-for all tracks; ``EkfFilter`` is the one-target interface used by tests, the IMM and the
-benchmarks. Prediction propagates the state and transition matrix with RK4
+Place in the flow: ``TrackManager(nation, filter=EkfFilter())`` (the default) calls the batch
+kernels below (``predict_all``, ``update_all``) once per sensor scan for all tracks, through
+``EkfFilter.predict_tracks`` / ``update_tracks``; fusion aligns partner tracks in time with
+``predict_all``. ``EkfFilter.predict`` / ``update`` work on one target (tests, benchmarks).
+Prediction propagates the state and transition matrix with RK4
 (``dynamics.propagate_with_stm``); the update is the Joseph form so that P stays symmetric
 positive definite under round-off.
 """
@@ -10,28 +12,15 @@ positive definite under round-off.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
 
+from trilink.missile.track.associate import rr_ok
 from trilink.missile.track.dynamics import process_noise, propagate_with_stm
+from trilink.missile.track.filter import BallisticFilter, FilterParams
 from trilink.missile.track.measure import hph, measure, measure_into, wrap_pi
-from trilink.missile.types import FloatArray
-
-
-@dataclass(frozen=True, slots=True)
-class FilterParams:
-    """Process-noise intensities of the motion model.
-
-    ``q_acc_m2_s3`` covers unmodelled accelerations (mismatch of atmosphere, gravity
-    higher harmonics); ``q_beta`` lets the ballistic coefficient drift; ``q_thrust`` is the
-    random walk of the thrust acceleration in the boost model.
-    """
-
-    q_acc_m2_s3: float = 1.0
-    q_beta: float = 1e-4
-    q_thrust: float = 25.0
+from trilink.missile.types import FloatArray, IntArray
 
 
 @nb.njit(cache=True)
@@ -231,26 +220,54 @@ def ekf_update(
     return xn, Pn, nis
 
 
-class EkfFilter:
-    """One-target EKF: ``predict`` to a time, ``update`` with one radar measurement."""
+@nb.njit(cache=True)
+def predict_all(
+    X: FloatArray, P: FloatArray, T: FloatArray, idx: IntArray, t: float, q_acc: float,
+    q_beta: float,
+) -> None:  # fmt: skip
+    for a in range(idx.shape[0]):
+        i = idx[a]
+        dt = t - T[i]
+        if dt > 0.0:
+            xn, Pn = ekf_predict(X[i], P[i], dt, q_acc, q_beta, 0.0, False)
+            X[i] = xn
+            P[i] = Pn
+            T[i] = t
+
+
+@nb.njit(cache=True)
+def update_all(
+    X: FloatArray, P: FloatArray, tr: IntArray, Z: FloatArray, Rd: FloatArray, pl: IntArray,
+    site: FloatArray, rot: FloatArray, use_rr: bool, rr_max_vel_sigma: float,
+) -> tuple[FloatArray, FloatArray, IntArray]:  # fmt: skip
+    """EKF updates of tracks ``tr[k]`` with plots ``pl[k]``; NIS, PSD flag and measurement
+    dimension per pair (range-rate only once the velocity is known, see ``associate.gate``)."""
+    nis = np.empty(tr.shape[0])
+    ok = np.empty(tr.shape[0])
+    dim = np.empty(tr.shape[0], dtype=np.int64)
+    work = update_workspace(X.shape[1])
+    for k in range(tr.shape[0]):
+        i = tr[k]
+        rr_i = use_rr and rr_ok(P[i], rr_max_vel_sigma)
+        m = 4 if rr_i else 3
+        dim[k] = m
+        nis[k] = ekf_update_into(X[i], P[i], Z[pl[k], :m], Rd[pl[k], :m], site, rot, rr_i, work)
+        ok[k] = 1.0 if cholesky_ok_into(P[i], work[-X.shape[1] :]) else 0.0
+    return nis, ok, dim
+
+
+class EkfFilter(BallisticFilter):
+    """Ballistic EKF: the tracker's batch filter, and ``predict`` / ``update`` of one target."""
+
+    name = "ekf"
+    batch_predict = staticmethod(predict_all)
+    batch_update = staticmethod(update_all)
+    one_update = staticmethod(ekf_update)
 
     def __init__(self, params: FilterParams | None = None, *, thrust_on: bool = False) -> None:
-        self.params = params or FilterParams()
+        super().__init__(params)
         self.thrust_on = thrust_on
 
     def predict(self, x: FloatArray, P: FloatArray, dt_s: float) -> tuple[FloatArray, FloatArray]:
         p = self.params
         return ekf_predict(x, P, dt_s, p.q_acc_m2_s3, p.q_beta, p.q_thrust, self.thrust_on)
-
-    def update(
-        self,
-        x: FloatArray,
-        P: FloatArray,
-        z: FloatArray,
-        r_diag: FloatArray,
-        site_ecef_m: FloatArray,
-        rot_enu: FloatArray,
-    ) -> tuple[FloatArray, FloatArray, float]:
-        use_rr = z.shape[0] == 4
-        xn, Pn, nis = ekf_update(x, P, z, r_diag, site_ecef_m, rot_enu, use_rr)
-        return xn, Pn, float(nis)

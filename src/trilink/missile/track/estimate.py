@@ -1,7 +1,7 @@
 """Estimates from a track: impact point with 95 % ellipse, time to impact, launch point, apogee.
 
 Place in the flow: after each scan the engine calls ``estimate_track`` on every confirmed (or
-fused) ``TrackState``; ``trilink.missile.estimates`` turns the result into zone probabilities
+fused) ``TrackState``; ``trilink.missile.sim.estimates`` turns the result into zone probabilities
 and warnings. The track state is propagated with the same ballistic dynamics as the filters,
 forward to the ground for the impact and backward to the ground for the launch point.
 
@@ -28,7 +28,8 @@ from trilink.missile.track.dynamics import (
     propagate_with_stm,
     rk4_step,
 )
-from trilink.missile.track.ekf import FilterParams, sandwich
+from trilink.missile.track.ekf import sandwich
+from trilink.missile.track.filter import FilterParams
 from trilink.missile.types import FloatArray, GroundEstimate, TrackEstimate, TrackState
 
 CHI2_2DOF_95 = 5.991464547107979

@@ -1,8 +1,9 @@
 """Interacting multiple model (IMM) filter covering the boost and the ballistic phase.
 
-Place in the flow: an alternative single-target filter for tracks that start during powered
-flight (launch detection by a close sensor). Both models share a 10-state
-``[r, v, b, a_thrust]`` (``dynamics`` layout):
+Place in the flow: the tracker filter for tracks that start during powered flight (launch
+detection by a close sensor): ``TrackManager(nation, filter=ImmFilter())``, ``filter = "imm"``
+in a scenario (the default there). ``initial`` / ``step`` run it on one target (tests). Both
+models share a 10-state ``[r, v, b, a_thrust]`` (``dynamics`` layout):
 
 * boost: the thrust acceleration is a random walk (``FilterParams.q_thrust``) and adds to
   gravity, Coriolis/centrifugal and drag;
@@ -21,13 +22,8 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from trilink.missile.track.ekf import (
-    FilterParams,
-    cholesky_ok,
-    ekf_predict,
-    ekf_update,
-    innovation,
-)
+from trilink.missile.track.ekf import cholesky_ok, ekf_predict, ekf_update, innovation
+from trilink.missile.track.filter import FilterParams, FilterSlots, TrackFilter
 from trilink.missile.types import FloatArray, IntArray
 
 BOOST = 0
@@ -73,12 +69,56 @@ def _reset_thrust(x: FloatArray, P: FloatArray) -> tuple[FloatArray, FloatArray]
     return x, P
 
 
-class ImmFilter:
-    """Two-model IMM (boost, ballistic) with EKF model filters."""
+class ImmFilter(TrackFilter):
+    """Two-model IMM (boost, ballistic) with EKF model filters.
+
+    In the tracker each track keeps both models' 10-states, covariances and the mode
+    probabilities in the slots ``XM``, ``PM``, ``MU``; the tracker's 7-state is their
+    combination."""
+
+    name = "imm"
 
     def __init__(self, params: FilterParams | None = None, imm: ImmParams | None = None) -> None:
         self.params = params or FilterParams()
         self.imm = imm or ImmParams()
+
+    def slots(self, capacity: int) -> FilterSlots:
+        return {
+            "XM": np.zeros((capacity, 2, 10)),
+            "PM": np.tile(np.eye(10), (capacity, 2, 1, 1)),
+            "MU": np.full((capacity, 2), 0.5),
+        }
+
+    def start(self, slots: FilterSlots, i: int, x: FloatArray, P: FloatArray) -> None:
+        st = self.initial(x, P)
+        slots["XM"][i] = np.array(st.x)
+        slots["PM"][i] = np.array(st.P)
+        slots["MU"][i] = st.mu
+
+    def predict_tracks(
+        self, slots: FilterSlots, X: FloatArray, P: FloatArray, T: FloatArray, idx: IntArray,
+        t_s: float,
+    ) -> None:  # fmt: skip
+        fp, ip = self.params, self.imm
+        imm_predict_all(
+            slots["XM"], slots["PM"], slots["MU"], X, P, T, idx, t_s, fp.q_acc_m2_s3,
+            fp.q_beta, fp.q_thrust, ip.boost_to_ballistic_per_s, ip.ballistic_to_boost_per_s,
+        )  # fmt: skip
+
+    def update_tracks(
+        self, slots: FilterSlots, X: FloatArray, P: FloatArray, tr: IntArray, Z: FloatArray,
+        Rd: FloatArray, pl: IntArray, site: FloatArray, rot: FloatArray, use_rr: bool,
+        rr_max_vel_sigma: float,
+    ) -> tuple[FloatArray, FloatArray, IntArray]:  # fmt: skip
+        return imm_update_all(
+            slots["XM"], slots["PM"], slots["MU"], X, P, tr, Z, Rd, pl, site, rot, use_rr,
+            rr_max_vel_sigma,
+        )  # fmt: skip
+
+    def mode_probabilities(
+        self, slots: FilterSlots, idx: IntArray
+    ) -> list[tuple[float, ...]] | None:
+        return [(m[0], m[1]) for m in slots["MU"][idx].tolist()]
 
     def initial(self, x7: FloatArray, P7: FloatArray, sigma_thrust_mps2: float = 30.0) -> ImmState:
         x = np.zeros(10)
@@ -142,7 +182,7 @@ class ImmFilter:
         return new, float("nan")
 
 
-# --- batch kernels used by ``manager.TrackManager(motion="imm")`` ---------------------------
+# --- batch kernels of ``ImmFilter.predict_tracks`` / ``update_tracks`` ---------------------
 @nb.njit(cache=True)
 def _reset_thrust_nb(x: FloatArray, P: FloatArray) -> None:
     for i in range(7, 10):

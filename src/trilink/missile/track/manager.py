@@ -2,8 +2,9 @@
 
 Place in the flow: sensor plots -> ``TrackManager.process`` -> ``TrackManager.tracks()`` ->
 shared as ``missile.track`` reports and fused (``trilink.missile.fuse``). Per sensor scan:
-predict all live tracks to the scan time, gate and assign plots by GNN, update with the EKF,
-count covered misses, start candidates/tentative tracks from the leftovers, confirm (M of N),
+predict all live tracks to the scan time, gate and assign plots by GNN, update them with the
+filter the manager was given (``filter.TrackFilter``: EKF by default, UKF or IMM), count
+covered misses, start candidates/tentative tracks from the leftovers, confirm (M of N),
 delete (misses, stale, below ground, duplicates) and run the health checks. Divergence is
 never silent: a non positive definite or exploding covariance, a non-finite state or a run of
 out-of-bound NIS sets ``TrackStatus.FLAGGED`` with the reason, and ``counters`` counts it.
@@ -17,23 +18,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import chi2
 
-from trilink.missile.track.associate import gate, gnn_arrays, pair_costs, rr_ok
+from trilink.missile.track.associate import gate, gnn_arrays, pair_costs
 from trilink.missile.track.dynamics import approx_altitude_m
-from trilink.missile.track.ekf import (
-    FilterParams,
-    cholesky_ok_into,
-    ekf_predict,
-    ekf_update_into,
-    update_workspace,
-)
-from trilink.missile.track.imm import ImmFilter, ImmParams, imm_predict_all, imm_update_all
+from trilink.missile.track.ekf import EkfFilter, cholesky_ok_into
+from trilink.missile.track.filter import TrackFilter
 from trilink.missile.track.initiate import CandidateStore, InitiationParams, plot_position
 from trilink.missile.track.measure import Site
 from trilink.missile.types import (
@@ -42,6 +36,7 @@ from trilink.missile.types import (
     IntArray,
     Plot,
     PlotScan,
+    SensorCoverage,
     TrackState,
     TrackStatus,
 )
@@ -53,50 +48,6 @@ _FLAG_BITS = {
     FlagReason.NIS_HIGH: 4,
     FlagReason.NON_FINITE: 8,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SensorCoverage:
-    """Where a sensor can see: used only to decide whether a missing plot is a miss."""
-
-    max_range_m: float = 3.0e6
-    min_elevation_rad: float = 0.0
-
-
-@nb.njit(cache=True)
-def predict_all(
-    X: FloatArray, P: FloatArray, T: FloatArray, idx: IntArray, t: float, q_acc: float,
-    q_beta: float,
-) -> None:  # fmt: skip
-    for a in range(idx.shape[0]):
-        i = idx[a]
-        dt = t - T[i]
-        if dt > 0.0:
-            xn, Pn = ekf_predict(X[i], P[i], dt, q_acc, q_beta, 0.0, False)
-            X[i] = xn
-            P[i] = Pn
-            T[i] = t
-
-
-@nb.njit(cache=True)
-def update_all(
-    X: FloatArray, P: FloatArray, tr: IntArray, Z: FloatArray, Rd: FloatArray, pl: IntArray,
-    site: FloatArray, rot: FloatArray, use_rr: bool, rr_max_vel_sigma: float,
-) -> tuple[FloatArray, FloatArray, IntArray]:  # fmt: skip
-    """EKF updates of tracks ``tr[k]`` with plots ``pl[k]``; NIS, PSD flag and measurement
-    dimension per pair (range-rate only once the velocity is known, see ``gate``)."""
-    nis = np.empty(tr.shape[0])
-    ok = np.empty(tr.shape[0])
-    dim = np.empty(tr.shape[0], dtype=np.int64)
-    work = update_workspace(X.shape[1])
-    for k in range(tr.shape[0]):
-        i = tr[k]
-        rr_i = use_rr and rr_ok(P[i], rr_max_vel_sigma)
-        m = 4 if rr_i else 3
-        dim[k] = m
-        nis[k] = ekf_update_into(X[i], P[i], Z[pl[k], :m], Rd[pl[k], :m], site, rot, rr_i, work)
-        ok[k] = 1.0 if cholesky_ok_into(P[i], work[-X.shape[1] :]) else 0.0
-    return nis, ok, dim
 
 
 def _valid_rows(
@@ -229,27 +180,22 @@ def _health(
 
 
 class TrackManager:
-    """GNN multi-target EKF tracker with initiation, confirmation, deletion and health checks."""
+    """GNN multi-target tracker with initiation, confirmation, deletion and health checks;
+    ``filter`` predicts and updates the tracks (``EkfFilter()`` if not given)."""
 
     def __init__(
         self,
         nation: str,
         *,
-        filter_params: FilterParams | None = None,
+        filter: TrackFilter | None = None,
         init_params: InitiationParams | None = None,
         gate_probability: float = 0.9999,
         capacity: int = 256,
         id_prefix: str | None = None,
         rr_max_vel_sigma_mps: float = 150.0,
-        motion: str = "ekf",
-        imm_params: ImmParams | None = None,
     ) -> None:
-        if motion not in ("ekf", "imm"):
-            raise ValueError(f"motion must be 'ekf' or 'imm', not {motion!r}")
-        self.motion = motion
-        self.imm_params = imm_params or ImmParams()
+        self.filter = filter or EkfFilter()
         self.nation = nation
-        self.fp = filter_params or FilterParams()
         self.ip = init_params or InitiationParams()
         self.gate_probability = gate_probability
         self.rr_max_vel_sigma_mps = rr_max_vel_sigma_mps
@@ -291,21 +237,17 @@ class TrackManager:
         # which sensors / nations contributed, as bit masks over ``self._names``
         self.sensor_bits = np.zeros(cap, dtype=np.int64)
         self.nation_bits = np.zeros(cap, dtype=np.int64)
-        if self.motion == "imm":
-            # per-model 10-states (boost, ballistic) and mode probabilities
-            self.XM = np.zeros((cap, 2, 10))
-            self.PM = np.tile(np.eye(10), (cap, 2, 1, 1))
-            self.MU = np.full((cap, 2), 0.5)
+        self.filter_slots = self.filter.slots(cap)
 
     def _grow(self) -> None:
         old = (self.X, self.P, self.T, self.alive, self.confirmed, self.flags, self.hits)
         old2 = (self.opportunities, self.misses, self.n_updates, self.t_update)
         old3 = (self.nis_buf, self.dof_buf, self.ids, self.sensor_bits, self.nation_bits)
         n = self.X.shape[0]
-        old_imm = (self.XM, self.PM, self.MU) if self.motion == "imm" else None
+        old_slots = self.filter_slots
         self._alloc(2 * n)
-        if old_imm is not None:
-            self.XM[:n], self.PM[:n], self.MU[:n] = old_imm
+        for key, rows in old_slots.items():
+            self.filter_slots[key][:n] = rows
         for name, arr in zip(
             ("X", "P", "T", "alive", "confirmed", "flags", "hits"), old, strict=True
         ):
@@ -327,11 +269,7 @@ class TrackManager:
             free = np.flatnonzero(~self.alive)
         i = int(free[0])
         self.X[i], self.P[i], self.T[i] = x, P, t_s
-        if self.motion == "imm":
-            st = ImmFilter(self.fp, self.imm_params).initial(x, P)
-            self.XM[i] = np.array(st.x)
-            self.PM[i] = np.array(st.P)
-            self.MU[i] = st.mu
+        self.filter.start(self.filter_slots, i, x, P)
         self.alive[i] = True
         self.confirmed[i] = False
         self.flags[i] = 0
@@ -463,15 +401,7 @@ class TrackManager:
         Z = np.ascontiguousarray(scan.z[:, :m])
         Rd = np.ascontiguousarray(scan.sigma[:, :m] ** 2)
         idx = np.flatnonzero(self.alive)
-        fp = self.fp
-        if self.motion == "imm":
-            ip = self.imm_params
-            imm_predict_all(
-                self.XM, self.PM, self.MU, self.X, self.P, self.T, idx, t, fp.q_acc_m2_s3,
-                fp.q_beta, fp.q_thrust, ip.boost_to_ballistic_per_s, ip.ballistic_to_boost_per_s,
-            )  # fmt: skip
-        else:
-            predict_all(self.X, self.P, self.T, idx, t, fp.q_acc_m2_s3, fp.q_beta)
+        self.filter.predict_tracks(self.filter_slots, self.X, self.P, self.T, idx, t)
         cost, zpred = gate(
             self.X, self.P, idx, Z, Rd, site.ecef_m, site.rot_enu, use_rr, self._gate_d2[m],
             self._gate_d2[3], self.rr_max_vel_sigma_mps,
@@ -482,16 +412,10 @@ class TrackManager:
         if assigned.size:
             tr = idx[assigned]
             pl = cols
-            if self.motion == "imm":
-                nis, ok, dim = imm_update_all(
-                    self.XM, self.PM, self.MU, self.X, self.P, tr, Z, Rd, pl, site.ecef_m,
-                    site.rot_enu, use_rr, self.rr_max_vel_sigma_mps,
-                )  # fmt: skip
-            else:
-                nis, ok, dim = update_all(
-                    self.X, self.P, tr, Z, Rd, pl, site.ecef_m, site.rot_enu, use_rr,
-                    self.rr_max_vel_sigma_mps,
-                )  # fmt: skip
+            nis, ok, dim = self.filter.update_tracks(
+                self.filter_slots, self.X, self.P, tr, Z, Rd, pl, site.ecef_m, site.rot_enu,
+                use_rr, self.rr_max_vel_sigma_mps,
+            )  # fmt: skip
             used_plots[pl] = True
             used_tracks[assigned] = True
             self._after_update(tr, nis, ok, dim, t, scan.sensor_id, scan.nation)
@@ -615,7 +539,7 @@ class TrackManager:
         T, n_updates = self.T[idx].tolist(), self.n_updates[idx].tolist()
         flags, confirmed = self.flags[idx].tolist(), self.confirmed[idx].tolist()
         sbits, nbits = self.sensor_bits[idx].tolist(), self.nation_bits[idx].tolist()
-        mu = self.MU[idx].tolist() if self.motion == "imm" else None
+        mu = self.filter.mode_probabilities(self.filter_slots, idx)
         names, nation, ids = self._names, self.nation, self.ids
         sensor_names, nation_names = self._sensor_names, self._nation_names
         sensor_sets, nation_sets = self._sensor_sets, self._nation_sets
@@ -631,7 +555,7 @@ class TrackManager:
                     flagged if fl else conf if confirmed[k] else tent, fl, n_updates[k],
                     sensor_sets.get(sbits[k]) or names(sensor_names, sensor_sets, sbits[k]),
                     nation_sets.get(nbits[k]) or names(nation_names, nation_sets, nbits[k]),
-                    None, (mu[k][0], mu[k][1]) if mu is not None else (),
+                    None, mu[k] if mu is not None else (),
                 )
             )  # fmt: skip
         return out

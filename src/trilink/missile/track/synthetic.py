@@ -3,7 +3,7 @@
 Place in the flow: tests and ``bench/bench_missile_tracker.py`` use this to generate truth that
 obeys exactly the dynamics the filters assume (optionally with the filters' own discrete process
 noise), and radar plots with known noise. That isolates filter consistency (NEES/NIS, PCRLB)
-from model mismatch. The full-physics simulator of the engine (``trilink.missile.trajectory``
+from model mismatch. The full-physics simulator of the engine (``trilink.missile.sim.trajectory``
 and ``sensors``) is the realistic source; this module is deliberately small.
 """
 

@@ -20,9 +20,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from trilink.errors import TrilinkError
-from trilink.missile.estimates import TrajectoryEstimates
 from trilink.missile.frames import ecef_to_geodetic
-from trilink.missile.trajectory import Trajectory
+from trilink.missile.sim.estimates import TrajectoryEstimates
+from trilink.missile.sim.trajectory import Trajectory
 
 MAX_POINTS = 1_500
 
@@ -174,7 +174,7 @@ def bundled_land() -> BaseGeometry | None:
         return None
 
 
-def _draw_geometry(ax: Any, geom: BaseGeometry, **kw: Any) -> None:
+def draw_geometry(ax: Any, geom: BaseGeometry, **kw: Any) -> None:
     for part in shapely.get_parts(geom):
         if part.geom_type == "Polygon":
             for ring in [part.exterior, *part.interiors]:
@@ -207,9 +207,9 @@ def trajectory_png(
     y0, y1 = float(lat.min() - pad), float(lat.max() + pad)
     window = shapely.box(x0, y0, x1, y1)
     if land is not None:
-        _draw_geometry(ax1, shapely.intersection(land, window), color="0.35", lw=0.6)
+        draw_geometry(ax1, shapely.intersection(land, window), color="0.35", lw=0.6)
     if eez is not None:
-        _draw_geometry(
+        draw_geometry(
             ax1, shapely.intersection(eez.boundary, window), color="tab:blue", lw=0.8, ls="--"
         )
     bo = traj.burnout_index

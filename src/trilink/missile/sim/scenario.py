@@ -1,13 +1,12 @@
-"""Missile-warning scenarios: launches + sensors → truth → national trackers → shared tracks →
-per-nation covariance-intersection fusion → estimates → warnings (pure core).
+"""Missile-warning scenarios: the exercise file, its truth and what every radar delivers.
 
-Place in the flow: ``scenario_io`` reads a TOML file into a dict, ``parse_scenario`` checks it
-into a ``Scenario`` (errors name the file and the field), ``iter_cycles`` runs it one cycle at a
-time (every ``cycle_s``: each nation processes the plots its sensors delivered, shares its
-tracks as ``missile.track`` payloads, fuses the partner tracks its label allows it to receive
-with its own, estimates impact and launch point, runs its warning state machine); a
-centralised tracker fed every plot runs alongside for comparison. ``publish`` puts the cycles on
-the nodes; ``scenario_io`` writes CSV, GeoJSON and PNG.
+Place in the flow: ``io.scenario_file`` reads a TOML file into a dict; ``parse_scenario``
+checks it into a ``Scenario`` (errors name the file and the field); ``fly_truth`` flies every
+launch with the full simulator (``shaping.solve_launch``); ``deliver_plots`` has each nation's
+radars observe the flights (``sensors.observe``: noise, Pd, clutter), injects the file's
+measurement faults and orders the plots as they are delivered. What then runs on the plots is
+one ``NationPipeline`` per nation (``trilink.missile.run`` offline, or each nation's node);
+``io.feeds`` writes them as per-nation plot feeds.
 
 Bad input is never silent: unknown sites, impossible geometry and bad numbers raise
 ``ScenarioError`` (file, field); measurements with NaN numbers or delivered out of time order
@@ -19,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -30,24 +29,14 @@ from pyproj import Geod
 
 from trilink.errors import InputError, LabelError
 from trilink.missile.errors import InfeasibleTrajectoryError
-from trilink.missile.fuse.ci import TrackFuser
-from trilink.missile.fuse.share import from_payload, to_payload
-from trilink.missile.sensors import RADAR_TYPES, Sensor, TruthObject, load_sites, observe, ship
-from trilink.missile.shaping import feasible_apogee_km, solve_launch
-from trilink.missile.track.estimate import estimate_track
-from trilink.missile.track.manager import SensorCoverage, TrackManager
-from trilink.missile.types import NATIONS, Plot, TrackState
-from trilink.missile.warning import (
-    JapanZones,
-    ThreatAssessment,
-    WarningConfig,
-    WarningEvent,
-    WarningMachine,
-    assess,
-    national_ids,
-)
+from trilink.missile.feed import FeedSensor, PlotFeedHeader
+from trilink.missile.kepler import feasible_apogee_km
+from trilink.missile.sim.sensors import RADAR_TYPES, Sensor, TruthObject, load_sites, observe, ship
+from trilink.missile.sim.shaping import solve_launch
+from trilink.missile.track import FILTER_NAMES
+from trilink.missile.types import NATIONS, FloatArray, Plot
+from trilink.missile.warn.machine import WarningConfig
 from trilink.model import format_label, parse_label
-from trilink.model.payloads.missile import MissileTrackPayload
 
 GEOD = Geod(ellps="WGS84")
 DEFAULT_LABEL = "SECRET//REL TO USA, JPN, KOR"
@@ -94,7 +83,8 @@ class Scenario:
     sensors: tuple[Sensor, ...]
     warning: WarningConfig
     clutter: bool = True
-    motion: str = "imm"
+    filter: str = "imm"
+    """The trackers' filter: ``imm`` (boost + ballistic), ``ekf`` or ``ukf`` (ballistic)."""
     faults: FaultSpec = FaultSpec()
     view: str = "administering"
 
@@ -187,7 +177,7 @@ class _Reader:
 
 
 _TOP = {"scenario", "labels", "launch", "sensors", "warning", "faults"}
-_SCEN = {"name", "seed", "duration_s", "cycle_s", "epoch", "exercise", "clutter", "motion",
+_SCEN = {"name", "seed", "duration_s", "cycle_s", "epoch", "exercise", "clutter", "filter",
          "view"}  # fmt: skip
 _LAUNCH = {"id", "site", "lat", "lon", "impact", "azimuth_deg", "range_km", "apogee_km", "t_s"}
 _SENS = {"sites", "ship"}
@@ -215,9 +205,12 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scena
         if epoch.tzinfo is None:
             raise sc.err("epoch", "give a timezone (Z for UTC)")
         epoch = epoch.astimezone(dt.UTC)
-    motion = sc.text("motion", "imm")
-    if motion not in ("imm", "ekf"):
-        raise sc.err("motion", f"{motion!r}: use 'imm' (boost + ballistic) or 'ekf'")
+    filter_name = sc.text("filter", "imm")
+    if filter_name not in FILTER_NAMES:
+        raise sc.err(
+            "filter",
+            f"{filter_name!r}: use 'imm' (boost + ballistic), 'ekf' or 'ukf' (ballistic)",
+        )
     labels = _labels(data.get("labels", {}), source, exercise)
     launches = tuple(
         _launch(item, i, source) for i, item in enumerate(_list(top, "launch", required=True))
@@ -277,7 +270,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scena
         sensors=sensors,
         warning=warning,
         clutter=sc.flag("clutter", True),
-        motion=motion,
+        filter=filter_name,
         faults=faults,
         view=sc.text("view", "administering"),
     )
@@ -450,42 +443,19 @@ def fly_truth(sc: Scenario) -> list[Truth]:
     return out
 
 
-@dataclass
-class NationCycle:
-    """What one nation produced in one cycle."""
+@dataclass(frozen=True, slots=True)
+class PlotDeliveries:
+    """Every plot of a scenario in the order the radars deliver them, faults included."""
 
-    nation: str
-    label: str
-    tracks: list[MissileTrackPayload]
-    """Its national tracks, as shared."""
-    fused: list[tuple[MissileTrackPayload, str, tuple[str, ...]]]
-    """Fused tracks (≥ 2 nations): payload, label, national track ids it fuses."""
-    states: list[TrackState]
-    """Its whole picture (fused and single-source tracks) at the cycle time."""
-    assessments: list[ThreatAssessment]
-    warnings: list[WarningEvent]
-
-
-@dataclass
-class Cycle:
-    t_s: float
-    nations: dict[str, NationCycle]
-    central: list[TrackState]
-    plots_delivered: int
-
-
-@dataclass
-class ScenarioRun:
-    scenario: Scenario
-    truths: list[Truth]
-    cycles: list[Cycle] = field(default_factory=list)
-    counters: dict[str, dict[str, int]] = field(default_factory=dict)
-    faults_injected: dict[str, int] = field(default_factory=dict)
+    plots: list[Plot]
+    delivered_t_s: FloatArray
+    """When each plot reaches its tracker (non-decreasing; late plots arrive after their time)."""
+    faults_injected: dict[str, int]
 
 
 def _inject_faults(
     plots: list[Plot], faults: FaultSpec, rng: np.random.Generator
-) -> tuple[list[Plot], np.ndarray, dict[str, int]]:
+) -> tuple[list[Plot], FloatArray, dict[str, int]]:
     """Plots with NaN numbers and late deliveries injected; returns plots, delivery times."""
     plots = list(plots)
     deliver = np.array([p.t_s for p in plots])
@@ -499,15 +469,8 @@ def _inject_faults(
     return plots, deliver, {"nan_plots": n_nan, "late_plots": n_late}
 
 
-def iter_cycles(
-    sc: Scenario,
-    zones: JapanZones | None,
-    *,
-    truths: list[Truth] | None = None,
-    run: ScenarioRun | None = None,
-) -> Iterator[Cycle]:
-    """Run the scenario one cycle at a time (see the module docstring)."""
-    truths = truths if truths is not None else fly_truth(sc)
+def deliver_plots(sc: Scenario, truths: list[Truth]) -> PlotDeliveries:
+    """Every nation's radars observing the flights, with the file's faults, in delivery order."""
     rng = np.random.default_rng([sc.seed, 1])
     plots = observe(sc.sensors, [t.obj for t in truths], 0.0, sc.duration_s, rng,
                     clutter=sc.clutter)  # fmt: skip
@@ -515,99 +478,37 @@ def iter_cycles(
         plots, sc.faults, np.random.default_rng([sc.seed, 2])
     )
     order = np.argsort(deliver, kind="stable")
-    plots = [plots[i] for i in order]
-    deliver = deliver[order]
-    managers: dict[str, TrackManager] = {}
-    for n in NATIONS:
-        managers[n] = TrackManager(n, motion=sc.motion)
-    central = TrackManager("ALL", motion=sc.motion, id_prefix="CENTRAL")
-    for sensor in sc.sensors:
-        cov = SensorCoverage(sensor.radar.max_range_m, math.radians(sensor.radar.el_min_deg))
-        managers[sensor.nation].register_sensor(sensor.sensor_id, cov)
-        central.register_sensor(sensor.sensor_id, cov)
-    fusers = {n: TrackFuser(n) for n in NATIONS}
-    machines = {
-        n: WarningMachine(n, sc.warning, epoch_utc=sc.epoch_utc, exercise=sc.exercise)
-        for n in NATIONS
-    }
-    labels = {n: parse_label(sc.labels[n]) for n in NATIONS}
-    rngs = {n: np.random.default_rng([sc.seed, 3, k]) for k, n in enumerate(NATIONS)}
-    first_state: dict[str, TrackState] = {}
-    if run is not None:
-        run.faults_injected = injected
-    k = 0
-    n_cycles = int(math.floor(sc.duration_s / sc.cycle_s + 1e-9))
-    for c in range(1, n_cycles + 1):
-        t = c * sc.cycle_s
-        j = int(np.searchsorted(deliver, t, side="right"))
-        window = plots[k:j]
-        k = j
-        national: dict[str, list[TrackState]] = {}
-        shared: dict[str, list[MissileTrackPayload]] = {}
-        boosting: set[str] = set()
-        for n in NATIONS:
-            managers[n].process(p for p in window if p.nation == n)
-            states = managers[n].tracks()
-            for s in states:
-                s.label = sc.labels[n]
-                first_state.setdefault(s.track_id, s)
-            national[n] = states
-            shared[n] = [to_payload(s, sc.epoch_utc, exercise=sc.exercise) for s in states]
-            boosting.update(p.track_id for p in shared[n] if p.phase == "boost")
-        central.process(window)
-        out: dict[str, NationCycle] = {}
-        for n in NATIONS:
-            picture: dict[str, list[TrackState]] = {n: national[n]}
-            for p in NATIONS:
-                if p != n and labels[p].releasable_to(n):
-                    picture[p] = [from_payload(x, label=sc.labels[p]) for x in shared[p]]
-                    for s in picture[p]:
-                        first_state.setdefault(s.track_id, s)
-            fused = fusers[n].fuse(picture, t)
-            assessments = []
-            for s in fused:
-                ids = national_ids(s.track_id)
-                starts = [first_state[i] for i in ids if i in first_state]
-                launch_from = min(starts, key=lambda x: x.t_s) if starts else None
-                est = estimate_track(s, launch_from=launch_from)
-                boost = bool(ids & boosting)  # partners say so through the payload's phase
-                assessments.append(assess(s, est, zones, rngs[n], in_boost=boost))
-            warnings = machines[n].step(t, assessments)
-            out[n] = NationCycle(
-                nation=n,
-                label=sc.labels[n],
-                tracks=shared[n],
-                fused=[
-                    (
-                        to_payload(s, sc.epoch_utc, exercise=sc.exercise),
-                        s.label or sc.labels[n],
-                        tuple(sorted(national_ids(s.track_id))),
-                    )
-                    for s in fused
-                    if len(s.nations) > 1
-                ],
-                states=fused,
-                assessments=assessments,
-                warnings=warnings,
-            )
-        cycle = Cycle(t_s=t, nations=out, central=central.tracks(), plots_delivered=len(window))
-        if run is not None:
-            run.cycles.append(cycle)
-            run.counters = {n: dict(managers[n].counters) for n in NATIONS}
-            run.counters["central"] = dict(central.counters)
-        yield cycle
+    return PlotDeliveries([plots[i] for i in order], deliver[order], injected)
 
 
-def run_scenario(
-    sc: Scenario,
-    zones: JapanZones | None,
-    *,
-    progress: Callable[[float, float], None] | None = None,
-) -> ScenarioRun:
-    """Run a whole scenario; ``progress(t_s, duration_s)`` after every cycle."""
-    truths = fly_truth(sc)
-    run = ScenarioRun(scenario=sc, truths=truths)
-    for cycle in iter_cycles(sc, zones, truths=truths, run=run):
-        if progress is not None:
-            progress(cycle.t_s, sc.duration_s)
-    return run
+def feed_header(sc: Scenario, nation: str) -> PlotFeedHeader:
+    """The header of ``nation``'s plot feed: what its pipeline is built from."""
+    return PlotFeedHeader(
+        nation=nation,  # type: ignore[arg-type]
+        scenario=sc.name,
+        source=sc.source,
+        epoch_utc=sc.epoch_utc,
+        cycle_s=sc.cycle_s,
+        duration_s=sc.duration_s,
+        exercise=sc.exercise,
+        label=sc.labels[nation],
+        seed=sc.seed,
+        filter=sc.filter,  # type: ignore[arg-type]
+        zones_view=sc.view,
+        warning=sc.warning,
+        sensors=[
+            FeedSensor(
+                sensor_id=s.sensor_id,
+                radar=s.radar.name,
+                lat_deg=s.lat_deg,
+                lon_deg=s.lon_deg,
+                alt_m=s.alt_m,
+                max_range_m=s.radar.max_range_m,
+                min_elevation_deg=s.radar.el_min_deg,
+                update_s=s.radar.update_s,
+                range_rate=s.radar.sigma_range_rate_mps is not None,
+                notional=s.notional,
+            )  # fmt: skip
+            for s in sc.nation_sensors(nation)
+        ],
+    )

@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from trilink.missile.atmosphere import density_nb
 from trilink.missile.frames import geodetic_alt_nb
 from trilink.missile.gravity import gravitation_j2_nb
+from trilink.missile.sim.atmosphere import density_nb
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -21,50 +21,15 @@ from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from trilink.missile.errors import NoImpactError
-from trilink.missile.frames import MEAN_EARTH_RADIUS_M, MU_EARTH_M3PS2, ecef_to_geodetic
-from trilink.missile.shaping import apogee_alt_m, max_range_for_speed, shape_name
-from trilink.missile.trajectory import Trajectory
+from trilink.missile.frames import ecef_to_geodetic
+from trilink.missile.kepler import classify_range, equivalent_max_range_km, shape_name
+from trilink.missile.sim.shaping import apogee_alt_m
+from trilink.missile.sim.trajectory import Trajectory
 
 FloatArray = npt.NDArray[np.float64]
 GEOD = Geod(ellps="WGS84")
 CHI2_2DOF_95 = 5.991464547107979
 """95 % quantile of χ² with 2 degrees of freedom (scales a 2-D covariance to its 95 % ellipse)."""
-
-# Range classes (km) as used by the U.S. and Japanese governments' public reporting.
-CLASS_LIMITS_KM: tuple[tuple[str, float], ...] = (
-    ("SRBM", 1_000.0),
-    ("MRBM", 3_000.0),
-    ("IRBM", 5_500.0),
-)
-
-
-REFERENCE_BURNOUT_ALT_M = 300e3
-"""Highest burnout at which the maximum range is computed (typical of a minimum-energy ICBM
-burnout); higher burnouts of lofted flights are re-expressed at this height."""
-
-
-def equivalent_max_range_km(r_bo_m: float, v_bo_mps: float) -> float:
-    """Minimum-energy range (km) of the burnout energy, burnout lowered to at most 300 km.
-
-    Keeps the specific energy v²/2 − μ/r of the burnout; a burnout above 300 km (lofted
-    flights of long-burning vehicles) is re-expressed as a speed at 300 km height. Then the
-    Kepler maximum-range formula (non-rotating Earth) gives the range, as in analysts'
-    "if flown on a standard trajectory" estimates.
-    """
-    r_ref = min(r_bo_m, MEAN_EARTH_RADIUS_M + REFERENCE_BURNOUT_ALT_M)
-    energy = 0.5 * v_bo_mps**2 - MU_EARTH_M3PS2 / r_bo_m
-    v2 = 2.0 * (energy + MU_EARTH_M3PS2 / r_ref)
-    if v2 <= 0.0:
-        return 0.0
-    return max_range_for_speed(r_ref, math.sqrt(v2)) / 1e3 * MEAN_EARTH_RADIUS_M / r_ref
-
-
-def classify_range(max_range_km: float) -> str:
-    """SRBM (< 1,000 km), MRBM (< 3,000), IRBM (< 5,500) or ICBM by maximum range."""
-    for name, limit in CLASS_LIMITS_KM:
-        if max_range_km < limit:
-            return name
-    return "ICBM"
 
 
 @dataclass(frozen=True, slots=True)

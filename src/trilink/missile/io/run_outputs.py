@@ -1,8 +1,7 @@
-"""File edge of the scenario runner: read a scenario TOML, write CSV, GeoJSON, PNG and JSON.
+"""File edge of the offline scenario run: CSV, GeoJSON, PNG and JSON of a ``ScenarioRun``.
 
-``load_scenario`` reads and checks a file (``ScenarioError`` with file, line or field);
-``japan_zones`` asks the geodata package for Japan's zones; ``write_outputs`` writes what a
-watch officer or analyst opens after a run (see docs/missile.md, "Scenarios").
+``write_outputs`` writes what a watch officer or analyst opens after a run (see
+docs/missile.md, "Scenarios"); ``summary`` is what the CLI prints.
 """
 
 from __future__ import annotations
@@ -11,52 +10,31 @@ import csv
 import datetime as dt
 import json
 import math
-import re
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 from pyproj import Geod
 
-from trilink.errors import TrilinkError
-from trilink.missile.estimates import estimate
 from trilink.missile.frames import ecef_to_geodetic
-from trilink.missile.scenario import Scenario, ScenarioError, ScenarioRun, Truth, parse_scenario
+from trilink.missile.fuse.share import from_payload
+from trilink.missile.io.geojson import (
+    ellipse_ring,
+    feature,
+    line_geometry,
+    point_geometry,
+    truth_features,
+)
+from trilink.missile.io.trajectory import bundled_land, draw_geometry
+from trilink.missile.run import ScenarioRun
+from trilink.missile.sim.estimates import estimate
+from trilink.missile.sim.scenario import Scenario, Truth
 from trilink.missile.types import NATIONS, TrackState
-from trilink.missile.warning import JapanZones
+from trilink.missile.warn.zones import JapanZones
 
 GEOD = Geod(ellps="WGS84")
-
-
-def load_scenario(path: Path) -> Scenario:
-    """Read and check a scenario file."""
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("file not found", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(f"cannot read the file ({err})", path=str(path)) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        # Python 3.11's error has no lineno attribute, only "(at line N, column M)"
-        found = re.search(r"at line (\d+)", str(err))
-        line = int(found.group(1)) if found else None
-        raise ScenarioError(f"not valid TOML: {err}", path=str(path), line=line) from None
-    return parse_scenario(data, str(path))
-
-
-def japan_zones(view: str) -> tuple[JapanZones | None, str]:
-    """Japan's zones from the geodata package, or (None, why not)."""
-    from trilink.missile.zones import japan_geometries
-
-    try:
-        jp = japan_geometries(view)
-    except TrilinkError as err:
-        return None, str(err)
-    return JapanZones.of(jp.eez, jp.territory), ""
 
 
 # ------------------------------------------------------------------------------ rows
@@ -103,8 +81,6 @@ def _track_row(
 
 def track_rows(run: ScenarioRun) -> list[dict[str, Any]]:
     """One row per track per cycle: national (as shared), fused picture, centralised."""
-    from trilink.missile.fuse.share import from_payload
-
     rows: list[dict[str, Any]] = []
     for c in run.cycles:
         for n, nc in c.nations.items():
@@ -175,8 +151,6 @@ def warning_rows(run: ScenarioRun) -> list[dict[str, Any]]:
 
 
 def _payload_dict(p: Any) -> dict[str, Any]:
-    import msgspec
-
     out: dict[str, Any] = msgspec.to_builtins(p)
     return out
 
@@ -199,30 +173,6 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 # ------------------------------------------------------------------------------ GeoJSON
 
 
-def ellipse_ring(
-    lat: float, lon: float, semi_major_m: float, semi_minor_m: float, az_deg: float, n: int = 48
-) -> list[list[float]]:
-    """Closed lon/lat ring of an ellipse (major axis along ``az_deg``, clockwise from north)."""
-    th = np.linspace(0.0, 2.0 * math.pi, n, endpoint=False)
-    a, b = max(semi_major_m, 1.0), max(semi_minor_m, 1.0)
-    az = math.radians(az_deg)
-    along, across = a * np.cos(th), b * np.sin(th)
-    east = along * math.sin(az) + across * math.cos(az)
-    north = along * math.cos(az) - across * math.sin(az)
-    lons, lats, _ = GEOD.fwd(
-        np.full(n, lon),
-        np.full(n, lat),
-        np.degrees(np.arctan2(east, north)),
-        np.hypot(east, north),
-    )
-    ring = [[round(float(x), 5), round(float(y), 5)] for x, y in zip(lons, lats, strict=True)]
-    return ring + [ring[0]]
-
-
-def _feature(geom: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": geom, "properties": props}
-
-
 def tracks_geojson(run: ScenarioRun, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Tracks as LineStrings (per-vertex time and 1-sigma position uncertainty) + truth."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -233,11 +183,8 @@ def tracks_geojson(run: ScenarioRun, rows: list[dict[str, Any]]) -> dict[str, An
         if len(rs) < 2:
             continue
         feats.append(
-            _feature(
-                {
-                    "type": "LineString",
-                    "coordinates": [[r["lon"], r["lat"], r["alt_m"]] for r in rs],
-                },
+            feature(
+                line_geometry([[r["lon"], r["lat"], r["alt_m"]] for r in rs]),
                 {
                     "kind": "track",
                     "nation": nation,
@@ -251,28 +198,7 @@ def tracks_geojson(run: ScenarioRun, rows: list[dict[str, Any]]) -> dict[str, An
                 },
             )
         )
-    for t in run.truths:
-        tr = t.obj.trajectory
-        idx = np.unique(np.linspace(0, tr.t_s.size - 1, 400).astype(int))
-        lat, lon, alt = ecef_to_geodetic(tr.pos_ecef_m[idx])
-        feats.append(
-            _feature(
-                {
-                    "type": "LineString",
-                    "coordinates": [
-                        [round(float(x), 5), round(float(y), 5), round(float(z), 1)]
-                        for x, y, z in zip(lon, lat, alt, strict=True)
-                    ],
-                },
-                {"kind": "truth", "launch_id": t.spec.launch_id, "site": t.spec.site},
-            )
-        )
-        feats.append(
-            _feature(
-                {"type": "Point", "coordinates": [t.spec.lon_deg, t.spec.lat_deg]},
-                {"kind": "truth_launch", "launch_id": t.spec.launch_id, "site": t.spec.site},
-            )
-        )
+    feats += truth_features(run.truths)
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -302,19 +228,19 @@ def estimates_geojson(run: ScenarioRun) -> dict[str, Any]:
         ring = ellipse_ring(
             imp.lat_deg, imp.lon_deg, imp.semi_major_m, imp.semi_minor_m, imp.major_azimuth_deg
         )
-        feats.append(_feature({"type": "Polygon", "coordinates": [ring]}, props))
+        feats.append(feature({"type": "Polygon", "coordinates": [ring]}, props))
         if a.launch is not None:
             feats.append(
-                _feature(
-                    {"type": "Point", "coordinates": [a.launch.lon_deg, a.launch.lat_deg]},
+                feature(
+                    point_geometry(a.launch.lon_deg, a.launch.lat_deg),
                     {"kind": "launch_estimate", "nation": n, "track_id": tid, "t_s": t_s},
                 )
             )
     for t in run.truths:
         lat, lon = _truth_impact(t)
         feats.append(
-            _feature(
-                {"type": "Point", "coordinates": [lon, lat]},
+            feature(
+                point_geometry(lon, lat),
                 {"kind": "truth_impact", "launch_id": t.spec.launch_id},
             )
         )
@@ -335,11 +261,11 @@ def warnings_geojson(run: ScenarioRun) -> dict[str, Any]:
                     p.ellipse_semi_minor_m,
                     p.ellipse_orientation_deg,
                 )
-                feats.append(_feature({"type": "Polygon", "coordinates": [ring]}, props))
+                feats.append(feature({"type": "Polygon", "coordinates": [ring]}, props))
                 if p.launch_lat is not None and p.launch_lon is not None:
                     feats.append(
-                        _feature(
-                            {"type": "Point", "coordinates": [p.launch_lon, p.launch_lat]},
+                        feature(
+                            point_geometry(p.launch_lon, p.launch_lat),
                             {"kind": "launch_point", "nation": n, "warning_id": p.warning_id,
                              "status": p.status, "label": w.label or ""},
                         )
@@ -407,6 +333,7 @@ def summary(run: ScenarioRun, zones: JapanZones | None, zones_note: str = "") ->
         "launches": launches,
         "sensors": {n: [s.sensor_id for s in sc.nation_sensors(n)] for n in NATIONS},
         "faults_injected": run.faults_injected,
+        "track_releases": run.releases,
         "measurements_rejected": rejected,
         "tracker_counters": run.counters,
         "warnings": {n: dict(c) for n, c in warnings.items()},
@@ -425,8 +352,6 @@ def _plots(run: ScenarioRun, rows: list[dict[str, Any]], zones: JapanZones | Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import shapely
-
-    from trilink.missile.io import _draw_geometry, bundled_land
 
     colours = {"USA": "tab:blue", "JPN": "tab:red", "KOR": "tab:green", "ALL": "black"}
     paths: list[Path] = []
@@ -465,9 +390,9 @@ def _plots(run: ScenarioRun, rows: list[dict[str, Any]], zones: JapanZones | Non
     window = shapely.box(x0, y0, x1, y1)
     land = bundled_land()
     if land is not None:
-        _draw_geometry(ax, shapely.intersection(land, window), color="0.45", lw=0.6)
+        draw_geometry(ax, shapely.intersection(land, window), color="0.45", lw=0.6)
     if zones is not None:
-        _draw_geometry(ax, shapely.intersection(zones.eez.boundary, window), color="tab:cyan",
+        draw_geometry(ax, shapely.intersection(zones.eez.boundary, window), color="tab:cyan",
                        lw=0.8, ls="--")  # fmt: skip
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)

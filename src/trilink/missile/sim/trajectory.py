@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trilink.missile.frames import OMEGA_EARTH_RADPS, enu_rotation, geodetic_to_ecef
-from trilink.missile.integrator import propagate_nb
+from trilink.missile.sim.integrator import propagate_nb
 
 FloatArray = npt.NDArray[np.float64]
 G0_MPS2 = 9.80665

@@ -32,8 +32,8 @@ from trilink.missile.frames import (
     enu_to_aer,
     geodetic_to_ecef,
 )
-from trilink.missile.trajectory import Trajectory
-from trilink.missile.types import Plot
+from trilink.missile.sim.trajectory import Trajectory
+from trilink.missile.types import Plot, SensorCoverage
 
 FloatArray = npt.NDArray[np.float64]
 EFFECTIVE_EARTH_FACTOR = 4.0 / 3.0
@@ -127,6 +127,11 @@ class Sensor:
     @property
     def ecef_m(self) -> FloatArray:
         return geodetic_to_ecef(self.lat_deg, self.lon_deg, self.alt_m)
+
+    @property
+    def coverage(self) -> SensorCoverage:
+        """What a tracker needs to know of where this radar can see."""
+        return SensorCoverage(self.radar.max_range_m, math.radians(self.radar.el_min_deg))
 
     def in_sector(self, az_rad: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Whether azimuths (rad) fall inside the field-of-regard sector."""

@@ -1,7 +1,7 @@
-"""Impact warnings: from a nation's fused picture to ``missile.warning`` issue/update/cancel.
+"""The warning state machine of one nation: assessments to ``missile.warning`` issue/update/cancel.
 
 Last stage of the missile flow: ``fuse`` gives each nation its fused tracks, ``track.estimate``
-their impact prediction; ``assess`` turns one track and its estimate into a
+their impact prediction; ``warn.assess`` turns one track and its estimate into a
 ``ThreatAssessment`` (zone probabilities, class, launch point) and ``WarningMachine.step`` runs
 the per-threat state machine over the assessments of one cycle:
 
@@ -33,17 +33,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-import shapely
 from pyproj import Geod
-from shapely.geometry.base import BaseGeometry
 
-from trilink.missile.estimates import classify_range, equivalent_max_range_km
-from trilink.missile.frames import ecef_to_geodetic_nb
-from trilink.missile.shaping import shape_name
-from trilink.missile.track.dynamics import propagate
-from trilink.missile.types import FloatArray, GroundEstimate, TrackEstimate, TrackState
-from trilink.missile.types import TrackStatus as _Status
+from trilink.missile.kepler import shape_name
+from trilink.missile.types import GroundEstimate
+from trilink.missile.warn.assess import ThreatAssessment
+from trilink.missile.warn.payload import warning_payload
 from trilink.model.payloads.missile import MissileWarningPayload
 
 GEOD = Geod(ellps="WGS84")
@@ -88,41 +83,6 @@ class WarningConfig:
             raise ValueError(
                 f"warning setting {bad[0]} = {getattr(self, bad[0])!r} is out of range"
             )
-
-
-@dataclass(frozen=True, slots=True)
-class ThreatAssessment:
-    """One track of a nation's picture at one time, with what a warning needs."""
-
-    track_id: str
-    nations: tuple[str, ...]
-    t_s: float
-    n_updates: int
-    flagged: bool
-    impact: GroundEstimate | None
-    launch: GroundEstimate | None
-    p_impact_in_japan_eez: float
-    p_overflies_japan: float
-    apogee_km: float | None
-    missile_class: str
-    lofted: bool
-    range_km: float = 0.0
-    in_boost: bool = False
-    """Some input track is still in powered flight (IMM boost mode): no warning yet."""
-    label: str | None = None
-
-    @property
-    def national_ids(self) -> frozenset[str]:
-        return national_ids(self.track_id)
-
-    @property
-    def time_to_impact_s(self) -> float | None:
-        return None if self.impact is None else self.impact.t_s - self.t_s
-
-
-def national_ids(track_id: str) -> frozenset[str]:
-    """The national track ids inside a (possibly fused, ``F:a+b``) track id."""
-    return frozenset(track_id.removeprefix("F:").split("+"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +207,8 @@ class WarningMachine:
         for th in self.threats:
             if th.state != "active" or th.warned is None:
                 continue
-            impact_t = (th.last.impact or th.warned.impact or _NEVER).t_s
+            impact = th.last.impact or th.warned.impact
+            impact_t = math.inf if impact is None else impact.t_s
             if t_s >= impact_t + cfg.impact_margin_s:
                 reason = f"all clear: predicted impact time T+{impact_t:.0f} s has passed"
                 out.append(self._event(th, "cancel", th.last, t_s, reason))
@@ -346,10 +307,6 @@ class WarningMachine:
 
 
 _CLASS_RANK = {"unknown": 0, "SRBM": 1, "MRBM": 2, "IRBM": 3, "ICBM": 4}
-_NEVER = GroundEstimate(
-    t_s=math.inf, sigma_t_s=0.0, lat_deg=0.0, lon_deg=0.0, cov_en_m2=(0.0, 0.0, 0.0),
-    semi_major_m=0.0, semi_minor_m=0.0, major_azimuth_deg=0.0,
-)  # fmt: skip
 
 
 def _outside_reason(cfg: WarningConfig) -> str:
@@ -362,178 +319,3 @@ def _outside_reason(cfg: WarningConfig) -> str:
 def _distance_m(a: GroundEstimate, b: GroundEstimate) -> float:
     _, _, d = GEOD.inv(a.lon_deg, a.lat_deg, b.lon_deg, b.lat_deg)
     return float(d)
-
-
-def _iso(epoch_utc: dt.datetime, t_s: float) -> str:
-    return (epoch_utc + dt.timedelta(seconds=t_s)).astimezone(dt.UTC).isoformat()
-
-
-def warning_payload(
-    warning_id: str,
-    status: str,
-    a: ThreatAssessment,
-    t_s: float,
-    *,
-    epoch_utc: dt.datetime,
-    confidence: float,
-    reason: str,
-    exercise: bool,
-    track_ids: Sequence[str] | None = None,
-) -> MissileWarningPayload:
-    """The ``missile.warning`` payload of an assessment (``status`` issue/update/cancel)."""
-    imp = a.impact or _NEVER
-    impact_t = imp.t_s if math.isfinite(imp.t_s) else t_s
-    launch = a.launch
-    return MissileWarningPayload(
-        warning_id=warning_id,
-        status=status,  # type: ignore[arg-type]
-        time=_iso(epoch_utc, t_s),
-        track_ids=list(track_ids if track_ids is not None else sorted(a.national_ids)),
-        nations=sorted(set(a.nations)),  # type: ignore[arg-type]
-        impact_lat=round(imp.lat_deg, 6),
-        impact_lon=round(imp.lon_deg, 6),
-        ellipse_semi_major_m=round(imp.semi_major_m, 1),
-        ellipse_semi_minor_m=round(min(imp.semi_minor_m, imp.semi_major_m), 1),
-        ellipse_orientation_deg=round(imp.major_azimuth_deg, 2),
-        impact_time=_iso(epoch_utc, impact_t),
-        time_to_impact_s=round(max(impact_t - t_s, 0.0), 1),
-        p_impact_in_japan_eez=round(a.p_impact_in_japan_eez, 4),
-        p_overflies_japan=round(a.p_overflies_japan, 4),
-        launch_lat=None if launch is None else round(launch.lat_deg, 5),
-        launch_lon=None if launch is None else round(launch.lon_deg, 5),
-        launch_time=None if launch is None else _iso(epoch_utc, launch.t_s),
-        missile_class=a.missile_class,  # type: ignore[arg-type]
-        lofted=a.lofted,
-        apogee_km=None if a.apogee_km is None else round(a.apogee_km, 1),
-        confidence=confidence,
-        reason=reason,
-        exercise=exercise,
-    )
-
-
-# ------------------------------------------------------------------- assessment of one track
-
-
-@dataclass(frozen=True, slots=True)
-class JapanZones:
-    """Japan's EEZ outer limit and territory (land + territorial sea), lon/lat, prepared."""
-
-    eez: BaseGeometry
-    territory: BaseGeometry
-
-    @classmethod
-    def of(cls, eez: BaseGeometry, territory: BaseGeometry) -> JapanZones:
-        eez, territory = shapely.make_valid(eez), shapely.make_valid(territory)
-        shapely.prepare(eez)
-        shapely.prepare(territory)
-        return cls(eez=eez, territory=territory)
-
-
-def _mean_path(x: FloatArray, t_s: float, impact: GroundEstimate, step_s: float) -> FloatArray:
-    """(n, 2) lon/lat of the mean forward path from the state to the predicted impact."""
-    s = np.ascontiguousarray(x, dtype=np.float64)
-    pts = []
-    lat, lon, _ = ecef_to_geodetic_nb(float(s[0]), float(s[1]), float(s[2]))
-    pts.append((math.degrees(lon), math.degrees(lat)))
-    remaining = impact.t_s - t_s
-    while remaining > step_s:
-        s = propagate(s, step_s, False)
-        remaining -= step_s
-        lat, lon, h = ecef_to_geodetic_nb(float(s[0]), float(s[1]), float(s[2]))
-        if not math.isfinite(h) or h <= 0.0:
-            break
-        pts.append((math.degrees(lon), math.degrees(lat)))
-    pts.append((impact.lon_deg, impact.lat_deg))
-    return np.asarray(pts, dtype=np.float64)
-
-
-def zone_probabilities(
-    state: TrackState,
-    impact: GroundEstimate,
-    zones: JapanZones,
-    rng: np.random.Generator,
-    *,
-    launch: GroundEstimate | None = None,
-    n_samples: int = 400,
-    path_step_s: float = 20.0,
-) -> tuple[float, float]:
-    """(P(impact inside Japan's EEZ), P(flight overflies Japan's territory)).
-
-    Impact points are drawn from the 95 % ellipse's Gaussian. Overflight: the flown part is
-    the straight lon/lat segment from the estimated launch point to the track's sub-point
-    (a launch point inside the territory is not an overflight); the rest is the mean forward
-    path, bent linearly in time towards each sampled impact point (the error grows with time
-    of flight). Probabilities are Monte-Carlo fractions (± ~2.5 % at 400 samples).
-    """
-    cov = np.array(
-        [[impact.cov_en_m2[0], impact.cov_en_m2[1]], [impact.cov_en_m2[1], impact.cov_en_m2[2]]]
-    )
-    en = rng.multivariate_normal(np.zeros(2), cov, size=n_samples, method="eigh")
-    dist = np.hypot(en[:, 0], en[:, 1])
-    az = np.degrees(np.arctan2(en[:, 0], en[:, 1]))
-    lons, lats, _ = GEOD.fwd(
-        np.full(n_samples, impact.lon_deg), np.full(n_samples, impact.lat_deg), az, dist
-    )
-    lons = np.asarray(lons, dtype=np.float64)
-    lats = np.asarray(lats, dtype=np.float64)
-    p_eez = float(np.mean(shapely.intersects(zones.eez, shapely.points(lons, lats))))
-    path = _mean_path(state.x, state.t_s, impact, path_step_s)
-    frac = np.linspace(0.0, 1.0, path.shape[0])[None, :]
-    dlon = (lons - impact.lon_deg)[:, None] * frac
-    dlat = (lats - impact.lat_deg)[:, None] * frac
-    coords = np.stack([path[None, :, 0] + dlon, path[None, :, 1] + dlat], axis=-1)
-    if launch is not None and not shapely.intersects(
-        zones.territory, shapely.Point(launch.lon_deg, launch.lat_deg)
-    ):
-        # a launch from inside the territory is not an overflight: then only the rest counts
-        head = np.broadcast_to(np.array([launch.lon_deg, launch.lat_deg]), (n_samples, 1, 2))
-        coords = np.concatenate([head, coords], axis=1)
-    crossed = shapely.intersects(zones.territory, shapely.linestrings(coords))
-    return p_eez, float(np.mean(crossed))
-
-
-def assess(
-    state: TrackState,
-    estimate: TrackEstimate,
-    zones: JapanZones | None,
-    rng: np.random.Generator,
-    *,
-    n_samples: int = 400,
-    in_boost: bool = False,
-) -> ThreatAssessment:
-    """What the warning machine needs from one (fused) track and its estimate."""
-    impact, launch = estimate.impact, estimate.launch
-    p_eez = p_over = 0.0
-    if zones is not None and impact is not None:
-        p_eez, p_over = zone_probabilities(
-            state, impact, zones, rng, launch=launch, n_samples=n_samples
-        )
-    r = float(np.linalg.norm(state.x[:3]))
-    v = float(np.linalg.norm(state.x[3:6]))
-    max_range = equivalent_max_range_km(r, v) if math.isfinite(r * v) else 0.0
-    range_km = 0.0
-    if impact is not None and launch is not None:
-        _, _, d = GEOD.inv(launch.lon_deg, launch.lat_deg, impact.lon_deg, impact.lat_deg)
-        range_km = float(d) / 1e3
-    apogee_km = None if estimate.apogee_alt_m is None else estimate.apogee_alt_m / 1e3
-    lofted = bool(
-        apogee_km is not None and range_km > 0.0 and shape_name(range_km, apogee_km) == "lofted"
-    )
-    cls = classify_range(max(max_range, range_km)) if (max_range or range_km) else "unknown"
-    return ThreatAssessment(
-        track_id=state.track_id,
-        nations=tuple(state.nations or (state.nation,)),
-        t_s=state.t_s,
-        n_updates=state.n_updates,
-        flagged=state.status is _Status.FLAGGED,
-        impact=impact,
-        launch=launch,
-        p_impact_in_japan_eez=p_eez,
-        p_overflies_japan=p_over,
-        apogee_km=apogee_km,
-        missile_class=cls,
-        lofted=lofted,
-        range_km=range_km,
-        in_boost=in_boost or bool(state.model_probs and state.model_probs[0] > 0.5),
-        label=state.label,
-    )

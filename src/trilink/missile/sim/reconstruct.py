@@ -22,9 +22,9 @@ from pyproj import Geod
 
 from trilink.errors import TrilinkError
 from trilink.missile.errors import SiteDataError
-from trilink.missile.estimates import estimate
-from trilink.missile.shaping import solve_launch
-from trilink.missile.trajectory import ModelOptions
+from trilink.missile.sim.estimates import estimate
+from trilink.missile.sim.shaping import solve_launch
+from trilink.missile.sim.trajectory import ModelOptions
 
 GEOD = Geod(ellps="WGS84")
 PLACEHOLDER_BEARING_DEG = 90

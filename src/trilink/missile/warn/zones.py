@@ -1,6 +1,7 @@
-"""Japan's zones for the missile estimates, taken from the geodata package (`trilink.geo`).
+"""Japan's zones for the warnings, taken from the geodata package (`trilink.geo`).
 
-The estimates (``estimates``) take plain shapely geometries; this module is the one place that
+The trajectory estimates (``sim.estimates``) and the threat assessment (``warn.assess``) take
+plain shapely geometries; this module is the one place that
 asks the geodata package for them, so no zone is ever hard-coded in the missile engine.
 ``eez`` is the outer limit of Japan's waters (EEZ ∪ contiguous zone ∪ territorial sea ∪ land):
 "impact inside Japan's EEZ" in Japanese government reporting means inside that outer limit.
@@ -66,3 +67,27 @@ def _as_geometry(items: Any) -> BaseGeometry:
         return items
     geoms = [getattr(i, "geometry", i) for i in items]
     return shapely.union_all(geoms)
+
+
+@dataclass(frozen=True, slots=True)
+class JapanZones:
+    """Japan's EEZ outer limit and territory (land + territorial sea), lon/lat, prepared."""
+
+    eez: BaseGeometry
+    territory: BaseGeometry
+
+    @classmethod
+    def of(cls, eez: BaseGeometry, territory: BaseGeometry) -> JapanZones:
+        eez, territory = shapely.make_valid(eez), shapely.make_valid(territory)
+        shapely.prepare(eez)
+        shapely.prepare(territory)
+        return cls(eez=eez, territory=territory)
+
+
+def japan_zones(view: str) -> tuple[JapanZones | None, str]:
+    """Japan's zones prepared for the warnings, or (None, why not)."""
+    try:
+        jp = japan_geometries(view)
+    except TrilinkError as err:
+        return None, str(err)
+    return JapanZones.of(jp.eez, jp.territory), ""
