@@ -267,23 +267,20 @@ def _fast_statics(
     return np.concatenate(done), rows
 
 
-def _static_row(msg: Any, t_ms: int) -> dict[str, Any] | None:
+def _static_row(msg: Any, t_ms: int) -> dict[str, Any]:
+    """Row of the statics table from a pyais type 5, 19 or 24 message whose MMSI (and, for
+    24, part number) is known. A message cut short has None for the fields it lacks: they
+    stay empty in the row."""
     mt = msg.msg_type
     row: dict[str, Any] = {"mmsi": int(msg.mmsi), "t_ms": t_ms}
     if mt == 5:
-        row.update(
-            name=msg.shipname, imo=msg.imo, callsign=msg.callsign, ship_type=int(msg.ship_type)
-        )
-    elif mt == 19:
-        row.update(name=msg.shipname, ship_type=int(msg.ship_type))
-    elif mt == 24:
-        if msg.partno == 0:
-            row.update(name=msg.shipname)
-        else:
-            row.update(callsign=msg.callsign, ship_type=int(msg.ship_type))
+        row.update(name=msg.shipname, imo=msg.imo, callsign=msg.callsign)
+    elif mt == 19 or msg.partno == 0:
+        row.update(name=msg.shipname)
     else:
-        return None
-    if mt in (5, 19) or (mt == 24 and msg.partno == 1):
+        row.update(callsign=msg.callsign)
+    if mt != 24 or msg.partno == 1:
+        row["ship_type"] = None if msg.ship_type is None else int(msg.ship_type)
         bow, stern = getattr(msg, "to_bow", None), getattr(msg, "to_stern", None)
         port, stbd = getattr(msg, "to_port", None), getattr(msg, "to_starboard", None)
         if bow is not None and stern is not None and bow + stern > 0:
@@ -295,9 +292,20 @@ def _static_row(msg: Any, t_ms: int) -> dict[str, Any] | None:
             row[key] = (row[key] or "").strip() or None
     if row.get("imo") in (0, None):
         row.pop("imo", None)
-    if row.get("ship_type") == 0:
+    if row.get("ship_type") in (0, None):
         row.pop("ship_type", None)
     return row
+
+
+def _too_short(msg: Any) -> bool:
+    """A message that ends before the fields the engine needs: its MMSI, a position report's
+    coordinates, a type 24's part number (pyais gives None for fields past the end)."""
+    mt = msg.msg_type
+    if msg.mmsi is None:
+        return True
+    if mt in _POSITION_TYPES and (msg.lat is None or msg.lon is None):
+        return True
+    return mt == 24 and msg.partno is None
 
 
 def decode_assembled(
@@ -332,9 +340,12 @@ def decode_assembled(
         first = np.fromiter((batch.payloads[i][0] for i in rest.tolist()), np.uint8, rest.size)
         rtype = _ARMOR[first]
         used = np.isin(rtype, np.fromiter(ENGINE_TYPES, np.uint8))
-        skipped = rtype[~used]
-        result.types.update(skipped[skipped != 255].tolist())
-        result.skipped = int((~used).sum())
+        unarmored = rtype == 255
+        for i in rest[unarmored].tolist():
+            problems.add(source, int(lines[i]), "bad_payload_char", batch.payloads[i][:60])
+        skipped = rtype[~used & ~unarmored]
+        result.types.update(skipped.tolist())
+        result.skipped = int(skipped.size)
         rest = rest[used]
     static_done, static_rows = _fast_statics(batch.payloads, fills, rest, t_ms)
     if static_done.size:
@@ -355,8 +366,16 @@ def decode_assembled(
                 source, int(lines[i]), "decode_error", f"{type(err).__name__}: {payload[:60]!r}"
             )
             continue
-        result.slow += 1
         mt = int(msg.msg_type)
+        if _too_short(msg):
+            problems.add(
+                source,
+                int(lines[i]),
+                "message_too_short",
+                f"type {mt}, {len(payload) * 6 - int(fills[i])} bits: {payload[:60]!r}",
+            )
+            continue
+        result.slow += 1
         result.types[mt] += 1
         if mt in _POSITION_TYPES and msg.lat is not None and msg.lon is not None:
             slow_pos["idx"].append(i)
@@ -370,9 +389,8 @@ def decode_assembled(
             slow_pos["heading_deg"].append(None if hdg is None else float(hdg))
         if mt in _STATIC_TYPES:
             row = _static_row(msg, int(t_ms[i]))
-            if row is not None:
-                row["line"] = int(lines[i])
-                static_rows.append(row)
+            row["line"] = int(lines[i])
+            static_rows.append(row)
     frames = []
     if fast:
         frames.append(pl.DataFrame({k: fast[k] for k in slow_pos}))
