@@ -4,10 +4,14 @@ The socket edge (``live_io``) hands received lines to ``LiveProcessor.feed``; ``
 cleans the window, runs every detector and returns only the events not reported before
 (keyed by type, vessels and start time), so each event is emitted once, as soon as its rule
 is met. Times come from NMEA tag blocks when present, else from the receive clock.
+
+Nothing a sender puts in a datagram stops the feed: every malformed record is counted by
+reason (``status_line``, the quality report) and the next datagram is read as usual.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -30,6 +34,7 @@ class LiveStats:
     evaluations: int = 0
     events: int = 0
     malformed: int = 0
+    malformed_by_reason: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -54,12 +59,20 @@ class LiveProcessor:
     def feed(self, lines: list[bytes], recv_ms: int) -> int:
         """Parse received lines; returns the number of new positions."""
         self.stats.lines += len(lines)
-        before = sum(self.parser.problems.counts.values())
+        first = self.stats.lines - len(lines) + 1
         block = b"\n".join(ln.rstrip(b"\r\n") for ln in lines) + b"\n"
-        dec, _ = parse_block(self.parser, block, self.stats.lines - len(lines) + 1, recv_ms)
+        try:
+            dec, _ = parse_block(self.parser, block, first, recv_ms)
+        except Exception as err:
+            # Defence in depth for a process that must outlive any sender: the decoder is
+            # fuzzed never to raise, so this is a bug; count it with the lines and go on.
+            self.parser.problems.add(
+                self.source, first, "unexpected_error", f"{type(err).__name__}: {block[:80]!r}"
+            )
+            self._count_malformed()
+            return 0
         self.stats.messages += dec.fast + dec.slow + dec.skipped
-
-        self.stats.malformed += sum(self.parser.problems.counts.values()) - before
+        self._count_malformed()
         if dec.positions.height:
             self._positions.append(dec.positions)
             self.stats.positions += dec.positions.height
@@ -68,6 +81,19 @@ class LiveProcessor:
             self._statics.append(dec.statics)
             self._dirty = True
         return dec.positions.height
+
+    def _count_malformed(self) -> None:
+        self.stats.malformed_by_reason = Counter(self.parser.problems.counts)
+        self.stats.malformed = sum(self.stats.malformed_by_reason.values())
+
+    def status_line(self) -> str:
+        """One line for the watch officer: traffic so far and malformed records by reason."""
+        s = self.stats
+        reasons = ", ".join(f"{k} {v}" for k, v in s.malformed_by_reason.most_common())
+        return (
+            f"{s.lines} lines, {s.messages} messages, {s.positions} positions, "
+            f"{s.events} events, {s.malformed} malformed" + (f" ({reasons})" if reasons else "")
+        )
 
     def _window(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         pos = (
@@ -91,7 +117,9 @@ class LiveProcessor:
             return pl.DataFrame()
         self._dirty = False
         pos, st = self._window()
-        data = Ingested(positions=pos, statics=st)
+        data = Ingested(
+            positions=pos, statics=st, problems=self.parser.problems, notes=self.parser.notes
+        )
         result = run_batch(data, self.geo, self.config, now_ms=now_ms)
         self.last_quality = result.quality
         self.stats.evaluations += 1
