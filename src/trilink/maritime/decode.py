@@ -268,9 +268,8 @@ def _fast_statics(
 
 
 def _static_row(msg: Any, t_ms: int) -> dict[str, Any]:
-    """Row of the statics table from a pyais type 5, 19 or 24 message whose MMSI (and, for
-    24, part number) is known. A message cut short has None for the fields it lacks: they
-    stay empty in the row."""
+    """Row of the statics table from a pyais type 5, 19 or 24 message long enough for every
+    field read here (``_needed_bits``)."""
     mt = msg.msg_type
     row: dict[str, Any] = {"mmsi": int(msg.mmsi), "t_ms": t_ms}
     if mt == 5:
@@ -280,7 +279,7 @@ def _static_row(msg: Any, t_ms: int) -> dict[str, Any]:
     else:
         row.update(callsign=msg.callsign)
     if mt != 24 or msg.partno == 1:
-        row["ship_type"] = None if msg.ship_type is None else int(msg.ship_type)
+        row["ship_type"] = int(msg.ship_type)
         bow, stern = getattr(msg, "to_bow", None), getattr(msg, "to_stern", None)
         port, stbd = getattr(msg, "to_port", None), getattr(msg, "to_starboard", None)
         if bow is not None and stern is not None and bow + stern > 0:
@@ -292,20 +291,34 @@ def _static_row(msg: Any, t_ms: int) -> dict[str, Any]:
             row[key] = (row[key] or "").strip() or None
     if row.get("imo") in (0, None):
         row.pop("imo", None)
-    if row.get("ship_type") in (0, None):
+    if row.get("ship_type") == 0:
         row.pop("ship_type", None)
     return row
 
 
-def _too_short(msg: Any) -> bool:
-    """A message that ends before the fields the engine needs: its MMSI, a position report's
-    coordinates, a type 24's part number (pyais gives None for fields past the end)."""
+# pyais reads a field cut by the end of a message from the bits that are there (a garbage
+# value) and gives None past the end. The engine reads a field only if the message holds all
+# of it; a message that ends before what the engine needs is too short.
+# Bits needed per type: positions through lat/lon, statics through the dimensions
+# (type 19 through both), other types their MMSI.
+_NEEDED_BITS = {1: 116, 2: 116, 3: 116, 18: 112, 27: 79, 5: 270, 19: 301}
+_NEEDED_24 = (160, 162)  # part A through the name, part B through the dimensions
+# Where speed, course and heading end (a shorter message leaves them empty).
+_MOTION_END = {
+    1: (60, 128, 137),
+    2: (60, 128, 137),
+    3: (60, 128, 137),
+    18: (56, 124, 133),
+    19: (56, 124, 133),
+    27: (85, 94, 0),
+}
+
+
+def _needed_bits(msg: Any) -> int:
     mt = msg.msg_type
-    if msg.mmsi is None:
-        return True
-    if mt in _POSITION_TYPES and (msg.lat is None or msg.lon is None):
-        return True
-    return mt == 24 and msg.partno is None
+    if mt == 24:
+        return _NEEDED_24[1] if msg.partno == 1 else _NEEDED_24[0]
+    return _NEEDED_BITS.get(mt, 38)
 
 
 def decode_assembled(
@@ -367,25 +380,30 @@ def decode_assembled(
             )
             continue
         mt = int(msg.msg_type)
-        if _too_short(msg):
+        bits = len(payload) * 6 - int(fills[i])
+        needed = _needed_bits(msg)
+        if bits < needed:
             problems.add(
                 source,
                 int(lines[i]),
                 "message_too_short",
-                f"type {mt}, {len(payload) * 6 - int(fills[i])} bits: {payload[:60]!r}",
+                f"type {mt}, {bits} of {needed} bits: {payload[:60]!r}",
             )
             continue
         result.slow += 1
         result.types[mt] += 1
-        if mt in _POSITION_TYPES and msg.lat is not None and msg.lon is not None:
+        if mt in _POSITION_TYPES:
+            sog_end, cog_end, hdg_end = _MOTION_END[mt]
+            sog = msg.speed if bits >= sog_end else None
+            cog = msg.course if bits >= cog_end else None
+            hdg = getattr(msg, "heading", None) if hdg_end and bits >= hdg_end else None
             slow_pos["idx"].append(i)
             slow_pos["msg_type"].append(mt)
             slow_pos["mmsi"].append(int(msg.mmsi))
             slow_pos["lat"].append(float(msg.lat))
             slow_pos["lon"].append(float(msg.lon))
-            slow_pos["sog_kn"].append(None if msg.speed is None else float(msg.speed))
-            slow_pos["cog_deg"].append(None if msg.course is None else float(msg.course))
-            hdg = getattr(msg, "heading", None)
+            slow_pos["sog_kn"].append(None if sog is None else float(sog))
+            slow_pos["cog_deg"].append(None if cog is None else float(cog))
             slow_pos["heading_deg"].append(None if hdg is None else float(hdg))
         if mt in _STATIC_TYPES:
             row = _static_row(msg, int(t_ms[i]))
