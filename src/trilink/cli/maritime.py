@@ -357,9 +357,10 @@ def listen_cmd(
     host: str = typer.Option(
         "127.0.0.1",
         "--host",
-        help="Address to bind for --udp. The default takes datagrams from this machine only; "
-        "give a receiver-facing address (or 0.0.0.0 for all) to accept them from the "
-        "network, where anyone who can reach the port can send to it.",
+        help="Address to bind for --udp. The default, 127.0.0.1, takes datagrams from this "
+        "machine only. For a receiver on the network give this machine's address on that "
+        "network (or 0.0.0.0 for every interface): anyone who can reach the port can then "
+        "feed the listener, so firewall it to the receiver.",
     ),
     out: Path = typer.Option(
         ...,
