@@ -11,8 +11,10 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+import pytest
 from pyais.encode import encode_dict
 from typer.testing import CliRunner
 
@@ -21,6 +23,7 @@ from trilink.maritime.config import MaritimeConfig
 from trilink.maritime.events import Geography
 from trilink.maritime.live import LiveProcessor
 from trilink.maritime.live_io import run
+from trilink.maritime.nmea import NmeaParser
 
 T0_S = 1_772_323_200  # 2026-03-01T00:00:00Z
 
@@ -276,3 +279,39 @@ def test_tcp_line_without_end_is_cut_counted_and_the_feed_goes_on() -> None:
     assert proc.stats.positions == 2
     assert proc.parser.problems.counts == {"line_too_long": 1}
     assert [(p.line, p.reason) for p in proc.parser.problems.items] == [(2, "line_too_long")]
+
+
+def test_a_fix_stamped_in_2099_does_not_push_real_fixes_out_of_the_window() -> None:
+    proc = LiveProcessor(geo=Geography(), config=MaritimeConfig(), source="udp-test")
+    now_ms = (T0_S + 3 * 3600) * 1000
+    proc.feed([_tag(GOOD.decode(), 4_070_908_800)], recv_ms=now_ms)  # 2099-01-01
+    for minute in range(0, 132, 2):
+        proc.feed(_minute_lines(minute), recv_ms=now_ms)
+    events = proc.evaluate(now_ms)
+    assert events.get_column("type").to_list() == ["encounter"]
+    assert proc.stats.future_dropped == 1
+    assert proc.status_line().endswith(", 1 future-dated fixes dropped")
+
+
+def test_a_decoder_bug_is_counted_and_the_listener_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fault injection: the decoder is fuzzed never to raise, but if a bug makes it raise,
+    the listener counts that batch and keeps reading."""
+    import trilink.maritime.live as live_mod
+
+    real = live_mod.parse_block
+
+    def buggy(parser: NmeaParser, block: bytes, *args: Any, **kwargs: Any) -> Any:
+        if b"BUG" in block:
+            raise ZeroDivisionError("injected")
+        return real(parser, block, *args, **kwargs)
+
+    monkeypatch.setattr(live_mod, "parse_block", buggy)
+    proc = LiveProcessor(geo=Geography(), config=MaritimeConfig(), source="udp-test")
+    proc.feed([b"BUG"], recv_ms=T0_S * 1000)
+    proc.feed([GOOD], recv_ms=T0_S * 1000)
+    assert proc.stats.positions == 1
+    assert proc.stats.malformed_by_reason == {"unexpected_error": 1}
+    (problem,) = proc.parser.problems.items
+    assert (problem.line, problem.text) == (1, "ZeroDivisionError: b'BUG\\n'")

@@ -35,6 +35,7 @@ class LiveStats:
     events: int = 0
     malformed: int = 0
     malformed_by_reason: Counter[str] = field(default_factory=Counter)
+    future_dropped: int = 0
 
 
 @dataclass
@@ -90,12 +91,15 @@ class LiveProcessor:
         """One line for the watch officer: traffic so far and malformed records by reason."""
         s = self.stats
         reasons = ", ".join(f"{k} {v}" for k, v in s.malformed_by_reason.most_common())
+        future = f", {s.future_dropped} future-dated fixes dropped" if s.future_dropped else ""
         return (
             f"{s.lines} lines, {s.messages} messages, {s.positions} positions, "
-            f"{s.events} events, {s.malformed} malformed" + (f" ({reasons})" if reasons else "")
+            f"{s.events} events, {s.malformed} malformed"
+            + (f" ({reasons})" if reasons else "")
+            + future
         )
 
-    def _window(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _window(self, now_ms: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         pos = (
             pl.concat(self._positions)
             if self._positions
@@ -103,10 +107,19 @@ class LiveProcessor:
         )
         st = pl.concat(self._statics) if self._statics else conform(pl.DataFrame(), STATIC_SCHEMA)
         if pos.height:
-            newest = pos.get_column("timestamp").max()
+            # One fix stamped far in the future (a tag block says 2099) would become the
+            # newest and push every real fix out of the window; cleaning refuses such fixes
+            # anyway, so they leave the window here, counted.
+            t = pl.col("timestamp").dt.epoch("ms")
+            latest = now_ms + int(self.config.clean.future_tolerance_s * 1000)
+            future = pos.filter(t > latest).height
+            if future:
+                self.stats.future_dropped += future
+                pos = pos.filter(t.is_null() | (t <= latest))
+            newest = pos.select(t.max()).item()
             if newest is not None:
-                cutoff = pl.lit(newest) - pl.duration(milliseconds=int(self.window_h * 3.6e6))
-                pos = pos.filter(pl.col("timestamp").is_null() | (pl.col("timestamp") >= cutoff))
+                cutoff = newest - int(self.window_h * 3.6e6)
+                pos = pos.filter(t.is_null() | (t >= cutoff))
         self._positions = [pos] if pos.height else []
         self._statics = [st.tail(100_000)] if st.height else []
         return pos, st
@@ -116,7 +129,7 @@ class LiveProcessor:
         if not self._dirty:
             return pl.DataFrame()
         self._dirty = False
-        pos, st = self._window()
+        pos, st = self._window(now_ms)
         data = Ingested(
             positions=pos, statics=st, problems=self.parser.problems, notes=self.parser.notes
         )
