@@ -82,7 +82,9 @@ _byte = st.one_of(st.sampled_from(_SIGNIFICANT), st.integers(0, 255))
 def _mutate(draw: st.DrawFn, line: bytes) -> bytes:
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(
-            st.sampled_from(("byte", "insert", "delete", "field", "payload", "fill", "frag"))
+            st.sampled_from(
+                ("byte", "insert", "delete", "stretch", "field", "payload", "fill", "frag")
+            )
         )
         pos = draw(st.integers(0, len(line)))
         if kind == "byte" and line:
@@ -94,6 +96,9 @@ def _mutate(draw: st.DrawFn, line: bytes) -> bytes:
         elif kind == "delete":
             end = draw(st.integers(pos, min(len(line), pos + 40)))
             line = line[:pos] + line[end:]
+        elif kind == "stretch":  # a piece repeated past the payload and line limits
+            piece = line[pos : pos + draw(st.integers(1, 8))] or b","
+            line = line[:pos] + piece * draw(st.integers(2, 2600 // len(piece))) + line[pos:]
         else:
             fields = line.split(b",")
             k = {"payload": 5, "fill": 6, "frag": draw(st.sampled_from((1, 2, 3, 4)))}.get(
@@ -104,7 +109,7 @@ def _mutate(draw: st.DrawFn, line: bytes) -> bytes:
             if kind == "payload":
                 # a real type character followed by a payload of any length: reaches every
                 # pyais message class with too few (or too many) bits
-                first = draw(st.sampled_from(ARMOR))
+                first = draw(st.one_of(st.sampled_from(ARMOR), _byte))
                 rest = draw(st.lists(st.sampled_from(ARMOR), max_size=80).map(bytes))
                 new = bytes([first]) + rest
             elif kind == "fill":
