@@ -7,7 +7,7 @@ DEMO_DIR ?= demo-net
 
 VENDOR := src/trilink/web/static/vendor/maplibre-gl.js
 
-.PHONY: demo test install lint typecheck pytest services bench clean
+.PHONY: demo test install lint typecheck pytest services bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ demo: install
 bench: install services
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run_all.py $(if $(ONLY),--only $(ONLY))
+
+# Long fuzz run of the NMEA/AIS decoder (the suite runs the same properties briefly);
+# `make fuzz MINUTES=30` runs longer. Prints inputs run, and any crash with a reproducer.
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz_nmea.py --minutes $(or $(MINUTES),5)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -52,12 +52,6 @@ PENDING: dict[str, set[str]] = {
     "missile/live.py": {"node", "federation", "httpx"},
     "node/picture.py": {"maritime", "sanctions"},
 }
-# Private names imported across modules, being moved out by work under way (#14: the
-# maritime rooms).
-PENDING_PRIVATE = {
-    "maritime/fastlines.py": {"_ARMOR", "_HEX"},
-    "maritime/io.py": {"_parse_time"},
-}
 
 
 @dataclass(frozen=True)
@@ -197,9 +191,7 @@ def test_no_module_imports_private_names_of_another() -> None:
         for imp in imports_of(path)
         if imp.module.startswith("trilink") and imp.module != module_name(path)
         for name in imp.names
-        if name.startswith("_")
-        and not name.startswith("__")
-        and name not in PENDING_PRIVATE.get(str(path.relative_to(SRC)), set())
+        if name.startswith("_") and not name.startswith("__")
     ]
     assert offenders == []
 

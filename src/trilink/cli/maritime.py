@@ -23,6 +23,7 @@ from trilink.maritime.events import closest_approach
 from trilink.maritime.geoio import build_geography
 from trilink.maritime.ingest import read_inputs
 from trilink.maritime.io import read_detections, write_events, write_quality, write_tracks
+from trilink.maritime.nmea import ProblemLog
 from trilink.maritime.pipeline import run_batch
 from trilink.maritime.plot import render_map
 from trilink.maritime.share import event_payloads
@@ -82,6 +83,21 @@ def publish_events(
         f"{len(done.hits)} sanctions.hit, {len(done.tracks)} maritime.track reports"
     )
     return done.events
+
+
+def _print_malformed(problems: ProblemLog, shown: int = 20, *, totals: bool = True) -> None:
+    """Malformed input records by reason, then the first few with file and line."""
+    counts = problems.counts
+    total = sum(counts.values())
+    reasons = ", ".join(f"{k} {v}" for k, v in counts.most_common())
+    if totals:
+        console.print(
+            f"malformed records {total}" + (f" ({reasons})" if reasons else ""), soft_wrap=True
+        )
+    for p in problems.items[:shown]:
+        console.print(f"  {p.source}:{p.line}: {p.reason}: {p.text}", markup=False, soft_wrap=True)
+    if total > shown:
+        console.print(f"  ... {total - min(shown, len(problems.items))} more")
 
 
 def _bbox(df: pl.DataFrame) -> tuple[float, float, float, float] | None:
@@ -190,9 +206,9 @@ def events_cmd(
     q = result.quality
     console.print(
         f"read {len(inputs)} file(s), {sizes / 1e6:.1f} MB: {q.input_rows} positions, "
-        f"kept {q.output_rows} of {q.vessels} vessels; "
-        f"malformed records {sum(q.malformed.values())}"
+        f"kept {q.output_rows} of {q.vessels} vessels"
     )
+    _print_malformed(data.problems, shown=5)
     counts = result.events.group_by("type").len().sort("type").iter_rows()
     console.print("events: " + (", ".join(f"{t} {n}" for t, n in counts) or "none"))
     console.print(
@@ -218,9 +234,16 @@ def decode_cmd(
         "--out",
         help="Output .parquet or .csv of positions; statics go next to it (<name>.statics.<ext>).",
     ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the summary as JSON: counts, malformed records by reason, and the first "
+        "1000 with file, line and reason.",
+    ),
 ) -> None:
     """Decode/convert AIS files to one positions table (Parquet or CSV), uncleaned, with
-    the static data beside it. Malformed lines are counted, never fatal."""
+    the static data beside it. Malformed lines are counted with file, line and reason,
+    never fatal: every good line is still decoded."""
     data = read_inputs(list(inputs))
     stem = out.with_suffix("")
     static_path = stem.with_name(stem.name + ".statics" + out.suffix)
@@ -231,13 +254,21 @@ def decode_cmd(
     else:
         data.positions.write_parquet(out)
         data.statics.write_parquet(static_path)
-    console.print(
-        f"{data.positions.height} positions, {data.statics.height} static reports, "
-        f"{sum(data.problems.counts.values())} malformed "
-        f"({', '.join(f'{k} {v}' for k, v in data.problems.counts.most_common())})"
-    )
-    for p in data.problems.items[:20]:
-        console.print(f"  {p.source}:{p.line}: {p.reason}: {p.text}", markup=False)
+    if as_json:
+        summary = {
+            "positions": data.positions.height,
+            "statics": data.statics.height,
+            "messages": data.messages,
+            "malformed": dict(data.problems.counts.most_common()),
+            "problems": [
+                {"source": p.source, "line": p.line, "reason": p.reason, "text": p.text}
+                for p in data.problems.items
+            ],
+        }
+        typer.echo(json.dumps(summary))
+        return
+    console.print(f"{data.positions.height} positions, {data.statics.height} static reports")
+    _print_malformed(data.problems)
 
 
 @app.command("cpa")
@@ -288,7 +319,14 @@ def listen_cmd(
         "(AIS-catcher, rtl-ais and most receivers send to 10110).",
     ),
     tcp: str = typer.Option(None, "--tcp", help="Connect to an NMEA TCP server HOST:PORT."),
-    host: str = typer.Option("0.0.0.0", "--host", help="Address to bind for --udp."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        help="Address to bind for --udp. The default, 127.0.0.1, takes datagrams from this "
+        "machine only. For a receiver on the network give this machine's address on that "
+        "network (or 0.0.0.0 for every interface): anyone who can reach the port can then "
+        "feed the listener, so firewall it to the receiver.",
+    ),
     out: Path = typer.Option(
         ...,
         "--out",
@@ -308,13 +346,19 @@ def listen_cmd(
     duration: float = typer.Option(
         None, "--duration", help="Stop after this many seconds (default: run until Ctrl-C)."
     ),
+    status: float = typer.Option(
+        60.0,
+        "--status",
+        help="Seconds between status lines (lines, messages, positions, events, malformed "
+        "records by reason); 0 for none.",
+    ),
     publish: bool = PublishOpt,
     root: Path = DirOpt,
     nation: str = NationOpt,
     label: str = LabelOpt,
 ) -> None:
     """Watch a live AIS feed and write (and optionally publish) each event as soon as its
-    rule is met."""
+    rule is met. Malformed records are counted by reason and never stop the listener."""
     from trilink.maritime.live import LiveProcessor
     from trilink.maritime.live_io import open_tcp, open_udp, run
 
@@ -329,7 +373,8 @@ def listen_cmd(
     source = f"udp:{udp}" if udp is not None else f"tcp:{tcp}"
     processor = LiveProcessor(geo=geo, config=cfg, source=source, window_h=window_h)
     sock = open_udp(host, udp) if udp is not None else open_tcp(tcp)
-    console.print(f"listening on {source}; events go to {out}/events.csv")
+    where = "UDP {}:{}".format(*sock.getsockname()[:2]) if udp is not None else f"TCP {tcp}"
+    console.print(f"listening on {where}; events go to {out}/events.csv", soft_wrap=True)
 
     def on_events(events: pl.DataFrame) -> None:
         _append_events(out, events)
@@ -342,16 +387,24 @@ def listen_cmd(
         if publish:
             publish_events(events, root, nation, label)
 
+    def on_status(proc: LiveProcessor) -> None:
+        console.print("status: " + proc.status_line(), markup=False, soft_wrap=True)
+
     try:
-        run(sock, processor, on_events, interval_s=interval, duration_s=duration)
+        run(
+            sock,
+            processor,
+            on_events,
+            interval_s=interval,
+            duration_s=duration,
+            on_status=on_status if status > 0 else None,
+            status_s=status,
+        )
     except KeyboardInterrupt:
         console.print("stopped")
     finally:
         sock.close()
     if processor.last_quality is not None:
         write_quality(processor.last_quality, out)
-    s = processor.stats
-    console.print(
-        f"{s.lines} lines, {s.messages} messages, {s.positions} positions, "
-        f"{s.malformed} malformed, {s.events} events"
-    )
+    console.print(processor.status_line(), markup=False, soft_wrap=True)
+    _print_malformed(processor.parser.problems, shown=5, totals=False)

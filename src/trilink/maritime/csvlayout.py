@@ -135,7 +135,7 @@ def detect_layout(columns: list[str], source: str = "") -> Layout:
     return Layout(name=name, columns=mapping, ids_are_mmsi=ids_are_mmsi)
 
 
-def _parse_time(col: pl.Expr, sample: pl.Series) -> pl.Expr:
+def parse_time(col: pl.Expr, sample: pl.Series) -> pl.Expr:
     """Pick the format that parses the most of a sample, then parse the column as UTC."""
     if sample.dtype != pl.String:
         return col.cast(TS, strict=False)
@@ -174,7 +174,7 @@ def to_tables(
         if field in m:
             col = pl.col(m[field])
             if field == "timestamp":
-                exprs.append(_parse_time(col, raw.get_column(m[field])).alias(field))
+                exprs.append(parse_time(col, raw.get_column(m[field])).alias(field))
             elif field == "mmsi":
                 exprs.append(
                     col.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False).alias(field)

@@ -24,11 +24,11 @@ from trilink.maritime.nmea import NO_TIME, Assembled, ProblemLog
 from trilink.maritime.tables import POSITION_SCHEMA, STATIC_SCHEMA, TS, conform
 
 # 6-bit ASCII armoring: '0'..'W' → 0..39, '`'..'w' → 40..63, anything else invalid (255).
-_ARMOR = np.full(256, 255, dtype=np.uint8)
+ARMOR = np.full(256, 255, dtype=np.uint8)
 for _c in range(48, 88):
-    _ARMOR[_c] = _c - 48
+    ARMOR[_c] = _c - 48
 for _c in range(96, 120):
-    _ARMOR[_c] = _c - 56
+    ARMOR[_c] = _c - 56
 
 _POSITION_TYPES = frozenset({1, 2, 3, 18, 19, 27})
 _STATIC_TYPES = frozenset({5, 19, 24})
@@ -107,7 +107,7 @@ def _fast_positions(
     n = len(payloads)
     lengths = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=n)
     first = np.fromiter((p[0] for p in payloads), dtype=np.uint8, count=n)
-    mtype = _ARMOR[first].astype(np.int64)
+    mtype = ARMOR[first].astype(np.int64)
     bitlen = lengths * 6 - fills
     is168 = ((mtype == 1) | (mtype == 2) | (mtype == 3) | (mtype == 18)) & (bitlen == 168)
     is96 = (mtype == 27) & (bitlen == 96)
@@ -120,7 +120,7 @@ def _fast_positions(
         if idx.size == 0:
             continue
         buf = np.frombuffer(b"".join([payloads[i] for i in idx.tolist()]), dtype=np.uint8)
-        chars = _ARMOR[buf.reshape(idx.size, width)]
+        chars = ARMOR[buf.reshape(idx.size, width)]
         valid = (chars != 255).all(axis=1)
         idx, chars = idx[valid], chars[valid]
         t = mtype[idx]
@@ -178,7 +178,7 @@ def _fast_statics(
         (len(payloads[i]) for i in candidates.tolist()), np.int64, candidates.size
     )
     first = np.fromiter((payloads[i][0] for i in candidates.tolist()), np.uint8, candidates.size)
-    mtype = _ARMOR[first]
+    mtype = ARMOR[first]
     bitlen = lengths * 6 - fills[candidates]
     done: list[np.ndarray] = []
     rows: list[dict[str, Any]] = []
@@ -193,7 +193,7 @@ def _fast_statics(
         for width in np.unique(lengths[mask]).tolist():
             idx = sel[lengths[mask] == width]
             buf = np.frombuffer(b"".join([payloads[i] for i in idx.tolist()]), dtype=np.uint8)
-            chars = _ARMOR[buf.reshape(idx.size, width)]
+            chars = ARMOR[buf.reshape(idx.size, width)]
             ok = (chars != 255).all(axis=1)
             idx, chars = idx[ok], chars[ok]
             if not idx.size:
@@ -267,23 +267,19 @@ def _fast_statics(
     return np.concatenate(done), rows
 
 
-def _static_row(msg: Any, t_ms: int) -> dict[str, Any] | None:
+def _static_row(msg: Any, t_ms: int) -> dict[str, Any]:
+    """Row of the statics table from a pyais type 5, 19 or 24 message long enough for every
+    field read here (``_needed_bits``)."""
     mt = msg.msg_type
     row: dict[str, Any] = {"mmsi": int(msg.mmsi), "t_ms": t_ms}
     if mt == 5:
-        row.update(
-            name=msg.shipname, imo=msg.imo, callsign=msg.callsign, ship_type=int(msg.ship_type)
-        )
-    elif mt == 19:
-        row.update(name=msg.shipname, ship_type=int(msg.ship_type))
-    elif mt == 24:
-        if msg.partno == 0:
-            row.update(name=msg.shipname)
-        else:
-            row.update(callsign=msg.callsign, ship_type=int(msg.ship_type))
+        row.update(name=msg.shipname, imo=msg.imo, callsign=msg.callsign)
+    elif mt == 19 or msg.partno == 0:
+        row.update(name=msg.shipname)
     else:
-        return None
-    if mt in (5, 19) or (mt == 24 and msg.partno == 1):
+        row.update(callsign=msg.callsign)
+    if mt != 24 or msg.partno == 1:
+        row["ship_type"] = int(msg.ship_type)
         bow, stern = getattr(msg, "to_bow", None), getattr(msg, "to_stern", None)
         port, stbd = getattr(msg, "to_port", None), getattr(msg, "to_starboard", None)
         if bow is not None and stern is not None and bow + stern > 0:
@@ -298,6 +294,31 @@ def _static_row(msg: Any, t_ms: int) -> dict[str, Any] | None:
     if row.get("ship_type") == 0:
         row.pop("ship_type", None)
     return row
+
+
+# pyais reads a field cut by the end of a message from the bits that are there (a garbage
+# value) and gives None past the end. The engine reads a field only if the message holds all
+# of it; a message that ends before what the engine needs is too short.
+# Bits needed per type: positions through lat/lon, statics through the dimensions
+# (type 19 through both), other types their MMSI.
+_NEEDED_BITS = {1: 116, 2: 116, 3: 116, 18: 112, 27: 79, 5: 270, 19: 301}
+_NEEDED_24 = (160, 162)  # part A through the name, part B through the dimensions
+# Where speed, course and heading end (a shorter message leaves them empty).
+_MOTION_END = {
+    1: (60, 128, 137),
+    2: (60, 128, 137),
+    3: (60, 128, 137),
+    18: (56, 124, 133),
+    19: (56, 124, 133),
+    27: (85, 94, 0),
+}
+
+
+def _needed_bits(msg: Any) -> int:
+    mt = msg.msg_type
+    if mt == 24:
+        return _NEEDED_24[1] if msg.partno == 1 else _NEEDED_24[0]
+    return _NEEDED_BITS.get(mt, 38)
 
 
 def decode_assembled(
@@ -330,11 +351,14 @@ def decode_assembled(
     rest = np.flatnonzero(~done)
     if not decode_all and rest.size:
         first = np.fromiter((batch.payloads[i][0] for i in rest.tolist()), np.uint8, rest.size)
-        rtype = _ARMOR[first]
+        rtype = ARMOR[first]
         used = np.isin(rtype, np.fromiter(ENGINE_TYPES, np.uint8))
-        skipped = rtype[~used]
-        result.types.update(skipped[skipped != 255].tolist())
-        result.skipped = int((~used).sum())
+        unarmored = rtype == 255
+        for i in rest[unarmored].tolist():
+            problems.add(source, int(lines[i]), "bad_payload_char", batch.payloads[i][:60])
+        skipped = rtype[~used & ~unarmored]
+        result.types.update(skipped.tolist())
+        result.skipped = int(skipped.size)
         rest = rest[used]
     static_done, static_rows = _fast_statics(batch.payloads, fills, rest, t_ms)
     if static_done.size:
@@ -342,7 +366,7 @@ def decode_assembled(
         first_s = np.fromiter(
             (batch.payloads[i][0] for i in static_done.tolist()), np.uint8, static_done.size
         )
-        result.types.update(_ARMOR[first_s].tolist())
+        result.types.update(ARMOR[first_s].tolist())
         for srow in static_rows:
             srow["line"] = int(lines[srow.pop("_i")])
         rest = np.setdiff1d(rest, static_done, assume_unique=True)
@@ -355,24 +379,36 @@ def decode_assembled(
                 source, int(lines[i]), "decode_error", f"{type(err).__name__}: {payload[:60]!r}"
             )
             continue
-        result.slow += 1
         mt = int(msg.msg_type)
+        bits = len(payload) * 6 - int(fills[i])
+        needed = _needed_bits(msg)
+        if bits < needed:
+            problems.add(
+                source,
+                int(lines[i]),
+                "message_too_short",
+                f"type {mt}, {bits} of {needed} bits: {payload[:60]!r}",
+            )
+            continue
+        result.slow += 1
         result.types[mt] += 1
-        if mt in _POSITION_TYPES and msg.lat is not None and msg.lon is not None:
+        if mt in _POSITION_TYPES:
+            sog_end, cog_end, hdg_end = _MOTION_END[mt]
+            sog = msg.speed if bits >= sog_end else None
+            cog = msg.course if bits >= cog_end else None
+            hdg = getattr(msg, "heading", None) if hdg_end and bits >= hdg_end else None
             slow_pos["idx"].append(i)
             slow_pos["msg_type"].append(mt)
             slow_pos["mmsi"].append(int(msg.mmsi))
             slow_pos["lat"].append(float(msg.lat))
             slow_pos["lon"].append(float(msg.lon))
-            slow_pos["sog_kn"].append(None if msg.speed is None else float(msg.speed))
-            slow_pos["cog_deg"].append(None if msg.course is None else float(msg.course))
-            hdg = getattr(msg, "heading", None)
+            slow_pos["sog_kn"].append(None if sog is None else float(sog))
+            slow_pos["cog_deg"].append(None if cog is None else float(cog))
             slow_pos["heading_deg"].append(None if hdg is None else float(hdg))
         if mt in _STATIC_TYPES:
             row = _static_row(msg, int(t_ms[i]))
-            if row is not None:
-                row["line"] = int(lines[i])
-                static_rows.append(row)
+            row["line"] = int(lines[i])
+            static_rows.append(row)
     frames = []
     if fast:
         frames.append(pl.DataFrame({k: fast[k] for k in slow_pos}))

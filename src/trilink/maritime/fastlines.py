@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from trilink.maritime.decode import _ARMOR, Decoded, decode168, decode_assembled
-from trilink.maritime.nmea import _HEX, NO_TIME, NmeaParser
+from trilink.maritime.decode import ARMOR, Decoded, decode168, decode_assembled
+from trilink.maritime.nmea import HEX_DIGITS, NO_TIME, NmeaParser
 from trilink.maritime.tables import POSITION_SCHEMA, STATIC_SCHEMA, TS, conform
 
 LINE_LEN = 47
@@ -53,10 +53,10 @@ def simple_lines(block: bytes) -> tuple[int, np.ndarray, dict[str, np.ndarray]]:
     ok = (m[:, 5] == ord("M")) | (m[:, 5] == ord("O"))
     for col, ch in _FIXED.items():
         ok &= m[:, col] == ch[0]
-    hexd = _HEX[m[:, 45:47]]
+    hexd = HEX_DIGITS[m[:, 45:47]]
     xor = np.bitwise_xor.reduce(m[:, 1:44], axis=1).astype(np.int16)
     ok &= (hexd.min(axis=1) >= 0) & (xor == hexd[:, 0] * 16 + hexd[:, 1])
-    chars = _ARMOR[m[:, 14:42]]
+    chars = ARMOR[m[:, 14:42]]
     ok &= (chars != 255).all(axis=1)
     mt = chars[:, 0]
     ok &= (mt == 1) | (mt == 2) | (mt == 3) | (mt == 18)

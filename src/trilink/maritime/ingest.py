@@ -19,7 +19,7 @@ import polars as pl
 from trilink.maritime.csvlayout import detect_layout, to_tables
 from trilink.maritime.errors import MaritimeInputError
 from trilink.maritime.fastlines import parse_block
-from trilink.maritime.nmea import NmeaParser, ProblemLog
+from trilink.maritime.nmea import MAX_LINE, NmeaParser, ProblemLog
 from trilink.maritime.tables import POSITION_SCHEMA, STATIC_SCHEMA, conform
 
 
@@ -61,19 +61,30 @@ def sniff_kind(path: Path) -> str:
 
 
 def _blocks(path: Path, size: int = 8 * 1024 * 1024) -> Iterator[bytes]:
-    """The file in blocks of whole lines (the last may lack its newline)."""
+    """The file in blocks of whole lines (the last may lack its newline). A line longer than
+    a block is cut to ``MAX_LINE + 1`` bytes (the parser counts it as too long) and the rest
+    of it skipped, so memory stays at two blocks whatever the file holds."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
             rest = b""
+            skipping = False
             while True:
                 chunk = fh.read(size)
                 if not chunk:
                     break
+                if skipping:
+                    end = chunk.find(b"\n")
+                    if end < 0:
+                        continue
+                    chunk, skipping = chunk[end + 1 :], False
                 chunk = rest + chunk
                 cut = chunk.rfind(b"\n")
                 if cut < 0:
                     rest = chunk
+                    if len(chunk) > size:
+                        yield chunk[: MAX_LINE + 1] + b"\n"
+                        rest, skipping = b"", True
                     continue
                 yield chunk[: cut + 1]
                 rest = chunk[cut + 1 :]

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from trilink.maritime.clean import QualityReport
-from trilink.maritime.csvlayout import _parse_time
+from trilink.maritime.csvlayout import parse_time
 from trilink.maritime.errors import MaritimeInputError
 from trilink.maritime.events.context import Ports, Zone, zones_from_geojson
 from trilink.maritime.tables import TS
@@ -145,7 +145,7 @@ def read_detections(path: Path) -> pl.DataFrame:
             path=str(path),
         )
     exprs = [
-        _parse_time(pl.col(t), raw.get_column(t)).alias("timestamp"),
+        parse_time(pl.col(t), raw.get_column(t)).alias("timestamp"),
         pl.col(la).cast(pl.Float64, strict=False).alias("lat"),
         pl.col(lo).cast(pl.Float64, strict=False).alias("lon"),
     ]

@@ -4,10 +4,14 @@ The socket edge (``live_io``) hands received lines to ``LiveProcessor.feed``; ``
 cleans the window, runs every detector and returns only the events not reported before
 (keyed by type, vessels and start time), so each event is emitted once, as soon as its rule
 is met. Times come from NMEA tag blocks when present, else from the receive clock.
+
+Nothing a sender puts in a datagram stops the feed: every malformed record is counted by
+reason (``status_line``, the quality report) and the next datagram is read as usual.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -30,6 +34,8 @@ class LiveStats:
     evaluations: int = 0
     events: int = 0
     malformed: int = 0
+    malformed_by_reason: Counter[str] = field(default_factory=Counter)
+    future_dropped: int = 0
 
 
 @dataclass
@@ -54,12 +60,20 @@ class LiveProcessor:
     def feed(self, lines: list[bytes], recv_ms: int) -> int:
         """Parse received lines; returns the number of new positions."""
         self.stats.lines += len(lines)
-        before = sum(self.parser.problems.counts.values())
+        first = self.stats.lines - len(lines) + 1
         block = b"\n".join(ln.rstrip(b"\r\n") for ln in lines) + b"\n"
-        dec, _ = parse_block(self.parser, block, self.stats.lines - len(lines) + 1, recv_ms)
+        try:
+            dec, _ = parse_block(self.parser, block, first, recv_ms)
+        except Exception as err:
+            # Defence in depth for a process that must outlive any sender: the decoder is
+            # fuzzed never to raise, so this is a bug; count it with the lines and go on.
+            self.parser.problems.add(
+                self.source, first, "unexpected_error", f"{type(err).__name__}: {block[:80]!r}"
+            )
+            self._count_malformed()
+            return 0
         self.stats.messages += dec.fast + dec.slow + dec.skipped
-
-        self.stats.malformed += sum(self.parser.problems.counts.values()) - before
+        self._count_malformed()
         if dec.positions.height:
             self._positions.append(dec.positions)
             self.stats.positions += dec.positions.height
@@ -69,7 +83,23 @@ class LiveProcessor:
             self._dirty = True
         return dec.positions.height
 
-    def _window(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _count_malformed(self) -> None:
+        self.stats.malformed_by_reason = Counter(self.parser.problems.counts)
+        self.stats.malformed = sum(self.stats.malformed_by_reason.values())
+
+    def status_line(self) -> str:
+        """One line for the watch officer: traffic so far and malformed records by reason."""
+        s = self.stats
+        reasons = ", ".join(f"{k} {v}" for k, v in s.malformed_by_reason.most_common())
+        future = f", {s.future_dropped} future-dated fixes dropped" if s.future_dropped else ""
+        return (
+            f"{s.lines} lines, {s.messages} messages, {s.positions} positions, "
+            f"{s.events} events, {s.malformed} malformed"
+            + (f" ({reasons})" if reasons else "")
+            + future
+        )
+
+    def _window(self, now_ms: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         pos = (
             pl.concat(self._positions)
             if self._positions
@@ -77,10 +107,19 @@ class LiveProcessor:
         )
         st = pl.concat(self._statics) if self._statics else conform(pl.DataFrame(), STATIC_SCHEMA)
         if pos.height:
-            newest = pos.get_column("timestamp").max()
+            # One fix stamped far in the future (a tag block says 2099) would become the
+            # newest and push every real fix out of the window; cleaning refuses such fixes
+            # anyway, so they leave the window here, counted.
+            t = pl.col("timestamp").dt.epoch("ms")
+            latest = now_ms + int(self.config.clean.future_tolerance_s * 1000)
+            future = pos.filter(t > latest).height
+            if future:
+                self.stats.future_dropped += future
+                pos = pos.filter(t.is_null() | (t <= latest))
+            newest = pos.select(t.max()).item()
             if newest is not None:
-                cutoff = pl.lit(newest) - pl.duration(milliseconds=int(self.window_h * 3.6e6))
-                pos = pos.filter(pl.col("timestamp").is_null() | (pl.col("timestamp") >= cutoff))
+                cutoff = newest - int(self.window_h * 3.6e6)
+                pos = pos.filter(t.is_null() | (t >= cutoff))
         self._positions = [pos] if pos.height else []
         self._statics = [st.tail(100_000)] if st.height else []
         return pos, st
@@ -90,8 +129,10 @@ class LiveProcessor:
         if not self._dirty:
             return pl.DataFrame()
         self._dirty = False
-        pos, st = self._window()
-        data = Ingested(positions=pos, statics=st)
+        pos, st = self._window(now_ms)
+        data = Ingested(
+            positions=pos, statics=st, problems=self.parser.problems, notes=self.parser.notes
+        )
         result = run_batch(data, self.geo, self.config, now_ms=now_ms)
         self.last_quality = result.quality
         self.stats.evaluations += 1

@@ -2,7 +2,12 @@
 
 A single-threaded ``select`` loop: received bytes are split into lines and fed to the
 ``LiveProcessor``; detection runs at most every ``interval_s`` seconds when new data came in,
-and each batch of new events goes to ``on_events`` (write files, publish reports).
+and each batch of new events goes to ``on_events`` (write files, publish reports); every
+``status_s`` seconds ``on_status`` gets the processor (traffic and malformed counts).
+
+Bounded: a datagram is read whole (UDP carries at most 64 KiB) and each of its lines is
+checked against ``nmea.MAX_LINE``; a TCP peer that sends more than ``MAX_LINE`` bytes without
+a newline has that line cut, counted as ``line_too_long`` and skipped up to its newline.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import polars as pl
 
 from trilink.maritime.errors import MaritimeInputError
 from trilink.maritime.live import LiveProcessor
+from trilink.maritime.nmea import MAX_LINE
 
 MAX_DATAGRAM = 65_535
 
@@ -41,6 +47,29 @@ def open_tcp(address: str, timeout_s: float = 10.0) -> socket.socket:
         raise MaritimeInputError(f"cannot connect to TCP {address}: {err.strerror}") from None
 
 
+class _TcpLines:
+    """Splits a TCP byte stream into lines, holding at most ``MAX_LINE`` bytes of a line."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+        self.skipping = False  # inside a line already reported as too long
+
+    def split(self, data: bytes) -> list[bytes]:
+        lines = (self.pending + data).split(b"\n")
+        self.pending = lines.pop()
+        if self.skipping and lines:
+            lines.pop(0)  # the rest of the overlong line
+            self.skipping = False
+        if self.skipping:
+            self.pending = b""
+        elif len(self.pending) > MAX_LINE:
+            # hand the parser a cut copy so it counts the line where it began
+            lines.append(self.pending[: MAX_LINE + 1])
+            self.pending = b""
+            self.skipping = True
+        return lines
+
+
 def run(
     sock: socket.socket,
     processor: LiveProcessor,
@@ -49,26 +78,35 @@ def run(
     interval_s: float = 0.5,
     duration_s: float | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    on_status: Callable[[LiveProcessor], None] | None = None,
+    status_s: float = 60.0,
 ) -> None:
     """Receive until ``duration_s`` passes, ``should_stop()`` is true or a TCP peer closes."""
     is_udp = sock.type == socket.SOCK_DGRAM
-    pending = b""
+    tcp = _TcpLines()
     started = time.monotonic()
     next_eval = started + interval_s
+    next_status = started + status_s
     while True:
         now = time.monotonic()
         if should_stop() or (duration_s is not None and now - started >= duration_s):
             break
+        if on_status is not None and now >= next_status:
+            next_status = now + status_s
+            on_status(processor)
         wait = max(0.0, min(next_eval - now, 0.2))
         ready, _, _ = select.select([sock], [], [], wait)
         if ready:
-            data = sock.recv(MAX_DATAGRAM)
+            try:
+                data = sock.recv(MAX_DATAGRAM)
+            except ConnectionError:
+                if not is_udp:  # a TCP server that resets has closed
+                    break
+                data = b""
             if not data and not is_udp:
                 break
-            chunk = pending + data
-            lines = chunk.split(b"\n")
             # UDP datagrams end at a line boundary; TCP may cut a line in two.
-            pending = b"" if is_udp else lines.pop()
+            lines = data.split(b"\n") if is_udp else tcp.split(data)
             lines = [ln for ln in lines if ln.strip()]
             if lines:
                 processor.feed(lines, recv_ms=int(time.time() * 1000))
@@ -77,8 +115,8 @@ def run(
             new = processor.evaluate(int(time.time() * 1000))
             if new.height:
                 on_events(new)
-    if pending.strip():
-        processor.feed([pending], recv_ms=int(time.time() * 1000))
+    if tcp.pending.strip():
+        processor.feed([tcp.pending], recv_ms=int(time.time() * 1000))
     new = processor.evaluate(int(time.time() * 1000))
     if new.height:
         on_events(new)

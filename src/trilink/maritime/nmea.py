@@ -9,6 +9,12 @@ field after the checksum (USCG/N-AIS logs), the last Gatehouse ``$PGHP`` line, o
 time given by the caller (live feeds). Every line that is not used is counted by reason and the
 malformed ones are kept with file and line number: nothing is dropped silently.
 
+Inputs are bounded, since a live feed is open to anyone who can reach the port: lines longer
+than ``MAX_LINE`` bytes, times outside 1970..2099, and multipart fragments that wait longer than
+``MULTIPART_MAX_LINES`` lines (or ``MULTIPART_MAX_AGE_MS`` of receive time) or exceed
+``MULTIPART_MAX_PENDING`` messages at once are dropped and counted; nothing here raises on
+bad input.
+
 The checksum test is vectorised over a whole batch (numpy XOR ``reduceat``); only the cheap
 field split runs per line in Python.
 """
@@ -16,6 +22,7 @@ field split runs per line in Python.
 from __future__ import annotations
 
 import calendar
+import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -23,12 +30,23 @@ import numpy as np
 
 NO_TIME = np.iinfo(np.int64).min
 MAX_FRAGMENT_PAYLOAD = 200  # characters per sentence, as pyais enforces
+# The longest real line in the samples is 659 bytes (several sentences behind tag blocks).
+MAX_LINE = 2048
+# A multipart message is sent in consecutive slots; real logs interleave at most a few
+# lines (5 in the samples). Beyond these, its first fragments are dropped as stale.
+MULTIPART_MAX_LINES = 1000
+MULTIPART_MAX_AGE_MS = 60_000
+# Legitimate traffic has at most 10 sequence ids x 2 channels x 8 sizes in flight.
+MULTIPART_MAX_PENDING = 512
+# Times a tag block or $PGHP line may carry: 1970-01-01 .. 2099-12-31 (ms).
+TIME_MAX_MS = 4_102_444_800_000
+_BAD_TIME = -1
 
-_HEX = np.full(256, -1, dtype=np.int16)
+HEX_DIGITS = np.full(256, -1, dtype=np.int16)
 for _i, _c in enumerate(b"0123456789ABCDEF"):
-    _HEX[_c] = _i
+    HEX_DIGITS[_c] = _i
 for _i, _c in enumerate(b"abcdef"):
-    _HEX[_c] = 10 + _i
+    HEX_DIGITS[_c] = 10 + _i
 
 # Problems are malformed input; notes are lines deliberately skipped (comments, other NMEA).
 MALFORMED = (
@@ -42,8 +60,15 @@ MALFORMED = (
     "fragment_out_of_order",
     "incomplete_multipart",
     "bad_tag_block",
+    "bad_tag_time",
+    "bad_gatehouse_time",
+    "line_too_long",
+    "multipart_expired",
+    "multipart_overflow",
     "not_nmea",
     "decode_error",
+    "message_too_short",
+    "unexpected_error",
 )
 
 
@@ -68,9 +93,10 @@ class ProblemLog:
     def add(self, source: str, line: int, reason: str, raw: bytes | str) -> None:
         self.counts[reason] += 1
         if len(self.items) < self.keep:
+            raw = raw[:120]  # a line may be 64 KiB: keep what a report can show
             text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw
             # control bytes would garble the report: show them as '?'
-            text = "".join(ch if ch.isprintable() else "?" for ch in text[:120])
+            text = "".join(ch if ch.isprintable() else "?" for ch in text)
             self.items.append(Problem(source, line, reason, text))
 
     def merge(self, other: ProblemLog) -> None:
@@ -102,32 +128,52 @@ class _Partial:
     t_ms: int
     line: int
     raw: list[bytes]
+    recv_ms: int
 
 
 def _tag_time_ms(tag: bytes) -> int | None:
-    """The ``c:`` unix time of a tag block, in ms (accepts seconds or milliseconds)."""
+    """The ``c:`` unix time of a tag block, in ms (accepts seconds or milliseconds); None
+    without ``c:``, ``_BAD_TIME`` when it is not a time of 1970..2099."""
     star = tag.find(b"*")
     body = tag[:star] if star >= 0 else tag
     for item in body.split(b","):
         if item[:2] == b"c:":
             value = item[2:]
-            if not value.isdigit():
-                return None
+            # 14 digits are past 2099 in seconds and in ms: no need to parse a giant
+            if not value.isdigit() or len(value) > 14:
+                return _BAD_TIME
             secs = int(value)
-            return secs if secs > 100_000_000_000 else secs * 1000
+            t_ms = secs if secs > 100_000_000_000 else secs * 1000
+            return t_ms if t_ms < TIME_MAX_MS else _BAD_TIME
     return None
 
 
-def _pghp_time_ms(line: bytes) -> int | None:
-    # $PGHP,1,<year>,<month>,<day>,<hour>,<minute>,<second>,<ms>,...
+def _pghp_time_ms(line: bytes) -> int:
+    """Time of a Gatehouse ``$PGHP,1,<year>,<month>,<day>,<hour>,<minute>,<second>,<ms>``
+    line, or ``_BAD_TIME``."""
     parts = line.split(b",")
-    if len(parts) < 9 or parts[1] != b"1":
-        return None
+    fields = parts[2:9]
+    if len(fields) < 7 or not all(p.isdigit() and len(p) <= 4 for p in fields):
+        return _BAD_TIME
+    y, mo, d, h, mi, s, ms = (int(p) for p in fields)
+    if not (1970 <= y < 2100 and h < 24 and mi < 60 and s < 61 and ms < 1000):
+        return _BAD_TIME
     try:
-        y, mo, d, h, mi, s, ms = (int(p) for p in parts[2:9])
-        return (calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1000) + ms
+        datetime.date(y, mo, d)  # month and day, leap years included
     except ValueError:
-        return None
+        return _BAD_TIME
+    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1000 + ms
+
+
+def _checksum_ok(sentence: bytes) -> bool:
+    """XOR checksum of one sentence (for the rare lines outside the vectorised check)."""
+    star = sentence.rfind(b"*")
+    if star < 1:
+        return False
+    x = 0
+    for b in sentence[1:star]:
+        x ^= b
+    return sentence[star + 1 : star + 3].upper() == b"%02X" % x
 
 
 def _trailing_time_ms(trailing: bytes) -> int | None:
@@ -174,7 +220,12 @@ class NmeaParser:
             if line_numbers is not None
             else range(first_line, first_line + len(lines))
         )
+        if self._pending:
+            self._expire(next(iter(numbers), 0), default_ms)
         for ln, rawline in zip(numbers, lines, strict=True):
+            if len(rawline) > MAX_LINE:
+                self.problems.add(src, ln, "line_too_long", rawline)
+                continue
             line = rawline.strip()
             if not line:
                 continue
@@ -188,9 +239,8 @@ class NmeaParser:
                     continue
                 pieces = [(parts[k], parts[k + 1]) for k in range(1, len(parts) - 1, 2)]
             elif c0 == 36:  # '$'
-                if line.startswith(b"$PGHP"):
-                    self._ghp_ms = _pghp_time_ms(line)
-                    self.notes["gatehouse_time"] += 1
+                if line.startswith(b"$PGHP,1,"):
+                    self._gatehouse_time(ln, line)
                 else:
                     self.notes["other_nmea"] += 1
                 continue
@@ -218,6 +268,9 @@ class NmeaParser:
                 t_ms = None
                 if tag is not None:
                     t_ms = _tag_time_ms(tag)
+                    if t_ms == _BAD_TIME:
+                        self.problems.add(src, ln, "bad_tag_time", line)
+                        continue
                 if t_ms is None:
                     t_ms = _trailing_time_ms(sentence[star + 3 :])
                 if t_ms is None:
@@ -229,7 +282,40 @@ class NmeaParser:
         if not bodies:
             return Assembled(raw=[] if self.keep_raw else None)
         ok = self._checksums_ok(bodies, sums)
-        return self._assemble(meta, ok)
+        return self._assemble(meta, ok, default_ms)
+
+    def _gatehouse_time(self, ln: int, line: bytes) -> None:
+        """A ``$PGHP,1`` line sets the time of the sentences after it; a damaged one clears
+        it, so they fall back to the receive time instead of inheriting a stale one."""
+        self._ghp_ms = None
+        if not _checksum_ok(line):
+            self.problems.add(self.source, ln, "bad_checksum", line)
+            return
+        t_ms = _pghp_time_ms(line)
+        if t_ms == _BAD_TIME:
+            self.problems.add(self.source, ln, "bad_gatehouse_time", line)
+            return
+        self._ghp_ms = t_ms
+        self.notes["gatehouse_time"] += 1
+
+    def _is_stale(self, part: _Partial, ln: int, recv_ms: int) -> bool:
+        if ln - part.line > MULTIPART_MAX_LINES:
+            return True
+        return (
+            recv_ms != NO_TIME
+            and part.recv_ms != NO_TIME
+            and recv_ms - part.recv_ms > MULTIPART_MAX_AGE_MS
+        )
+
+    def _expire(self, ln: int, recv_ms: int) -> None:
+        """Drop the pending multiparts too old to be completed (oldest first: the dict keeps
+        them in the order their first fragments came)."""
+        while self._pending:
+            key, part = next(iter(self._pending.items()))
+            if not self._is_stale(part, ln, recv_ms):
+                return
+            del self._pending[key]
+            self.problems.add(self.source, part.line, "multipart_expired", part.raw[0])
 
     @staticmethod
     def _checksums_ok(bodies: list[bytes], sums: list[bytes]) -> np.ndarray:
@@ -240,12 +326,14 @@ class NmeaParser:
         # reduceat misbehaves on empty segments; an empty body can never match anyway.
         safe = np.minimum(starts, max(len(buf) - 1, 0))
         xor = np.bitwise_xor.reduceat(buf, safe) if len(buf) else np.zeros(len(bodies), np.uint8)
-        given = _HEX[np.frombuffer(b"".join(sums), dtype=np.uint8).reshape(-1, 2)]
+        given = HEX_DIGITS[np.frombuffer(b"".join(sums), dtype=np.uint8).reshape(-1, 2)]
         value = given[:, 0] * 16 + given[:, 1]
         ok: np.ndarray = (lengths > 0) & (given.min(axis=1) >= 0) & (xor.astype(np.int16) == value)
         return ok
 
-    def _assemble(self, meta: list[tuple[bytes, int, int, bytes]], ok: np.ndarray) -> Assembled:
+    def _assemble(
+        self, meta: list[tuple[bytes, int, int, bytes]], ok: np.ndarray, recv_ms: int
+    ) -> Assembled:
         src = self.source
         out = Assembled(raw=[] if self.keep_raw else None)
         payloads, fills, times, lines_out = out.payloads, out.fills, out.t_ms, out.lines
@@ -285,11 +373,18 @@ class NmeaParser:
                 continue
             key = (seq, chan, total)
             part = self._pending.get(key)
+            if part is not None and self._is_stale(part, ln, recv_ms):
+                del self._pending[key]
+                self.problems.add(src, part.line, "multipart_expired", part.raw[0])
+                part = None
             if num == 1:
                 if part is not None:
+                    del self._pending[key]  # re-inserted below, as the newest
                     self.problems.add(src, part.line, "incomplete_multipart", part.raw[0])
-                part = _Partial(total, 2, [payload], t_ms, ln, [sentence])
-                self._pending[key] = part
+                self._pending[key] = _Partial(total, 2, [payload], t_ms, ln, [sentence], recv_ms)
+                if len(self._pending) > MULTIPART_MAX_PENDING:
+                    oldest = self._pending.pop(next(iter(self._pending)))
+                    self.problems.add(src, oldest.line, "multipart_overflow", oldest.raw[0])
                 continue
             if part is None or part.next_num != num:
                 self.problems.add(src, ln, "fragment_out_of_order", sentence)
