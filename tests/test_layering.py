@@ -22,7 +22,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "trilink"
 
 CORE = {"errors", "model", "policy", "provenance"}
 ENGINES = {"geo", "sim", "maritime", "sanctions", "missile"}
-EDGES_ENGINES_NEVER_IMPORT = {"node", "federation", "web", "cli", "store", "demo", "daemon"}
+EDGES_ENGINES_NEVER_IMPORT = {
+    "node", "federation", "web", "cli", "store", "demo", "daemon", "api", "client", "runners"
+}  # fmt: skip
 
 # package -> the trilink packages it may import (besides itself).
 ALLOWED: dict[str, set[str]] = {
@@ -35,9 +37,14 @@ ALLOWED: dict[str, set[str]] = {
     "node": CORE | {"store"},
     "federation": CORE | {"store", "node"},
     "web": CORE | {"store", "node", "geo"},
-    "daemon": CORE | {"store", "node", "federation", "web"},
-    "demo": CORE | ENGINES | {"store", "node", "federation", "web"},
-    "cli": CORE | ENGINES | {"store", "node", "federation", "web", "demo", "daemon"},
+    "api": CORE | {"store", "node"},
+    "client": {"errors", "model"},
+    "runners": CORE | ENGINES | {"client"},
+    "daemon": CORE | {"store", "node", "federation", "web", "api"},
+    "demo": CORE | ENGINES | {"store", "node", "federation", "web", "client", "runners"},
+    "cli": CORE
+    | ENGINES
+    | {"store", "node", "federation", "web", "demo", "daemon", "client", "runners"},
     "__main__": {"cli"},
 }
 

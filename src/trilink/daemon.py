@@ -1,6 +1,7 @@
 """The node process (`trilink node run`): one event loop serving
 
 - partners, on ``listen``: HTTPS with mutual TLS, and the replication loops;
+- this nation's people and programs, on ``api``: the node API (HTTPS, API tokens);
 - people, on ``cop`` (when configured): the COP web page.
 
 This is the one module that composes node, federation and web; none of them imports another
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
@@ -45,6 +46,8 @@ class _EmbeddedServer(uvicorn.Server):
 def ports_of(config: NodeConfig) -> list[tuple[str, str, int]]:
     """(role, host, port) of every listener the node opens."""
     ports = [("partner", config.host, config.port)]
+    if config.api_port is not None:
+        ports.append(("API", config.api_host or "127.0.0.1", config.api_port))
     if config.cop_port is not None:
         ports.append(("COP", config.cop_host or "127.0.0.1", config.cop_port))
     return ports
@@ -63,12 +66,15 @@ def run_node(config: NodeConfig) -> None:
     service = NodeService(config, store=open_store(config.db_url, check=True))
     replicator = Replicator(service, HttpsTransport(config, service.keys.anchors))
     app = create_app(service, replicator)
+    if config.api_port is not None:
+        _attach_api(app, service, replicator, config)
     if config.cop_port is not None:
         _attach_cop(app, service, config)
     log.info(
-        "node %s: partners on %s%s",
+        "node %s: partners on %s%s%s",
         config.nation,
         config.url,
+        f", API on {config.api_url}" if config.api_url else "",
         f", COP on http://{config.cop_host}:{config.cop_port}" if config.cop_port else "",
     )
     uv_config = uvicorn.Config(
@@ -102,6 +108,49 @@ def _check_port_free(role: str, host: str, port: int, config: NodeConfig) -> Non
             ) from None
 
 
+def _embed(app: FastAPI, server: uvicorn.Server, on_stop: Callable[[], None]) -> None:
+    """Run ``server`` in the partner app's event loop, for as long as that app runs."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def with_server(app_: FastAPI) -> AsyncIterator[None]:
+        async with inner(app_):
+            task = asyncio.create_task(server.serve())
+            try:
+                yield
+            finally:
+                on_stop()
+                server.should_exit = True
+                await task
+
+    app.router.lifespan_context = with_server
+
+
+def _attach_api(
+    app: FastAPI, service: NodeService, replicator: Replicator, config: NodeConfig
+) -> None:
+    from trilink.api import create_api_app
+
+    api_app = create_api_app(
+        service, links=lambda: {p: link.as_dict() for p, link in replicator.links.items()}
+    )
+    server = _EmbeddedServer(
+        uvicorn.Config(
+            api_app,
+            host=config.api_host or "127.0.0.1",
+            port=config.api_port or 8200,
+            log_level="warning",
+            ws="none",
+            lifespan="on",
+            proxy_headers=False,
+            timeout_graceful_shutdown=2,
+            ssl_keyfile=str(config.tls_key),
+            ssl_certfile=str(config.tls_cert),
+        )
+    )
+    _embed(app, server, api_app.state.stop_streams)
+
+
 def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
     from trilink.web import create_cop_app
     from trilink.web.app import cop_server_config
@@ -115,17 +164,4 @@ def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
             timeout_graceful_shutdown=2,
         )
     )
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def with_cop(app_: FastAPI) -> AsyncIterator[None]:
-        async with inner(app_):
-            task = asyncio.create_task(cop.serve())
-            try:
-                yield
-            finally:
-                cop_app.state.stop_streams()
-                cop.should_exit = True
-                await task
-
-    app.router.lifespan_context = with_cop
+    _embed(app, cop, cop_app.state.stop_streams)

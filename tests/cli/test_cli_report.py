@@ -1,9 +1,11 @@
-"""`trilink report` and `trilink audit` against a network directory whose nodes are not
-running: publishing still works (the store is the outbox) and bad input is explained."""
+"""`trilink report` and `trilink audit` against a running local network: every report
+command goes through the node's API (its token found in the directory), and bad input is
+explained, audited by the node and stores nothing."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,17 +13,21 @@ from typer.testing import CliRunner
 
 from trilink.cli.app import app
 from trilink.errors import TrilinkError
-from trilink.federation.localnet import ensure_network
+from trilink.federation import localnet
 from trilink.node.service import NodeService
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def netdir(tmp_path: Path) -> Path:
-    root = tmp_path / "net"
-    ensure_network(root)
-    return root
+@pytest.fixture(scope="module")
+def netdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("cli") / "net"
+    localnet.net_up(root)
+    try:
+        yield root
+    finally:
+        for nation in localnet.NATIONS:
+            localnet.stop_node(root, nation, kill=True)
 
 
 def run(*args: str) -> tuple[int, str, BaseException | None]:
@@ -111,6 +117,9 @@ def test_bad_publish_is_explained_audited_and_stores_nothing(
     netdir: Path, tmp_path: Path, kind: str, label: str, text: str, expected: str
 ) -> None:
     p = payload(tmp_path, text)
+    with NodeService.open_local(netdir, "KOR") as node:
+        before = node.store.report_count()
+        rows_before = node.store.audit_head()
     code, _, exc = run(
         "report",
         "publish",
@@ -128,10 +137,16 @@ def test_bad_publish_is_explained_audited_and_stores_nothing(
     assert code != 0
     assert isinstance(exc, TrilinkError) and expected in str(exc)
     with NodeService.open_local(netdir, "KOR") as node:
-        assert node.store.report_count() == 0
-        refused = [r.entry for r in node.store.audit_rows() if r.entry.event == "publish"]
+        assert node.store.report_count() == before
+        head = node.store.audit_head()
+        after = rows_before[0] if rows_before else 0
+        refused = [
+            r.entry for r in node.store.audit_rows(after=after) if r.entry.event == "publish"
+        ]
     if "p.json" not in expected and "JSON object" not in expected:  # file errors: no node work
         assert [e.outcome for e in refused] == ["rejected"] and expected in refused[0].reason
+    else:
+        assert head == rows_before
 
 
 def test_unknown_nation_and_missing_network(tmp_path: Path) -> None:

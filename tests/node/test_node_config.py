@@ -10,7 +10,7 @@ import pytest
 import tomli_w
 
 from trilink.errors import ConfigError
-from trilink.federation.localnet import LOCAL_PORTS, ensure_network
+from trilink.federation.localnet import LOCAL_API_PORTS, LOCAL_PORTS, ensure_network
 from trilink.model.label import Classification
 from trilink.node.config import load_node_config
 
@@ -20,13 +20,14 @@ def test_local_config_round_trip(tmp_path: Path) -> None:
     config = load_node_config(tmp_path / "JPN" / "node.toml")
     assert config.nation == "JPN"
     assert (config.host, config.port) == ("127.0.0.1", LOCAL_PORTS["JPN"])
-    assert config.url == "https://127.0.0.1:8102"
+    assert config.url == f"https://127.0.0.1:{LOCAL_PORTS['JPN']}"
+    assert config.api_url == f"https://127.0.0.1:{LOCAL_API_PORTS['JPN']}"
     assert config.db_url == str((tmp_path / "JPN" / "node.db").resolve())
     assert config.ca_cert == (tmp_path / "JPN" / "ca.crt").resolve()
     assert config.partner_bundles["USA"] == (tmp_path / "JPN/partners/USA.bundle.json").resolve()
     assert config.partner_urls == {
-        "USA": "https://127.0.0.1:8101",
-        "KOR": "https://127.0.0.1:8103",
+        "USA": f"https://127.0.0.1:{LOCAL_PORTS['USA']}",
+        "KOR": f"https://127.0.0.1:{LOCAL_PORTS['KOR']}",
     }
     assert set(config.policy.partners) == {"USA", "KOR"}
     assert {p.ceiling for p in config.policy.partners.values()} == {Classification.CONFIDENTIAL}

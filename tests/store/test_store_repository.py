@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import re
 import threading
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from trilink.provenance.pki import init_nation, load_signing_key
 from trilink.provenance.signing import Signer
 from trilink.store import Store, open_store
 from trilink.store.base import MIGRATIONS
+from trilink.store.check import expected_tables
 from trilink.store.postgres import PostgresStore, split_schema
 
 LABEL = parse_label("SECRET//REL TO USA, JPN, KOR")
@@ -101,14 +103,19 @@ def test_migrate_is_idempotent(store: Store, store_url: str) -> None:
     assert int(store.query("SELECT COUNT(*) FROM schema_migrations")[0][0]) == len(MIGRATIONS)
 
 
+LATER = [v for v, _name, _statements in MIGRATIONS if v > 1]
+
+
 def _back_to_version_1(store: Store) -> None:
-    store.execute("DROP TABLE sessions")
-    store.execute("DROP TABLE users")
+    """Undo every migration after the first (tables, the index of 3, the columns of 4)."""
+    first = set(re.findall(r"CREATE TABLE (\w+)", " ".join(MIGRATIONS[0][2])))
+    for table in expected_tables():
+        if table not in first | {"schema_migrations"}:
+            store.execute(f"DROP TABLE {table}")
     store.execute("DROP INDEX reports_id")
     store.execute("ALTER TABLE outbox DROP COLUMN chain")
     store.execute("ALTER TABLE cursors DROP COLUMN inbound_chain")
-    store.execute("DROP TABLE revocations")
-    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5)")
+    store.execute("DELETE FROM schema_migrations WHERE version > 1")
 
 
 def test_only_missing_migrations_are_applied(store: Store) -> None:
@@ -117,8 +124,8 @@ def test_only_missing_migrations_are_applied(store: Store) -> None:
     with store.transaction():
         store.next_counter("kept", 5)
     assert store.schema_version() == 1
-    assert store.migrate() == [2, 3, 4, 5]
-    assert store.schema_version() == 5
+    assert store.migrate() == LATER
+    assert store.schema_version() == LATER[-1]
     assert store.counter("kept") == 5
     store.execute(
         "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
@@ -177,9 +184,8 @@ def test_migration_4_chains_the_outbox_written_before_it(
     chains = [store.outbox_chain_at("JPN", p) for p in range(1, 6)]
     store.execute("ALTER TABLE outbox DROP COLUMN chain")
     store.execute("ALTER TABLE cursors DROP COLUMN inbound_chain")
-    store.execute("DROP TABLE revocations")
-    store.execute("DELETE FROM schema_migrations WHERE version IN (4, 5)")
-    assert store.migrate() == [4, 5]
+    store.execute("DELETE FROM schema_migrations WHERE version = 4")
+    assert store.migrate() == [4]
     assert [store.outbox_chain_at("JPN", p) for p in range(1, 6)] == chains
     expected = GENESIS_CHAIN
     for pseq, report in enumerate(reports, start=1):
@@ -188,7 +194,7 @@ def test_migration_4_chains_the_outbox_written_before_it(
 
 
 def test_failed_migration_leaves_the_schema_unchanged(store: Store) -> None:
-    store.execute("DELETE FROM schema_migrations WHERE version IN (2, 3, 4, 5)")
+    store.execute("DELETE FROM schema_migrations WHERE version > 1")
     # users still exists, so re-running migration 2 fails on CREATE TABLE users.
     with pytest.raises(StoreError):
         store.migrate()

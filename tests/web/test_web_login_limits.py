@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from cop_helpers import PASSWORD, TestClient, login
 
+from trilink.node.limits import FailureAuditLimit
 from trilink.node.service import NodeService
 from trilink.web import CopSettings, create_cop_app
-from trilink.web.auth import FailureAuditLimit, LoginThrottle
+from trilink.web.auth import LoginThrottle
 
 FAILURES = ("login-failed", "login-throttled", "refused", "denied", "suppressed")
 

@@ -6,7 +6,19 @@ import sys
 
 import typer
 
-from trilink.cli import audit, check, demo, maritime, missile, net, report, sanctions, sim, web
+from trilink.cli import (
+    audit,
+    check,
+    demo,
+    maritime,
+    missile,
+    net,
+    report,
+    sanctions,
+    sim,
+    token,
+    web,
+)
 from trilink.errors import TrilinkError
 from trilink.store.base import driver_error
 
@@ -21,6 +33,7 @@ app.add_typer(net.node_app, name="node")
 net.node_app.command("check")(check.node_check)
 app.add_typer(net.pki_app, name="pki")
 app.add_typer(report.app, name="report")
+app.add_typer(token.app, name="token")
 app.add_typer(web.app, name="user")
 app.add_typer(web.web_app, name="web")
 app.add_typer(audit.app, name="audit")

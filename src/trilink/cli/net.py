@@ -208,6 +208,11 @@ def pki_init(
     listen: str = typer.Option(
         "127.0.0.1:8100", "--listen", help="HOST:PORT the node serves partners on."
     ),
+    api: str = typer.Option(
+        "127.0.0.1:8200",
+        "--api",
+        help="HOST:PORT of the node API for this nation's people and programs (HTTPS).",
+    ),
     cop: str = typer.Option(None, "--cop", help="HOST:PORT of the COP web page (optional)."),
     db: str = typer.Option("node.db", "--db", help="SQLite file in DIR, or postgresql://..."),
 ) -> None:
@@ -217,7 +222,9 @@ def pki_init(
     from trilink.node.setup import init_node
 
     code = nation_code(nation)
-    created = init_node(directory, code, listen=listen, hosts=host or None, cop=cop, db=db)
+    created = init_node(
+        directory, code, listen=listen, hosts=host or None, api=api, cop=cop, db=db
+    )
     for path in created:
         console.print(f"created {path}")
     if not created:

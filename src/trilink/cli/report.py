@@ -1,4 +1,9 @@
-"""`trilink report`: publish, list, edit and delete reports on a node."""
+"""`trilink report`: publish, list, edit, delete and show reports, through the node API.
+
+Every command here talks to the running node of ``--nation`` in ``--dir`` with its API token
+(``trilink.client``); the node validates, signs, decides what each partner may receive and
+pushes it at once. Nothing here opens a node's store or holds a key.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,36 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from trilink.cli.common import DbOption, DirOption, NationOption, console, nation_code
+from trilink.cli.common import (
+    DirOption,
+    NationOption,
+    client_for,
+    console,
+    err_console,
+    nation_code,
+)
+from trilink.client import item
 from trilink.errors import InputError
-from trilink.federation import localnet
-from trilink.model.report import report_json
-from trilink.node.service import NodeService
 
-app = typer.Typer(help="Publish and read reports on a node.", no_args_is_help=True)
+app = typer.Typer(
+    help="Publish and read reports on a node (through its API).", no_args_is_help=True
+)
 
 
-def _open(root: Path, nation: str, db: str | None) -> NodeService:
-    return NodeService.open_local(root, nation_code(nation), db_url=db)
+MAX_PAYLOAD_FILE = 16 * 1024 * 1024
 
 
 def read_payload_file(path: Path) -> Any:
+    """The JSON object (or list of objects) in ``path``; ``-`` reads standard input."""
     try:
-        text = path.read_text("utf-8")
+        if str(path) == "-":
+            text = sys.stdin.buffer.read(MAX_PAYLOAD_FILE + 1).decode("utf-8")
+        elif path.stat().st_size > MAX_PAYLOAD_FILE:
+            raise InputError(f"larger than {MAX_PAYLOAD_FILE} bytes", path=str(path))
+        else:
+            text = path.read_text("utf-8")
+        if len(text) > MAX_PAYLOAD_FILE:
+            raise InputError(f"larger than {MAX_PAYLOAD_FILE} bytes", path=str(path))
     except FileNotFoundError:
         raise InputError("payload file not found", path=str(path)) from None
     except UnicodeDecodeError as err:
@@ -52,24 +71,28 @@ def publish(
         ..., "--label", help='Security label, e.g. "SECRET//REL TO USA, JPN".'
     ),
     payload_file: Path = typer.Option(
-        ..., "--payload-file", help="JSON object (or list of objects) to publish."
+        ..., "--payload-file", help="JSON object (or list of objects) to publish; - for stdin."
     ),
     derived_from: list[str] = typer.Option(
         [], "--derived-from", help="Id of a report this one derives from."
     ),
-    db: str = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the node's answer as JSON."),
 ) -> None:
     """Sign and store a report as NATION's node and queue it for the partners its label and
-    the node's policy allow. Prints the new report id."""
+    the node's policy allow. Prints the new report id (one per payload)."""
     payload = read_payload_file(payload_file)
     payloads = payload if isinstance(payload, list) else [payload]
-    with _open(root, nation, db) as node:
-        reports = node.publish_many(
-            kind, label, payloads, derived_from=[list(derived_from)] * len(payloads), actor="cli"
+    with client_for(root, nation) as client:
+        result = client.publish(
+            [item(kind, label, p, derived_from=derived_from) for p in payloads]
         )
-        localnet.wake(node.config)
-    for report in reports:
-        typer.echo(report.envelope.id)
+    if as_json:
+        typer.echo(json.dumps({"reports": result.reports, "warnings": result.warnings}))
+    else:
+        for report in result.reports:
+            typer.echo(report["id"])
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 @app.command("list")
@@ -81,37 +104,23 @@ def list_reports(
     all_versions: bool = typer.Option(
         False, "--all-versions", help="Every stored version, not only the newest."
     ),
-    db: str = DbOption,
 ) -> None:
     """Every report this node holds (its own and what partners shared with it)."""
-    with _open(root, nation, db) as node:
-        stored = node.store.reports(kind=kind)
-    if not all_versions:
-        newest: dict[tuple[str, str], Any] = {}
-        for item in stored:
-            env = item.report.envelope
-            key = (env.origin, env.id)
-            if key not in newest or newest[key].report.envelope.version < env.version:
-                newest[key] = item
-        stored = sorted(newest.values(), key=lambda s: s.seq)
+    with client_for(root, nation) as client:
+        reports = client.reports(kind=kind, all_versions=all_versions)
     if as_json:
-        for item in stored:
-            sys.stdout.write(json.dumps(report_json(item.report), ensure_ascii=False) + "\n")
+        for report in reports:
+            report = {k: v for k, v in report.items() if k not in ("seq", "received_from")}
+            sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"reports held by {nation_code(nation)}")
     for col in ("id", "origin", "v", "kind", "label", "created", "deleted"):
         table.add_column(col)
-    for item in stored:
-        env = item.report.envelope
+    for r in reports:
         table.add_row(
-            env.id,
-            env.origin,
-            str(env.version),
-            env.kind,
-            env.label,
-            env.created,
-            "yes" if env.is_tombstone else "",
-        )
+            r["id"], r["origin"], str(r["version"]), r["kind"], r["label"], r["created"],
+            "yes" if r["tombstone"] else "",
+        )  # fmt: skip
     console.print(table)
 
 
@@ -121,13 +130,11 @@ def delete(
     root: Path = DirOption,
     nation: str = NationOption,
     reason: str = typer.Option("", "--reason", help="Why it is withdrawn."),
-    db: str = DbOption,
 ) -> None:
     """Withdraw a report: a signed tombstone replaces it on every node that holds it."""
-    with _open(root, nation, db) as node:
-        tomb = node.delete(report_id, reason, actor="cli")
-        localnet.wake(node.config)
-    typer.echo(f"{tomb.envelope.id} deleted (tombstone version {tomb.envelope.version})")
+    with client_for(root, nation) as client:
+        tomb = client.delete(report_id, reason)
+    typer.echo(f"{tomb['id']} deleted (tombstone version {tomb['version']})")
 
 
 @app.command("edit")
@@ -135,18 +142,18 @@ def edit(
     report_id: str = typer.Argument(..., help="Id of one of this node's reports."),
     root: Path = DirOption,
     nation: str = NationOption,
-    payload_file: Path = typer.Option(..., "--payload-file", help="The new payload (JSON)."),
+    payload_file: Path = typer.Option(
+        ..., "--payload-file", help="The new payload (JSON); - for stdin."
+    ),
     label: str = typer.Option(None, "--label", help="A new label (default: keep)."),
-    db: str = DbOption,
 ) -> None:
     """Publish a new version of a report (earlier versions are kept)."""
     payload = read_payload_file(payload_file)
     if not isinstance(payload, dict):
         raise InputError("edit takes one JSON object", path=str(payload_file))
-    with _open(root, nation, db) as node:
-        report = node.edit(report_id, payload, label=label, actor="cli")
-        localnet.wake(node.config)
-    typer.echo(f"{report.envelope.id} version {report.envelope.version}")
+    with client_for(root, nation) as client:
+        report = client.edit(report_id, payload, label=label)
+    typer.echo(f"{report['id']} version {report['version']}")
 
 
 @app.command("show")
@@ -154,38 +161,35 @@ def show(
     report_id: str = typer.Argument(..., help="Report id."),
     root: Path = DirOption,
     nation: str = NationOption,
-    db: str = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="The node's answer as JSON."),
 ) -> None:
     """Every version this node holds of a report, whether each signature verifies, and the
     audit rows about it."""
-    from trilink.errors import ProvenanceError
-
-    with _open(root, nation, db) as node:
-        versions = node.store.versions(report_id)
-        if not versions:
-            raise InputError(f"node {node.nation} holds no report {report_id}")
-        rows = node.store.audit_rows(report_id=report_id)
-        for stored in versions:
-            env = stored.report.envelope
-            try:
-                key = node.verifier.verify(stored.report.signed, env, stored.report.signature)
-                verdict = f"[green]signature verified[/green] (key {key.key_id[:12]})"
-            except ProvenanceError as err:
-                verdict = f"[red]signature does NOT verify: {err}[/red]"
-            source = f"from {stored.received_from}" if stored.received_from else "published here"
-            console.print(
-                f"[bold]{env.id} v{env.version}[/bold] {env.kind} from {env.origin} "
-                f"({source}) created {env.created}\n  label {env.label}\n  {verdict}"
-            )
-            if env.derived_from:
-                console.print(f"  derived from {', '.join(env.derived_from)}")
-            console.print_json(data=env.payload_obj())
+    with client_for(root, nation) as client:
+        detail = client.report(report_id)
+    if as_json:
+        typer.echo(json.dumps(detail, ensure_ascii=False))
+        return
+    for v in detail["versions"]:
+        verdict = (
+            "[green]signature verified[/green]"
+            if v["signature_verified"]
+            else f"[red]signature does NOT verify: {v['signature_problem']}[/red]"
+        )
+        source = f"from {v['received_from']}" if v["received_from"] else "published here"
+        console.print(
+            f"[bold]{v['id']} v{v['version']}[/bold] {v['kind']} from {v['origin']} "
+            f"({source}) created {v['created']}\n  label {v['label']}\n  {verdict}"
+        )
+        if v["derived_from"]:
+            console.print(f"  derived from {', '.join(v['derived_from'])}")
+        console.print_json(data=v["payload"])
     table = Table(title="audit")
     for col in ("seq", "at", "event", "outcome", "partner", "v", "reason"):
         table.add_column(col)
-    for row in rows:
-        e = row.entry
+    for row in detail["audit"]:
         table.add_row(
-            str(row.seq), row.at, e.event, e.outcome, e.partner, str(e.version or ""), e.reason
-        )
+            str(row["seq"]), row["at"], row["event"], row["outcome"], row["partner"],
+            str(row["version"] or ""), row["reason"],
+        )  # fmt: skip
     console.print(table)

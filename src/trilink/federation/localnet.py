@@ -27,13 +27,17 @@ from trilink.node.config import NodeConfig, load_node_config
 from trilink.node.setup import export_trust, init_node, trust_partner
 from trilink.provenance.pki import own_ca_certs
 from trilink.provenance.trust import read_bundle
+from trilink.store import open_store
+from trilink.store.tokens import TokenRepository
 
 # TRILINK_PORT_OFFSET moves every port of new local networks (two test runs side by side).
 _OFFSET = int(os.environ.get("TRILINK_PORT_OFFSET", "0") or 0)
 LOCAL_PORTS = {"USA": 8101 + _OFFSET, "JPN": 8102 + _OFFSET, "KOR": 8103 + _OFFSET}
 LOCAL_COP_PORTS = {"USA": 8000 + _OFFSET, "JPN": 8001 + _OFFSET, "KOR": 8002 + _OFFSET}
+LOCAL_API_PORTS = {"USA": 8201 + _OFFSET, "JPN": 8202 + _OFFSET, "KOR": 8203 + _OFFSET}
 NATIONS = list(LOCAL_PORTS)
 BUNDLE = "trust-bundle.json"
+TOKEN_FILE = "api-token"
 
 # Nodes started by this process: kept so they are reaped (waited for) when stopped here.
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -60,6 +64,7 @@ def ensure_network(
             node_dir,
             nation,
             listen=f"127.0.0.1:{LOCAL_PORTS[nation]}",
+            api=f"127.0.0.1:{LOCAL_API_PORTS[nation]}",
             cop=f"127.0.0.1:{LOCAL_COP_PORTS[nation]}",
             db=db,
         )
@@ -79,7 +84,24 @@ def ensure_network(
                 kinds=kinds,
             )
             created.append(f"{root / nation / 'partners' / partner}.bundle.json")
+        token_file = root / nation / TOKEN_FILE
+        if not token_file.exists():
+            write_token(config, token_file, name="local-admin", role="admin")
+            created.append(str(token_file))
     return created
+
+
+def write_token(config: NodeConfig, path: Path, *, name: str, role: str) -> None:
+    """Create an API token on the node and keep it in ``path`` (mode 0600), the way
+    'trilink token create --out' does: the local network's commands read it from there."""
+    store = open_store(config.db_url)
+    try:
+        token = TokenRepository(store).create(name, role)
+    finally:
+        store.close()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
 
 
 def mtls_client(config: NodeConfig, timeout: float = 3.0) -> httpx.Client:
@@ -130,10 +152,14 @@ def start_node(root: Path, nation: str) -> int:
 
 
 def health(config: NodeConfig, client: httpx.Client) -> dict[str, Any] | None:
+    """The node's health as its partners see it, once its API answers too (when it has
+    one); None while either is not up."""
     try:
         response = client.get(config.url + "/v1/health")
         response.raise_for_status()
         data: dict[str, Any] = response.json()
+        if config.api_url is not None:
+            client.get(config.api_url + "/healthz").raise_for_status()
         return data
     except (httpx.HTTPError, ValueError):
         return None

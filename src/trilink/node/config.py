@@ -2,6 +2,8 @@
 
 nation = "JPN"
 listen = "127.0.0.1:8102"           # partners: HTTPS with mutual TLS
+api = "127.0.0.1:8202"              # the node API for this nation's people and programs:
+                                    # HTTPS (this node's certificate), API tokens
 cop = "127.0.0.1:8001"              # optional: the COP web page for people (or [cop])
 db = "node.db"                      # a file next to this config, or postgresql://...
 accept_ceiling = "SECRET"           # the highest classification this node may hold from
@@ -121,6 +123,8 @@ class NodeConfig:
     policy: NodePolicy
     markings: dict[str, Classification]
     accept_ceiling: Classification = Classification.SECRET
+    api_host: str | None = None
+    api_port: int | None = None
     cop_host: str | None = None
     cop_port: int | None = None
     cop_options: CopOptions = CopOptions()
@@ -132,6 +136,10 @@ class NodeConfig:
     @property
     def url(self) -> str:
         return f"https://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str | None:
+        return f"https://{self.api_host}:{self.api_port}" if self.api_port else None
 
 
 def load_node_config(path: Path) -> NodeConfig:
@@ -175,6 +183,12 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
             raise ConfigError(f"{src}: [partners.{code}] bundle must be a file name")
         bundles[code] = (base / bundle).resolve()
     cop_host, cop_port, cop_options = parse_cop_section(raw.get("cop"), src)
+    api_host, api_port = None, None
+    if raw.get("api") is not None:
+        api_host, _, api_port_text = str(raw["api"]).rpartition(":")
+        if not api_host or not api_port_text.isdigit() or not 0 < int(api_port_text) < 65536:
+            raise ConfigError(f"{src}: 'api' must be HOST:PORT, got {str(raw['api'])[:60]!r}")
+        api_port = int(api_port_text)
     ceiling_text = raw.get("accept_ceiling", "SECRET")
     try:
         accept_ceiling = Classification.from_text(str(ceiling_text))
@@ -182,6 +196,8 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
         raise ConfigError(f"{src}: accept_ceiling: {err}") from None
     return NodeConfig(
         accept_ceiling=accept_ceiling,
+        api_host=api_host,
+        api_port=api_port,
         cop_host=cop_host,
         cop_port=cop_port,
         cop_options=cop_options,
@@ -205,6 +221,7 @@ def write_node_config(
     nation: str,
     *,
     listen: str,
+    api: str | None = None,
     cop: str | None = None,
     db: str = "node.db",
     accept_ceiling: str = "SECRET",
@@ -218,6 +235,8 @@ def write_node_config(
         "accept_ceiling": accept_ceiling,
         "tls": {"ca": "ca.crt", "cert": "tls.crt", "key": "tls.key"},
     }
+    if api:
+        doc["api"] = api
     if cop:
         doc["cop"] = cop
     node_config_from_dict(path, doc)  # refuse to write what would not load

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from trilink.errors import LabelError, ReportError, TrilinkError
@@ -34,6 +34,19 @@ class Draft:
     derived_from: list[str]
     report_id: str | None = None
     version: int = 1
+
+
+@dataclass(frozen=True)
+class Item:
+    """What a person or program asks the node to publish: a new report, or (with
+    ``report_id``) a new version of one of this node's reports (a track moving on, a
+    warning updated or cancelled)."""
+
+    kind: str
+    label: str
+    payload: dict[str, Any]
+    derived_from: list[str] = field(default_factory=list)
+    report_id: str | None = None
 
 
 class Publisher:
@@ -82,6 +95,52 @@ class Publisher:
             [Draft(kind, label, p, list(r)) for p, r in zip(payloads, refs, strict=True)],
             actor=actor,
         )
+
+    def publish_items(self, items: Sequence[Item], *, actor: str = "") -> list[Report]:
+        """Sign, store and queue for release any mix of new reports and new versions, as
+        one batch (one signature, one transaction): all of it, or nothing and an audit row
+        saying why."""
+        return self.publish_released(items, actor=actor)[0]
+
+    def publish_released(
+        self, items: Sequence[Item], *, actor: str = ""
+    ) -> tuple[list[Report], dict[tuple[str, int], list[str]]]:
+        """``publish_items``, also saying which partners each report was queued for."""
+        drafts: list[Draft] = []
+        try:
+            if not items:
+                raise ReportError("nothing to publish: give at least one item")
+            versioned: set[str] = set()
+            for item in items:
+                label = self._parse_label(item.label)
+                validate_payload(item.kind, item.payload)
+                check_derived_from(item.derived_from)
+                self._check_derivation(label, item.derived_from)
+                if item.report_id is None:
+                    drafts.append(Draft(item.kind, label, item.payload, item.derived_from))
+                    continue
+                if item.report_id in versioned:
+                    raise ReportError(
+                        f"report {item.report_id} appears twice in one batch", field="id"
+                    )
+                versioned.add(item.report_id)
+                env = self._own_latest(item.report_id).envelope
+                if env.kind != item.kind:
+                    raise ReportError(
+                        f"report {env.id} is a {env.kind}; a new version cannot make it a "
+                        f"{item.kind}",
+                        field="kind",
+                    )
+                drafts.append(
+                    Draft(
+                        item.kind, label, item.payload, item.derived_from, env.id, env.version + 1
+                    )
+                )
+        except TrilinkError as err:
+            self._audit_refused(err, actor)
+            raise
+        released: dict[tuple[str, int], list[str]] = {}
+        return self._commit(drafts, actor=actor, released=released), released
 
     def edit(
         self,
@@ -185,7 +244,13 @@ class Publisher:
                 ]
             )
 
-    def _commit(self, drafts: list[Draft], *, actor: str) -> list[Report]:
+    def _commit(
+        self,
+        drafts: list[Draft],
+        *,
+        actor: str,
+        released: dict[tuple[str, int], list[str]] | None = None,
+    ) -> list[Report]:
         with self._lock:
             with self.store.transaction():
                 created = utc_timestamp()  # one publish act, one time
@@ -228,7 +293,9 @@ class Publisher:
                     )
                     for r in reports
                 ]
-                entries += self._release([(d.label, d.kind) for d in drafts], reports, seqs, actor)
+                entries += self._release(
+                    [(d.label, d.kind) for d in drafts], reports, seqs, actor, released
+                )
                 self.store.audit(entries)
         self._notify(reports)
         return reports
@@ -248,8 +315,13 @@ class Publisher:
         reports: list[Report],
         seqs: list[int],
         actor: str,
+        released: dict[tuple[str, int], list[str]] | None = None,
     ) -> list[AuditEntry]:
-        """Decide each report for each partner; queue what is allowed; the audit rows."""
+        """Decide each report for each partner; queue what is allowed; the audit rows.
+        ``released`` gets, per (id, version), the partners it was queued for."""
+        if released is not None:
+            for r in reports:
+                released[(r.envelope.id, r.envelope.version)] = []
         entries: list[AuditEntry] = []
         decisions: dict[tuple[Label, str, str], Decision] = {}
         digests = [hashlib.sha256(r.signed).digest() for r in reports]
@@ -278,5 +350,7 @@ class Publisher:
                 )
                 if decision.allow:
                     allowed.append((seq, digest))
+                    if released is not None:
+                        released[(report.envelope.id, report.envelope.version)].append(partner)
             self.store.enqueue(partner, allowed)
         return entries

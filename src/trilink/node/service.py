@@ -24,7 +24,7 @@ from trilink.node.config import NodeConfig, load_node_config
 from trilink.node.feed import Feed
 from trilink.node.ingest import BatchRefused, Ingestor, IngestResult
 from trilink.node.keys import KeyRing
-from trilink.node.publish import Publisher
+from trilink.node.publish import Item, Publisher
 from trilink.provenance.signing import Signer, Verifier
 from trilink.store import Store, open_store
 
@@ -110,6 +110,9 @@ class NodeService:
             kind, label, payloads, derived_from=derived_from, actor=actor
         )
 
+    def publish_items(self, items: Sequence[Item], *, actor: str = "") -> list[Report]:
+        return self.publisher.publish_items(items, actor=actor)
+
     def edit(
         self,
         report_id: str,
@@ -143,4 +146,4 @@ class NodeService:
         return self.feed.status()
 
 
-__all__ = ["BatchRefused", "IngestResult", "NodeService"]
+__all__ = ["BatchRefused", "IngestResult", "Item", "NodeService"]

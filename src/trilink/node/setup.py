@@ -30,6 +30,7 @@ def init_node(
     *,
     listen: str,
     hosts: list[str] | None = None,
+    api: str | None = None,
     cop: str | None = None,
     db: str = "node.db",
     accept_ceiling: str = "SECRET",
@@ -38,7 +39,13 @@ def init_node(
     created = init_nation(node_dir, nation, hosts)
     if not (node_dir / "node.toml").exists():
         path = write_node_config(
-            node_dir, nation, listen=listen, cop=cop, db=db, accept_ceiling=accept_ceiling
+            node_dir,
+            nation,
+            listen=listen,
+            api=api,
+            cop=cop,
+            db=db,
+            accept_ceiling=accept_ceiling,
         )
         created.append(str(path))
     return created

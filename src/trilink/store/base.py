@@ -154,6 +154,19 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        6,
+        "node API tokens",
+        [
+            """CREATE TABLE api_tokens (
+                token_hash TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                revoked INTEGER NOT NULL DEFAULT 0
+            )""",
+        ],
+    ),
 ]
 
 
@@ -534,6 +547,19 @@ class Store(abc.ABC):
             ):
                 found[rid] = origin
         return found
+
+    def partners_queued(self, origin: str, report_id: str, version: int) -> set[str]:
+        """Partners this version of a report was queued for."""
+        rows = self._rows(
+            "SELECT DISTINCT o.partner FROM outbox o JOIN reports r ON r.seq = o.report_seq "
+            "WHERE r.origin = ? AND r.id = ? AND r.version = ?",
+            (origin, report_id, version),
+        )
+        return {r[0] for r in rows}
+
+    def last_seq(self) -> int:
+        """The local sequence number of the newest stored report (0: none)."""
+        return int(self._rows("SELECT COALESCE(MAX(seq), 0) FROM reports")[0][0])
 
     def partners_sent(self, origin: str, report_id: str) -> set[str]:
         """Partners any version of this report was queued for."""

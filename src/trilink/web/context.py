@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from trilink.model.kinds import known_kinds
 from trilink.node.config import CopOptions, IPNetwork
+from trilink.node.limits import FailureAuditLimit
 from trilink.node.service import NodeService
 from trilink.store.audit import AuditEntry
 from trilink.store.base import Store, open_store
@@ -74,7 +75,7 @@ class Cop:
             settings.login_window_s,
             settings.max_client_login_failures,
         )
-        self.failure_audit = auth.FailureAuditLimit(
+        self.failure_audit = FailureAuditLimit(
             settings.audited_failures_per_client,
             settings.audited_failures_overall,
             settings.audit_window_s,

@@ -1,0 +1,494 @@
+"""The node API: the one way in for this nation's people and programs (``create_api_app``).
+
+HTTPS with the node's own certificate, separate from the partner listener; every call but
+the health checks carries ``Authorization: Bearer <token>`` (``trilink token create``), and
+the token's role decides what it may do: ``reader`` < ``publisher`` < ``admin``::
+
+    GET    /healthz, /readyz                   liveness, readiness (no token)
+    GET    /api/v1/openapi.json                this API, described
+    POST   /api/v1/reports                     publish reports and new versions (publisher)
+    PUT    /api/v1/reports/{id}                a new version of one report (publisher)
+    DELETE /api/v1/reports/{id}                withdraw a report: signed tombstone (publisher)
+    GET    /api/v1/reports                     what the node holds (reader)
+    GET    /api/v1/reports/{id}                every version, its signature check and audit
+    GET    /api/v1/stream                      server-sent events: each report stored
+    GET    /api/v1/status                      replication with each partner (reader)
+    GET    /api/v1/audit                       the audit log (admin)
+
+Publishing goes through the node's one publish path: validation, signature, release
+decisions per partner and audit in one transaction; the node's replicator is woken by it.
+Failures (a wrong token, a refused report) are audited, at a bounded rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from trilink.errors import TrilinkError
+from trilink.model.report import Report, report_json
+from trilink.node.limits import FailureAuditLimit
+from trilink.node.publish import Item
+from trilink.node.service import NodeService
+from trilink.store import Store, open_store
+from trilink.store.audit import AuditEntry
+from trilink.store.tokens import TOKEN_ROLES, ApiToken, TokenRepository
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_ITEMS = 5000
+MAX_LIST = 5000
+STREAM_POLL_S = 1.0
+HEARTBEAT_S = 15.0
+
+
+class ItemIn(BaseModel):
+    kind: str = Field(max_length=64, examples=["note"])
+    label: str = Field(max_length=256, examples=["SECRET//REL TO USA, JPN"])
+    payload: dict[str, Any]
+    derived_from: list[str] = Field(default_factory=list, max_length=1000)
+    id: str | None = Field(
+        default=None, max_length=64, description="Publish a new version of this report."
+    )
+
+
+class PublishIn(BaseModel):
+    items: list[ItemIn] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+class Published(BaseModel):
+    id: str
+    version: int
+    kind: str
+    label: str
+    released_to: list[str] = Field(description="Partners this version is queued for.")
+
+
+class PublishOut(BaseModel):
+    reports: list[Published]
+    warnings: list[str] = Field(
+        default_factory=list, description="E.g. reports no partner will receive."
+    )
+
+
+class EditIn(BaseModel):
+    payload: dict[str, Any]
+    label: str | None = Field(default=None, max_length=256)
+
+
+class ReportOut(BaseModel):
+    seq: int
+    id: str
+    origin: str
+    origin_seq: int
+    version: int
+    kind: str
+    label: str
+    created: str
+    payload: dict[str, Any]
+    derived_from: list[str]
+    tombstone: bool
+    received_from: str | None = None
+
+
+class ReportList(BaseModel):
+    nation: str
+    last_seq: int
+    reports: list[ReportOut]
+
+
+class Version(ReportOut):
+    signature_verified: bool
+    signature_problem: str = ""
+
+
+class ReportDetail(BaseModel):
+    versions: list[Version]
+    audit: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    nation: str
+    status: str
+
+
+def _out(seq: int, report: Report, received_from: str | None) -> dict[str, Any]:
+    return {"seq": seq, **report_json(report), "received_from": received_from}
+
+
+class _Hub:
+    """Wakes every stream when the node stores reports (called from any thread)."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.events: set[asyncio.Event] = set()
+        self.closing = False
+
+    def on_reports(self, _reports: Sequence[Report]) -> None:
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        for event in self.events:
+            event.set()
+
+    def stop(self) -> None:
+        self.closing = True
+        self.on_reports(())
+
+
+def create_api_app(
+    service: NodeService, *, links: Callable[[], dict[str, dict[str, Any]]] | None = None
+) -> FastAPI:
+    """The node API of ``service``. ``links`` gives the replication state per partner
+    (the daemon passes its replicator's)."""
+    nation = service.nation
+    db: Store = open_store(service.store.url)  # reads on their own connection
+    db_lock = threading.RLock()
+    tokens = TokenRepository(db)
+    failures = FailureAuditLimit(event="api", what="node API requests")
+    hub = _Hub()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.loop = asyncio.get_running_loop()
+        service.listeners.append(hub.on_reports)
+        try:
+            yield
+        finally:
+            hub.stop()
+            if hub.on_reports in service.listeners:
+                service.listeners.remove(hub.on_reports)
+            _write_audit(failures.summaries(final=True))
+            with db_lock:
+                db.close()
+
+    app = FastAPI(
+        title=f"trilink node API ({nation})",
+        version="1",
+        description=__doc__,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.stop_streams = hub.stop
+
+    def _write_audit(entries: list[AuditEntry]) -> None:
+        if entries:
+            with db_lock, db.transaction():
+                db.audit(entries)
+
+    def refuse(request: Request, status: int, message: str, actor: str = "") -> HTTPException:
+        client = request.client.host if request.client else "unknown"
+        entries = failures.summaries()
+        if failures.admit(client):
+            entries.append(
+                AuditEntry(
+                    event="api",
+                    outcome="refused",
+                    actor=actor[:64],
+                    reason=f"{status} {request.method} {request.url.path[:120]} from "
+                    f"{client}: {message[:300]}",
+                )
+            )
+        _write_audit(entries)
+        return HTTPException(status, message)
+
+    def bearer(request: Request) -> ApiToken:
+        header = request.headers.get("authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            raise refuse(request, 401, "missing API token: send 'Authorization: Bearer <token>'")
+        with db_lock:
+            token = tokens.check(presented.strip())
+        if token is None:
+            raise refuse(request, 401, "unknown or revoked API token")
+        return token
+
+    def role(needed: str) -> Callable[[Request], ApiToken]:
+        def check(request: Request) -> ApiToken:
+            token = bearer(request)
+            if not token.may(needed):
+                raise refuse(
+                    request,
+                    403,
+                    f"this needs a {needed} token; token {token.name!r} is a {token.role}",
+                    token.name,
+                )
+            return token
+
+        return check
+
+    reader, publisher, admin = role("reader"), role("publisher"), role("admin")
+
+    async def body_of(request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise refuse(request, 413, f"request body larger than {MAX_BODY_BYTES} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise refuse(request, 413, f"request body larger than {MAX_BODY_BYTES} bytes")
+        return bytes(body)
+
+    def refused_publish(request: Request, err: TrilinkError, token: ApiToken) -> HTTPException:
+        # the node audited the refusal itself (publish path): no second row here
+        return HTTPException(422, str(err))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    # -- health ---------------------------------------------------------------------------
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The node process is up."""
+        return {"nation": nation, "status": "ok"}
+
+    @app.get("/readyz", response_model=Health, tags=["health"])
+    def readyz() -> Any:
+        """The node can read its store (503 otherwise)."""
+        try:
+            with db_lock:
+                db.report_count()
+        except TrilinkError as err:
+            return JSONResponse({"nation": nation, "status": f"store: {err}"}, 503)
+        return {"nation": nation, "status": "ready"}
+
+    # -- publish --------------------------------------------------------------------------
+    @app.post("/api/v1/reports", response_model=PublishOut, tags=["reports"])
+    async def publish(request: Request, token: ApiToken = Depends(publisher)) -> dict[str, Any]:
+        """Publish reports, and new versions of this node's reports (items with ``id``),
+        in one signed batch: all of them or none."""
+        raw = await body_of(request)
+        try:
+            body = PublishIn.model_validate_json(raw)
+        except ValueError as err:
+            raise refuse(request, 422, f"body is not a publish request: {err}"[:2000]) from None
+        items = [Item(i.kind, i.label, i.payload, list(i.derived_from), i.id) for i in body.items]
+        try:
+            reports, released = await asyncio.to_thread(
+                service.publisher.publish_released, items, actor=f"api:{token.name}"
+            )
+        except TrilinkError as err:
+            raise refused_publish(request, err, token) from None
+        out = [
+            {
+                "id": r.envelope.id,
+                "version": r.envelope.version,
+                "kind": r.envelope.kind,
+                "label": r.envelope.label,
+                "released_to": released[(r.envelope.id, r.envelope.version)],
+            }
+            for r in reports
+        ]
+        nobody = sum(1 for r in out if not r["released_to"])
+        warnings = (
+            [
+                f"{nobody} of {len(out)} reports are released to no partner (their labels, "
+                "this node's ceilings and kinds decide): they stay on this node"
+            ]
+            if nobody
+            else []
+        )
+        return {"reports": out, "warnings": warnings}
+
+    @app.put("/api/v1/reports/{report_id}", response_model=Published, tags=["reports"])
+    async def edit(
+        report_id: str, request: Request, token: ApiToken = Depends(publisher)
+    ) -> dict[str, Any]:
+        """A new version of one of this node's reports (same kind; label kept if absent)."""
+        raw = await body_of(request)
+        try:
+            body = EditIn.model_validate_json(raw)
+        except ValueError as err:
+            raise refuse(request, 422, f"body is not an edit: {err}"[:2000]) from None
+        try:
+            report = await asyncio.to_thread(
+                service.edit, report_id[:64], body.payload, label=body.label,
+                actor=f"api:{token.name}",
+            )  # fmt: skip
+        except TrilinkError as err:
+            raise refused_publish(request, err, token) from None
+        return _published(report)
+
+    @app.delete("/api/v1/reports/{report_id}", response_model=Published, tags=["reports"])
+    async def delete(
+        report_id: str,
+        request: Request,
+        token: ApiToken = Depends(publisher),
+        reason: str = Query("", max_length=500),
+    ) -> dict[str, Any]:
+        """Withdraw a report: a signed tombstone reaches every node that holds a version."""
+        try:
+            report = await asyncio.to_thread(
+                service.delete, report_id[:64], reason, actor=f"api:{token.name}"
+            )
+        except TrilinkError as err:
+            raise refused_publish(request, err, token) from None
+        return _published(report)
+
+    def _published(report: Report) -> dict[str, Any]:
+        env = report.envelope
+        with db_lock:
+            partners = sorted(db.partners_queued(env.origin, env.id, env.version))
+        return {
+            "id": env.id,
+            "version": env.version,
+            "kind": env.kind,
+            "label": env.label,
+            "released_to": partners,
+        }
+
+    # -- read -----------------------------------------------------------------------------
+    @app.get("/api/v1/reports", response_model=ReportList, tags=["reports"])
+    def list_reports(
+        token: ApiToken = Depends(reader),
+        after: int = Query(0, ge=0, le=2**62, description="Only reports stored after this seq."),
+        limit: int = Query(1000, ge=1, le=MAX_LIST),
+        kind: str | None = Query(None, max_length=64),
+        origin: str | None = Query(None, max_length=8),
+        all_versions: bool = Query(False, description="Every version, not only the newest."),
+    ) -> dict[str, Any]:
+        """Reports this node holds (its own and partners'), in the order it stored them."""
+        with db_lock:
+            stored = db.reports(after_seq=after, limit=limit, kind=kind)
+            last = db.last_seq()
+        rows = [s for s in stored if origin is None or s.report.envelope.origin == origin]
+        if not all_versions:
+            newest: dict[str, Any] = {}
+            for s in rows:
+                newest[s.report.envelope.id] = s
+            rows = sorted(newest.values(), key=lambda s: s.seq)
+        return {
+            "nation": nation,
+            "last_seq": last,
+            "reports": [_out(s.seq, s.report, s.received_from) for s in rows],
+        }
+
+    @app.get("/api/v1/reports/{report_id}", response_model=ReportDetail, tags=["reports"])
+    def report_detail(
+        report_id: str, request: Request, token: ApiToken = Depends(reader)
+    ) -> dict[str, Any]:
+        """Every version held, whether each signature verifies, and the audit rows."""
+        with db_lock:
+            versions = db.versions(report_id[:64])
+            rows = db.audit_rows(report_id=report_id[:64]) if versions else []
+        if not versions:
+            raise refuse(request, 404, f"node {nation} holds no report {report_id[:64]!r}")
+        out = []
+        for s in versions:
+            problem = ""
+            try:
+                service.verifier.verify(s.report.signed, s.report.envelope, s.report.signature)
+            except TrilinkError as err:
+                problem = str(err)
+            out.append(
+                {
+                    **_out(s.seq, s.report, s.received_from),
+                    "signature_verified": not problem,
+                    "signature_problem": problem,
+                }
+            )
+        audit = [
+            {"seq": r.seq, "at": r.at, **{k: getattr(r.entry, k) for k in AUDIT_FIELDS}}
+            for r in rows
+        ]
+        return {"versions": out, "audit": audit}
+
+    @app.get("/api/v1/stream", tags=["reports"])
+    async def stream(
+        request: Request,
+        token: ApiToken = Depends(reader),
+        after: int | None = Query(None, ge=0, le=2**62),
+        kind: str | None = Query(None, max_length=64),
+    ) -> StreamingResponse:
+        """Server-sent events, one ``report`` event per version stored after ``after``
+        (default: from now), as the node stores them; ``id:`` is the store sequence, so a
+        client that reconnects with ``Last-Event-ID`` misses nothing."""
+        last_id = request.headers.get("last-event-id", "")
+        start = int(last_id) if last_id.isascii() and last_id.isdigit() else after
+        if start is None:
+            with db_lock:
+                start = db.last_seq()
+        event = asyncio.Event()
+        hub.events.add(event)
+
+        def batch(seq: int) -> list[tuple[int, Report, str | None]]:
+            with db_lock:
+                found = db.reports(after_seq=seq, limit=500, kind=kind)
+            return [(s.seq, s.report, s.received_from) for s in found]
+
+        async def events() -> AsyncIterator[str]:
+            seq = start
+            loop = asyncio.get_running_loop()
+            next_beat = loop.time() + HEARTBEAT_S
+            try:
+                yield "retry: 1000\n\n"
+                while not hub.closing:
+                    found = await asyncio.to_thread(batch, seq)
+                    for s, report, received in found:
+                        data = json.dumps(_out(s, report, received), separators=(",", ":"))
+                        yield f"id: {s}\nevent: report\ndata: {data}\n\n"
+                        seq = s
+                    if len(found) == 500:
+                        continue
+                    event.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(event.wait(), STREAM_POLL_S)
+                    if loop.time() >= next_beat:
+                        next_beat = loop.time() + HEARTBEAT_S
+                        yield ": keep-alive\n\n"
+            finally:
+                hub.events.discard(event)
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    @app.get("/api/v1/status", tags=["node"])
+    def status(token: ApiToken = Depends(reader)) -> dict[str, Any]:
+        """Queues and cursors per partner, and the replicator's view of each link."""
+        data = service.status()
+        for partner, link in (links() if links else {}).items():
+            data["partners"].setdefault(partner, {}).update(link)
+        return data
+
+    @app.get("/api/v1/audit", tags=["node"])
+    def audit(
+        token: ApiToken = Depends(admin),
+        after: int = Query(0, ge=0, le=2**62),
+        limit: int = Query(1000, ge=1, le=MAX_LIST),
+        report_id: str | None = Query(None, max_length=64),
+    ) -> dict[str, Any]:
+        """Audit rows in order (admin)."""
+        with db_lock:
+            rows = db.audit_rows(report_id=report_id, after=after, limit=limit)
+        return {
+            "rows": [
+                {"seq": r.seq, "at": r.at, **{k: getattr(r.entry, k) for k in AUDIT_FIELDS}}
+                for r in rows
+            ]
+        }
+
+    return app
+
+
+AUDIT_FIELDS = [f.name for f in dataclasses.fields(AuditEntry)]
+
+__all__ = ["TOKEN_ROLES", "create_api_app"]
