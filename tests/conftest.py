@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,18 @@ def network(engine: str, tmp_path: Path) -> Iterator[Network]:
         yield net
     finally:
         net.close()
+
+
+@contextmanager
+def running(root: Path, *nations: str) -> Iterator[Path]:
+    """The local network in ``root`` with these nations' node processes running (all
+    three when none is named); every node is stopped afterwards. Commands that publish go
+    through a node's API, so they need its node running."""
+    from trilink.federation import localnet
+
+    localnet.net_up(root, list(nations) or None)
+    try:
+        yield root
+    finally:
+        for nation in localnet.NATIONS:
+            localnet.stop_node(root, nation, kill=True)

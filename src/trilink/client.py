@@ -76,18 +76,19 @@ class NodeClient:
         ca_file: Path | None = None,
         nation: str = "",
         timeout_s: float = 30.0,
+        http: httpx.Client | None = None,
     ) -> None:
+        """``http``: an httpx client to send through instead (tests pass one bound to the
+        API app in-process); it gets the token header."""
         self.url = url.rstrip("/")
         self.nation = nation
         verify: ssl.SSLContext | bool = True
         if ca_file is not None:
             verify = ssl.create_default_context(cafile=str(ca_file))
-        self._http = httpx.Client(
-            base_url=self.url,
-            verify=verify,
-            timeout=httpx.Timeout(timeout_s, connect=5.0),
-            headers={"Authorization": f"Bearer {token}"},
+        self._http = http or httpx.Client(
+            base_url=self.url, verify=verify, timeout=httpx.Timeout(timeout_s, connect=5.0)
         )
+        self._http.headers["Authorization"] = f"Bearer {token}"
 
     def close(self) -> None:
         self._http.close()

@@ -169,16 +169,17 @@ def test_decode_and_cpa_commands(tmp_path: Path) -> None:
 
 
 def test_publish_each_event_as_a_report(tmp_path: Path) -> None:
-    from trilink.federation import localnet
+    from tests.conftest import running
+
     from trilink.node.service import NodeService
 
     net = tmp_path / "net"
-    localnet.ensure_network(net)
     out = tmp_path / "out"
-    res = _events_on_scene(
-        tmp_path, out, "--no-map", "--publish", "--dir", str(net), "--nation", "KOR",
-        "--label", "SECRET//REL TO USA, JPN, KOR",
-    )  # fmt: skip
+    with running(net, "KOR"):
+        res = _events_on_scene(
+            tmp_path, out, "--no-map", "--publish", "--dir", str(net), "--nation", "KOR",
+            "--label", "SECRET//REL TO USA, JPN, KOR",
+        )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "published on KOR: 3 maritime.event" in res.output
     with NodeService.open_local(net, "KOR") as node:

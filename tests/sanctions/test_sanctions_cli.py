@@ -144,15 +144,16 @@ def test_lists_bundled(data_dir: Path) -> None:
 
 
 def test_publish_hits_to_a_node(tmp_path: Path, data_dir: Path) -> None:
-    from trilink.federation import localnet
+    from tests.conftest import running
+
     from trilink.node.service import NodeService
 
     root = tmp_path / "net"
-    localnet.ensure_network(root)
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     src.write_text("name,imo,mmsi,flag\nCHON MA SAN,,,\nEVER GIVEN,9811000,,\nJI SONG 8,,,\n")
-    res = runner.invoke(app, ["sanctions", "screen", "--csv", str(src), "--out", str(out),
-                              "--publish", "--dir", str(root), "--nation", "JPN"])  # fmt: skip
+    with running(root, "JPN"):
+        res = runner.invoke(app, ["sanctions", "screen", "--csv", str(src), "--out", str(out),
+                                  "--publish", "--dir", str(root), "--nation", "JPN"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "published 2 sanctions.hit reports" in res.output
     with NodeService.open_local(root, "JPN") as node:
@@ -164,15 +165,16 @@ def test_publish_hits_to_a_node(tmp_path: Path, data_dir: Path) -> None:
 
 
 def test_update_publishes_list_change(tmp_path: Path, data_dir: Path, ofac_raw: bytes) -> None:
-    from trilink.federation import localnet
+    from tests.conftest import running
+
     from trilink.node.service import NodeService
 
     root = tmp_path / "net"
-    localnet.ensure_network(root)
     newer = tmp_path / "sdn-2024-06-01.csv"
     newer.write_bytes(newer_ofac(ofac_raw))
-    res = runner.invoke(app, ["sanctions", "update", str(newer), "--publish", "--dir", str(root),
-                              "--nation", "KOR"])  # fmt: skip
+    with running(root, "KOR"):
+        res = runner.invoke(app, ["sanctions", "update", str(newer), "--publish", "--dir",
+                                  str(root), "--nation", "KOR"])  # fmt: skip
     assert res.exit_code == 0, res.output
     with NodeService.open_local(root, "KOR") as node:
         stored = node.store.reports(kind="sanctions.list-change")

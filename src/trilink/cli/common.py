@@ -49,30 +49,8 @@ def node_dir(root: Path, nation: str) -> Path:
 
 
 def client_for(root: Path, nation: str) -> NodeClient:
-    """The node API client of NATION's node in a network directory: its address from
-    node.toml, its token from $TRILINK_API_TOKEN or DIR/NATION/api-token (written by
-    'trilink net up' or 'trilink token create --out')."""
-    import os
-
-    from trilink.client import NodeClient
+    """The node API client of NATION's node in a network directory (see
+    ``trilink.federation.localnet.client_for``)."""
     from trilink.federation import localnet
-    from trilink.node.config import load_node_config
 
-    code = nation_code(nation)
-    directory = node_dir(root, code)
-    config = load_node_config(directory / "node.toml")
-    if config.api_url is None:
-        raise ConfigError(
-            f"{directory / 'node.toml'} has no 'api = \"HOST:PORT\"': the node serves no API "
-            "for this command to use"
-        )
-    token = os.environ.get("TRILINK_API_TOKEN", "").strip()
-    if not token:
-        try:
-            token = (directory / localnet.TOKEN_FILE).read_text("utf-8").strip()
-        except FileNotFoundError:
-            raise ConfigError(
-                f"no API token: set TRILINK_API_TOKEN or create one with 'trilink token create "
-                f"--dir {directory} --role publisher --out {directory / localnet.TOKEN_FILE}'"
-            ) from None
-    return NodeClient(config.api_url, token, ca_file=config.ca_cert, nation=code)
+    return localnet.client_for(root, nation_code(nation))

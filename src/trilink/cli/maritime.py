@@ -16,7 +16,7 @@ import polars as pl
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trilink.cli.common import console, nation_code
+from trilink.cli.common import client_for, console, nation_code
 from trilink.errors import ConfigError
 from trilink.maritime.config import load_config
 from trilink.maritime.events import closest_approach
@@ -70,14 +70,11 @@ def publish_events(
     node; prints what was published and returns the event report ids."""
     if root is None or nation is None or label is None:
         raise ConfigError("--publish needs --dir, --nation and --label")
-    from trilink.federation import localnet
-    from trilink.node.picture import publish_maritime
-    from trilink.node.service import NodeService
+    from trilink.runners.maritime import publish_maritime
 
     payloads = event_payloads(events)
-    with NodeService.open_local(root, nation_code(nation)) as node:
-        done = publish_maritime(node, label, payloads, tracks=tracks, screen=screen)
-        localnet.wake(node.config)
+    with client_for(root, nation) as client:
+        done = publish_maritime(client, label, payloads, tracks=tracks, screen=screen)
     console.print(
         f"published on {nation_code(nation)}: {len(done.events)} maritime.event, "
         f"{len(done.hits)} sanctions.hit, {len(done.tracks)} maritime.track reports"

@@ -296,6 +296,65 @@ def reconstruct_cmd(
         _out.print(f"wrote {out}")
 
 
+@app.command("track")
+def track(
+    config: Path = typer.Option(
+        ..., "--config", help="This nation's node.toml: the engine acts for its node only."
+    ),
+    plots: Path = typer.Option(
+        ..., "--plots", help="This nation's plot feed ('trilink sim missile' writes one each)."
+    ),
+    pace: str = typer.Option(
+        "realtime", "--pace", help="realtime: one cycle per cycle time; fast: no waiting."
+    ),
+    speed: float = typer.Option(
+        1.0, "--speed", help="With --pace realtime: play this many times faster."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the run's counts as JSON."),
+) -> None:
+    """Run this nation's tracker, fusion and warnings against its own node: its own radars'
+    plots, and the partner tracks its node has received through federation. Tracks and
+    warnings are published through the node (tracks and warnings updated in place as new
+    versions); the node decides what each partner receives."""
+    from trilink.federation.localnet import client_for_config
+    from trilink.missile.io.feeds import PlotFeedReader
+    from trilink.node.config import load_node_config
+    from trilink.runners.missile import MissileRunner
+
+    if pace not in ("realtime", "fast"):
+        raise typer.BadParameter("realtime or fast", param_hint="--pace")
+    if not speed > 0:
+        raise typer.BadParameter("must be > 0", param_hint="--speed")
+    nation = load_node_config(config).nation
+    with PlotFeedReader(plots) as reader, client_for_config(config) as client:
+        runner = MissileRunner(client, nation, reader)
+        _err.print(
+            f"{nation}: tracking {reader.header.scenario} ({len(reader.header.sensors)} radars) "
+            f"against node {client.url}"
+        )
+        stats = runner.run(speed=speed if pace == "realtime" else None)
+        problems = reader.problems
+    summary = {
+        "nation": nation,
+        "cycles": stats.cycles,
+        "published": stats.published,
+        "partner_tracks_seen": stats.partner_tracks_seen,
+        "refused": stats.refused,
+        "last_refusal": stats.last_refusal,
+        "bad_plot_lines": len(problems),
+    }
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        _out.print(
+            f"{nation}: {stats.cycles} cycles; published {stats.published['track']} track, "
+            f"{stats.published['fused']} fused track, {stats.published['warning']} warning "
+            f"versions; {stats.partner_tracks_seen} partner track versions received"
+        )
+    if stats.refused:
+        _err.print(f"[yellow]{stats.refused} refused by the node: {stats.last_refusal}[/yellow]")
+
+
 scenario_app = typer.Typer(
     help="Exercise scenarios: simulate launches, every nation's radars, trackers, shared-track "
     "fusion, impact estimates and warnings.",

@@ -19,7 +19,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from trilink.cli.common import console, err_console, nation_code
+from trilink.cli.common import client_for, console, err_console
 from trilink.errors import ConfigError, InputError
 from trilink.model.payloads.sanctions import (
     ListChange,
@@ -87,15 +87,8 @@ def _publish(
 ) -> list[str]:
     if nation is None:
         raise ConfigError("--publish needs --nation (USA, JPN or KOR) and --dir")
-    from trilink.federation import localnet
-    from trilink.node.service import NodeService
-
-    with NodeService.open_local(root, nation_code(nation)) as node:
-        reports = node.publish_many(
-            kind, label, [msgspec.to_builtins(p) for p in payloads], actor="trilink sanctions"
-        )
-        localnet.wake(node.config)
-    return [r.envelope.id for r in reports]
+    with client_for(root, nation) as client:
+        return client.publish_payloads(kind, label, payloads).ids
 
 
 # -- screen -------------------------------------------------------------------------------

@@ -20,15 +20,15 @@ from typing import Any
 
 import polars as pl
 
-from trilink.federation import localnet
+from trilink.client import item
+from trilink.federation.localnet import client_for
 from trilink.maritime.config import load_config
 from trilink.maritime.geoio import build_geography
 from trilink.maritime.ingest import read_inputs
 from trilink.maritime.io import read_detections
 from trilink.maritime.pipeline import run_batch
 from trilink.maritime.share import track_payloads
-from trilink.node.picture import publish_maritime
-from trilink.node.service import NodeService
+from trilink.runners.maritime import publish_maritime
 
 Say = Callable[[str], None]
 
@@ -69,15 +69,13 @@ def east_asia_exercise(root: Path, say: Say, *, seed: int = 5, vessels: int = 40
     events = event_payloads(result.events)
     for nation, wanted, label in (("KOR", KOR_EVENTS, KOR_LABEL), ("JPN", JPN_EVENTS, JPN_LABEL)):
         mine = [e for e in events if e["type"] in wanted]
-        with NodeService.open_local(root, nation) as node:
-            done = publish_maritime(node, label, mine, source="exercise scenario")
-            localnet.wake(node.config)
+        with client_for(root, nation) as client:
+            done = publish_maritime(client, label, mine, source="exercise scenario")
         say(f"{nation}: {len(done.events)} maritime events, {len(done.hits)} sanctions hits")
-    with NodeService.open_local(root, "KOR") as node:
+    with client_for(root, "KOR") as client:
         done = publish_maritime(
-            node, TRACKS_LABEL, [], tracks=result.tracks, screen=False, source="exercise"
+            client, TRACKS_LABEL, [], tracks=result.tracks, screen=False, source="exercise"
         )
-        localnet.wake(node.config)
     say(f"KOR: {len(done.tracks)} vessel tracks of the exercise")
 
 
@@ -101,17 +99,15 @@ def suez_replay(root: Path, say: Say, *, steps: int = 6, pause_s: float = 4.0) -
         until = start + (end - start) * step / steps
         upto = tracks.filter(pl.col("timestamp") <= until)
         payloads = track_payloads(upto, max_points=80, source="real AIS, Suez 2021 (VesselsValue)")
-        with NodeService.open_local(root, "USA") as node:
-            new = [p for p in payloads if p["mmsi"] not in ids]
-            known = [p for p in payloads if p["mmsi"] in ids]
-            if new:
-                for report in node.publish_many(
-                    "maritime.track", REPLAY_LABEL, new, actor="replay"
-                ):
-                    ids[int(report.envelope.payload_obj()["mmsi"])] = report.envelope.id
-            for payload in known:
-                node.edit(ids[payload["mmsi"]], payload, actor="replay")
-            localnet.wake(node.config)
+        with client_for(root, "USA") as client:
+            # one report per vessel: each step publishes a new version of its track
+            items = [
+                item("maritime.track", REPLAY_LABEL, p, report_id=ids.get(int(p["mmsi"])))
+                for p in payloads
+            ]
+            done = client.publish(items)
+            for payload, report in zip(payloads, done.reports, strict=True):
+                ids[int(payload["mmsi"])] = report["id"]
         say(
             f"USA: real AIS replay {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
             f"{len(payloads)} vessels"

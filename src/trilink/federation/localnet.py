@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from trilink.client import NodeClient
 from trilink.errors import ConfigError, FederationError
 from trilink.federation.https import client_ssl_context
 from trilink.node.config import NodeConfig, load_node_config
@@ -279,3 +280,36 @@ def wake(config: NodeConfig) -> bool:
             return client.post(config.url + "/v1/wake").status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def client_for(root: Path, nation: str) -> NodeClient:
+    """The node API client of NATION's node in a network directory."""
+    directory = root / nation
+    if not (directory / "node.toml").exists():
+        raise ConfigError(
+            f"{directory / 'node.toml'} does not exist: run 'trilink net up --dir {root}' first"
+        )
+    return client_for_config(directory / "node.toml")
+
+
+def client_for_config(path: Path) -> NodeClient:
+    """The node API client of the node whose node.toml is ``path``: its address from
+    node.toml, its token from $TRILINK_API_TOKEN or api-token beside it (written by
+    'trilink net up' or 'trilink token create --out')."""
+    config = load_node_config(path)
+    directory = config.dir
+    if config.api_url is None:
+        raise ConfigError(
+            f"{directory / 'node.toml'} has no 'api = \"HOST:PORT\"': the node serves no API "
+            "for this command to use"
+        )
+    token = os.environ.get("TRILINK_API_TOKEN", "").strip()
+    if not token:
+        try:
+            token = (directory / TOKEN_FILE).read_text("utf-8").strip()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no API token: set TRILINK_API_TOKEN or create one with 'trilink token create "
+                f"--dir {directory} --role publisher --out {directory / TOKEN_FILE}'"
+            ) from None
+    return NodeClient(config.api_url, token, ca_file=config.ca_cert, nation=config.nation)

@@ -1,13 +1,20 @@
-"""Engine outputs onto a node: events, the sanctions hits derived from them, vessel tracks."""
+"""Maritime results onto a node through its API: events, the sanctions hits derived from
+them, vessel tracks. The runner holds a publisher token and nothing else."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
+from tests.web.cop_helpers import TestClient
 
-from trilink.node.picture import publish_maritime
+from trilink.api import create_api_app
+from trilink.client import NodeClient
+from trilink.runners.maritime import publish_maritime
+from trilink.store.tokens import TokenRepository
 
 STS = {
     "type": "encounter",
@@ -34,6 +41,14 @@ HARMLESS = {
 }
 
 
+@contextmanager
+def client_of(network: Any, nation: str) -> Iterator[NodeClient]:
+    node = network[nation]
+    token = TokenRepository(node.store).create("maritime runner", "publisher")
+    with TestClient(create_api_app(node), base_url="http://testserver") as http:
+        yield NodeClient("http://testserver", token, nation=nation, http=http)
+
+
 def _tracks() -> pl.DataFrame:
     t0 = datetime(2026, 5, 1, tzinfo=UTC)
     rows = [
@@ -53,9 +68,10 @@ def _tracks() -> pl.DataFrame:
 
 def test_hits_derive_from_their_events_and_follow_the_label(network: Any) -> None:
     kor = network["KOR"]
-    done = publish_maritime(
-        kor, "SECRET//REL TO USA, KOR", [STS, HARMLESS], tracks=_tracks(), track_points=50
-    )
+    with client_of(network, "KOR") as client:
+        done = publish_maritime(
+            client, "SECRET//REL TO USA, KOR", [STS, HARMLESS], tracks=_tracks(), track_points=50
+        )
     assert len(done.events) == 2 and len(done.hits) == 1 and len(done.tracks) == 1
     hit = kor.store.latest_version(done.hits[0]).report.envelope
     assert hit.kind == "sanctions.hit"
@@ -72,11 +88,13 @@ def test_hits_derive_from_their_events_and_follow_the_label(network: Any) -> Non
 
 def test_exercise_events_give_exercise_hits(network: Any) -> None:
     jpn = network["JPN"]
-    done = publish_maritime(jpn, "EXERCISE//CONFIDENTIAL//REL TO USA, JPN, KOR", [STS])
+    with client_of(network, "JPN") as client:
+        done = publish_maritime(client, "EXERCISE//CONFIDENTIAL//REL TO USA, JPN, KOR", [STS])
     hit = jpn.store.latest_version(done.hits[0]).report.envelope
     assert hit.label == "EXERCISE//CONFIDENTIAL//REL TO USA, JPN, KOR"
 
 
 def test_screening_can_be_switched_off(network: Any) -> None:
-    done = publish_maritime(network["USA"], "SECRET//REL TO USA, JPN", [STS], screen=False)
+    with client_of(network, "USA") as client:
+        done = publish_maritime(client, "SECRET//REL TO USA, JPN", [STS], screen=False)
     assert done.hits == [] and len(done.events) == 1

@@ -1,7 +1,9 @@
-"""Engine outputs onto a node: the glue the CLI and the demo share.
+"""Maritime engine results onto this nation's node, through its API: the glue the CLI,
+the live listener and the demo share.
 
-The engines stay pure; this edge turns their results into reports on one nation's node:
+The engines stay pure; this runner turns their results into reports on one nation's node:
 maritime events, the sanctions hits derived from them, and vessel tracks for the picture.
+It holds no key and opens no store: the node validates, signs and releases.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import polars as pl
 
+from trilink.client import NodeClient
 from trilink.maritime.share import track_payloads
-from trilink.model.label import Label
-from trilink.node.service import NodeService
+from trilink.model.label import format_label, parse_label
+from trilink.model.payloads.sanctions import SanctionsHitPayload
 
 
 @dataclass
@@ -44,8 +46,8 @@ def _screener(sanctions_dir: Path | None) -> Any:
 
 
 def publish_maritime(
-    node: NodeService,
-    label: Label | str,
+    client: NodeClient,
+    label: str,
     events: list[dict[str, Any]],
     *,
     tracks: pl.DataFrame | None = None,
@@ -58,32 +60,28 @@ def publish_maritime(
     yields a ``sanctions.hit`` derived from it (label: the event's, combined with the
     lists'); ``tracks`` (cleaned positions) become one ``maritime.track`` per vessel."""
     out = Published()
-    event_label = node.parse_label(label) if isinstance(label, str) else label
+    event_label = parse_label(label)
     if events:
-        reports = node.publish_many("maritime.event", event_label, events, actor="maritime")
-        out.events = [r.envelope.id for r in reports]
+        out.events = client.publish_payloads("maritime.event", label, events).ids
     if screen and events:
         from trilink.sanctions.hits import derived_label, screen_event
 
         screener = _screener(sanctions_dir)
-        hits: list[dict[str, Any]] = []
+        hits: list[SanctionsHitPayload] = []
         sources: list[list[str]] = []
         for event, event_id in zip(events, out.events, strict=True):
             hit = screen_event(screener, event)
             if hit is not None:
-                hits.append(msgspec.to_builtins(hit))
+                hits.append(hit)
                 sources.append([event_id])
         if hits:
-            reports = node.publish_many(
+            out.hits = client.publish_payloads(
                 "sanctions.hit",
-                derived_label(event_label),
+                format_label(derived_label(event_label)),
                 hits,
                 derived_from=sources,
-                actor="sanctions",
-            )
-            out.hits = [r.envelope.id for r in reports]
+            ).ids
     if tracks is not None and tracks.height:
         payloads = track_payloads(tracks, max_points=track_points, source=source)
-        reports = node.publish_many("maritime.track", event_label, payloads, actor="maritime")
-        out.tracks = [r.envelope.id for r in reports]
+        out.tracks = client.publish_payloads("maritime.track", label, payloads).ids
     return out
