@@ -62,21 +62,23 @@ def test_demo_plays_and_every_node_holds_exactly_what_it_may(demo_dir: Path) -> 
 
 
 def test_maritime_scenes_publish_what_each_nation_reports(tmp_path: Path) -> None:
-    """Without running nodes: the scenes write to each node's store (its outbox)."""
+    """The scenes publish through each nation's node API (nodes running); a vessel replayed
+    in two steps is one report with two versions."""
     from collections import Counter
 
+    from tests.conftest import running
     from trilink.demo.maritime import east_asia_exercise, suez_replay
     from trilink.node.service import NodeService
 
     root = tmp_path / "demo"
-    localnet.ensure_network(root)
     said: list[str] = []
-    east_asia_exercise(root, said.append, vessels=10)
-    suez_replay(root, said.append, steps=2, pause_s=0.0)
+    with running(root):
+        east_asia_exercise(root, said.append, vessels=10)
+        suez_replay(root, said.append, steps=2, pause_s=0.0)
 
     def kinds(nation: str) -> tuple[Counter[str], list[dict[str, object]]]:
         with NodeService.open_local(root, nation) as node:
-            stored = [s.report.envelope for s in node.store.reports()]
+            stored = [s.report.envelope for s in node.store.reports() if s.received_from is None]
         events = [e.payload_obj() for e in stored if e.kind == "maritime.event"]
         return Counter(e.kind for e in stored), events
 
@@ -87,4 +89,15 @@ def test_maritime_scenes_publish_what_each_nation_reports(tmp_path: Path) -> Non
     assert kor["sanctions.hit"] >= 1 and kor["maritime.track"] >= 10
     assert sum(e["type"] == "foreign_fishing" for e in jpn_events) == 4  # Yamato Bank
     assert usa["maritime.track"] > 0 and "maritime.event" not in usa
+    with NodeService.open_local(root, "USA") as node:
+        tracks = [
+            s.report.envelope
+            for s in node.store.reports(kind="maritime.track")
+            if s.report.envelope.origin == "USA"
+        ]
+    ids_of_vessel: dict[int, set[str]] = {}
+    for e in tracks:
+        ids_of_vessel.setdefault(int(e.payload_obj()["mmsi"]), set()).add(e.id)
+    assert all(len(ids) == 1 for ids in ids_of_vessel.values())  # one report per vessel
+    assert max(e.version for e in tracks) == 2  # its next step is a new version
     assert any("real AIS replay" in line for line in said)

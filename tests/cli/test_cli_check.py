@@ -49,7 +49,7 @@ def test_report_list_on_a_damaged_database_prints_one_line(netdir: Path, whole_p
     """Issue 15 finding 7: a raw sqlite3.DatabaseError traceback."""
     db = netdir / "JPN" / "node.db"
     overwrite(db, whole_page=whole_page)
-    done = trilink("report", "list", "--dir", str(netdir), "--nation", "JPN")
+    done = trilink("report", "list", "--dir", str(netdir), "--nation", "JPN", "--db", str(db))
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()

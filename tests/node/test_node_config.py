@@ -12,7 +12,7 @@ import tomli_w
 from trilink.errors import ConfigError
 from trilink.federation.localnet import LOCAL_API_PORTS, LOCAL_PORTS, ensure_network
 from trilink.model.label import Classification
-from trilink.node.config import load_node_config
+from trilink.node.config import load_node_config, write_node_config
 
 
 def test_local_config_round_trip(tmp_path: Path) -> None:
@@ -36,8 +36,8 @@ def test_local_config_round_trip(tmp_path: Path) -> None:
 
 def test_postgres_db_url_is_kept_as_given(tmp_path: Path) -> None:
     url = "postgresql://127.0.0.1:5432/test?schema=jpn"
-    ensure_network(tmp_path, "postgresql://127.0.0.1:5432/test?schema={nation}")
-    assert load_node_config(tmp_path / "JPN" / "node.toml").db_url == url
+    path = write_node_config(tmp_path, "JPN", listen="127.0.0.1:8102", db=url)
+    assert load_node_config(path).db_url == url
 
 
 def _write(tmp_path: Path, doc: dict[str, Any]) -> Path:

@@ -104,10 +104,19 @@ def list_reports(
     all_versions: bool = typer.Option(
         False, "--all-versions", help="Every stored version, not only the newest."
     ),
+    db: str = typer.Option(
+        None,
+        "--db",
+        help="Read this database directly instead of asking the running node (offline: a "
+        "stopped node, a backup).",
+    ),
 ) -> None:
     """Every report this node holds (its own and what partners shared with it)."""
-    with client_for(root, nation) as client:
-        reports = client.reports(kind=kind, all_versions=all_versions)
+    if db is not None:
+        reports = _offline_reports(db, kind, all_versions)
+    else:
+        with client_for(root, nation) as client:
+            reports = client.reports(kind=kind, all_versions=all_versions)
     if as_json:
         for report in reports:
             report = {k: v for k, v in report.items() if k not in ("seq", "received_from")}
@@ -122,6 +131,24 @@ def list_reports(
             "yes" if r["tombstone"] else "",
         )  # fmt: skip
     console.print(table)
+
+
+def _offline_reports(db: str, kind: str | None, all_versions: bool) -> list[dict[str, Any]]:
+    from trilink.model.report import report_json
+    from trilink.store import open_store
+
+    store = open_store(db, migrate=False)
+    try:
+        stored = store.reports(kind=kind)
+    finally:
+        store.close()
+    rows = [{"seq": s.seq, **report_json(s.report)} for s in stored]
+    if all_versions:
+        return rows
+    newest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        newest[row["id"]] = row
+    return sorted(newest.values(), key=lambda r: r["seq"])
 
 
 @app.command("delete")

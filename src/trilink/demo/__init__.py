@@ -16,9 +16,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from trilink.client import item
 from trilink.federation import localnet
 from trilink.model.label import parse_label
-from trilink.node.service import NodeService
+from trilink.node.config import load_node_config
+from trilink.store import open_store
 
 NATIONS = localnet.NATIONS
 DEMO_ROLE = "analyst"
@@ -30,15 +32,19 @@ def demo_login(nation: str) -> tuple[str, str]:
 
 
 def ensure_demo_users(root: Path) -> dict[str, tuple[str, str]]:
-    """Create each nation's demo login on its node if it does not exist yet."""
+    """Create each nation's demo login on its node if it does not exist yet (what 'trilink
+    user add' does: the node's store, and no key)."""
     from trilink.web.auth import create_user, get_user
 
     logins = {}
     for nation in NATIONS:
         username, password = demo_login(nation)
-        with NodeService.open_local(root, nation) as node:
-            if get_user(node.store, username) is None:
-                create_user(node.store, username, password, DEMO_ROLE)
+        store = open_store(load_node_config(root / nation / "node.toml").db_url)
+        try:
+            if get_user(store, username) is None:
+                create_user(store, username, password, DEMO_ROLE)
+        finally:
+            store.close()
         logins[nation] = (username, password)
     return logins
 
@@ -112,15 +118,15 @@ def may_hold(origin: str, label_text: str, nation: str, ceiling: int = 3) -> boo
 
 
 def holdings(root: Path) -> dict[str, dict[str, tuple[int, bool]]]:
-    """nation -> report id -> (newest version held, deleted)."""
+    """nation -> note id -> (newest version held, deleted), as each node's API says."""
     out: dict[str, dict[str, tuple[int, bool]]] = {}
     for nation in NATIONS:
         held: dict[str, tuple[int, bool]] = {}
-        with NodeService.open_local(root, nation) as node:
-            for stored in node.store.reports():
-                env = stored.report.envelope
-                if env.id not in held or held[env.id][0] < env.version:
-                    held[env.id] = (env.version, env.is_tombstone)
+        with localnet.client_for(root, nation) as client:
+            for kind in ("note", "tombstone"):  # a deleted note's newest version is its tombstone
+                for r in client.reports(kind=kind, all_versions=True):
+                    if r["id"] not in held or held[r["id"]][0] < int(r["version"]):
+                        held[r["id"]] = (int(r["version"]), bool(r["tombstone"]))
         out[nation] = held
     return out
 
@@ -160,25 +166,20 @@ def run_demo(
     rows: list[Row] = []
     with Live(render(rows, holdings(root)), console=console, refresh_per_second=4) as live:
         for step in SCRIPT:
-            with NodeService.open_local(root, step.origin) as node:
+            with localnet.client_for(root, step.origin) as client:
                 if step.action == "publish":
-                    report = node.publish(
-                        "note", step.label, {"title": step.title, "body": step.body}, actor="demo"
+                    done = client.publish(
+                        [item("note", step.label, {"title": step.title, "body": step.body})]
                     )
-                    rows.append(Row(step.origin, step.label, step.title, report.envelope.id))
+                    rows.append(Row(step.origin, step.label, step.title, done.ids[0]))
                 else:
                     target = next(r for r in rows if r.origin == step.origin and not r.deleted)
                     if step.action == "edit":
-                        node.edit(
-                            target.report_id,
-                            {"title": step.title, "body": step.body},
-                            actor="demo",
-                        )
+                        client.edit(target.report_id, {"title": step.title, "body": step.body})
                         target.version += 1
                     else:
-                        node.delete(target.report_id, step.body, actor="demo")
+                        client.delete(target.report_id, step.body)
                         target.deleted = True
-                localnet.wake(node.config)
             deadline = time.monotonic() + pause_s
             while time.monotonic() < deadline:
                 live.update(render(rows, holdings(root)))
