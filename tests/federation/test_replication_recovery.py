@@ -8,6 +8,7 @@ the receiver's cursor past its real feed.
 from __future__ import annotations
 
 import shutil
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,29 @@ def test_accept_ceiling_refuses_what_this_node_may_not_hold_and_the_rest_arrives
     again = network.deliver("USA", "JPN")
     assert (again.accepted, again.rejected) == (0, 0)
     assert jpn.store.cursor("USA")[0] == 5
+
+
+def test_net_up_is_not_fooled_by_a_zombie_or_a_reused_pid(tmp_path: Path) -> None:
+    """#15 finding 8: right after a kill -9, `net up` sometimes took the zombie for a live
+    node. A pid file naming a zombie, or a pid now used by another program, is not a node."""
+    import subprocess
+    import sys
+
+    from trilink.federation import localnet
+
+    (tmp_path / "JPN").mkdir()
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    (tmp_path / "JPN" / "node.pid").write_text(str(zombie.pid))
+    assert localnet.pid_of(tmp_path, "JPN") is None  # exited, not yet reaped by its parent
+    zombie.wait()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / "JPN" / "node.pid").write_text(str(other.pid))
+        assert localnet.pid_of(tmp_path, "JPN") is None  # alive, but not a trilink node
+    finally:
+        other.kill()
+        other.wait()

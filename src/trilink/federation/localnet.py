@@ -130,7 +130,25 @@ def pid_of(root: Path, nation: str) -> int | None:
         return None
     except PermissionError:
         return pid
-    return pid
+    return pid if _is_live_node(pid) else None
+
+
+def _is_live_node(pid: int) -> bool:
+    """False for a zombie (killed, not yet reaped: it still answers kill(pid, 0)) and for a
+    pid the system has given to another program since. Where /proc is missing, trust
+    kill(pid, 0)."""
+    proc = Path(f"/proc/{pid}")
+    try:
+        stat = (proc / "stat").read_text()
+        cmdline = (proc / "cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()
+    except OSError:
+        return True
+    state = stat.rpartition(")")[2].split()[:1]
+    if state in (["Z"], ["X"]):
+        return False
+    return b"trilink" in cmdline and b"node" in cmdline
 
 
 def start_node(root: Path, nation: str) -> int:
