@@ -53,6 +53,22 @@ def test_openapi_document_is_valid_and_names_every_endpoint(network: Network) ->
     with api(network) as (client, _):
         doc = client.get("/api/v1/openapi.json").json()
     validate(doc)  # the OpenAPI 3.1 schema, by openapi-spec-validator
+    refs: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                refs.append(node["$ref"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    schemas = doc["components"]["schemas"]
+    assert refs and all(r.removeprefix("#/components/schemas/") in schemas for r in refs)
+    assert "PublishIn" in schemas and "ItemIn" in schemas
     paths = {(p, m) for p, ops in doc["paths"].items() for m in ops}
     assert {
         ("/api/v1/reports", "post"),

@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
@@ -78,6 +79,43 @@ class PublishOut(BaseModel):
     warnings: list[str] = Field(
         default_factory=list, description="E.g. reports no partner will receive."
     )
+
+
+class _ItemBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``ItemIn`` as the endpoint decodes it: msgspec, an order of magnitude faster than the
+    pydantic model that documents it (measured on batches of 1,000 reports)."""
+
+    kind: str
+    label: str
+    payload: dict[str, Any]
+    derived_from: list[str] = []
+    id: str | None = None
+
+
+class _PublishBody(msgspec.Struct, forbid_unknown_fields=True):
+    items: list[_ItemBody]
+
+
+_publish_decoder = msgspec.json.Decoder(_PublishBody)
+
+
+def decode_publish(raw: bytes) -> list[Item]:
+    """The items of a publish request, bounded as ``PublishIn`` documents; ``ValueError``
+    saying what is wrong otherwise."""
+    try:
+        body = _publish_decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError) as err:
+        raise ValueError(str(err)) from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if not 1 <= len(body.items) <= MAX_ITEMS:
+        raise ValueError(f"items: give 1 to {MAX_ITEMS} items, not {len(body.items)}")
+    for n, i in enumerate(body.items):
+        if len(i.kind) > 64 or len(i.label) > 256 or len(i.derived_from) > 1000:
+            raise ValueError(f"items[{n}]: kind, label or derived_from too long")
+        if i.id is not None and len(i.id) > 64:
+            raise ValueError(f"items[{n}].id: too long")
+    return [Item(i.kind, i.label, i.payload, i.derived_from, i.id) for i in body.items]
 
 
 class EditIn(BaseModel):
@@ -184,6 +222,19 @@ def create_api_app(
         redoc_url=None,
     )
     app.state.stop_streams = hub.stop
+    described = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document plus the publish body, which the endpoint decodes itself."""
+        if app.openapi_schema is None:
+            doc = described()
+            body = PublishIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            doc["components"]["schemas"].update(body.pop("$defs", {}))
+            doc["components"]["schemas"]["PublishIn"] = body
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     def _write_audit(entries: list[AuditEntry]) -> None:
         if entries:
@@ -269,16 +320,27 @@ def create_api_app(
         return {"nation": nation, "status": "ready"}
 
     # -- publish --------------------------------------------------------------------------
-    @app.post("/api/v1/reports", response_model=PublishOut, tags=["reports"])
+    @app.post(
+        "/api/v1/reports",
+        response_model=PublishOut,
+        tags=["reports"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/PublishIn"}}
+                },
+            }
+        },
+    )
     async def publish(request: Request, token: ApiToken = Depends(publisher)) -> dict[str, Any]:
         """Publish reports, and new versions of this node's reports (items with ``id``),
-        in one signed batch: all of them or none."""
+        in one signed batch: all of them or none. Body: ``PublishIn``."""
         raw = await body_of(request)
         try:
-            body = PublishIn.model_validate_json(raw)
+            items = decode_publish(raw)
         except ValueError as err:
             raise refuse(request, 422, f"body is not a publish request: {err}"[:2000]) from None
-        items = [Item(i.kind, i.label, i.payload, list(i.derived_from), i.id) for i in body.items]
         try:
             reports, released = await asyncio.to_thread(
                 service.publisher.publish_released, items, actor=f"api:{token.name}"
