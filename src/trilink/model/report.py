@@ -130,10 +130,13 @@ def build_envelope(
     report_id: str | None = None,
     version: int = 1,
     created: str | None = None,
+    payload_validated: bool = False,
 ) -> Envelope:
-    """A new, validated envelope. The payload is checked against its kind's schema."""
+    """A new, validated envelope. The payload is checked against its kind's schema (unless
+    ``payload_validated``: the caller has just done so, as the node's publish path does)."""
     _check_kind_length(kind)
-    validate_payload(kind, payload)
+    if not payload_validated:
+        validate_payload(kind, payload)
     raw = canonical_json(payload)
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise PayloadError(

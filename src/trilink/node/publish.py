@@ -182,6 +182,7 @@ class Publisher:
             exercise=labels[-1].exercise,
             policy=labels[-1].policy,
         )
+        validate_payload(TOMBSTONE, {"reason": reason})
         draft = Draft(TOMBSTONE, tombstone_label, {"reason": reason}, [], env.id, env.version + 1)
         return self._commit([draft], actor=actor)[0]
 
@@ -276,6 +277,7 @@ class Publisher:
                         derived_from=d.derived_from,
                         report_id=d.report_id,
                         version=d.version,
+                        payload_validated=True,  # every path into _commit validated it
                     )
                     for i, d in enumerate(drafts)
                 ]
