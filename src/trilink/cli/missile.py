@@ -311,6 +311,12 @@ def track(
         1.0, "--speed", help="With --pace realtime: play this many times faster."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the run's counts as JSON."),
+    timeline: Path = typer.Option(
+        None,
+        "--timeline",
+        help="Write one JSON line per cycle that warned: when its plots entered the tracker "
+        "and the warning report versions published (for latency measurements).",
+    ),
 ) -> None:
     """Run this nation's tracker, fusion and warnings against its own node: its own radars'
     plots, and the partner tracks its node has received through federation. Tracks and
@@ -334,6 +340,8 @@ def track(
         )
         stats = runner.run(speed=speed if pace == "realtime" else None)
         problems = reader.problems
+    if timeline is not None:
+        timeline.write_text("".join(json.dumps(e) + "\n" for e in runner.timeline))
     summary = {
         "nation": nation,
         "cycles": stats.cycles,

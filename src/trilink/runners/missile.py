@@ -104,6 +104,10 @@ class MissileRunner:
         self.report_of: dict[str, str] = {}  # "track:<id>" / "fused:<id>" / "warning:<id>"
         self.labels: dict[str, str] = {}  # report id -> label text (ours and partners')
         self.stats = RunStats()
+        self.timeline: list[dict[str, Any]] = []
+        """Per cycle with warnings: its time, the wall clock when its plots entered the
+        tracker, and the (report id, version) of each warning published (for latency)."""
+        self._cycle_wall = 0.0
 
     def run(
         self,
@@ -120,6 +124,7 @@ class MissileRunner:
                 delay = t0 + t_s / speed - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+            self._cycle_wall = time.time()
             cycle = self.pipeline.step(t_s, plots, self.partners.current())
             self.publish(cycle)
             self.stats.cycles += 1
@@ -189,3 +194,10 @@ class MissileRunner:
         for key, report in zip(keys, result.reports, strict=True):
             self.report_of[key] = report["id"]
         self.stats.published[what] += len(items)
+        if what == "warning":
+            self.timeline.append(
+                {
+                    "wall": self._cycle_wall,
+                    "warnings": [[r["id"], r["version"]] for r in result.reports],
+                }
+            )
