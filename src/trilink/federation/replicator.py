@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from trilink.errors import FederationError, ReportError
+from trilink.errors import FederationError, ReportError, TrilinkError
 from trilink.federation.transport import Transport
 from trilink.model.wire import decode_batch
 from trilink.node.ingest import IngestResult, reclaim_key
@@ -33,6 +33,7 @@ PUSH_BATCH = 2000
 PULL_INTERVAL_S = 2.0
 IDLE_PUSH_S = 1.0
 MAX_BACKOFF_S = 5.0
+FINAL_PUSH_S = 1.0  # at shutdown: how long partners get to take our last signed audit head
 
 
 @dataclass
@@ -128,7 +129,19 @@ class Replicator:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self._last_audit_head()
         await self.transport.aclose()
+
+    async def _last_audit_head(self) -> None:
+        """Sign the audit head as it is at shutdown and offer it to each partner, for at
+        most ``FINAL_PUSH_S``: rows deleted while the node is down are then rows a partner
+        witnessed (trilink.node.anchors)."""
+        try:
+            await asyncio.to_thread(self.service.feed.anchors.checkpoint)
+            pushes = [self.push_once(p) for p in self.links]
+            await asyncio.wait_for(asyncio.gather(*pushes, return_exceptions=True), FINAL_PUSH_S)
+        except (TimeoutError, TrilinkError) as err:
+            log.warning("last signed audit head not delivered to every partner: %r", err)
 
     def _on_published(self, _reports: object) -> None:
         self.wake()
