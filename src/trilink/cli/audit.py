@@ -63,7 +63,11 @@ def _print(result: AuditVerification) -> None:
     for problem in result.problems:
         typer.echo(f"row {problem.seq}: {_one_line(problem.message)}")
     for partner in result.partners:
-        typer.echo(f"partner {partner.partner}: {_one_line(partner.message)}")
+        if partner.status in ("differs", "forged") and partner.head is not None:
+            line = f"this log does not hold the head it witnessed (row {partner.head.seq}, above)"
+        else:
+            line = partner.message
+        typer.echo(f"partner {partner.partner}: {_one_line(line)}")
     for restore in result.restores:
         if restore.restore is not None:
             typer.echo(
@@ -73,13 +77,14 @@ def _print(result: AuditVerification) -> None:
             )
     if not result.intact:
         typer.echo(
-            f"audit log of {result.nation} BROKEN: {len(result.problems)} problem"
-            f"{'s' if len(result.problems) != 1 else ''} (above); {result.rows} rows, head {head}"
+            f"audit log of {result.nation} BROKEN: {_count(len(result.problems), 'problem')} "
+            f"(above); {result.rows} rows, head {head}. What each line means: README, "
+            "'What audit verify checks'"
         )
         return
     typer.echo(
         f"audit log of {result.nation} intact: {result.rows} rows, head {head}, "
-        f"{result.checkpoints} signed heads"
+        f"{_count(result.checkpoints, 'signed head')}"
     )
     confirmed = [p.partner for p in result.partners if p.status == "matches"]
     if result.unasked:
@@ -87,6 +92,10 @@ def _print(result: AuditVerification) -> None:
             f"not confirmed by {', '.join(result.unasked)} (could not ask): checked locally"
             + (f" and against {', '.join(confirmed)}" if confirmed else " only")
         )
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _one_line(text: str) -> str:

@@ -426,6 +426,10 @@ class AuditAnchors:
             self._alarms.pop(("", "own"), None)
             return signed
 
+    def newest(self) -> SignedHead | None:
+        """Our newest signed head (None before the first)."""
+        return self._newest_own()
+
     def _newest_own(self) -> SignedHead | None:
         if not self._own_loaded:
             with self._lock:
