@@ -112,11 +112,11 @@ def test_a_row_edited_and_every_later_row_rehashed(witnessed: Network, thorough:
         forget_checkpoints(network["USA"].store, edited)
     done = verify(network, "USA")
     assert done.exit_code == 1, done.output
-    assert f"row {row}: row {row} is not the row JPN holds" in done.output
+    assert f"row {row}: JPN holds our head of row {row}" in done.output
     assert f"the log was rewritten at or before row {row}" in done.output
     assert "partner JPN: this log does not hold the head it witnessed" in done.output
     # the node's own signed heads catch it too, unless the insider deleted them
-    assert ("is not the row our own checkpoint holds" in done.output) != thorough
+    assert ("our own checkpoint holds our head of row" in done.output) != thorough
 
 
 def test_a_database_emptied_and_the_node_started_again(witnessed: Network) -> None:

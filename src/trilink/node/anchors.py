@@ -338,8 +338,9 @@ def check_own_head(head: SignedHead, log_state: LogState, who: str) -> tuple[str
     if held != head.hash:
         return (
             "differs",
-            f"row {head.seq} is not the row {who} holds (hash {held[:16]} here, "
-            f"{head.hash[:16]} {signed}): the log was rewritten at or before row {head.seq}",
+            f"{who} holds our head of row {head.seq} (hash {head.hash[:16]}, {signed}), but "
+            f"row {head.seq} here has hash {held[:16]}: the log was rewritten at or before "
+            f"row {head.seq}",
         )
     return "matches", f"{who} holds our head of row {head.seq} ({signed}): this log holds it"
 
