@@ -6,20 +6,23 @@ edit, delete the newest rows and move the head back, or replace the whole databa
 new one: the chain then verifies, because nothing outside the database remembers it. As
 Certificate Transparency's witnesses do for logs, partners remember it:
 
-* **Checkpoints.** Every ``CHECKPOINT_S`` seconds or ``CHECKPOINT_ROWS`` rows (whichever
-  comes first, and only if the log grew), and when the node stops, it signs its audit head
-  with its report-signing key: a ``SignedHead`` (``trilink.model.wire``) naming its nation,
-  row ``seq`` and that row's ``hash``, when, and the previous checkpoint it follows, over
-  ``DOMAIN`` so the signature can never be taken for anything else. It keeps its own
-  checkpoints (``audit_checkpoints``), and never signs one that does not extend the
-  previous one: a log that no longer holds its own last signed head raises an alarm
-  instead.
-* **Witnesses.** Every batch a node sends carries its newest checkpoint, the checkpoint
-  that began its current epoch, and the head it holds for the receiver. A receiver checks
-  the sender's head against the sender's signing keys and keeps the newest one
-  (``audit_witness``). A head that goes back (an older epoch, a lower row, the same row
-  with another hash, or one whose previous checkpoint is not the head we hold) is refused
-  and audited as "history rewritten or truncated", and the one we hold is kept.
+* **Checkpoints.** Every ``CHECKPOINT_S`` seconds, or every ``CHECKPOINT_ROWS`` rows but at
+  most once a second, and when the node stops (only if the log grew), the node signs its
+  audit head with its report-signing key: a ``SignedHead`` (``trilink.model.wire``) naming
+  its nation, row ``seq`` and that row's ``hash``, when, and the previous checkpoint it
+  follows, over ``DOMAIN`` so the signature can never be taken for anything else. It keeps
+  its checkpoints (``audit_checkpoints``), committed durably before any can leave the node,
+  and never signs one that does not extend the previous one: a log that no longer holds its
+  own last signed head raises an alarm instead.
+* **Witnesses.** Every batch a node sends carries its newest checkpoint, its checkpoints
+  since the one it knows the receiver holds (the receiver's own batches tell it), the
+  checkpoint that began its current epoch, and the head it holds for the receiver. A
+  receiver checks them against the sender's signing keys and keeps the newest head it can
+  reach from the one it held by consecutive links (``audit_witness``); a head it cannot
+  link yet waits for the path. A head that goes back (an older epoch, a lower row, the same
+  row with another hash, or heads that do not pass through the one held) is refused and
+  audited as "history rewritten or truncated", and the one held is kept: a log started
+  again on an empty database never replaces it, however long it grows.
 * **Self-check.** The head a partner holds for us comes back with its batches: if our log
   does not hold that row with that hash, the node raises an alarm (log at ERROR, an audit
   row, ``audit_alarm`` in its status under that partner's link). ``trilink audit verify``
@@ -401,7 +404,7 @@ class AuditAnchors:
                 self._signing_problem = str(err)
                 return None
             self._signing_problem = ""
-            with self.store.transaction():
+            with self.store.durable_transaction():
                 head = self.store.locked_audit_head()
                 usable, prev = self._load_own()
                 if not usable or head[0] == 0:

@@ -828,6 +828,25 @@ class Store(abc.ABC):
         return str(rows[0][0]) if rows else None
 
     # -- signed audit heads (trilink.node.anchors) ----------------------------------------
+    @contextmanager
+    def durable_transaction(self) -> Iterator[None]:
+        """A transaction whose commit, and every commit before it, is on disk when it ends.
+        A signed audit head leaves the node once it is kept: a power failure must not take
+        back rows a partner then holds the head of (a false "history truncated")."""
+        with self._lock:
+            with self._engine_errors():
+                self._durable_commits(True)
+            try:
+                with self.transaction():
+                    yield
+            finally:
+                with self._engine_errors():
+                    self._durable_commits(False)
+
+    def _durable_commits(self, on: bool) -> None:
+        """Engine hook: make commits durable (PostgreSQL's are, synchronous_commit on)."""
+        return None
+
     def add_checkpoint(
         self, seq: int, epoch: int, digest: str, statement: str, *, starts_epoch: bool
     ) -> None:
