@@ -26,9 +26,9 @@ from tests.federation.witness import (
     forget_checkpoints,
     point_partners,
     rehash_from,
+    restore_past_witnessed_rows,
     serving,
     truncate,
-    use_database_in_config,
 )
 from trilink.cli.app import app
 
@@ -137,22 +137,7 @@ def test_a_restore_is_reported_and_the_restored_log_verifies(
 ) -> None:
     """`trilink node backup`, more published and witnessed, `trilink node restore`, then
     replication: the restored log verifies at its partners, and the restore is reported."""
-    config = use_database_in_config(network, "KOR")
-    kor = network["KOR"]
-    kor.publish_many("note", SHARED, [{"title": f"before {i}"} for i in range(3)])
-    network.deliver_all()
-    backup_file = tmp_path / "kor.backup"
-    done = runner.invoke(
-        app, ["node", "backup", "--config", str(config), "--out", str(backup_file)]
-    )
-    assert done.exit_code == 0, done.output
-    kor.publish_many("note", SHARED, [{"title": f"lost {i}"} for i in range(4)])
-    kor.feed.anchors.checkpoint()
-    network.deliver_all()
-    network._nodes.pop("KOR").close()
-    done = runner.invoke(app, ["node", "restore", "--config", str(config), str(backup_file)])
-    assert done.exit_code == 0, done.output
-    network.reopen("KOR")
+    restore_past_witnessed_rows(network, tmp_path / "kor.backup")
     network.deliver_all()
     network.deliver_all()
     with serving(network["JPN"]) as jpn, serving(network["USA"]) as usa:

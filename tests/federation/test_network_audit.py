@@ -11,14 +11,12 @@ they witnessed.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.federation.conftest import wait_until
+from tests.federation.conftest import cli, wait_until
 from trilink.federation import localnet
 from trilink.node.config import load_node_config
 from trilink.node.service import NodeService
@@ -27,16 +25,6 @@ from trilink.store import open_store
 pytestmark = pytest.mark.slow
 
 SHARED = "SECRET//REL TO USA, JPN, KOR"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trilink", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def links(root: Path) -> dict[str, dict[str, Any]]:

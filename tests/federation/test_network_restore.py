@@ -9,30 +9,18 @@ as a signed restore, nobody is alarmed, and `audit verify` reports it (issue #15
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.federation.conftest import holdings, wait_until
+from tests.federation.conftest import cli, holdings, wait_until
 from trilink.federation import localnet
 from trilink.node.service import NodeService
 
 pytestmark = pytest.mark.slow
 
 SHARED = "SECRET//REL TO USA, JPN, KOR"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trilink", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def publish(root: Path, nation: str, titles: list[str]) -> set[str]:

@@ -15,14 +15,17 @@ from pathlib import Path
 
 import tomli_w
 import uvicorn
+from typer.testing import CliRunner
 
 from tests.conftest import Network
+from trilink.cli.app import app
 from trilink.federation.server import (
     PeerCertProtocol,
     create_app,
     server_ssl_kwargs,
     write_trusted_cas,
 )
+from trilink.model.wire import SignedHead
 from trilink.node.service import NodeService
 from trilink.store import Store
 from trilink.store.audit import GENESIS, row_hash
@@ -75,6 +78,31 @@ def empty_database(network: Network, nation: str) -> NodeService:
         for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
             path.unlink(missing_ok=True)
     return network.reopen(nation)
+
+
+def restore_past_witnessed_rows(network: Network, backup_file: Path) -> tuple[SignedHead, str]:
+    """KOR publishes and replicates, is backed up (`trilink node backup`), publishes more
+    and signs a head its partners take, then is stopped, restored from the backup (`trilink
+    node restore`) and started again. Returns (that head, which the restore went back past;
+    what the restore command printed)."""
+    config = use_database_in_config(network, "KOR")
+    kor = network["KOR"]
+    kor.publish_many("note", SHARED, [{"title": f"before {i}"} for i in range(3)])
+    network.deliver_all()
+    runner = CliRunner()
+    done = runner.invoke(
+        app, ["node", "backup", "--config", str(config), "--out", str(backup_file)]
+    )
+    assert done.exit_code == 0, done.output
+    kor.publish_many("note", SHARED, [{"title": f"lost {i}"} for i in range(4)])
+    lost = kor.feed.anchors.checkpoint()
+    assert lost is not None
+    network.deliver_all()
+    network._nodes.pop("KOR").close()
+    done = runner.invoke(app, ["node", "restore", "--config", str(config), str(backup_file)])
+    assert done.exit_code == 0, done.output
+    network.reopen("KOR")
+    return lost, done.output
 
 
 # -- node.toml -----------------------------------------------------------------------------

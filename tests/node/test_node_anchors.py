@@ -22,20 +22,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import Network
 from tests.federation.hostile import push_from_jpn
-from tests.federation.witness import empty_database, rehash_from, use_database_in_config
+from tests.federation.witness import empty_database, rehash_from, restore_past_witnessed_rows
 from typer.testing import CliRunner
 
-from trilink.cli.app import app
-from trilink.errors import ProvenanceError, ReportError
+from trilink.errors import FederationError, ProvenanceError, ReportError
 from trilink.model.ids import utc_timestamp
 from trilink.model.wire import AuditHeads, RestoreNote, SignedHead, decode_batch, encode_batch
 from trilink.node.anchors import (
     DOMAIN,
+    MAX_ANSWER_BYTES,
     LogState,
+    WitnessAnswer,
     check_own_head,
     epoch_name,
     head_message,
     judge,
+    read_witness_answer,
     sign_head,
     verify_head,
     verify_log,
@@ -295,6 +297,29 @@ def test_mutated_audit_fields_only_ever_raise_report_errors(junk: bytes, at: int
         pass
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64), st.integers(min_value=0, max_value=600))
+def test_a_partners_answer_is_read_or_refused_with_a_federation_error(
+    junk: bytes, at: int
+) -> None:
+    good = msgspec.json.encode(
+        WitnessAnswer(witness="JPN", nation="USA", head=head(10, 5), received_at=AT)
+    )
+    assert read_witness_answer(good).head == head(10, 5)
+    at = at % (len(good) + 1)
+    try:
+        read_witness_answer(good[:at] + junk + good[at + len(junk) :])
+    except FederationError:
+        pass
+
+
+def test_a_partners_answer_is_bounded() -> None:
+    with pytest.raises(FederationError, match="bytes; at most"):
+        read_witness_answer(b" " * (MAX_ANSWER_BYTES + 1))
+    with pytest.raises(FederationError, match="nested too deeply|not a signed audit head"):
+        read_witness_answer(b"[" * 5000)
+
+
 # -- three nodes, in-process -----------------------------------------------------------------
 
 
@@ -488,24 +513,11 @@ runner = CliRunner()
 def test_a_restore_is_recorded_as_a_restore_not_as_tampering(
     network: Network, tmp_path: Path
 ) -> None:
-    config = use_database_in_config(network, "KOR")
+    lost_head, output = restore_past_witnessed_rows(network, tmp_path / "kor.backup")
+    assert "signed the restore" in output
+    for partner in ("USA", "JPN"):
+        assert witnessed(network[partner], "KOR") == lost_head
     kor = network["KOR"]
-    kor.publish_many("note", SHARED, [{"title": f"before {i}"} for i in range(3)])
-    network.deliver_all()
-    backup_file = tmp_path / "kor.backup"
-    done = runner.invoke(
-        app, ["node", "backup", "--config", str(config), "--out", str(backup_file)]
-    )
-    assert done.exit_code == 0, done.output
-    kor.publish_many("note", SHARED, [{"title": f"lost {i}"} for i in range(4)])
-    lost_head = sign_and_send(network, "KOR")
-    assert lost_head is not None and witnessed(network["JPN"], "KOR") == lost_head
-
-    network._nodes.pop("KOR").close()
-    restored = runner.invoke(app, ["node", "restore", "--config", str(config), str(backup_file)])
-    assert restored.exit_code == 0, restored.output
-    assert "signed the restore" in restored.output
-    kor = network.reopen("KOR")
     start = kor.feed.anchors.newest()
     assert start is not None and start.epoch > 0 and start.restore is not None
     assert start.restore.seq < lost_head.seq

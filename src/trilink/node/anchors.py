@@ -55,7 +55,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from trilink.errors import ProvenanceError
+from trilink.errors import FederationError, ProvenanceError
 from trilink.model.ids import parse_utc_timestamp, utc_timestamp
 from trilink.model.wire import MAX_HEAD_PATH, AuditHeads, RestoreNote, SignedHead
 from trilink.node.config import NodeConfig
@@ -96,6 +96,18 @@ class WitnessAnswer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 _answer_decoder = msgspec.json.Decoder(WitnessAnswer)
+
+
+def read_witness_answer(body: bytes) -> WitnessAnswer:
+    """A partner's ``/v1/audit-head`` answer, or ``FederationError`` saying why not."""
+    if len(body) > MAX_ANSWER_BYTES:
+        raise FederationError(f"its answer is {len(body)} bytes; at most {MAX_ANSWER_BYTES}")
+    try:
+        return _answer_decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as err:
+        raise FederationError(f"its answer is not a signed audit head: {err}") from None
+    except RecursionError:
+        raise FederationError("its answer is not a signed audit head: nested too deeply") from None
 
 
 # -- the statement ---------------------------------------------------------------------------
@@ -901,11 +913,9 @@ def _partner_check(
     if isinstance(answer, str):
         return PartnerCheck(partner, "unreachable", f"could not ask {partner}: {answer}")
     try:
-        if len(answer) > MAX_ANSWER_BYTES:
-            raise ValueError(f"{len(answer)} bytes")
-        decoded = _answer_decoder.decode(answer)
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as err:
-        return PartnerCheck(partner, "unreachable", f"could not ask {partner}: bad answer ({err})")
+        decoded = read_witness_answer(answer)
+    except FederationError as err:
+        return PartnerCheck(partner, "unreachable", f"could not ask {partner}: {err}")
     if decoded.witness != partner or decoded.nation != nation:
         return PartnerCheck(
             partner, "forged", f"{partner} answered for {decoded.witness} about {decoded.nation}"
