@@ -45,7 +45,7 @@ from trilink.node.anchors import (
 from trilink.node.service import NodeService
 from trilink.provenance.pki import load_signing_key
 from trilink.provenance.signing import Signer
-from trilink.store.audit import GENESIS
+from trilink.store.audit import GENESIS, verify_chain
 
 SHARED = "SECRET//REL TO USA, JPN, KOR"
 AT = "2026-11-23T16:00:00.000000Z"
@@ -587,3 +587,28 @@ def test_verify_log_keeps_a_verifier_of_the_nodes_own_keys_only(network: Network
         )
     result = verify_log(usa.store, usa.config, {})
     assert [p.seq for p in result.problems if "is forged" in p.message] == [forged.seq]
+
+
+def test_a_checkpoint_planted_in_the_database_stops_the_node_signing(network: Network) -> None:
+    """An insider without the signing key cannot make the node continue a history of its
+    choosing: a checkpoint it did not sign, found as the newest, is an alarm."""
+    usa = network["USA"]
+    usa.publish("note", SHARED, {"title": "x"})
+    signed = usa.feed.anchors.checkpoint()
+    assert signed is not None
+    usa.publish("note", SHARED, {"title": "y"})
+    head_now = usa.store.audit_head()
+    assert head_now is not None
+    stranger = Signer(ed25519.Ed25519PrivateKey.generate(), usa.signer.certified)
+    planted = sign_head(stranger, epoch=0, head=head_now, prev=(signed.seq, signed.hash))
+    with usa.store.transaction():
+        usa.store.add_checkpoint(
+            planted.seq, 0, planted.hash, msgspec.json.encode(planted).decode(), starts_epoch=False
+        )
+    usa = network.reopen("USA")
+    usa.outbox_batch("JPN", 0)  # the first thing that reads it is building a batch
+    alarm = usa.status()["partners"]["JPN"]["audit_alarm"]
+    assert f"our newest signed head (row {planted.seq}) is forged" in alarm
+    assert usa.feed.anchors.checkpoint() is None
+    assert head_rows(usa)[-1].outcome == "alarm"
+    assert verify_chain(usa.store.audit_rows(), usa.store.audit_head()) == []

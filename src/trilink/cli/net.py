@@ -157,7 +157,7 @@ def node_restore(
     info = restore(backup_file, node_config.db_url, node_config.nation)
     store = open_store(node_config.db_url)
     try:
-        with store.transaction():
+        with store.durable_transaction():
             what = f"store replaced by {backup_file.name}: {info.describe()}"
             store.audit(
                 [
@@ -170,14 +170,14 @@ def node_restore(
                     )
                 ]
             )
-            epoch = sign_restore(
+            started = sign_restore(
                 node_config, store, signer, what, (info.audit_seq, info.audit_hash)
             )
     finally:
         store.close()
     console.print(f"restored {info.describe()}")
     console.print(
-        f"signed the restore (audit row {epoch.seq}): partners record it as a restore, "
+        f"signed the restore (audit row {started.seq}): partners record it as a restore, "
         "not as a rewritten audit log"
     )
     console.print("start the node: its partners resend what it lost")

@@ -660,19 +660,15 @@ class AuditAnchors:
             self._alarms.pop((sender, "ours"), None)
 
     def _audit_event(self, partner: str, outcome: str, reason: str) -> None:
-        self.store.audit(
-            [
-                AuditEntry(
-                    event=EVENT, outcome=outcome, partner=partner, origin=partner, reason=reason
-                )
-            ]
+        self._audit(
+            AuditEntry(
+                event=EVENT, outcome=outcome, partner=partner, origin=partner, reason=reason
+            )
         )
 
     def _refuse(self, sender: str, reason: str) -> None:
         log.warning("%s", reason)
-        self.store.audit(
-            [AuditEntry(event=EVENT, outcome="rejected", partner=sender, reason=reason)]
-        )
+        self._audit(AuditEntry(event=EVENT, outcome="rejected", partner=sender, reason=reason))
 
     def _alarm(self, partner: str, kind: str, message: str) -> None:
         """Something only tampering (or a broken restore) explains: log at ERROR, audit,
@@ -682,13 +678,16 @@ class AuditAnchors:
         self._alarms[(partner, kind)] = message
         log.error("%s", message)
         origin = partner if kind == "theirs" else self.nation
-        self.store.audit(
-            [
-                AuditEntry(
-                    event=EVENT, outcome="alarm", partner=partner, origin=origin, reason=message
-                )
-            ]
+        self._audit(
+            AuditEntry(
+                event=EVENT, outcome="alarm", partner=partner, origin=origin, reason=message
+            )
         )
+
+    def _audit(self, entry: AuditEntry) -> None:
+        # joins the caller's transaction (ingest, checkpoint); its own when there is none
+        with self._lock, self.store.transaction():
+            self.store.audit([entry])
 
     def alarm_for(self, partner: str) -> str:
         """Every audit alarm that concerns ``partner``'s link ('' when there is none)."""
