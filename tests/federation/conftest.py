@@ -3,6 +3,8 @@ federation tests."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,3 +40,14 @@ def wait_until(check: Callable[[], bool], timeout_s: float = 60.0, what: str = "
             return
         time.sleep(0.25)
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``trilink ARGS`` as its own process, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "trilink", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -11,9 +11,14 @@ from trilink.node.ingest import IngestResult
 
 
 def push_from_jpn(
-    network: Network, items: list[tuple[bytes, str]], *, revocations: list[str] | None = None
+    network: Network,
+    items: list[tuple[bytes, str]],
+    *,
+    revocations: list[str] | None = None,
+    audit: bytes = b"",
 ) -> IngestResult:
-    """Push ``items`` (signed envelope bytes, signature JSON) from JPN to USA."""
+    """Push ``items`` (signed envelope bytes, signature JSON) from JPN to USA, with
+    ``audit`` (an encoded ``AuditHeads``) if given."""
     usa, jpn = network["USA"], network["JPN"]
     cursor, anchor = usa.store.inbound_anchor("JPN")
     chain = anchor
@@ -26,5 +31,6 @@ def push_from_jpn(
         jpn.own_certs(),
         [(cursor + 1 + i, raw, sig) for i, (raw, sig) in enumerate(items)],
         revocations or jpn.keys.own_revocations(),
+        audit,
     )
     return usa.receive_push("JPN", body)

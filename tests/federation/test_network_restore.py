@@ -2,35 +2,25 @@
 
 KOR is backed up while running, publishes more, is stopped and restored from the backup,
 started again and publishes again: every report reaches both partners exactly once, KOR
-learns back the reports it published after the backup, and every audit chain verifies.
+learns back the reports it published after the backup, and every audit chain verifies. The
+restore went back past heads of KOR's audit log its partners had witnessed: they record it
+as a signed restore, nobody is alarmed, and `audit verify` reports it (issue #15 item 2).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.federation.conftest import holdings, wait_until
+from tests.federation.conftest import cli, holdings, wait_until
 from trilink.federation import localnet
 from trilink.node.service import NodeService
 
 pytestmark = pytest.mark.slow
 
 SHARED = "SECRET//REL TO USA, JPN, KOR"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trilink", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def publish(root: Path, nation: str, titles: list[str]) -> set[str]:
@@ -82,6 +72,12 @@ def test_restore_from_an_older_backup_then_publish_loses_nothing(
         assert max(counts.values()) == 1, f"{nation} holds a KOR report twice"
         verified = cli("audit", "verify", "--dir", str(net), "--nation", nation)
         assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert "could not ask" not in verified.stdout
+    assert "restored: the log restored at" in verified.stdout  # KOR's, the last one
+    assert "kor.backup" in verified.stdout
+    statuses = {s.nation: s.detail["partners"] for s in localnet.net_status(net)}
+    alarms = {(n, p): link["audit_alarm"] for n, ps in statuses.items() for p, link in ps.items()}
+    assert set(alarms.values()) == {""}, alarms
     with NodeService.open_local(net, "KOR") as kor:
         learned = [r.entry for r in kor.store.audit_rows() if r.entry.event == "reclaim"]
     assert {e.report_id for e in learned if e.outcome == "stored"} == lost

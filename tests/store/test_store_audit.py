@@ -350,3 +350,38 @@ def test_the_newest_part_of_a_chain_verifies_on_its_own() -> None:
     assert [p.seq for p in problems][:1] == [9]
     missing = verify_chain(rows[7:], head_of(rows), first_seq=7, prev_hash=None)
     assert missing[0].message == "row 7 deleted"
+
+
+# -- signed audit heads: what the store keeps (trilink.node.anchors) ----------------------
+
+
+def test_checkpoints_and_witnessed_heads_are_kept(store: Store) -> None:
+    fill(store)
+    with store.durable_transaction():
+        for seq in (3, 7, 10):
+            store.add_checkpoint(seq, 0, f"{seq:064x}", f"head {seq}", starts_epoch=seq == 7)
+    assert store.checkpoints() == [(3, "head 3"), (7, "head 7"), (10, "head 10")]
+    assert store.checkpoints(newest=2) == [(7, "head 7"), (10, "head 10")]
+    assert store.checkpoints(after=3, limit=1) == [(7, "head 7")]
+    assert store.checkpoints(epoch_starts=True) == [(7, "head 7")]
+    assert store.audit_hash_at(4) == store.audit_rows()[3].hash
+    assert store.audit_hash_at(11) is None and store.audit_hash_at(2**70) is None
+    assert store.witnessed_head("JPN") is None
+    with store.transaction():
+        store.set_witnessed_head("JPN", (0, 5, "a" * 64), "head", "")
+        store.set_witnessed_head("JPN", (9, 8, "b" * 64), "newer", "start")
+    held = store.witnessed_head("JPN")
+    assert held is not None and held[:2] == ("newer", "start")
+    # the checkpoint's commit, and those before it, outlive a crash; and the store is left
+    # committing as before
+    with store.transaction():
+        store.audit([entry(99)])
+    assert problems_of(store) == []
+
+
+def test_a_failed_durable_transaction_keeps_nothing(store: Store) -> None:
+    fill(store, (2,))
+    with pytest.raises(RuntimeError), store.durable_transaction():
+        store.add_checkpoint(2, 0, "0" * 64, "head", starts_epoch=False)
+        raise RuntimeError
+    assert store.checkpoints() == []

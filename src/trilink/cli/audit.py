@@ -2,34 +2,104 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from trilink.cli.common import DbOption, DirOption, NationOption, console, nation_code
+from trilink.cli.common import DbOption, DirOption, NationOption, console, nation_code, node_dir
+from trilink.federation.https import ask_witnesses
+from trilink.node.anchors import AuditVerification, epoch_name, verify_log
+from trilink.node.config import load_node_config
 from trilink.node.service import NodeService
-from trilink.store.audit import verify_chain
+from trilink.store import open_store
 
 app = typer.Typer(help="The node's audit log.", no_args_is_help=True)
 
+BROKEN_EXIT = 1
+
 
 @app.command("verify")
-def verify(root: Path = DirOption, nation: str = NationOption, db: str = DbOption) -> None:
-    """Check the hash chain; name every edited, inserted or deleted row. Exit 1 if broken."""
-    with NodeService.open_local(root, nation_code(nation), db_url=db) as node:
-        rows = node.store.audit_rows()
-        head = node.store.audit_head()
-    problems = verify_chain(rows, head)
-    if not problems:
-        console.print(
-            f"audit log of {nation_code(nation)} intact: {len(rows)} rows, "
-            f"head {head[1][:16] if head else '-'}"
+def verify(
+    root: Path = DirOption,
+    nation: str = NationOption,
+    db: str = DbOption,
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print one JSON object: intact, problems, what each partner witnessed, restores.",
+    ),
+) -> None:
+    """Check the node's audit log: the hash chain row by row, the node's own signed audit
+    heads, and the heads its partners witnessed (each partner is asked over mutual TLS
+    with this node's key). Names every edited, inserted or deleted row, and a log that was
+    rewritten, truncated or replaced by another database. Exit 0 intact, 1 broken. A
+    partner that cannot be asked is named on a line of its own ('could not ask ...'):
+    the log is then checked locally, and against the other partners. Read-only; safe
+    while the node runs."""
+    code = nation_code(nation)
+    config = load_node_config(node_dir(root, code) / "node.toml")
+    if db:
+        config = replace(config, db_url=db)
+    answers = ask_witnesses(config)  # first: what a partner holds, this store already held
+    store = open_store(config.db_url)
+    try:
+        result = verify_log(store, config, answers)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(result.as_json_obj(), ensure_ascii=False))
+    else:
+        _print(result)
+    if not result.intact:
+        raise typer.Exit(BROKEN_EXIT)
+
+
+def _print(result: AuditVerification) -> None:
+    # plain lines (a reason may hold brackets that rich would read as markup)
+    head = result.head[1][:16] if result.head else "-"
+    for problem in result.problems:
+        typer.echo(f"row {problem.seq}: {_one_line(problem.message)}")
+    for partner in result.partners:
+        if partner.status in ("differs", "forged") and partner.head is not None:
+            line = f"this log does not hold the head it witnessed (row {partner.head.seq}, above)"
+        else:
+            line = partner.message
+        typer.echo(f"partner {partner.partner}: {_one_line(line)}")
+    for restore in result.restores:
+        if restore.restore is not None:
+            typer.echo(
+                f"restored: {epoch_name(restore.epoch)} began at row {restore.seq} (signed "
+                f"{restore.at}); the log went back to row {restore.restore.seq} of the backup "
+                f"{_one_line(restore.restore.backup)}"
+            )
+    if not result.intact:
+        typer.echo(
+            f"audit log of {result.nation} BROKEN: {_count(len(result.problems), 'problem')} "
+            f"(above); {result.rows} rows, head {head}. What each line means: README, "
+            "'What audit verify checks'"
         )
         return
-    for problem in problems:
-        console.print(f"[red]row {problem.seq}[/red]: {problem.message}")
-    raise typer.Exit(1)
+    typer.echo(
+        f"audit log of {result.nation} intact: {result.rows} rows, head {head}, "
+        f"{_count(result.checkpoints, 'signed head')}"
+    )
+    confirmed = [p.partner for p in result.partners if p.status == "matches"]
+    if result.unasked:
+        typer.echo(
+            f"not confirmed by {', '.join(result.unasked)} (could not ask): checked locally"
+            + (f" and against {', '.join(confirmed)}" if confirmed else " only")
+        )
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 @app.command("show")

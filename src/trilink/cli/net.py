@@ -146,16 +146,19 @@ def node_restore(
     starts again its partners notice that its history went back and send it again what it
     lost: reports they published, and the node's own reports published after the backup."""
     from trilink.daemon import check_stopped
+    from trilink.node.anchors import own_signer, sign_restore
     from trilink.store import open_store
     from trilink.store.audit import AuditEntry
     from trilink.store.backup import restore
 
     node_config = load_node_config(config)
     check_stopped(node_config)
+    signer = own_signer(node_config)  # before anything is replaced: the restore is signed
     info = restore(backup_file, node_config.db_url, node_config.nation)
     store = open_store(node_config.db_url)
     try:
-        with store.transaction():
+        with store.durable_transaction():
+            what = f"store replaced by {backup_file.name}: {info.describe()}"
             store.audit(
                 [
                     AuditEntry(
@@ -163,13 +166,20 @@ def node_restore(
                         outcome="restored",
                         origin=node_config.nation,
                         actor="cli",
-                        reason=f"store replaced by {backup_file.name}: {info.describe()}",
+                        reason=what,
                     )
                 ]
+            )
+            started = sign_restore(
+                node_config, store, signer, what, (info.audit_seq, info.audit_hash)
             )
     finally:
         store.close()
     console.print(f"restored {info.describe()}")
+    console.print(
+        f"signed the restore (audit row {started.seq}): partners record it as a restore, "
+        "not as a rewritten audit log"
+    )
     console.print("start the node: its partners resend what it lost")
 
 

@@ -7,6 +7,7 @@ misconfigured URL pointing at another node is an error, not a silent misdelivery
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Mapping, Sequence
 
@@ -14,9 +15,11 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from trilink.errors import ConfigError, FederationError
 from trilink.federation.transport import PushReply, Transport, TransportError
 from trilink.node.config import NodeConfig
 from trilink.provenance.pki import nation_of
+from trilink.provenance.trust import read_bundle
 
 
 def client_ssl_context(config: NodeConfig, cas: Sequence[x509.Certificate]) -> ssl.SSLContext:
@@ -98,6 +101,47 @@ class HttpsTransport(Transport):
         )
         return response.content
 
+    async def fetch_witnessed(self, partner: str) -> bytes:
+        response = await self._request(partner, "GET", "/v1/audit-head")
+        return response.content
+
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
+
+
+def ask_witnesses(config: NodeConfig) -> dict[str, bytes | str]:
+    """What each partner of this node answers at ``/v1/audit-head`` (the newest signed
+    head of our audit log it holds), or why it could not be asked; over mutual TLS with
+    this node's own key, each partner trusted only through its bundle."""
+
+    async def ask_all() -> dict[str, bytes | str]:
+        answers: dict[str, bytes | str] = {}
+        anchors: dict[str, Sequence[x509.Certificate]] = {}
+        for partner in sorted(config.policy.partners):
+            path = config.partner_bundles.get(partner)
+            if path is None:
+                answers[partner] = f"no trust bundle configured for {partner}"
+                continue
+            try:
+                anchors[partner] = read_bundle(path).cas
+            except ConfigError as err:
+                answers[partner] = str(err)
+        try:
+            transport = HttpsTransport(config, anchors)
+        except (OSError, ssl.SSLError) as err:
+            return {p: f"this node's TLS key cannot be used ({err})" for p in anchors} | answers
+
+        async def ask(partner: str) -> None:
+            try:
+                answers[partner] = await transport.fetch_witnessed(partner)
+            except FederationError as err:
+                answers[partner] = str(err)
+
+        try:
+            await asyncio.gather(*(ask(p) for p in anchors))
+        finally:
+            await transport.aclose()
+        return answers
+
+    return asyncio.run(ask_all())

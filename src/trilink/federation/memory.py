@@ -108,3 +108,7 @@ class MemoryTransport(Transport):
     async def fetch_returns(self, partner: str, after_origin_seq: int, limit: int) -> bytes:
         holder = self.network.reach(partner)
         return await asyncio.to_thread(holder.returns_for, self.nation, after_origin_seq, limit)
+
+    async def fetch_witnessed(self, partner: str) -> bytes:
+        witness = self.network.reach(partner)
+        return await asyncio.to_thread(witness.ingestor.anchors.witness_answer, self.nation)

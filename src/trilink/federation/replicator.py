@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from trilink.errors import FederationError, ReportError
+from trilink.errors import FederationError, ReportError, TrilinkError
 from trilink.federation.transport import Transport
 from trilink.model.wire import decode_batch
 from trilink.node.ingest import IngestResult, reclaim_key
@@ -33,6 +33,7 @@ PUSH_BATCH = 2000
 PULL_INTERVAL_S = 2.0
 IDLE_PUSH_S = 1.0
 MAX_BACKOFF_S = 5.0
+FINAL_PUSH_S = 2.0  # at shutdown: how long partners get to take our last signed audit head
 
 
 @dataclass
@@ -128,7 +129,33 @@ class Replicator:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self._last_audit_head()
         await self.transport.aclose()
+
+    async def _last_audit_head(self) -> None:
+        """Sign the audit head as it is at shutdown and send it to each partner in one
+        batch (with whatever is still queued), for at most ``FINAL_PUSH_S``: rows deleted
+        while the node is down are then rows a partner witnessed (trilink.node.anchors)."""
+
+        async def offer(partner: str) -> None:
+            acked = self.service.store.cursor(partner)[1]
+            body, _ = await asyncio.to_thread(
+                self.service.outbox_batch, partner, acked, PUSH_BATCH
+            )
+            await self.transport.send_batch(partner, body)
+
+        try:
+            await asyncio.to_thread(self.service.feed.anchors.checkpoint)
+            offers = [offer(p) for p in self.links]
+            results = await asyncio.wait_for(
+                asyncio.gather(*offers, return_exceptions=True), FINAL_PUSH_S
+            )
+        except (TimeoutError, TrilinkError) as err:
+            log.warning("last signed audit head not delivered to every partner: %r", err)
+            return
+        for partner, result in zip(self.links, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("last signed audit head not delivered to %s: %s", partner, result)
 
     def _on_published(self, _reports: object) -> None:
         self.wake()

@@ -7,6 +7,8 @@ this node trusts it; the certificate's common name is the caller's nation):
     GET  /v1/feed?after=N  a partner pulls what it missed   -> a batch
     GET  /v1/returns?after=S  a partner restored from an older copy asks for its own
                            reports we hold above its origin_seq S -> a batch
+    GET  /v1/audit-head    the newest signed head of the caller's audit log this node
+                           witnessed (``trilink audit verify`` asks each partner)
     GET  /v1/health        liveness and counts
     GET  /v1/status        queues and cursors per partner (replication lag)
     POST /v1/wake          this node's own CLI says "new reports, push now"
@@ -130,6 +132,12 @@ def create_app(service: NodeService, replicator: Replicator | None = None) -> Fa
     ) -> Response:
         partner = require_partner(request)
         body = await asyncio.to_thread(service.returns_for, partner, after, limit)
+        return Response(body, media_type="application/json")
+
+    @app.get("/v1/audit-head")
+    async def audit_head(request: Request) -> Response:
+        partner = require_partner(request)
+        body = await asyncio.to_thread(service.ingestor.anchors.witness_answer, partner)
         return Response(body, media_type="application/json")
 
     @app.get("/v1/health")

@@ -66,5 +66,10 @@ class Transport(abc.ABC):
     async def fetch_returns(self, partner: str, after_origin_seq: int, limit: int) -> bytes:
         """Our own reports that ``partner`` holds above ``after_origin_seq`` (a batch)."""
 
+    @abc.abstractmethod
+    async def fetch_witnessed(self, partner: str) -> bytes:
+        """The newest signed head of our audit log that ``partner`` holds (its
+        ``WitnessAnswer``, ``trilink.node.anchors``)."""
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -18,14 +18,23 @@ position ``after`` (just before its first item) and ``head_chain`` at ``head``. 
 that recorded the chain value at its cursor sees at once when the sender's history is no
 longer the one it received from (a database restored from an older copy, a rewritten
 outbox), instead of silently treating new items as duplicates of old ones.
+
+``audit`` (optional) carries signed audit heads (``trilink.node.anchors``): the sender's
+newest signed head, its signed heads since the one the receiver holds, the signed head that
+began its current epoch (its last restore), and the receiver's own newest head as the
+sender witnessed it::
+
+    "audit":{"head":{...},"path":[{...}],"epoch_start":{...}|null,"witnessed":{...}|null}
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Annotated
 
 import msgspec
+from msgspec import Meta
 
 from trilink.errors import ReportError
 from trilink.model.report import Signature
@@ -50,6 +59,52 @@ class WireItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     signature: Signature
 
 
+_Hex64 = Annotated[str, Meta(min_length=64, max_length=64, pattern="^[0-9a-f]{64}$")]
+_Count = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+
+
+class RestoreNote(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a signed head that begins an epoch says about the restore that began it: the
+    newest audit row of the backup (``seq``, ``hash``) and which backup it was."""
+
+    seq: _Count
+    hash: _Hex64
+    backup: Annotated[str, Meta(max_length=300)]
+
+
+class SignedHead(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A node's signed statement "my audit log's row ``seq`` has hash ``hash``", chained to
+    its previous one (``prev_seq``, ``prev_hash``). ``epoch`` is 0 until the node is first
+    restored from a backup; the head a restore signs carries ``restore``. Signed bytes and
+    checks: ``trilink.node.anchors``."""
+
+    nation: Annotated[str, Meta(min_length=1, max_length=8)]
+    epoch: _Count
+    seq: _Count
+    hash: _Hex64
+    prev_seq: _Count
+    prev_hash: _Hex64
+    at: Annotated[str, Meta(max_length=40)]
+    key_id: Annotated[str, Meta(max_length=128)]
+    restore: RestoreNote | None = None
+    sig: Annotated[str, Meta(max_length=128)] = ""
+
+
+MAX_HEAD_PATH = 256
+
+
+class AuditHeads(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``head``: the sender's newest signed head; ``path``: its signed heads after the one
+    it knows the receiver holds, oldest first (so the receiver can check that the new head
+    descends from it); ``epoch_start``: the head that began the sender's current epoch;
+    ``witnessed``: the receiver's own newest head as the sender holds it."""
+
+    head: SignedHead
+    path: Annotated[list[SignedHead], Meta(max_length=MAX_HEAD_PATH)] = []
+    epoch_start: SignedHead | None = None
+    witnessed: SignedHead | None = None
+
+
 class WireBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     v: int
     sender: str
@@ -60,6 +115,7 @@ class WireBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     certs: list[str]
     revocations: list[str]
     items: list[WireItem]
+    audit: AuditHeads | None = None
 
 
 _decoder = msgspec.json.Decoder(WireBatch)
@@ -73,10 +129,11 @@ def encode_batch(
     certs: Sequence[str],
     items: Sequence[tuple[int, bytes, str]],
     revocations: Sequence[str] = (),
+    audit: bytes = b"",
 ) -> bytes:
     """``head`` and ``start`` are (pseq, chain value) of the feed's newest item and of the
     position just before the first item; ``items`` are (pseq, signed envelope bytes,
-    signature JSON text)."""
+    signature JSON text); ``audit`` the encoded ``AuditHeads`` (empty: none)."""
     parts = [
         b'{"v":2,"sender":',
         _enc(sender),
@@ -92,8 +149,10 @@ def encode_batch(
         _enc(list(certs)),
         b',"revocations":',
         _enc(list(revocations)),
-        b',"items":[',
     ]
+    if audit:
+        parts += [b',"audit":', audit]
+    parts.append(b',"items":[')
     for i, (pseq, envelope, signature) in enumerate(items):
         if i:
             parts.append(b",")

@@ -1,4 +1,5 @@
-"""What a node serves a partner: the wire batch of the outbox it queued for that partner."""
+"""What a node serves a partner: the wire batch of the outbox it queued for that partner,
+with the node's signed audit heads (signed here when one is due: ``trilink.node.anchors``)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,26 @@ import msgspec
 
 from trilink.errors import ConfigError
 from trilink.model.wire import GENESIS_CHAIN, chain_next, encode_batch
+from trilink.node.anchors import AuditAnchors
 from trilink.node.config import NodeConfig
 from trilink.node.keys import KeyRing
 from trilink.store import Store
 
 
 class Feed:
-    def __init__(self, config: NodeConfig, store: Store, keys: KeyRing, lock: threading.RLock):
+    def __init__(
+        self,
+        config: NodeConfig,
+        store: Store,
+        keys: KeyRing,
+        lock: threading.RLock,
+        anchors: AuditAnchors,
+    ):
         self.config = config
         self.store = store
         self.keys = keys
         self._lock = lock
+        self.anchors = anchors
 
     def batch(self, partner: str, after: int, limit: int = 1000) -> tuple[bytes, int]:
         """The wire batch of what ``partner`` has not yet acknowledged after ``after``;
@@ -27,6 +37,7 @@ class Feed:
         if partner not in self.config.policy.partners:
             raise ConfigError(f"{partner} is not a configured partner of {self.config.nation}")
         self.keys.refresh()
+        self.anchors.checkpoint_if_due()
         with self._lock:
             head = self.store.outbox_head(partner)
             # Asked for more than we ever queued: answer with where our feed ends, so the
@@ -35,6 +46,7 @@ class Feed:
             items = self.store.outbox_after(partner, start, limit)
             head_chain = self.store.outbox_chain_at(partner, head)
             prev = self.store.outbox_chain_at(partner, start)
+            audit = self.anchors.heads_for(partner)
         body = encode_batch(
             self.config.nation,
             (head, head_chain),
@@ -42,6 +54,7 @@ class Feed:
             self.keys.own_certs(),
             [(i.pseq, i.envelope, i.signature) for i in items],
             self.keys.own_revocations(),
+            audit,
         )
         return body, len(items)
 
@@ -72,6 +85,7 @@ class Feed:
                 "acked": acked,
                 "queued": head - acked,
                 "inbound_cursor": inbound,
+                "audit_alarm": self.anchors.alarm_for(partner),
             }
         return {
             "nation": self.config.nation,

@@ -1,6 +1,7 @@
 """The node's ingest path: a partner's batch -> per item: envelope rules, origin == sending
 node, signature, label admits us, replay check -> store or reject. Every outcome is audited;
-the partner's cursor advances in the same transaction.
+the partner's cursor advances in the same transaction. The signed audit heads a batch
+carries are taken in that transaction too (``trilink.node.anchors``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import msgspec
 from trilink.errors import ProvenanceError, ReportError, TrilinkError
 from trilink.model.report import MAX_VERSION, Report, Signature, check_envelope, decode_envelope
 from trilink.model.wire import GENESIS_CHAIN, MAX_BATCH_BYTES, WireBatch, chain_next, decode_batch
+from trilink.node.anchors import AuditAnchors
 from trilink.node.config import NodeConfig
 from trilink.node.keys import KeyRing
 from trilink.policy import decide_inbound
@@ -80,6 +82,7 @@ class Ingestor:
         self.keys = keys
         self._lock = lock
         self._notify = notify
+        self.anchors = AuditAnchors(config, store, keys, lock)
 
     def receive_push(self, sender: str, body: bytes) -> IngestResult:
         """A batch body as it arrived from ``sender`` (whose identity the transport proved).
@@ -119,6 +122,7 @@ class Ingestor:
                     cursor = self.store.cursor(sender)[0]
                     return IngestResult(cursor=cursor, rejected=len(batch.items), reasons=[reason])
                 self.keys.learn(sender, batch.certs, batch.revocations)
+                self.anchors.receive(sender, batch.audit)
                 result, accepted = self._ingest_items(sender, batch)
         if accepted:
             self._notify(accepted)
@@ -207,9 +211,11 @@ class Ingestor:
 
     def worth_ingesting(self, sender: str, batch: WireBatch) -> bool:
         """Whether a batch with no new item would still change something here: a new
-        signing key, or a sender whose history is not the one we received (read-only, so
-        idle polling does not write)."""
+        signing key, a new signed audit head, or a sender whose history is not the one we
+        received (read-only, so idle polling does not write)."""
         if self.keys.has_new(batch.certs, batch.revocations):
+            return True
+        if self.anchors.worth_taking(sender, batch.audit):
             return True
         cursor, anchor = self.store.inbound_anchor(sender)
         if batch.head < cursor or batch.items and batch.items[-1].pseq > cursor:

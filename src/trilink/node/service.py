@@ -43,7 +43,7 @@ class NodeService:
             config, self.store, self.keys, self._lock, self.parse_label, self._notify
         )
         self.ingestor = Ingestor(config, self.store, self.keys, self._lock, self._notify)
-        self.feed = Feed(config, self.store, self.keys, self._lock)
+        self.feed = Feed(config, self.store, self.keys, self._lock, self.ingestor.anchors)
         self.ingestor.mark_reclaim_watermarks()
 
     @classmethod

@@ -46,6 +46,14 @@ class Signer:
     def key_id(self) -> str:
         return self.certified.key_id
 
+    def sign_statement(self, domain: bytes, body: bytes) -> str:
+        """Sign ``domain + body`` (base64 signature): a statement other than a report batch,
+        such as a signed audit head. ``domain`` names the statement's format and version and
+        ends with NUL, so no statement can ever be read as a batch message or as another
+        kind of statement."""
+        _check_statement_domain(domain)
+        return base64.b64encode(self._key.sign(domain + body)).decode("ascii")
+
     def sign(self, envelopes: Sequence[Envelope]) -> list[Report]:
         if not envelopes:
             return []
@@ -75,6 +83,22 @@ class Signer:
             )
             for i, (env, data) in enumerate(zip(envelopes, signed, strict=True))
         ]
+
+
+def _check_statement_domain(domain: bytes) -> None:
+    if not domain.startswith(b"trilink/") or domain.find(b"\x00") != len(domain) - 1:
+        raise ProvenanceError(f"{domain!r} is not a statement domain (trilink/...NUL)")
+    if domain == _DOMAIN:
+        raise ProvenanceError("report batches are not signed as statements")
+
+
+def verify_statement(key: CertifiedKey, domain: bytes, body: bytes, sig: str) -> None:
+    """``ProvenanceError`` unless ``sig`` is ``key``'s signature of ``domain + body``."""
+    _check_statement_domain(domain)
+    try:
+        key.public_key.verify(base64.b64decode(sig, validate=True), domain + body)
+    except (InvalidSignature, ValueError):
+        raise ProvenanceError(f"signature by key {key.key_id} does not verify") from None
 
 
 class Verifier:

@@ -167,6 +167,31 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        7,
+        "signed audit heads: this node's own checkpoints, and each partner's newest head",
+        # trilink.node.anchors: a node signs its audit head now and then and partners keep the
+        # newest one they verified, so a rewritten or truncated log is seen from outside it
+        [
+            """CREATE TABLE audit_checkpoints (
+                seq BIGINT PRIMARY KEY,
+                epoch BIGINT NOT NULL,
+                hash TEXT NOT NULL,
+                starts_epoch INTEGER NOT NULL,
+                statement TEXT NOT NULL,
+                signed_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE audit_witness (
+                nation TEXT PRIMARY KEY,
+                epoch BIGINT NOT NULL,
+                seq BIGINT NOT NULL,
+                hash TEXT NOT NULL,
+                statement TEXT NOT NULL,
+                epoch_start TEXT NOT NULL,
+                received_at TEXT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 
@@ -811,6 +836,99 @@ class Store(abc.ABC):
     def audit_head(self) -> tuple[int, str] | None:
         rows = self._rows("SELECT seq, hash FROM audit_head WHERE id = 1")
         return (int(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def locked_audit_head(self) -> tuple[int, str]:
+        """The audit head, locked until the caller's transaction ends (no row is appended
+        meanwhile): what a signed checkpoint states must still be the head when it is kept."""
+        rows = self._rows(self._lock_head_sql())
+        if not rows:
+            raise self.damaged("the audit head record", "audit_head row 1 is missing")
+        return int(rows[0][0]), str(rows[0][1])
+
+    def audit_hash_at(self, seq: int) -> str | None:
+        """The hash of audit row ``seq``, or None if there is no such row."""
+        if not 0 < seq < 2**63:
+            return None
+        rows = self._rows("SELECT hash FROM audit WHERE seq = ?", (seq,))
+        return str(rows[0][0]) if rows else None
+
+    # -- signed audit heads (trilink.node.anchors) ----------------------------------------
+    @contextmanager
+    def durable_transaction(self) -> Iterator[None]:
+        """A transaction whose commit, and every commit before it, is on disk when it ends.
+        A signed audit head leaves the node once it is kept: a power failure must not take
+        back rows a partner then holds the head of (a false "history truncated")."""
+        with self._lock:
+            with self._engine_errors():
+                self._durable_commits(True)
+            try:
+                with self.transaction():
+                    yield
+            finally:
+                with self._engine_errors():
+                    self._durable_commits(False)
+
+    def _durable_commits(self, on: bool) -> None:
+        """Engine hook: make commits durable (PostgreSQL's are, synchronous_commit on)."""
+        return None
+
+    def add_checkpoint(
+        self, seq: int, epoch: int, digest: str, statement: str, *, starts_epoch: bool
+    ) -> None:
+        """Keep one of this node's own signed audit heads."""
+        self._run(
+            "INSERT INTO audit_checkpoints (seq, epoch, hash, starts_epoch, statement, "
+            "signed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (seq, epoch, digest, int(starts_epoch), statement, utc_timestamp()),
+        )
+
+    def checkpoints(
+        self,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        newest: int | None = None,
+        epoch_starts: bool = False,
+    ) -> list[tuple[int, str]]:
+        """(seq, signed statement) of this node's own signed heads in seq order: those
+        after row ``after`` (the first ``limit``), the ``newest`` N, or only those that
+        began an epoch (restores)."""
+        where = "WHERE seq > ?" + (" AND starts_epoch = 1" if epoch_starts else "")
+        sql = f"SELECT seq, statement FROM audit_checkpoints {where} ORDER BY seq"
+        params: list[Any] = [after]
+        if newest is not None:
+            sql += " DESC LIMIT ?"
+            params.append(newest)
+        elif limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self._rows(sql, params)
+        if newest is not None:
+            rows.reverse()
+        return [(int(seq), str(text)) for seq, text in rows]
+
+    def witnessed_head(self, nation: str) -> tuple[str, str, str] | None:
+        """(signed head, signed start of its epoch or '', when it was received) of
+        ``nation``'s newest audit head that this node verified, or None."""
+        rows = self._rows(
+            "SELECT statement, epoch_start, received_at FROM audit_witness WHERE nation = ?",
+            (nation,),
+        )
+        return (str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+
+    def set_witnessed_head(
+        self, nation: str, head: tuple[int, int, str], statement: str, epoch_start: str
+    ) -> None:
+        """Keep ``nation``'s newest verified audit head: (epoch, seq, hash) and its texts."""
+        epoch, seq, digest = head
+        self._run(
+            "INSERT INTO audit_witness (nation, epoch, seq, hash, statement, epoch_start, "
+            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nation) DO UPDATE SET "
+            "epoch = excluded.epoch, seq = excluded.seq, hash = excluded.hash, "
+            "statement = excluded.statement, epoch_start = excluded.epoch_start, "
+            "received_at = excluded.received_at",
+            (nation, epoch, seq, digest, statement, epoch_start, utc_timestamp()),
+        )
 
     # -- keys -----------------------------------------------------------------------------
     def add_key(self, key: CertifiedKey) -> bool:

@@ -143,6 +143,11 @@ class SqliteStore(Store):
     def _commit(self) -> None:
         self._conn.execute("COMMIT")
 
+    def _durable_commits(self, on: bool) -> None:
+        # WAL with synchronous=NORMAL syncs at WAL checkpoints only; FULL syncs the WAL at
+        # commit, which makes every earlier commit (earlier frames) durable too
+        self._conn.execute(f"PRAGMA synchronous={'FULL' if on else 'NORMAL'}")
+
     def _rollback(self) -> None:
         try:
             self._conn.execute("ROLLBACK")
