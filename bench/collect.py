@@ -17,6 +17,8 @@ ORDER = [
     "missile_sim",
     "missile_tracker",
     "missile_warning",
+    "missile_engines",
+    "store",
     "cop",
 ]
 
