@@ -33,11 +33,14 @@ ALLOWED: dict[str, set[str]] = {
     "store": CORE - {"policy"},
     **{engine: CORE | ENGINES for engine in ENGINES},
     "node": CORE | {"store"},
+    # exports for the tools users have (GeoJSON, KML, CoT/TAK, GeoParquet, CSV): pure writers
+    # over the kind registry's items; geo draws the ellipses
+    "interop": {"errors", "model", "policy", "geo"},
     "federation": CORE | {"store", "node"},
-    "web": CORE | {"store", "node", "geo"},
-    "daemon": CORE | {"store", "node", "federation", "web"},
+    "web": CORE | {"store", "node", "geo", "interop"},
+    "daemon": CORE | {"store", "node", "federation", "web", "interop"},
     "demo": CORE | ENGINES | {"store", "node", "federation", "web"},
-    "cli": CORE | ENGINES | {"store", "node", "federation", "web", "demo", "daemon"},
+    "cli": CORE | ENGINES | {"store", "node", "federation", "web", "demo", "daemon", "interop"},
     "__main__": {"cli"},
 }
 
