@@ -6,7 +6,19 @@ import sys
 
 import typer
 
-from trilink.cli import audit, check, demo, maritime, missile, net, report, sanctions, sim, web
+from trilink.cli import (
+    audit,
+    check,
+    demo,
+    export,
+    maritime,
+    missile,
+    net,
+    report,
+    sanctions,
+    sim,
+    web,
+)
 from trilink.errors import TrilinkError
 from trilink.store.base import driver_error
 
@@ -28,6 +40,7 @@ app.add_typer(maritime.app, name="maritime")
 app.add_typer(sanctions.app, name="sanctions")
 app.add_typer(missile.app, name="missile")
 app.add_typer(sim.app, name="sim")
+app.command("export")(export.export)
 
 
 def main() -> None:

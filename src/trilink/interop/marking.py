@@ -18,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from trilink.model.label import Caveat, Classification, Label, sort_nations
+from trilink.model.label import (
+    PARTNER_NATIONS,
+    Caveat,
+    Classification,
+    Label,
+    parse_label,
+    sort_nations,
+)
 
 
 @dataclass(frozen=True)
@@ -73,3 +80,10 @@ def overall_marking(labels: Iterable[Label], viewer: str | None = None) -> Marki
     if drill_text is None:
         return Marking(live_text, top, live_text, None)
     return Marking(f"{head} (LIVE {live_text} + {drill_text})", top, live_text, drill_text)
+
+
+def marking_of(
+    labels: Iterable[str], viewer: str, nations: frozenset[str] = PARTNER_NATIONS
+) -> Marking:
+    """``overall_marking`` of label texts (each parsed once)."""
+    return overall_marking([parse_label(text, nations=nations) for text in set(labels)], viewer)
