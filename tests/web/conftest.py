@@ -34,7 +34,8 @@ def geo_kind() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("copnet")
-    ensure_network(root, kinds=sorted({*kinds.known_kinds(), GEO_KIND}))  # the test kind too
+    # the test kinds too: which kinds a partner receives is each node's configuration
+    ensure_network(root, kinds=sorted({*kinds.known_kinds(), GEO_KIND, "coptest.sonobuoy"}))
     return root
 
 

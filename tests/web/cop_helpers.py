@@ -66,6 +66,10 @@ def _geo_shapes(p: GeoTestPayload) -> list[Shape]:
         )
     if p.geometry and p.geometry.get("type") == "Polygon":
         shapes.append(Area(ring=[(c[0], c[1]) for c in p.geometry["coordinates"][0]]))
+    if p.geometry and p.geometry.get("type") == "MultiPoint":
+        shapes.extend(
+            Point(lon=c[0], lat=c[1], role="position") for c in p.geometry["coordinates"]
+        )
     return shapes
 
 

@@ -13,6 +13,7 @@ ellipsoid by ``trilink.geo.ellipse``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar, get_args
@@ -48,6 +49,9 @@ How = Literal["m", "m-f", "m-g", "m-i", "m-p", "m-r", "m-s", "h-e", "h-c", "h-t"
 Property = str | int | float | bool | None
 
 P = TypeVar("P", bound=msgspec.Struct)
+# Semi-axes of a 95 % bivariate-normal ellipse in standard deviations: sqrt(chi-square(2 dof,
+# 0.95) = 5.991).
+SIGMA_95_2D = math.sqrt(5.991)
 
 
 class Point(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,12 +89,10 @@ class Ellipse(msgspec.Struct, frozen=True, kw_only=True):
     semi_minor_m: float
     orientation_deg: float
     role: str = "ellipse"
-    sigma: float = 2.4477
+    sigma: float = SIGMA_95_2D
 
 
 Shape = Point | Line | Area | Ellipse
-
-SIGMA_95_2D = 2.4477  # sqrt(chi-square(2 dof, 0.95) = 5.991)
 
 
 @dataclass(frozen=True)
