@@ -31,6 +31,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import IO
 
 from trilink.interop.items import Item
@@ -54,8 +55,14 @@ def _cot_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+@lru_cache(maxsize=8192)
+def _times(observed: str, until: str | None, stale_s: float, ended: bool) -> tuple[str, str]:
+    """(time, stale) of CoT: many objects share their observation times."""
+    moment = datetime.fromisoformat(observed)
+    if ended:
+        return _cot_time(moment), _cot_time(moment)
+    stale = datetime.fromisoformat(until or observed) + timedelta(seconds=stale_s)
+    return _cot_time(moment), _cot_time(max(stale, moment))
 
 
 def _decimal(value: float | None) -> str:
@@ -64,7 +71,7 @@ def _decimal(value: float | None) -> str:
 
 
 def _ellipse(item: Item) -> Ellipse | None:
-    for shape in item.spec.shapes(item.payload):
+    for shape in item.shapes:
         if isinstance(shape, Ellipse):
             return shape
     return None
@@ -80,12 +87,7 @@ def event_type(item: Item) -> str:
 
 def cot_event(item: Item) -> str:
     """One CoT event (an XML element, no declaration) of ``item``."""
-    observed = _parse(item.observed)
-    if item.ended:
-        stale = observed
-    else:
-        stale = _parse(item.until or item.observed) + timedelta(seconds=item.spec.stale_s)
-        stale = max(stale, observed)
+    time, stale = _times(item.observed, item.until, item.spec.stale_s, item.ended)
     etype = event_type(item)
     where = item.point()
     assert where is not None, "only items with a position become events"
@@ -119,7 +121,7 @@ def cot_event(item: Item) -> str:
     )
     return (
         f'<event version="2.0" uid="{xml_attr(uid_of(item))}" type="{etype}" '
-        f'time="{_cot_time(observed)}" start="{_cot_time(observed)}" stale="{_cot_time(stale)}" '
+        f'time="{time}" start="{time}" stale="{stale}" '
         f'how="{item.spec.how(item.payload)}" opex="{"e" if item.exercise else "o"}" '
         f'access="{xml_attr(item.label)}">'
         f'<point lat="{lat:.6f}" lon="{lon:.6f}" hae="{_decimal(item.alt_m)}" '
@@ -167,7 +169,9 @@ def write_data_package(
     name = f"{marking.text} | trilink {nation}"
     contents: list[str] = []
     count = 0
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+    # stored, not deflated: events are a few hundred bytes each, and compressing each file on
+    # its own costs more time than it saves space
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
         for uid, event in events_of(items):
             entry = f"{_file_name(uid)}"
             zf.writestr(

@@ -69,55 +69,96 @@ def _column(name: str, values: list[Any]) -> pa.Array:
     return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
+def _extent(items: Sequence[Item]) -> tuple[set[str], list[float] | None]:
+    """Geometry types and bounding box of every feature: the ``geo`` metadata goes into the
+    schema, which is written before the first row group."""
+    types: set[str] = set()
+    xs: list[float] = []
+    ys: list[float] = []
+    for item in items:
+        for feature in item.features:
+            geometry = feature["geometry"]
+            kind, coords = geometry["type"], geometry["coordinates"]
+            if kind == "Point":
+                types.add("Point Z" if len(coords) > 2 else "Point")
+                xs.append(coords[0])
+                ys.append(coords[1])
+                continue
+            types.add(kind)
+            ring = coords[0] if kind == "Polygon" else coords
+            xs.append(min([c[0] for c in ring]))
+            xs.append(max([c[0] for c in ring]))
+            ys.append(min([c[1] for c in ring]))
+            ys.append(max([c[1] for c in ring]))
+    if not xs:
+        return types, None
+    return types, [min(xs), min(ys), max(xs), max(ys)]
+
+
+BATCH_REPORTS = 16384
+
+
 def write_geoparquet(items: Sequence[Item], marking: Marking, nation: str, out: IO[bytes]) -> int:
-    """Write the features as GeoParquet to ``out``; returns how many rows."""
+    """Write the features as GeoParquet to ``out``; returns how many rows. The report's
+    columns are built once per report and repeated for each of its features by Arrow
+    (``take``); geometries are encoded one row group of reports at a time."""
     on_map = [item for item in items if item.features and not item.ended]
     props = property_columns(on_map)
-    names = [*REPORT_COLUMNS, *PLACE_COLUMNS, *props, "role"]
-    rows: list[list[Any]] = [[] for _ in names]
-    geometries: list[bytes] = []
-    types: set[str] = set()
-    xmin = ymin = float("inf")
-    xmax = ymax = float("-inf")
-    for item in on_map:
-        base = report_values(item) + [item.properties.get(c) for c in props]
-        for feature in item.features:
-            for column, value in zip(rows, [*base, feature["properties"]["role"]], strict=True):
-                column.append(value)
-            blob, gtype = wkb(feature["geometry"])
-            geometries.append(blob)
-            types.add(gtype)
-            coords = feature["geometry"]["coordinates"]
-            flat = [coords] if feature["geometry"]["type"] == "Point" else coords
-            if feature["geometry"]["type"] == "Polygon":
-                flat = coords[0]
-            xs = [c[0] for c in flat]
-            ys = [c[1] for c in flat]
-            xmin, xmax = min(xmin, *xs), max(xmax, *xs)
-            ymin, ymax = min(ymin, *ys), max(ymax, *ys)
-    arrays = [_column(name, values) for name, values in zip(names, rows, strict=True)]
-    arrays.append(pa.array(geometries, type=pa.binary()))
+    names = [*REPORT_COLUMNS, *PLACE_COLUMNS, *props]
+    report_rows = [report_values(item) for item in on_map]
+    columns: list[Sequence[Any]] = list(zip(*report_rows, strict=True)) or [
+        () for _ in (*REPORT_COLUMNS, *PLACE_COLUMNS)
+    ]
+    del report_rows
+    # properties are sparse (each kind has a few of the union): fill only the ones present
+    sparse: dict[str, list[Any]] = {name: [None] * len(on_map) for name in props}
+    for n, item in enumerate(on_map):
+        for key, value in item.properties.items():
+            column = sparse.get(key)  # not those named like a report column (status)
+            if column is not None:
+                column[n] = value
+    columns += [sparse.pop(name) for name in props]
+    arrays = [_column(name, list(values)) for name, values in zip(names, columns, strict=True)]
+    del columns
+    fields = [pa.field(name, array.type) for name, array in zip(names, arrays, strict=True)]
+    fields += [pa.field("role", pa.string()), pa.field("geometry", pa.binary())]
+    types, bbox = _extent(on_map)
     column_meta: dict[str, Any] = {
         "encoding": "WKB",
         "geometry_types": sorted(types),
         "orientation": "counterclockwise",
         "edges": "planar",
     }
-    if geometries:
-        column_meta["bbox"] = [xmin, ymin, xmax, ymax]
-    geo = {"version": GEOPARQUET_VERSION, "primary_column": "geometry"}
-    geo["columns"] = {"geometry": column_meta}  # type: ignore[assignment]
+    if bbox is not None:
+        column_meta["bbox"] = bbox
+    geo = {
+        "version": GEOPARQUET_VERSION,
+        "primary_column": "geometry",
+        "columns": {"geometry": column_meta},
+    }
     schema = pa.schema(
-        [
-            pa.field(name, array.type)
-            for name, array in zip([*names, "geometry"], arrays, strict=True)
-        ],
+        fields,
         metadata={
             b"geo": json.dumps(geo).encode(),
             b"trilink:marking": marking.text.encode(),
             b"trilink:exported_by": nation.encode(),
         },
     )
-    table = pa.Table.from_arrays(arrays, schema=schema)
-    pq.write_table(table, out, compression="zstd")
-    return len(geometries)
+    rows = 0
+    with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+        for start in range(0, max(len(on_map), 1), BATCH_REPORTS):
+            chunk = on_map[start : start + BATCH_REPORTS]
+            repeat: list[int] = []
+            roles: list[str] = []
+            geometries: list[bytes] = []
+            for n, item in enumerate(chunk):
+                for feature in item.features:
+                    repeat.append(n)
+                    roles.append(feature["properties"]["role"])
+                    geometries.append(wkb(feature["geometry"])[0])
+            indices = pa.array(repeat, type=pa.int32())
+            batch = [a.slice(start, len(chunk)).take(indices) for a in arrays]
+            batch += [pa.array(roles, type=pa.string()), pa.array(geometries, type=pa.binary())]
+            writer.write_table(pa.Table.from_arrays(batch, schema=schema))
+            rows += len(geometries)
+    return rows

@@ -55,6 +55,7 @@ class Item:
     affiliation: str
     symbol: Symbol | None
     properties: dict[str, Property]
+    shapes: tuple[Shape, ...] = ()
     features: list[dict[str, Any]] = field(default_factory=list)
     alt_m: float | None = None
 
@@ -240,16 +241,18 @@ def build_item(env: Envelope, label: Label, seq: int) -> Item:
         affiliation=affiliation,
         symbol=symbol,
         properties=dict(spec.properties(payload)),
+        shapes=tuple(spec.shapes(payload)),
     )
-    return with_features(item, spec.shapes(payload))
+    return with_features(item)
 
 
-def with_features(item: Item, shapes: Sequence[Shape]) -> Item:
+def with_features(item: Item) -> Item:
+    """``item`` with the GeoJSON features of its shapes."""
     meta = item.meta()
     meta.update(item.properties)
     features = []
     alt_m = None
-    for n, (role, geometry, alt) in enumerate(shape_geometries(shapes)):
+    for n, (role, geometry, alt) in enumerate(shape_geometries(item.shapes)):
         if alt is not None and alt_m is None:
             alt_m = alt
         props = dict(meta, role=role, fid=f"{item.id}:{n}")

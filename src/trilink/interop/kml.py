@@ -48,13 +48,11 @@ def _style(sid: str, affiliation: str) -> str:
     )
 
 
-def _num(value: float) -> str:
-    text = repr(value)
-    return text if "e" not in text else f"{value:.7f}"
-
-
 def _coords(coords: Sequence[Sequence[float]]) -> str:
-    return " ".join(",".join(_num(v) for v in c) for c in coords)
+    text = " ".join([",".join([repr(v) for v in c]) for c in coords])
+    if "e" in text:  # a value within 1e-4 of 0 in exponent form: write it plainly
+        text = " ".join(",".join(f"{v:.7f}" for v in c) for c in coords)
+    return text
 
 
 def _geometry(geometry: dict[str, Any]) -> str:

@@ -18,7 +18,6 @@ from typing import IO, Any
 
 from trilink.interop.items import Item
 from trilink.interop.marking import Marking
-from trilink.model.kindspec import Property
 
 REPORT_COLUMNS = (
     "id",
@@ -72,26 +71,26 @@ def report_values(item: Item) -> list[Any]:
     ]
 
 
-def _cell(value: Property) -> Property:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
 def write_csv(items: Sequence[Item], marking: Marking, nation: str, out: IO[bytes]) -> int:
-    """Write one row per report to ``out``; returns how many rows."""
+    """Write one row per report to ``out``; returns how many rows. Empty cells are nulls
+    (the csv module writes None as nothing)."""
     columns = property_columns(items)
+    exercise = REPORT_COLUMNS.index("exercise")
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     text.write(f"# {marking.text} | trilink {nation}\n")
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow([*REPORT_COLUMNS, *PLACE_COLUMNS, *columns])
+    rows = []
     for item in items:
+        row = report_values(item)
+        row[exercise] = "true" if item.exercise else "false"
         props = item.properties
-        writer.writerow(
-            [_cell(v) for v in report_values(item)] + [_cell(props.get(c)) for c in columns]
-        )
+        row.extend([props.get(c) for c in columns])
+        rows.append(row)
+        if len(rows) == 4096:
+            writer.writerows(rows)
+            rows.clear()
+    writer.writerows(rows)
     text.flush()
     text.detach()
     return len(items)

@@ -157,16 +157,20 @@ class TakStream:
             raise
 
     def _closed_by_peer(self, sock: socket.socket) -> bool:
-        """The server hung up (or sent something, which a CoT input never needs: read it)."""
+        """The server hung up (or sent something, which a CoT input never needs: read it
+        without waiting; over TLS 1.3 that may be only a session ticket)."""
         readable, _, _ = select.select([sock], [], [], 0)
         if not readable:
             return False
+        sock.setblocking(False)
         try:
             return sock.recv(4096) == b""
-        except (ssl.SSLWantReadError, BlockingIOError):
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
             return False
         except OSError:
             return True
+        finally:
+            sock.settimeout(SEND_TIMEOUT_S)
 
     def _close(self) -> None:
         sock, self._sock = self._sock, None

@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# most text needs nothing done: one search decides
+_TEXT_WORK = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ATTR_WORK = re.compile('[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
 _TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _ATTR = str.maketrans(
     {
@@ -23,12 +26,18 @@ _ATTR = str.maketrans(
 
 def xml_text(value: object) -> str:
     """``value`` as element text."""
-    return _NOT_XML.sub("", str(value)).translate(_TEXT)
+    text = value if isinstance(value, str) else str(value)
+    if _TEXT_WORK.search(text) is None:
+        return text
+    return _NOT_XML.sub("", text).translate(_TEXT)
 
 
 def xml_attr(value: object) -> str:
     """``value`` as the inside of a double-quoted attribute."""
-    return _NOT_XML.sub("", str(value)).translate(_ATTR)
+    text = value if isinstance(value, str) else str(value)
+    if _ATTR_WORK.search(text) is None:
+        return text
+    return _NOT_XML.sub("", text).translate(_ATTR)
 
 
 def xml_comment(value: object) -> str:
