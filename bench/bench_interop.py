@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import json
 import math
 import shutil
@@ -43,7 +42,6 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_line  # noqa: E402
-
 from trilink.interop.formats import FORMATS, write_file  # noqa: E402
 from trilink.interop.items import Item, build_item  # noqa: E402
 from trilink.interop.marking import marking_of  # noqa: E402
@@ -337,7 +335,7 @@ def main() -> None:
                 flush=True,
             )
         base = baselines(work / "export.geojson", work, args.repeat)
-        for tool, name, seconds, count in base:
+        for tool, name, seconds, _ in base:
             print(f"{tool}: {name} {seconds:.2f} s", flush=True)
     write_report(rows, base, features, len(items), build_s)
 
