@@ -25,6 +25,7 @@ import argparse
 import gc
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -346,7 +347,8 @@ def write_report(
     lines = [
         "# Export benchmark (`bench/bench_interop.py`)",
         "",
-        f"Machine: {machine_line()}. Shared with other jobs; best of 3 runs per format.",
+        f"Machine: {machine_line()}. Shared with other jobs (1-minute load average "
+        f"{os.getloadavg()[0]:.1f} on 2 cores when the run ended); best of 3 runs per format.",
         "",
         f"The picture: {items:,} reports with {features:,} map features (maritime events, "
         "vessel tracks with 20-point lines, missile tracks at altitude with uncertainty "

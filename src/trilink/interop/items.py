@@ -219,6 +219,8 @@ def build_item(env: Envelope, label: Label, seq: int) -> Item:
     track = spec.track(payload)
     affiliation = spec.affiliation(payload)
     symbol = spec.symbol(payload)
+    shapes = tuple(spec.shapes(payload))
+    geometries = shape_geometries(shapes)
     item = Item(
         id=env.id,
         version=env.version,
@@ -241,25 +243,28 @@ def build_item(env: Envelope, label: Label, seq: int) -> Item:
         affiliation=affiliation,
         symbol=symbol,
         properties=dict(spec.properties(payload)),
-        shapes=tuple(spec.shapes(payload)),
+        shapes=shapes,
+        alt_m=next((alt for _, _, alt in geometries if alt is not None), None),
     )
-    return with_features(item)
+    # the item's own (still empty) list: filled once, never replaced
+    item.features.extend(_features(item, geometries))
+    return item
 
 
-def with_features(item: Item) -> Item:
-    """``item`` with the GeoJSON features of its shapes."""
+def _features(
+    item: Item, geometries: list[tuple[str, dict[str, Any], float | None]]
+) -> list[dict[str, Any]]:
+    """The GeoJSON features of ``item``'s shapes, each carrying the report's meta and
+    properties."""
     meta = item.meta()
     meta.update(item.properties)
     features = []
-    alt_m = None
-    for n, (role, geometry, alt) in enumerate(shape_geometries(item.shapes)):
-        if alt is not None and alt_m is None:
-            alt_m = alt
+    for n, (role, geometry, _) in enumerate(geometries):
         props = dict(meta, role=role, fid=f"{item.id}:{n}")
         features.append(
             {"type": "Feature", "id": props["fid"], "geometry": geometry, "properties": props}
         )
-    return replace(item, features=features, alt_m=alt_m)
+    return features
 
 
 def with_history(item: Item, positions: Sequence[tuple[float, float]]) -> Item:
