@@ -160,3 +160,35 @@ def test_track_covariance_gives_the_95_percent_horizontal_ellipse() -> None:
         ce, le = kinds.spec_for("missile.track").accuracy(track)
         assert ce == pytest.approx(math.sqrt((sigma_major**2 + sigma_minor**2) / 2), rel=1e-6)
         assert le == pytest.approx(400.0, rel=1e-6)
+
+
+def test_a_typed_payload_makes_the_same_envelope_as_its_json() -> None:
+    from trilink.model.label import parse_label
+    from trilink.model.payloads.core import NotePayload
+    from trilink.model.report import build_envelope
+
+    label = parse_label("UNCLASSIFIED//REL TO USA, JPN, KOR")
+    typed = build_envelope(
+        origin="USA",
+        origin_seq=1,
+        kind="note",
+        label=label,
+        payload=NotePayload(title="t", body="b"),
+        report_id=None,
+    )
+    plain = build_envelope(
+        origin="USA",
+        origin_seq=1,
+        kind="note",
+        label=label,
+        payload={"title": "t", "body": "b", "tags": []},
+    )
+    assert typed.payload_sha256 == plain.payload_sha256
+    with pytest.raises(PayloadError):
+        build_envelope(
+            origin="USA",
+            origin_seq=1,
+            kind="missile.track",
+            label=label,
+            payload=NotePayload(title="t"),
+        )

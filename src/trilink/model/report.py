@@ -125,15 +125,18 @@ def build_envelope(
     origin_seq: int,
     kind: str,
     label: Label,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | msgspec.Struct,
     derived_from: list[str] | None = None,
     report_id: str | None = None,
     version: int = 1,
     created: str | None = None,
 ) -> Envelope:
-    """A new, validated envelope. The payload is checked against its kind's schema."""
+    """A new, validated envelope. The payload (decoded JSON, or the kind's typed Struct from
+    ``trilink.model.payloads``) is checked against its kind's schema."""
     _check_kind_length(kind)
     validate_payload(kind, payload)
+    if isinstance(payload, msgspec.Struct):
+        payload = msgspec.to_builtins(payload)
     raw = canonical_json(payload)
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise PayloadError(
