@@ -18,7 +18,12 @@ from typing import Any
 
 import msgspec
 
-from trilink.geo.ellipse import ELLIPSE_VERTICES, RING_DECIMALS, ellipse_rings
+from trilink.geo.ellipse import (
+    ELLIPSE_VERTICES,
+    RING_DECIMALS,
+    ellipse_rings,
+    ring_is_counterclockwise,
+)
 from trilink.model.kinds import decode_payload, spec_for
 from trilink.model.kindspec import Area, Ellipse, KindSpec, Line, Point, Property, Shape, Symbol
 from trilink.model.label import Label
@@ -157,7 +162,7 @@ def shape_geometries(shapes: Sequence[Shape]) -> list[tuple[str, dict[str, Any],
             if ring is not None and len(ring) >= 3:
                 if ring[0] != ring[-1]:
                     ring.append(ring[0])
-                if not _counterclockwise(ring):
+                if not ring_is_counterclockwise(ring):
                     ring.reverse()
                 out.append((shape.role, {"type": "Polygon", "coordinates": [ring]}, None))
         elif isinstance(shape, Ellipse):
@@ -178,13 +183,6 @@ def shape_geometries(shapes: Sequence[Shape]) -> list[tuple[str, dict[str, Any],
             geometry = {"type": "Polygon", "coordinates": [ring.tolist()]}
             out[slot] = (shape.role, geometry, None)
     return [o for o in out if o is not None]
-
-
-def _counterclockwise(ring: Sequence[Sequence[float]]) -> bool:
-    area = 0.0
-    for (x0, y0, *_), (x1, y1, *_) in zip(ring[:-1], ring[1:], strict=True):
-        area += x0 * y1 - x1 * y0
-    return area > 0.0
 
 
 def centre(geometry: dict[str, Any]) -> tuple[float, float]:
