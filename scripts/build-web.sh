@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build step of the COP (trilink.web): install the pinned MapLibre GL JS from the npm registry
-# (web/package-lock.json) and copy its browser bundle into the Python package, so the map
-# needs nothing from the network at run time. Output: src/trilink/web/static/vendor/ (not
+# Build step of the COP (trilink.web): install the pinned MapLibre GL JS and milsymbol (the
+# MIL-STD-2525 / APP-6 symbol library) from the npm registry (web/package-lock.json) and copy
+# their browser bundles into the Python package, so the map needs nothing from the network at
+# run time. Output: src/trilink/web/static/vendor/ (not
 # committed; re-run this script after a fresh checkout).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,3 +17,9 @@ cp "$dist/LICENSE.txt" "$vendor/maplibre-gl.LICENSE.txt"
 version="$(node -p "require('$web/node_modules/maplibre-gl/package.json').version")"
 echo "$version" > "$vendor/maplibre-gl.VERSION"
 echo "build-web: maplibre-gl $version -> $vendor"
+symbols="$web/node_modules/milsymbol"
+cp "$symbols/dist/milsymbol.js" "$vendor/milsymbol.js"
+cp "$symbols/LICENSE" "$vendor/milsymbol.LICENSE.txt"
+version="$(node -p "require('$symbols/package.json').version")"
+echo "$version" > "$vendor/milsymbol.VERSION"
+echo "build-web: milsymbol $version -> $vendor"

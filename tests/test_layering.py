@@ -35,16 +35,19 @@ ALLOWED: dict[str, set[str]] = {
     "store": CORE - {"policy"},
     **{engine: CORE | ENGINES for engine in ENGINES},
     "node": CORE | {"store"},
+    # exports for the tools users have (GeoJSON, KML, CoT/TAK, GeoParquet, CSV): pure writers
+    # over the kind registry's items; geo draws the ellipses
+    "interop": {"errors", "model", "policy", "geo"},
     "federation": CORE | {"store", "node", "client"},
-    "web": CORE | {"store", "node", "geo"},
+    "web": CORE | {"store", "node", "geo", "interop"},
     "api": CORE | {"store", "node"},
     "client": {"errors", "model"},
     "runners": CORE | ENGINES | {"client"},
-    "daemon": CORE | {"store", "node", "federation", "web", "api"},
+    "daemon": CORE | {"store", "node", "federation", "web", "api", "interop"},
     "demo": CORE | ENGINES | {"store", "node", "federation", "web", "client", "runners"},
     "cli": CORE
     | ENGINES
-    | {"store", "node", "federation", "web", "demo", "daemon", "client", "runners"},
+    | {"store", "node", "federation", "web", "demo", "daemon", "client", "runners", "interop"},
     "__main__": {"cli"},
 }
 

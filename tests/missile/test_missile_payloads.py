@@ -57,7 +57,7 @@ def _track(**over: object) -> dict[str, object]:
 
 
 def test_kinds_registered() -> None:
-    assert KINDS == {
+    assert {spec.kind: spec.payload for spec in KINDS} == {
         "missile.track": MissileTrackPayload,
         "missile.warning": MissileWarningPayload,
     }

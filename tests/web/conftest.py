@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from cop_helpers import GEO_KIND, NATIONS, PASSWORD, GeoTestPayload, TestClient, login
+from cop_helpers import GEO_KIND, GEO_SPEC, NATIONS, PASSWORD, TestClient, login
 
 from trilink.federation.localnet import ensure_network
 from trilink.model import kinds
@@ -25,15 +25,17 @@ def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def geo_kind(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setitem(kinds._REGISTRY, GEO_KIND, GeoTestPayload)
-    return GEO_KIND
+def geo_kind() -> Iterator[str]:
+    kinds.register(GEO_SPEC)
+    yield GEO_KIND
+    kinds.unregister(GEO_KIND)
 
 
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("copnet")
-    ensure_network(root, kinds=[*kinds.known_kinds(), GEO_KIND])  # the test kind too
+    # the test kinds too: which kinds a partner receives is each node's configuration
+    ensure_network(root, kinds=sorted({*kinds.known_kinds(), GEO_KIND, "coptest.sonobuoy"}))
     return root
 
 

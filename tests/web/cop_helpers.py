@@ -1,6 +1,6 @@
 """Helpers of the COP tests: in-process replication, login, a real uvicorn server in a
-thread, and a report kind with positions (the engines' own kinds may not be registered
-yet; the COP must handle any kind with lat/lon anyway)."""
+thread, and a test-only report kind with positions, registered in the kind registry the way
+an engine registers its own (``GEO_SPEC``): the COP draws it from the registry alone."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from trilink.federation.memory import MemoryNetwork
+from trilink.model.kindspec import Area, Ellipse, KindSpec, Line, Point, Shape, Symbol
 from trilink.node.service import NodeService
 from trilink.web.app import cop_server_config
 
@@ -41,6 +42,53 @@ class GeoTestPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     ellipse: dict[str, float] | None = None
     track_id: str | None = None
     geometry: dict[str, Any] | None = None
+    time: str | None = None
+    status: str | None = None
+
+
+def _geo_shapes(p: GeoTestPayload) -> list[Shape]:
+    shapes: list[Shape] = []
+    if p.lat is not None and p.lon is not None:
+        shapes.append(Point(lon=p.lon, lat=p.lat))
+    if p.launch_lat is not None and p.launch_lon is not None:
+        shapes.append(Point(lon=p.launch_lon, lat=p.launch_lat, role="launch"))
+    if p.track:
+        shapes.append(Line(coords=[(c[0], c[1]) for c in p.track]))
+    if p.ellipse and p.lat is not None and p.lon is not None:
+        shapes.append(
+            Ellipse(
+                lon=p.lon,
+                lat=p.lat,
+                semi_major_m=p.ellipse["semi_major_m"],
+                semi_minor_m=p.ellipse.get("semi_minor_m", p.ellipse["semi_major_m"]),
+                orientation_deg=p.ellipse.get("orientation_deg", 0.0),
+            )
+        )
+    if p.geometry and p.geometry.get("type") == "Polygon":
+        shapes.append(Area(ring=[(c[0], c[1]) for c in p.geometry["coordinates"][0]]))
+    if p.geometry and p.geometry.get("type") == "MultiPoint":
+        shapes.extend(
+            Point(lon=c[0], lat=c[1], role="position") for c in p.geometry["coordinates"]
+        )
+    return shapes
+
+
+GEO_SPEC: KindSpec[GeoTestPayload] = KindSpec(
+    kind=GEO_KIND,
+    payload=GeoTestPayload,
+    title=lambda p: p.title,
+    shapes=_geo_shapes,
+    panel=("title", "track_id", "status"),
+    properties=lambda p: {"track_id": p.track_id, "status": p.status},
+    observed=lambda p: p.time,
+    track=lambda p: p.track_id,
+    status=lambda p: p.status,
+    ended=lambda p: p.status == "cancel",
+    is_track=False,
+    affiliation=lambda p: "unknown",
+    symbol=lambda p: Symbol("S", "", "surface contact") if p.track_id else None,
+    folder="COP test kind",
+)
 
 
 def replicate(nodes: dict[str, NodeService]) -> int:

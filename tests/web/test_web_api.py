@@ -3,8 +3,10 @@ exports."""
 
 from __future__ import annotations
 
+import io
 import json
 import xml.etree.ElementTree as ET
+import zipfile
 
 from cop_helpers import GEO_KIND, TestClient, replicate
 
@@ -12,6 +14,10 @@ from trilink.node.service import NodeService
 
 REL_ALL = "UNCLASSIFIED//REL TO USA, JPN, KOR"
 KML = "{http://www.opengis.net/kml/2.2}"
+MIXED = (
+    "SECRET//REL TO USA, JPN, KOR (LIVE SECRET//REL TO USA, JPN, KOR"
+    " + EXERCISE//UNCLASSIFIED//REL TO USA, JPN, KOR)"
+)
 
 
 def _publish_scene(net: dict[str, NodeService]) -> dict[str, str]:
@@ -81,7 +87,10 @@ def test_every_node_lists_the_shared_picture_with_features(
         for report in body["reports"]:
             for feature in report["features"]:
                 assert feature["properties"]["label"] == report["label"]
-        assert body["banner"]["text"] == "EXERCISE//SECRET//REL TO USA, JPN, KOR"
+        # live and exercise content are named apart, never one EXERCISE marking (#16)
+        assert body["banner"]["text"] == MIXED
+        assert body["banner"]["live"] == "SECRET//REL TO USA, JPN, KOR"
+        assert body["banner"]["exercise"] == "EXERCISE//UNCLASSIFIED//REL TO USA, JPN, KOR"
 
 
 def test_filters_select_and_malformed_filters_say_why(
@@ -187,6 +196,7 @@ def test_exports_carry_labels(net: dict[str, NodeService], cop: dict[str, TestCl
     geo = client.get("/api/export.geojson?bbox=120,25,140,45&exercise=live")
     assert geo.status_code == 200
     assert geo.headers["x-classification"] == "SECRET//REL TO USA, JPN, KOR"
+    assert geo.headers["content-disposition"] == 'attachment; filename="cop-USA.geojson"'
     doc = json.loads(geo.text)
     assert doc["classification"] == "SECRET//REL TO USA, JPN, KOR"
     assert len(doc["features"]) == 4  # launch point, track, vessel point, ellipse (not the drill)
@@ -196,31 +206,39 @@ def test_exports_carry_labels(net: dict[str, NodeService], cop: dict[str, TestCl
 
     kml = ET.fromstring(client.get("/api/export.kml?exercise=live").text.split("\n", 2)[2])
     marks = kml.findall(f".//{KML}Placemark")
-    assert len(marks) == 4
+    assert len(marks) == 2  # one placemark per report, its features in a MultiGeometry
     labels = [
         d.find(f"{KML}value").text  # type: ignore[union-attr]
         for m in marks
         for d in m.iter(f"{KML}Data")
         if d.get("name") == "label"
     ]
-    assert sorted(labels) == sorted(
-        ["SECRET//REL TO USA, JPN, KOR"] * 2 + ["CONFIDENTIAL//REL TO USA, JPN, KOR"] * 2
-    )
+    assert sorted(labels) == ["CONFIDENTIAL//REL TO USA, JPN, KOR", "SECRET//REL TO USA, JPN, KOR"]
     assert kml.find(f".//{KML}Polygon") is not None and kml.find(f".//{KML}LineString") is not None
 
-    cot = ET.fromstring(client.get("/api/export.cot").text.split("\n", 2)[2])
-    events = cot.findall("event")
-    assert len(events) == 5
-    assert cot.get("classification") == "EXERCISE//SECRET//REL TO USA, JPN, KOR"
+    cot = client.get("/api/export.cot")
+    assert cot.headers["content-type"] == "application/zip"
+    assert cot.headers["x-classification"] == MIXED
+    with zipfile.ZipFile(io.BytesIO(cot.content)) as package:
+        events = [ET.fromstring(package.read(n)) for n in package.namelist() if n.endswith(".cot")]
+        assert package.read("MARKING.txt").decode().strip() == MIXED
+    assert len(events) == 3  # one event per report with a position: launch, vessel, drill
     for event in events:
         tl = event.find("detail/trilink")
         assert tl is not None and event.get("access") == tl.get("label")
+        assert event.get("opex") == ("e" if tl.get("label", "").startswith("EXERCISE") else "o")
         point = event.find("point")
         assert point is not None and 20 < float(point.get("lat", "0")) < 45
-    shapes = [e for e in events if e.get("type") == "u-d-f"]
-    assert len(shapes) == 2 and all(e.findall("detail/link") for e in shapes)
+
+    table = client.get("/api/export.csv")
+    assert table.text.splitlines()[0] == f"# {MIXED} | trilink USA"
+    assert len(table.text.splitlines()) == 2 + 4  # marking, header, every report (the note too)
+    parquet = client.get("/api/export.geoparquet?exercise=live")
+    assert parquet.content[:4] == b"PAR1"
+    assert parquet.headers["content-disposition"] == 'attachment; filename="cop-USA.parquet"'
     exports = [r for r in net["USA"].store.audit_rows() if r.entry.outcome == "export"]
-    assert len(exports) == 3
+    assert len(exports) == 5
+    assert exports[0].entry.reason == "geojson: 4 features, SECRET//REL TO USA, JPN, KOR"
 
 
 def _ecef(lon: float, lat: float, alt_m: float) -> list[float]:
@@ -313,10 +331,20 @@ def test_engine_kinds_render(net: dict[str, NodeService], cop: dict[str, TestCli
     by_kind: dict[str, list[dict[str, object]]] = {}
     for report in body["reports"]:
         by_kind.setdefault(report["kind"], []).append(report)
-    tracks = by_kind["missile.track"]
-    assert len(tracks) == 3 and {t["track_key"] for t in tracks} == {"USA:missile.track:T7"}
-    roles = [f["properties"]["role"] for f in tracks[0]["features"]]
-    assert roles == ["point", "uncertainty"]
+    # three reports of track T7 (an engine publishing each update as a new report): the map
+    # shows its newest state, with the path so far as its history line
+    (track,) = by_kind["missile.track"]
+    assert track["track_key"] == "USA:missile.track:T7" and track["t"] == "2026-11-23T06:00:20Z"
+    roles = [f["properties"]["role"] for f in track["features"]]
+    assert roles == ["point", "uncertainty", "history"]
+    assert track["features"][0]["geometry"]["coordinates"] == [129.5, 39.9, 100000.0]
+    assert track["features"][2]["geometry"]["coordinates"] == [
+        [126.5, 39.2],
+        [128.0, 39.6],
+        [129.5, 39.9],
+    ]
+    assert track["sidc"] == "SHAPWM---------" and track["is_track"] is True
+    assert track["symbol_name"] == "hostile missile in flight"
     (warning,) = by_kind["missile.warning"]
     assert sorted(f["properties"]["role"] for f in warning["features"]) == [
         "impact",

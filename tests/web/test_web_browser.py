@@ -89,6 +89,8 @@ class Cop:
     def _record(self, response: Any) -> None:
         if "/api/stream" in response.url:
             return  # never ends; its content is checked through the page state instead
+        if "/static/vendor/" in response.url:
+            return  # third-party libraries (milsymbol names symbols such as KINGFISHER)
         try:
             self.bodies.append(response.text())
         except Exception:  # redirects and aborted requests have no body
@@ -208,7 +210,7 @@ def test_login_map_and_classification_banner(net: dict[str, NodeService], browse
             # image layer (cop-basemap.js), so the reports' shapes are the only tiled source
             style = cop.page.evaluate("window.copInternals.map.getStyle()")
             assert [x["type"] for x in style["layers"]].count("background") == 0
-            assert sorted(style["sources"]) == ["shapes"]
+            assert sorted(style["sources"]) == ["shapes", "symbols"]
             layer_type = "window.copInternals.map.getLayer('{}').type"
             assert cop.page.evaluate(layer_type.format("basemap")) == "custom"
             # points are one WebGL point list (cop-points.js), drawn in the kind's colour
@@ -435,7 +437,7 @@ def test_live_update_appears_without_reload(net: dict[str, NodeService], browser
             wait_js(cop.page, "window.cop.events >= 1")
             cop.page.evaluate("window.copInternals.map.jumpTo({center: [131, 36], zoom: 5})")
             assert [d["title"] for d in cop.wait_rendered(131.0, 36.0)] == ["LIVE-42"]
-            # two states of one track arrive: the map joins them into its history line
+            # two states of one track arrive: the map shows its newest, as its 2525 symbol
             net["USA"].publish_many(
                 GEO_KIND,
                 "SECRET//REL TO USA, JPN, KOR",
@@ -444,8 +446,10 @@ def test_live_update_appears_without_reload(net: dict[str, NodeService], browser
                     {"title": "T9 state 2", "track_id": "T9", "lat": 36.5, "lon": 132.0},
                 ],
             )
-            history = cop.wait_rendered(131.0, 36.5, layer="lines")
-            assert [(h["role"], h["title"]) for h in history] == [("history", "T9 state 2")]
+            newest = cop.wait_rendered(132.0, 36.5, layer="symbols")
+            assert [(s["title"], s["sidc"]) for s in newest] == [("T9 state 2", "SUSP-----------")]
+            assert cop.rendered_at(130.0, 36.5, layer="symbols") == []
+            assert "T9 state 1" not in cop.titles()
             # a MultiPoint geometry: each of its positions is drawn and selects the report
             net["USA"].publish(
                 GEO_KIND,
@@ -570,8 +574,8 @@ def test_per_nation_truth_in_the_browser(net: dict[str, NodeService], browser: A
             wait_js(kor.page, "window.cop && window.cop.ready")
             kor.wait_title("marker")
             kor.shot("cop-kor-truth.png")
-            for text in (kor.page.content(), kor.state_json(), "\n".join(kor.bodies)):
-                assert "KINGFISHER" not in text and secret.envelope.id not in text
+            for text in (kor.page.content(), kor.state_json(), *kor.bodies):
+                assert "KINGFISHER" not in text, text[:3000] and secret.envelope.id not in text
                 assert SECRET not in text
             assert kor.banner() == ("UNCLASSIFIED//REL TO USA, JPN, KOR", "rgb(0, 122, 51)")
         finally:
@@ -630,5 +634,146 @@ def test_report_panel_shows_provenance(net: dict[str, NodeService], browser: Any
                 assert time.monotonic() < deadline, "no report detail with a source was fetched"
                 cop.page.wait_for_timeout(100)
             assert json.loads(details[-1])["derived_from"][0]["id"] == launch.envelope.id
+        finally:
+            cop.close()
+
+
+def _warning(status: str, minute: int) -> dict[str, Any]:
+    return {
+        "warning_id": "W5",
+        "status": status,
+        "time": f"2026-11-23T06:{minute:02d}:00Z",
+        "track_ids": ["T5"],
+        "nations": ["USA", "JPN"],
+        "impact_lat": 38.0,
+        "impact_lon": 134.0,
+        "ellipse_semi_major_m": 40_000.0,
+        "ellipse_semi_minor_m": 15_000.0,
+        "ellipse_orientation_deg": 60.0,
+        "impact_time": "2026-11-23T06:09:00Z",
+        "time_to_impact_s": 300.0,
+        "p_impact_in_japan_eez": 0.9,
+        "p_overflies_japan": 0.0,
+        "confidence": 0.95,
+    }
+
+
+def test_a_cancelled_warning_leaves_the_map(net: dict[str, NodeService], browser: Any) -> None:
+    """#13 item 4: a warning is one report; its cancel version takes it off the map (the
+    list keeps it, struck through), in the open page, over SSE."""
+    usa = net["USA"]
+    issued = usa.publish("missile.warning", SECRET, _warning("issue", 1))
+    with serve(create_cop_app(usa)) as base:
+        cop = Cop(browser, base)
+        try:
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [134, 38], zoom: 6})")
+            impact = cop.wait_rendered(134.0, 38.0)
+            assert [(d["title"], d["role"]) for d in impact] == [
+                ("impact warning W5 (issue)", "impact")
+            ]
+            ellipse = cop.wait_rendered(134.3, 38.0, layer="polys-fill")
+            assert [d["role"] for d in ellipse] == ["impact.ellipse"]
+            usa.edit(issued.envelope.id, _warning("update", 2))
+            cop.wait_title("impact warning W5 (update)")
+            usa.edit(issued.envelope.id, _warning("cancel", 3))
+            cop.wait_title("impact warning W5 (cancel)")
+            wait_js(cop.page, "window.cop.renderedFeatures === 0")
+            assert cop.rendered_at(134.0, 38.0) == []
+            assert cop.rendered_at(134.3, 38.0, layer="polys-fill") == []
+            assert cop.titles() == ["impact warning W5 (cancel)"]
+            assert cop.page.locator("#report-list li.ended").count() == 1
+            cop.page.locator("#report-list li .title").first.click()
+            cop.page.locator("#panel h4", has_text="Version history").wait_for()
+            statuses = cop.page.locator("#panel table").first.locator("tr td:nth-child(3)")
+            assert statuses.all_inner_texts() == ["issue", "update", "cancel"]
+            cop.shot("cop-cancelled-warning.png")
+        finally:
+            cop.close()
+
+
+def test_tracks_as_2525_symbols_with_a_legend_and_out_of_the_list(
+    net: dict[str, NodeService], browser: Any
+) -> None:
+    cov = [[250_000.0 if i == j else 0.0 for j in range(6)] for i in range(6)]
+    track = {
+        "track_id": "T4",
+        "nation": "USA",
+        "nations": ["USA"],
+        "time": "2026-11-23T06:00:00Z",
+        "t_s": 0.0,
+        "lat": 39.5,
+        "lon": 129.0,
+        "alt_m": 90_000.0,
+        "position_ecef_m": [-3.1e6, 3.8e6, 4.1e6],
+        "velocity_ecef_mps": [-1000.0, 500.0, 300.0],
+        "covariance": cov,
+    }
+    usa = net["USA"]
+    usa.publish("missile.track", SECRET, track)
+    usa.publish("note", SECRET, {"title": "handover"})
+    with serve(create_cop_app(usa)) as base:
+        cop = Cop(browser, base)
+        try:
+            cop.wait_title("handover")
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [129, 39.5], zoom: 6})")
+            (drawn,) = cop.wait_rendered(129.0, 39.5, layer="symbols")
+            assert drawn["sidc"] == "SHAPWM---------" and drawn["title"] == "track T4 (USA)"
+            legend = cop.page.locator("#legend li")
+            assert legend.all_inner_texts() == ["hostile missile in flight"]
+            assert legend.first.get_attribute("data-sidc") == "SHAPWM---------"
+            assert legend.first.locator("canvas.legend-icon").count() == 1
+            # tracks are on the map, not in the list, unless asked for
+            assert cop.titles() == ["handover"]
+            assert "1 track on the map" in cop.page.locator(".tracks-hidden").inner_text()
+            cop.page.check("#f-tracks")
+            cop.wait_title("track T4 (USA)")
+            cop.shot("cop-symbols.png")
+        finally:
+            cop.close()
+
+
+def test_banner_names_live_and_exercise_as_the_export_does(
+    net: dict[str, NodeService], browser: Any
+) -> None:
+    """#16 item 7: the banner over mixed live and exercise content is the export's overall
+    marking, computed in the page (cop.js) and by trilink.interop.marking alike; the COP draws
+    the ellipse ring the server computed on the ellipsoid (trilink.geo.ellipse)."""
+    from trilink.geo.ellipse import ellipse_ring
+
+    usa = net["USA"]
+    usa.publish(GEO_KIND, SECRET, {"title": "live", "lat": 35.0, "lon": 135.0})
+    usa.publish(
+        GEO_KIND,
+        "EXERCISE//CONFIDENTIAL//REL TO USA, JPN, KOR",
+        {
+            "title": "drill",
+            "lat": 35.5,
+            "lon": 135.5,
+            "ellipse": {"semi_major_m": 20_000.0, "semi_minor_m": 8_000.0, "orientation_deg": 40},
+        },
+    )
+    with serve(create_cop_app(usa)) as base:
+        cop = Cop(browser, base)
+        try:
+            cop.page.evaluate("window.copInternals.map.jumpTo({center: [135.2, 35.2], zoom: 6})")
+            cop.wait_rendered(135.0, 35.0)
+            exported = cop.page.evaluate(
+                "fetch('/api/export.geojson').then(r => r.headers.get('X-Classification'))"
+            )
+            expected = (
+                "SECRET//REL TO USA, JPN (LIVE SECRET//REL TO USA, JPN"
+                " + EXERCISE//CONFIDENTIAL//REL TO USA, JPN, KOR)"
+            )
+            assert exported == expected
+            wait_js(
+                cop.page, f"document.getElementById('banner-top').textContent === {expected!r}"
+            )
+            assert cop.banner()[0] == expected.upper()  # shown in capitals by CSS
+            ring = cop.page.evaluate(
+                """() => [...window.copInternals.reports.values()]
+                    .flatMap(r => r.features)
+                    .find(f => f.properties.role === 'ellipse').geometry.coordinates[0]"""
+            )
+            assert ring == ellipse_ring(135.5, 35.5, 20_000.0, 8_000.0, 40.0)
         finally:
             cop.close()

@@ -10,6 +10,7 @@ from trilink.cli import (
     audit,
     check,
     demo,
+    export,
     maritime,
     missile,
     net,
@@ -41,6 +42,7 @@ app.add_typer(maritime.app, name="maritime")
 app.add_typer(sanctions.app, name="sanctions")
 app.add_typer(missile.app, name="missile")
 app.add_typer(sim.app, name="sim")
+app.command("export")(export.export)
 
 
 def main() -> None:

@@ -125,18 +125,21 @@ def build_envelope(
     origin_seq: int,
     kind: str,
     label: Label,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | msgspec.Struct,
     derived_from: list[str] | None = None,
     report_id: str | None = None,
     version: int = 1,
     created: str | None = None,
     payload_validated: bool = False,
 ) -> Envelope:
-    """A new, validated envelope. The payload is checked against its kind's schema (unless
+    """A new, validated envelope. The payload (decoded JSON, or the kind's typed Struct from
+    ``trilink.model.payloads``) is checked against its kind's schema (unless
     ``payload_validated``: the caller has just done so, as the node's publish path does)."""
     _check_kind_length(kind)
     if not payload_validated:
         validate_payload(kind, payload)
+    if isinstance(payload, msgspec.Struct):
+        payload = msgspec.to_builtins(payload)
     raw = canonical_json(payload)
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise PayloadError(

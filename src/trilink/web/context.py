@@ -21,7 +21,7 @@ from trilink.store.audit import AuditEntry
 from trilink.store.base import Store, open_store
 from trilink.web import auth
 from trilink.web.filters import FilterError, Filters, parse_filters
-from trilink.web.index import ReportIndex, overall_label
+from trilink.web.index import ReportIndex
 
 HERE = Path(__file__).resolve().parent
 HEARTBEAT_S = 15.0
@@ -163,9 +163,9 @@ class Cop:
         return self.index
 
     def banner(self, selected: list[dict[str, Any]]) -> dict[str, Any]:
-        """The overall marking of ``selected`` (what a list or an export carries on top)."""
-        labels = [self.index.label_of(r["label"]) for r in selected]
-        return overall_label([lab for lab in labels if lab is not None])
+        """The overall marking of ``selected`` (what a list or an export carries on top), as
+        ``trilink.interop.marking`` computes it for this nation."""
+        return self.index.marking([r["label"] for r in selected]).as_dict()
 
 
 def client_of(request: Request) -> str:

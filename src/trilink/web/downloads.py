@@ -1,58 +1,54 @@
-"""The COP's map downloads: ``GET /api/export.geojson``, ``.kml`` and ``.cot`` with the same
-filters as ``/api/reports``. The file formats are written by ``trilink.web.exports``; here
-each download is audited and carries its overall marking (``X-Classification``)."""
+"""The COP's downloads: ``GET /api/export.geojson``, ``.kml``, ``.cot`` (a TAK data package),
+``.geoparquet`` and ``.csv``, with the same filters as ``/api/reports``. The files are written
+by ``trilink.interop`` from the same items as the map (and as ``trilink export``); here each
+download is audited and carries its overall marking (``X-Classification``)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from trilink.interop.formats import FORMATS, Format, render
 from trilink.store.audit import AuditEntry
 from trilink.web.context import Cop
-from trilink.web.exports import to_cot, to_geojson, to_kml
 
 
 def routes(cop: Cop) -> APIRouter:
     router = APIRouter()
 
-    def export(request: Request, render: Callable[..., str], media: str, ext: str) -> Response:
+    def export(request: Request, fmt: Format) -> Response:
         session = cop.require(request)
         filters = cop.filters_of(request)
         index = cop.refreshed()
         with cop.lock:
-            selected = index.select(filters)
-        geo = [r for r in selected if r["features"]]
-        banner = cop.banner(geo)
-        features = sum(len(r["features"]) for r in geo)
+            entries = index.select_entries(filters)
+        items = fmt.portions([e.item for e in entries if e.item is not None])
+        marking = index.marking([item.label for item in items])
+        body, count = render(fmt, items, marking, cop.nation)
         cop.audit(
             AuditEntry(
                 event="cop",
                 outcome="export",
                 actor=session.user.username,
-                reason=f"{ext}: {features} features, {banner['text']}",
+                reason=f"{fmt.name}: {count} {fmt.unit}, {marking.text}",
             )
         )
+        filename = f"cop-{cop.nation}.{fmt.file_suffix}"
         return Response(
-            render(geo, banner, cop.nation),
-            media_type=media,
+            body,
+            media_type=fmt.media_type,
             headers={
-                "Content-Disposition": f'attachment; filename="cop-{cop.nation}.{ext}"',
-                "X-Classification": banner["text"],
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "X-Classification": marking.text,
             },
         )
 
-    @router.get("/api/export.geojson")
-    def export_geojson(request: Request) -> Response:
-        return export(request, to_geojson, "application/geo+json", "geojson")
+    def add(fmt: Format) -> None:
+        def download(request: Request) -> Response:
+            return export(request, fmt)
 
-    @router.get("/api/export.kml")
-    def export_kml(request: Request) -> Response:
-        return export(request, to_kml, "application/vnd.google-earth.kml+xml", "kml")
+        router.add_api_route(f"/api/export.{fmt.name}", download, methods=["GET"])
 
-    @router.get("/api/export.cot")
-    def export_cot(request: Request) -> Response:
-        return export(request, to_cot, "application/xml", "cot.xml")
-
+    for fmt in FORMATS.values():
+        add(fmt)
     return router

@@ -149,6 +149,7 @@ def routes(cop: Cop) -> APIRouter:
                 "zones": ZONE_FILE.exists(),
                 "zone_view": zone_view,
                 "vendored": (HERE / "static" / "vendor" / "maplibre-gl.js").exists(),
+                "symbols": (HERE / "static" / "vendor" / "milsymbol.js").exists(),
             },
         )
 

@@ -86,7 +86,7 @@ def parse_after(text: str) -> int:
 def routes(cop: Cop, hub: StreamHub) -> APIRouter:
     router = APIRouter()
 
-    def changes_after(seq: int) -> tuple[list[dict[str, Any]], int]:
+    def changes_after(seq: int) -> tuple[list[tuple[int, dict[str, Any]]], int]:
         with cop.lock:
             cop.index.refresh()
             return cop.index.changed_since(seq), max(seq, cop.index.last_seq)
@@ -121,9 +121,9 @@ def routes(cop: Cop, hub: StreamHub) -> APIRouter:
                             yield "event: logout\ndata: {}\n\n"
                             return
                     changes, last = await run_in_threadpool(changes_after, last)
-                    for summary in changes:
+                    for change_seq, summary in changes:
                         data = json.dumps(summary, separators=(",", ":"))
-                        yield f"id: {summary['seq']}\nevent: report\ndata: {data}\n\n"
+                        yield f"id: {change_seq}\nevent: report\ndata: {data}\n\n"
                     if loop.time() >= next_beat:
                         next_beat = loop.time() + heartbeat_s
                         yield ": keep-alive\n\n"

@@ -4,17 +4,25 @@ cross the antimeridian cut there (section 3.1.9), polygon exterior rings counter
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from pyproj import Geod
 
+from trilink.geo.ellipse import ellipse_ring as geo_ellipse_ring
+from trilink.geo.ellipse import ring_is_counterclockwise
 from trilink.missile.frames import ecef_to_geodetic
 from trilink.missile.sim.scenario import Truth
 
-GEOD = Geod(ellps="WGS84")
+__all__ = [
+    "ellipse_ring",
+    "feature",
+    "line_geometry",
+    "point_geometry",
+    "ring_is_counterclockwise",
+    "truth_features",
+    "wrap_lon",
+]
 
 
 def wrap_lon(lon: float) -> float:
@@ -57,32 +65,8 @@ def ellipse_ring(
     lat: float, lon: float, semi_major_m: float, semi_minor_m: float, az_deg: float, n: int = 48
 ) -> list[list[float]]:
     """Closed, counterclockwise lon/lat ring of an ellipse (major axis along ``az_deg``,
-    clockwise from north)."""
-    # decreasing parameter: east of north first, so the ring turns counterclockwise on a map
-    th = np.linspace(2.0 * math.pi, 0.0, n, endpoint=False)
-    a, b = max(semi_major_m, 1.0), max(semi_minor_m, 1.0)
-    az = math.radians(az_deg)
-    along, across = a * np.cos(th), b * np.sin(th)
-    east = along * math.sin(az) + across * math.cos(az)
-    north = along * math.cos(az) - across * math.sin(az)
-    lons, lats, _ = GEOD.fwd(
-        np.full(n, lon),
-        np.full(n, lat),
-        np.degrees(np.arctan2(east, north)),
-        np.hypot(east, north),
-    )
-    ring = [
-        [round(wrap_lon(float(x)), 5), round(float(y), 5)] for x, y in zip(lons, lats, strict=True)
-    ]
-    return ring + [ring[0]]
-
-
-def ring_is_counterclockwise(ring: Sequence[Sequence[float]]) -> bool:
-    """Shoelace sign of a closed lon/lat ring (positive area: counterclockwise)."""
-    area = 0.0
-    for (x0, y0, *_), (x1, y1, *_) in zip(ring[:-1], ring[1:], strict=True):
-        area += x0 * y1 - x1 * y0
-    return area > 0.0
+    clockwise from north): ``trilink.geo.ellipse``'s, the one every output of trilink uses."""
+    return geo_ellipse_ring(lon, lat, semi_major_m, semi_minor_m, az_deg, vertices=n)
 
 
 def feature(geometry: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:

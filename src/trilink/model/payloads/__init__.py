@@ -1,2 +1,3 @@
-"""Payload schemas per report kind. Engines define theirs in a module here so that every node
-can validate any kind it receives without importing the engines themselves."""
+"""Payload schemas and kind registrations, one module per engine. Each module's ``KINDS`` tuple
+of ``KindSpec`` is registered by ``trilink.model.kinds``, so every node can validate, draw and
+export any kind it receives without importing the engines themselves."""

@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from trilink.model.kindspec import KindSpec, Point, Property, Shape, Symbol
+
 
 class ListVersion(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Which edition of a list a finding rests on (for a defensible decision)."""
@@ -105,7 +107,69 @@ class SanctionsListChangePayload(
     changes: list[ListChange]
 
 
-KINDS: dict[str, type[msgspec.Struct]] = {
-    "sanctions.hit": SanctionsHitPayload,
-    "sanctions.list-change": SanctionsListChangePayload,
-}
+SANCTIONED_VESSEL = Symbol("S", "X", "vessel matching a sanctions list")
+
+
+def _hit_shapes(h: SanctionsHitPayload) -> list[Shape]:
+    return [Point(lon=h.lon, lat=h.lat)] if h.lat is not None and h.lon is not None else []
+
+
+def _digits(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 15 else None
+
+
+def _hit_properties(h: SanctionsHitPayload) -> dict[str, Property]:
+    first = h.hits[0] if h.hits else None
+    imo = (first.seen.imo or first.listed.imo or "") if first else ""
+    return {
+        "priority": h.priority,
+        "source": h.source,
+        "event_id": h.event_id,
+        "start": h.event_start,
+        "end": h.event_end,
+        "mmsi": _digits(first.seen.mmsi) if first else None,
+        "imo": imo or None,
+        "name": first.seen.name or None if first else None,
+        "listed_name": first.listed.name if first else None,
+        "list_id": first.listed.list_id if first else None,
+        "score": max((hit.score for hit in h.hits), default=None),
+    }
+
+
+def _list_change_title(c: SanctionsListChangePayload) -> str:
+    return f"{c.list_id} list change: +{c.added} -{c.removed} ~{c.renamed + c.changed}"
+
+
+KINDS: tuple[KindSpec[SanctionsHitPayload] | KindSpec[SanctionsListChangePayload], ...] = (
+    KindSpec(
+        kind="sanctions.hit",
+        payload=SanctionsHitPayload,
+        title=lambda h: h.summary.strip() or "sanctions hit",
+        shapes=_hit_shapes,
+        panel=("priority", "summary", "source", "event_start", "event_end", "event_id"),
+        properties=_hit_properties,
+        observed=lambda h: h.event_start,
+        until=lambda h: h.event_end,
+        affiliation=lambda h: "suspect",
+        symbol=lambda h: SANCTIONED_VESSEL,
+        how=lambda h: "m-g",
+        stale_s=6 * 3600.0,
+        folder="Sanctions hits",
+    ),
+    KindSpec(
+        kind="sanctions.list-change",
+        payload=SanctionsListChangePayload,
+        title=_list_change_title,
+        panel=(
+            "list_id",
+            "old_published",
+            "new_published",
+            "added",
+            "removed",
+            "renamed",
+            "changed",
+        ),
+        folder="Sanctions lists",
+    ),
+)

@@ -145,21 +145,31 @@
       paint: { "line-color": CLASS_EXPR, "line-width": 1.5 } });
     map.addLayer({ id: "lines", type: "line", source: "shapes", filter: ["match", ["geometry-type"], ["LineString", "MultiLineString"], true, false],
       paint: { "line-color": KIND_COLOUR, "line-width": 2 } });
+    // MIL-STD-2525 symbols of tracks and vessels (cop-symbols.js); icons only, no text, so
+    // no glyphs are needed
+    map.addSource("symbols", { type: "geojson", data: emptyFC(), buffer: 4 });
+    map.addLayer({ id: "symbols", type: "symbol", source: "symbols",
+      layout: { "icon-image": ["get", "sidc"], "icon-allow-overlap": true,
+        "icon-ignore-placement": true } });
+    map.on("styleimagemissing", (e) => window.copSymbols.addImage(map, e.id));
     // points: fill by kind, ring by classification (cop-points.js)
     map.addLayer(pointLayer);
-    // a point wins over the line or area under it
+    // a point or symbol wins over the line or area under it
     const SHAPE_LAYERS = ["lines", "polys-fill"];
+    const under = (e) => {
+      const points = pointLayer.featuresAt(map, e.lngLat);
+      if (points.length) return points;
+      const symbols = map.queryRenderedFeatures(e.point, { layers: ["symbols"] });
+      return symbols.length ? symbols : map.queryRenderedFeatures(e.point, { layers: SHAPE_LAYERS });
+    };
     map.on("click", (e) => {
-      const hit = pointLayer.featuresAt(map, e.lngLat);
-      const shapes = hit.length ? [] : map.queryRenderedFeatures(e.point, { layers: SHAPE_LAYERS });
-      const f = hit[0] || shapes[0];
+      const f = under(e)[0];
       if (f) openReport(f.properties.id);
     });
     map.on("mousemove", (e) => {
-      const points = pointLayer.featuresAt(map, e.lngLat);
-      const under = points.length ? points : map.queryRenderedFeatures(e.point, { layers: SHAPE_LAYERS });
-      map.getCanvas().style.cursor = under.length ? "pointer" : "";
-      showHoverLabel(under, e.point);
+      const here = under(e);
+      map.getCanvas().style.cursor = here.length ? "pointer" : "";
+      showHoverLabel(here, e.point);
     });
     map.on("mouseout", () => showHoverLabel([], null));
     map.on("movestart", () => showHoverLabel([], null));
@@ -237,61 +247,74 @@
   // does not re-cut 100 tracks.
   const sinks = {
     points: (feats) => pointLayer.setFeatures(feats),
+    symbols: (feats) => map.getSource("symbols").setData({ type: "FeatureCollection", features: feats }),
     shapes: (feats) => map.getSource("shapes").setData({ type: "FeatureCollection", features: feats }),
   };
-  const sinkKeys = { points: "", shapes: "" };
+  const sinkKeys = { points: "", symbols: "", shapes: "" };
   function setIfChanged(id, feats, key) {
     if (sinkKeys[id] === key) return;
     sinkKeys[id] = key;
     sinks[id](feats);
   }
 
+  // A report with a 2525 symbol code draws its position as that symbol; other positions
+  // are points. Tracks come with their path so far (a "history" line) from the server.
   function render() {
-    const pts = [], lines = [], polys = [];
-    const keys = { points: [0, 0], lines: [0, 0], polys: [0, 0] };
+    const pts = [], syms = [], lines = [], polys = [];
+    const keys = { points: [0, 0], symbols: [0, 0], lines: [0, 0], polys: [0, 0] };
     const shown = [];
     for (const r of reports.values()) {
       if (!passes(r)) continue;
       shown.push(r);
       for (const f of r.features) {
         const g = f.geometry.type;
-        const id = g === "Point" || g === "MultiPoint" ? "points"
+        let id = g === "Point" || g === "MultiPoint" ? "points"
           : g === "LineString" || g === "MultiLineString" ? "lines" : "polys";
-        (id === "points" ? pts : id === "lines" ? lines : polys).push(f);
+        if (id === "points" && r.sidc && f.properties.role === "point" && window.copSymbols.available) id = "symbols";
+        ({ points: pts, symbols: syms, lines, polys })[id].push(f);
         keys[id][0] += 1;
         keys[id][1] += r.seq;
       }
     }
-    // successive states of one track (same track_key) drawn as its history line
-    const history = new Map();
-    for (const r of shown) {
-      if (!r.track_key) continue;
-      const p = r.features.find((f) => f.properties.role === "point");
-      if (!p) continue;
-      if (!history.has(r.track_key)) history.set(r.track_key, []);
-      history.get(r.track_key).push([r.t || r.created, p.geometry.coordinates, p.properties, r.seq]);
-    }
-    for (const [key, states] of history) {
-      if (states.length < 2) continue;
-      states.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      const last = states[states.length - 1];
-      lines.push({ type: "Feature", geometry: { type: "LineString", coordinates: states.map((x) => x[1]) },
-        properties: Object.assign({}, last[2], { role: "history", fid: `${key}:history` }) });
-      keys.lines[0] += 1;
-      keys.lines[1] += states.reduce((acc, x) => acc + x[3], 0);
-    }
     if (state.ready) {
       setIfChanged("points", pts, keys.points.join(":"));
+      setIfChanged("symbols", syms, keys.symbols.join(":"));
       setIfChanged("shapes", lines.concat(polys), keys.lines.concat(keys.polys).join(":"));
       const fresh = shown.filter((r) => r.features.length && !(r.id in state.drawnAt)).map((r) => r.id);
       if (fresh.length) {
         map.once("idle", () => { const t = Date.now(); for (const id of fresh) state.drawnAt[id] = t; });
       }
     }
-    state.renderedFeatures = pts.length + lines.length + polys.length;
+    state.renderedFeatures = pts.length + syms.length + lines.length + polys.length;
+    state.renderedSymbols = syms.length;
     state.shown = shown;
     renderList(shown);
+    renderLegend(shown);
     updateBanner();
+  }
+
+  // The legend: each symbol on screen with what it means ("hostile missile in flight").
+  function renderLegend(shown) {
+    const legend = document.getElementById("legend");
+    const seen = new Map();
+    for (const r of shown) if (r.sidc && r.features.length && !seen.has(r.sidc)) seen.set(r.sidc, r.symbol_name || r.kind);
+    const key = [...seen.keys()].sort().join(",");
+    if (legend.dataset.key === key) return;
+    legend.dataset.key = key;
+    const frag = document.createDocumentFragment();
+    for (const [sidc, name] of [...seen.entries()].sort((a, b) => (a[1] < b[1] ? -1 : 1))) {
+      const li = el("li");
+      li.dataset.sidc = sidc;
+      const icon = window.copSymbols.legendIcon(sidc);
+      if (icon) li.appendChild(icon);
+      li.appendChild(el("span", name));
+      frag.appendChild(li);
+    }
+    if (!window.copSymbols.available && seen.size) {
+      frag.appendChild(el("li", "symbol library not installed: run scripts/build-web.sh", "meta"));
+    }
+    legend.replaceChildren(frag);
+    document.getElementById("legend-section").hidden = seen.size === 0;
   }
 
   // Under the pointer: the feature's full label (the outline colour gives only its
@@ -316,8 +339,13 @@
   }
 
   const LIST_MAX = 300; // list entries drawn; more makes every update slow to lay out
-  function renderList(shown) {
+  // Tracks update every few seconds: they are on the map, and in the list only when the
+  // "Tracks" box is ticked, so notes, warnings, hits and events stay in view.
+  function renderList(all) {
     const list = document.getElementById("report-list");
+    const withTracks = document.getElementById("f-tracks").checked;
+    const shown = withTracks ? all : all.filter((r) => !r.is_track);
+    const hiddenTracks = all.length - shown.length;
     const items = shown.slice().sort((a, b) => b.seq - a.seq).slice(0, LIST_MAX);
     const frag = document.createDocumentFragment();
     for (const r of items) {
@@ -332,7 +360,8 @@
       const m = document.createElement("div");
       m.className = "meta";
       m.textContent = `${r.kind} · ${r.origin} · v${r.version} · ${r.created.slice(0, 19).replace("T", " ")}Z` +
-        (r.features.length ? "" : " · no position");
+        (r.ended ? ` · ${r.status}: off the map` : r.features.length ? "" : " · no position");
+      if (r.ended) li.classList.add("ended");
       li.appendChild(m);
       li.addEventListener("click", () => { bringIntoView(r); openReport(r.id); });
       frag.appendChild(li);
@@ -340,6 +369,9 @@
     if (shown.length > items.length) {
       frag.appendChild(el("li", `Newest ${items.length} of ${shown.length} listed: filter by kind, ` +
         "origin, class or time to find the others (the map shows them all).", "list-more"));
+    }
+    if (hiddenTracks) {
+      frag.appendChild(el("li", `${hiddenTracks} track${hiddenTracks > 1 ? "s" : ""} on the map; tick Tracks to list them.`, "list-more tracks-hidden"));
     }
     list.replaceChildren(frag);
     document.getElementById("count").textContent = String(shown.length);
@@ -361,18 +393,15 @@
     return shown.filter((r) => !r.features.length || anyPosition(r, (c) => b.contains(c)));
   }
 
-  function overall(list) {
-    if (!list.length) return { level: 0, text: "UNCLASSIFIED" };
-    // Thousands of reports on screen share a handful of labels, and the banner is recomputed
-    // after every camera move: read each distinct label once.
-    const distinct = new Map();
-    for (const r of list) distinct.set(`${r.level}|${r.exercise ? 1 : 0}|${r.label}`, r);
-    let level = 0, exercise = false, noforn = false;
-    let rel = null;
+  // The overall marking, as trilink.interop.marking computes it for exports: the most
+  // restrictive combination; live and exercise content named apart; no REL TO naming only
+  // this nation. A browser test compares the two.
+  const nationOrder = (a, b) => (a === "USA" ? -1 : b === "USA" ? 1 : a < b ? -1 : a > b ? 1 : 0);
+  function combined(labels) {
+    let level = 0, noforn = false, rel = null;
     const caveats = new Set();
-    for (const r of distinct.values()) {
+    for (const r of labels) {
       level = Math.max(level, r.level);
-      exercise = exercise || r.exercise;
       const parts = r.label.split("//");
       const relPart = parts.find((p) => p.startsWith("REL TO "));
       const nations = new Set(relPart ? relPart.slice(7).split(", ") : []);
@@ -383,13 +412,27 @@
       }
     }
     const out = [CLASS_TEXT[level]];
-    if (exercise) out.unshift("EXERCISE");
     if (noforn) out.push("NOFORN");
     else {
-      if (rel && rel.size) out.push("REL TO " + [...rel].sort((a, b) => (a === "USA" ? -1 : b === "USA" ? 1 : a < b ? -1 : 1)).join(", "));
-      if (caveats.size) out.push([...caveats].join("/"));
+      if (rel && rel.size && !(rel.size === 1 && rel.has(nation))) out.push("REL TO " + [...rel].sort(nationOrder).join(", "));
+      if (caveats.size) out.push([...caveats].sort().join("/"));
     }
     return { level, text: out.join("//") };
+  }
+
+  function overall(list) {
+    if (!list.length) return { level: 0, text: "UNCLASSIFIED" };
+    // Thousands of reports on screen share a handful of labels, and the banner is recomputed
+    // after every camera move: read each distinct label once.
+    const distinct = new Map();
+    for (const r of list) distinct.set(`${r.level}|${r.exercise ? 1 : 0}|${r.label}`, r);
+    const all = [...distinct.values()];
+    const live = all.filter((r) => !r.exercise);
+    const drill = all.filter((r) => r.exercise);
+    const head = combined(all);
+    if (!live.length) return { level: head.level, text: "EXERCISE//" + combined(drill).text };
+    if (!drill.length) return head;
+    return { level: head.level, text: `${head.text} (LIVE ${combined(live).text} + EXERCISE//${combined(drill).text})` };
   }
 
   function updateBanner() {
@@ -442,7 +485,7 @@
     const frag = document.createDocumentFragment();
     const head = el("h3");
     head.appendChild(labelChip({ level: CLASS_TEXT.indexOf(d.classification), label: d.label }));
-    head.appendChild(el("span", d.payload.title || d.payload.name || d.kind));
+    head.appendChild(el("span", d.title || d.kind));
     frag.appendChild(head);
     const dl = el("dl");
     const row = (k, v, cls) => { dl.appendChild(el("dt", k)); dl.appendChild(el("dd", v, cls)); };
@@ -454,16 +497,18 @@
     row("Created", d.created);
     row("Received from", d.received_from || "published here");
     row("Signature verified", d.signature_verified ? "yes" : "NO", d.signature_verified ? "ok sig" : "bad sig");
+    for (const [name, value] of d.facts || []) row(name, typeof value === "object" ? JSON.stringify(value) : value);
     frag.appendChild(dl);
     frag.appendChild(el("h4", "Version history"));
     const vt = el("table");
     const vh = el("tr");
-    for (const h of ["v", "created", "label", "signature"]) vh.appendChild(el("th", h));
+    for (const h of ["v", "observed", "status", "label", "signature"]) vh.appendChild(el("th", h));
     vt.appendChild(vh);
     for (const v of d.versions) {
       const tr = el("tr");
       tr.appendChild(el("td", v.version + (v.tombstone ? " (deleted)" : "")));
-      tr.appendChild(el("td", v.created.slice(0, 19)));
+      tr.appendChild(el("td", (v.observed || v.created).slice(0, 19)));
+      tr.appendChild(el("td", v.status || ""));
       tr.appendChild(el("td", v.label));
       tr.appendChild(el("td", v.signature_verified ? "verified" : "NOT verified", v.signature_verified ? "ok" : "bad"));
       vt.appendChild(tr);
@@ -495,11 +540,12 @@
     if (known && known.version > summary.version) return;
     const group = kindGroup(summary.kind);
     for (const f of summary.features) f.properties.kind_group = group;
-    if (summary.deleted) reports.delete(summary.id);
+    // a deleted report, or an older state of a track a newer report now shows, leaves
+    if (summary.deleted || summary.superseded) reports.delete(summary.id);
     else reports.set(summary.id, summary);
     lastSeq = Math.max(lastSeq, summary.seq);
     const kinds = document.getElementById("f-kind");
-    if (!summary.deleted && ![...kinds.options].some((o) => o.value === summary.kind)) {
+    if (!summary.deleted && !summary.superseded && ![...kinds.options].some((o) => o.value === summary.kind)) {
       const o = el("option", summary.kind);
       o.value = summary.kind;
       kinds.appendChild(o);
@@ -542,10 +588,10 @@
 
   // ---- wiring -------------------------------------------------------------------------
   document.getElementById("panel-close").addEventListener("click", () => { document.getElementById("panel").hidden = true; });
-  for (const id of ["f-kind", "f-class", "f-exercise"]) document.getElementById(id).addEventListener("change", scheduleRender);
+  for (const id of ["f-kind", "f-class", "f-exercise", "f-tracks"]) document.getElementById(id).addEventListener("change", scheduleRender);
   for (const e of document.querySelectorAll(".f-origin")) e.addEventListener("change", scheduleRender);
   document.getElementById("theme-toggle").addEventListener("click", () => applyTheme(theme === "dark" ? "light" : "dark"));
-  for (const ext of ["geojson", "kml", "cot"]) {
+  for (const ext of ["geojson", "kml", "cot", "geoparquet", "csv"]) {
     document.getElementById(`export-${ext}`).addEventListener("click", (e) => { e.preventDefault(); window.location = exportHref(ext); });
   }
   const slider = document.getElementById("t-slider");
@@ -590,5 +636,5 @@
   // What the point layer drew under (lon, lat), nearest first: the click's hit test, used by
   // the browser tests.
   const pointsAt = (lon, lat) => pointLayer.featuresAt(map, new maplibregl.LngLat(lon, lat)).map((f) => f.properties);
-  window.copInternals = { reports, nation, csrf, render, openReport, map, pointsAt, basemapLayer };
+  window.copInternals = { reports, nation, csrf, render, openReport, map, pointsAt, basemapLayer, overall };
 })();
