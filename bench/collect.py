@@ -16,7 +16,6 @@ ORDER = [
     "geo",
     "missile_sim",
     "missile_tracker",
-    "missile_warning",
     "missile_engines",
     "store",
     "cop",

@@ -58,9 +58,7 @@ NO_IO = CORE | ENGINES
 # Imports that break the contract today and the work that removes them (issue #13: engines
 # publish through their node's API; the engine glue moves out of node). Each entry must
 # still be needed: a stale entry fails ``test_pending_exceptions_are_still_needed``.
-PENDING: dict[str, set[str]] = {
-    "missile/live.py": {"node", "federation", "httpx"},
-}
+PENDING: dict[str, set[str]] = {}
 
 
 @dataclass(frozen=True)

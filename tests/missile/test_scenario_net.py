@@ -1,9 +1,10 @@
-"""`trilink missile scenario run --publish --dir` against three real local node processes."""
+"""`trilink missile scenario run --publish --dir` against three real local node processes:
+the scenario's per-nation plot feeds, each nation's tracker a process of its own at its own
+node (no process opens a node or holds a key)."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,6 @@ from typer.testing import CliRunner
 
 from trilink.cli.app import app
 from trilink.federation import localnet
-from trilink.missile.live import run_scenario_live
 from trilink.node.service import NodeService
 
 SCENARIO = """
@@ -76,14 +76,7 @@ def test_cli_publishes_on_real_nodes_and_respects_labels(tmp_path: Path) -> None
                 if s.report.envelope.origin == "JPN"
             ]  # fmt: skip
         assert jpn_w and all(e.label == "EXERCISE//SECRET//REL TO USA, JPN" for e in jpn_w)
-        # the demo's paced mode: 560 s of scenario at 200x
-        events: list[dict[str, object]] = []
-        t0 = time.monotonic()
-        stats = run_scenario_live(root, scenario, speed=200.0, on_event=events.append)
-        assert time.monotonic() - t0 >= 560 / 200
-        kinds = [(e["nation"], e["kind"], e.get("status")) for e in events]
-        assert ("JPN", "missile.warning", "issue") in kinds
-        assert stats.published["KOR"]["track"] > 0
+        assert (tmp_path / "out" / "feeds" / "JPN.plots.jsonl").exists()
     finally:
         for nation in localnet.NATIONS:
             localnet.stop_node(root, nation, kill=True)

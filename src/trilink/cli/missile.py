@@ -382,14 +382,14 @@ def scenario_run(
     publish: bool = typer.Option(
         False,
         "--publish",
-        help="Also publish each nation's tracks, fused tracks and warnings on its own node "
-        "of the running local network (see --dir).",
+        help="Also play it on the running local network (see --dir): one plot feed per nation "
+        "and each nation's 'trilink missile track' process against its own node.",
     ),
     net_dir: Path | None = typer.Option(
         None, "--dir", help="Local network directory ('trilink net up --dir DIR')."
     ),
-    timeout_s: float = typer.Option(
-        30.0, "--timeout", help="With --publish: seconds to wait for partner tracks to arrive."
+    speed: float = typer.Option(
+        0.0, "--speed", help="With --publish: times real time (0: as fast as it computes)."
     ),
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots (faster)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -421,33 +421,27 @@ def scenario_run(
     except TrilinkError as err:
         raise _fail(err) from None
     run = ScenarioRun(scenario=sc, truths=truths)
-    publisher = None
-    nodes: dict[str, Any] = {}
     try:
-        if publish:
-            assert net_dir is not None
-            from trilink.missile.live import ScenarioPublisher, open_nodes
-
-            nodes = open_nodes(net_dir)
-            publisher = ScenarioPublisher(nodes, timeout_s=timeout_s)
         with Progress(console=_err, transient=True) as progress:
             task = progress.add_task(f"running {sc.name}", total=sc.duration_s)
             for cycle in iter_cycles(sc, zones, truths=truths, run=run):
-                if publisher is not None:
-                    publisher.publish_cycle(cycle, sc)
                 progress.update(task, completed=cycle.t_s)
         files = write_outputs(run, out, zones, zones_note, plots=not no_plots)
     except TrilinkError as err:
         raise _fail(err) from None
-    finally:
-        if publisher is not None:
-            publisher.close()
-        for node in nodes.values():
-            node.close()
     result = summary(run, zones, zones_note)
     result["files"] = [str(f) for f in files]
-    if publisher is not None:
-        result["published"] = publisher.stats.published
+    if publish:
+        assert net_dir is not None
+        from trilink.demo.missile import run_trackers, write_scenario_feeds
+
+        # the real procedure: each nation's tracker a process of its own, at its own node
+        write_scenario_feeds(file, out / "feeds")
+        played = run_trackers(net_dir, out / "feeds", speed or None)
+        failed = {n: r["error"] for n, r in played.items() if "error" in r}
+        if failed:
+            raise _fail(TrilinkError(f"tracker stopped: {failed}"))
+        result["published"] = {n: r["published"] for n, r in played.items()}
     if as_json:
         typer.echo(json.dumps(result))
         return

@@ -31,8 +31,10 @@ def write_scenario_feeds(scenario: Path, out: Path) -> None:
     write_feeds(sc, out, truths=truths, delivered=deliver_plots(sc, truths))
 
 
-def run_trackers(root: Path, feeds: Path, speed: float) -> dict[str, dict[str, object]]:
-    """Each nation's tracker as its own process, against its own node; their summaries."""
+def run_trackers(root: Path, feeds: Path, speed: float | None) -> dict[str, dict[str, object]]:
+    """Each nation's tracker as its own process, against its own node; their summaries.
+    ``speed``: times real time; None: each as fast as it computes."""
+    pace = ["--speed", str(speed)] if speed else ["--pace", "fast"]
     procs = {
         nation: subprocess.Popen(
             [
@@ -45,8 +47,7 @@ def run_trackers(root: Path, feeds: Path, speed: float) -> dict[str, dict[str, o
                 str(root / nation / "node.toml"),
                 "--plots",
                 str(feeds / f"{nation}.plots.jsonl"),
-                "--speed",
-                str(speed),
+                *pace,
                 "--json",
             ],
             stdout=subprocess.PIPE,
