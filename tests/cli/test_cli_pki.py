@@ -118,3 +118,23 @@ def test_the_local_network_gives_each_directory_one_nation_only(tmp_path: Path) 
         bundles = sorted(p.name for p in (tmp_path / nation / "partners").glob("*.json"))
         assert bundles == sorted(f"{p}.bundle.json" for p in NATIONS if p != nation)
     assert len(private) == 9  # three nations x (CA, TLS, signing), each in one place only
+
+
+def test_net_up_replaces_a_lost_token_file(tmp_path: Path) -> None:
+    """The token's text exists only in its file: lost, the old token is revoked and a new
+    one written (a name already used no longer stops 'net up')."""
+    from trilink.node.config import load_node_config
+    from trilink.store import open_store
+    from trilink.store.tokens import TokenRepository
+
+    ensure_network(tmp_path)
+    old = (tmp_path / "JPN" / "api-token").read_text().strip()
+    (tmp_path / "JPN" / "api-token").unlink()
+    ensure_network(tmp_path)
+    new = (tmp_path / "JPN" / "api-token").read_text().strip()
+    store = open_store(load_node_config(tmp_path / "JPN" / "node.toml").db_url)
+    try:
+        repo = TokenRepository(store)
+        assert repo.check(old) is None and repo.check(new) is not None
+    finally:
+        store.close()

@@ -97,7 +97,13 @@ def write_token(config: NodeConfig, path: Path, *, name: str, role: str) -> None
     'trilink token create --out' does: the local network's commands read it from there."""
     store = open_store(config.db_url)
     try:
-        token = TokenRepository(store).create(name, role)
+        tokens = TokenRepository(store)
+        if any(t.name == name and not t.revoked for t in tokens.all()):
+            # its text is lost with the file: revoke it, and name the new one apart
+            tokens.revoke(name)
+        taken = {t.name for t in tokens.all()}
+        unique = name if name not in taken else f"{name} {len(taken) + 1}"
+        token = tokens.create(unique, role)
     finally:
         store.close()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
