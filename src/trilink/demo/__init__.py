@@ -20,6 +20,7 @@ from trilink.client import item
 from trilink.federation import localnet
 from trilink.model.label import parse_label
 from trilink.node.config import load_node_config
+from trilink.policy import may_hold as policy_may_hold
 from trilink.store import open_store
 
 NATIONS = localnet.NATIONS
@@ -111,10 +112,11 @@ class Row:
 
 
 def may_hold(origin: str, label_text: str, nation: str, ceiling: int = 3) -> bool:
-    if nation == origin:
-        return True
+    """What the demo table expects a node to hold: the release rule of ``trilink.policy``,
+    and the local network's SECRET ceiling between partners."""
     label = parse_label(label_text)
-    return nation in label.rel_to and not label.caveats and label.classification.value <= ceiling
+    within = nation == origin or label.classification.value <= ceiling
+    return policy_may_hold(label, origin, nation) and within
 
 
 def holdings(root: Path) -> dict[str, dict[str, tuple[int, bool]]]:
