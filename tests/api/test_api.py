@@ -212,14 +212,14 @@ def test_stream_delivers_partner_reports_as_the_node_stores_them(network: Networ
     with served(app) as url, NodeClient(url, token, nation="USA") as client:
 
         def follow() -> None:
-            for report in client.stream(kind="note", reconnect=False):
+            # from the start of USA's store (empty): no race with the publish below
+            for report in client.stream(kind="note", after=0, reconnect=False):
                 got.append(report)
                 if len(got) == 2:
                     return
 
         reader = threading.Thread(target=follow, daemon=True)
         reader.start()
-        time.sleep(0.3)
         sent = network["JPN"].publish_many("note", SHARED, [{"title": "a"}, {"title": "b"}])
         network.deliver("JPN", "USA")
         reader.join(10)

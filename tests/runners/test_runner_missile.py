@@ -4,7 +4,6 @@ tracks its node received through federation; tracks and warnings are living repo
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections import defaultdict
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import running
 
+from trilink.demo.missile import run_trackers
 from trilink.federation import localnet
 from trilink.model.label import parse_label
 from trilink.node.service import NodeService
@@ -52,33 +52,9 @@ def test_the_engine_refuses_another_nations_config(feeds: Path, tmp_path: Path) 
 def test_three_engines_at_three_nodes_warn_through_federation(feeds: Path, tmp_path: Path) -> None:
     root = tmp_path / "net"
     with running(root):
-        engines = {
-            nation: subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "trilink",
-                    "missile",
-                    "track",
-                    "--config",
-                    str(root / nation / "node.toml"),
-                    "--plots",
-                    str(feeds / f"{nation}.plots.jsonl"),
-                    "--speed",
-                    "20",
-                    "--json",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )  # fmt: skip
-            for nation in localnet.NATIONS
-        }
-        summaries = {}
-        for nation, proc in engines.items():
-            out, err = proc.communicate(timeout=180)
-            assert proc.returncode == 0, err
-            summaries[nation] = json.loads(out)
+        # the demo's launcher: each nation's `trilink missile track` as its own process
+        summaries = run_trackers(root, feeds, 20.0)
+        assert all("error" not in s for s in summaries.values()), summaries
         held: dict[str, list[dict[str, object]]] = {}
         for nation in localnet.NATIONS:
             with NodeService.open_local(root, nation) as node:
