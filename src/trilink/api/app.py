@@ -14,6 +14,8 @@ the token's role decides what it may do: ``reader`` < ``publisher`` < ``admin``:
     GET    /api/v1/stream                      server-sent events: each report stored
     GET    /api/v1/status                      replication with each partner (reader)
     GET    /api/v1/audit                       the audit log (admin)
+    GET    /taxii2/...                         TAXII 2.1 (``trilink.api.taxii``): one API
+                                               root per nation, HTTP Basic
 
 Publishing goes through the node's one publish path: validation, signature, release
 decisions per partner and audit in one transaction; the node's replicator is woken by it.
@@ -36,6 +38,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from trilink.api.taxii import TAXII_MEDIA, install_taxii, taxii_error_body
 from trilink.errors import TrilinkError
 from trilink.model.report import Report, report_json
 from trilink.node.limits import FailureAuditLimit
@@ -301,6 +304,13 @@ def create_api_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/taxii2/"):
+            return JSONResponse(
+                taxii_error_body(exc.status_code, str(exc.detail)),
+                status_code=exc.status_code,
+                media_type=TAXII_MEDIA,
+                headers=exc.headers,
+            )
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
     # -- health ---------------------------------------------------------------------------
@@ -548,6 +558,7 @@ def create_api_app(
             ]
         }
 
+    install_taxii(app, service=service, db=db, db_lock=db_lock, tokens=tokens, refuse=refuse)
     return app
 
 

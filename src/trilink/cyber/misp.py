@@ -247,7 +247,9 @@ def map_event(
     for where, attr in _all_attributes(event):
         meta.attributes += 1
         if meta.attributes > MAX_ATTRIBUTES:
-            problems.append(Problem(source, ev_uuid, "Attribute", "too many attributes; rest skipped"))
+            problems.append(
+                Problem(source, ev_uuid, "Attribute", "too many attributes; rest skipped")
+            )
             break
         if not isinstance(attr, dict):
             problems.append(Problem(source, f"event {ev_uuid} {where}", "", "not an object"))
@@ -279,7 +281,9 @@ def map_event(
         pattern = _pattern(kind, value)
         if pattern is None:
             problems.append(
-                Problem(source, label, "type", f"MISP attribute type {kind!r} is not mapped; skipped")
+                Problem(
+                    source, label, "type", f"MISP attribute type {kind!r} is not mapped; skipped"
+                )
             )
             continue
         comment = str(attr.get("comment", "") or "").strip()
@@ -330,7 +334,8 @@ def map_event(
                 "created": created,
                 "modified": modified,
                 "name": info,
-                "description": f"MISP event {ev_uuid}; distribution {meta.distribution or 'not given'}"
+                "description": f"MISP event {ev_uuid}; distribution "
+                + (meta.distribution or "not given")
                 + (f"; TLP:{meta.tlp.upper()}" if meta.tlp else ""),
                 "report_types": ["threat-report"],
                 "published": modified,

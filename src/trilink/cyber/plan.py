@@ -52,9 +52,7 @@ class ImportPlan:
         return sum(1 for _, rid in self.items if rid is not None)
 
 
-def payload_of(
-    p: ParsedObject, *, source: str, misp_distribution: str = ""
-) -> StixObjectPayload:
+def payload_of(p: ParsedObject, *, source: str, misp_distribution: str = "") -> StixObjectPayload:
     obj = p.obj
     name = obj.get("name")
     return StixObjectPayload(
