@@ -194,13 +194,7 @@ def _galaxy_objects(event: dict[str, Any], created: str) -> list[dict[str, Any]]
             obj["is_family"] = True
         ids = ext_ids or _TECHNIQUE_RE.findall(value)
         if kind == "attack-pattern" and ids:
-            obj["external_references"] = [
-                {
-                    "source_name": "mitre-attack",
-                    "external_id": ids[0],
-                    "url": "https://attack.mitre.org/techniques/" + ids[0].replace(".", "/"),
-                }
-            ]
+            obj["external_references"] = [{"source_name": "mitre-attack", "external_id": ids[0]}]
         found.setdefault(oid, obj)
 
     galaxies = event.get("Galaxy", [])

@@ -6,8 +6,9 @@ type STIX 2.1 does not define, or that ``stix2`` refuses, becomes a ``Problem`` 
 id and property, and the others go on. Bounded: a file is at most ``MAX_FILE_BYTES``, holds
 at most ``MAX_OBJECTS`` objects, each at most ``MAX_OBJECT_BYTES`` of JSON.
 
-Marking definitions and extension definitions are context, not content: they are read (to
-find each object's TLP and any trilink label) and not stored as objects of their own.
+Marking definitions, extension definitions and trilink's own identity are context, not
+content: they are read (to find each object's TLP and any trilink label) and not stored as
+objects of their own.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from stix2.exceptions import STIXError
 from stix2.registry import STIX2_OBJ_MAPS
 
 from trilink.cyber.errors import CyberInputError, Problem
-from trilink.cyber.markings import label_of_marking, source_tlp
+from trilink.cyber.markings import TRILINK_IDENTITY_ID, label_of_marking, source_tlp
 from trilink.errors import LabelError, TrilinkError
 from trilink.model.label import Label
 
@@ -82,9 +83,13 @@ def load_json(raw: bytes, source: str, *, limit: int = MAX_FILE_BYTES) -> Any:
             path=source,
         )
     try:
-        return json.loads(raw)
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise CyberInputError(f"not UTF-8 text: {err}", path=source) from None
+        raise CyberInputError(
+            f"not UTF-8 text ({err.reason} at byte {err.start})", path=source
+        ) from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise CyberInputError(
             f"not JSON: {err.msg} at line {err.lineno} column {err.colno}", path=source
@@ -193,7 +198,7 @@ def parse_objects(objects: Sequence[Any], source: str) -> Parsed:
         if problem is not None:
             out.problems.append(problem)
             continue
-        if obj["type"] in CONTEXT_TYPES:
+        if obj["type"] in CONTEXT_TYPES or obj["id"] == TRILINK_IDENTITY_ID:
             if obj["type"] == "marking-definition":
                 out.markings[obj["id"]] = obj
             continue
