@@ -10,8 +10,8 @@ import pytest
 import stix2
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.cyber.helpers_cyber import BUNDLE, strict_problems
 
+from tests.cyber.helpers_cyber import BUNDLE, strict_problems
 from trilink.cyber.bundle import bundle_of
 from trilink.cyber.markings import (
     TLP2,

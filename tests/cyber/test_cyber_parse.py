@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.cyber.helpers_cyber import BUNDLE, MISP, fixture_ids
 
+from tests.cyber.helpers_cyber import BUNDLE, MISP, fixture_ids
 from trilink.cyber import stixio
 from trilink.cyber.errors import CyberInputError
 from trilink.cyber.misp import is_misp, parse_misp

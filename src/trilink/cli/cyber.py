@@ -23,7 +23,7 @@ from trilink.cyber.markings import tlp_conflict
 from trilink.cyber.misp import is_misp, parse_misp
 from trilink.cyber.plan import KIND, ImportPlan, held_from_reports, plan_import
 from trilink.cyber.stixio import MAX_FILE_BYTES, Parsed, load_json, parse_document, summary
-from trilink.errors import InputError
+from trilink.errors import InputError, LabelError
 from trilink.model.label import Label, parse_label
 
 app = typer.Typer(
@@ -54,7 +54,10 @@ def _read(path: Path) -> bytes:
 
 
 def _label(text: str) -> Label:
-    return parse_label(text)
+    try:
+        return parse_label(text)
+    except LabelError as err:
+        raise InputError(str(err), field="--label") from None
 
 
 def _show_problems(problems: Sequence[Problem]) -> None:
@@ -188,6 +191,21 @@ def export(
     console.print(f"{len(entries)} objects written to {out}")
 
 
+def taxii_connection(user: str | None, password: str | None, ca_file: Path | None) -> Any:
+    """A taxii2-client connection verifying the server with ``ca_file`` (when given).
+
+    requests lets $REQUESTS_CA_BUNDLE override a session's ``verify``, so with a CA file the
+    session ignores the environment (proxies from the environment too)."""
+    from taxii2client.common import _HTTPConnection
+
+    conn = _HTTPConnection(
+        user or None, password or None, str(ca_file) if ca_file else True, version="2.1"
+    )
+    if ca_file is not None:
+        conn.session.trust_env = False
+    return conn
+
+
 @app.command("pull")
 def pull(
     url: str = typer.Argument(..., help="TAXII 2.1 API root URL, e.g. https://host/taxii2/jpn/."),
@@ -218,14 +236,10 @@ def pull(
     parsed_label = _label(label)
     password = os.environ.get(password_env, "")
     root = url.rstrip("/") + "/"
-    verify: bool | str = str(ca_file) if ca_file else True
     objects: list[Any] = []
     try:
         coll = Collection(
-            f"{root}collections/{collection}/",
-            user=user or None,
-            password=password or None,
-            verify=verify,
+            f"{root}collections/{collection}/", conn=taxii_connection(user, password, ca_file)
         )
         kw: dict[str, Any] = {"added_after": added_after} if added_after else {}
         for envelope in as_pages(coll.get_objects, per_request=page, **kw):

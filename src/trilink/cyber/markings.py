@@ -80,7 +80,9 @@ def stricter_tlp(a: str, b: str) -> str:
     return a if TLP_ORDER.index(a) >= TLP_ORDER.index(b) else b
 
 
-def _uuid4_shaped(text: str) -> str:
+def uuid4_shaped(text: str) -> str:
+    """A deterministic UUID with the version-4 layout (``stix2-validator --strict`` wants
+    v4 ids on SDOs and SROs), from SHA-256 of ``text``."""
     raw = bytearray(hashlib.sha256(text.encode("utf-8")).digest()[:16])
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
@@ -88,7 +90,7 @@ def _uuid4_shaped(text: str) -> str:
 
 
 def label_marking_id(label: Label) -> str:
-    return f"marking-definition--{_uuid4_shaped('trilink-label:' + str(label))}"
+    return f"marking-definition--{uuid4_shaped('trilink-label:' + str(label))}"
 
 
 def tlp_marking(level: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trilink.cyber.errors import CyberInputError, Problem
-from trilink.cyber.markings import TLP2, stricter_tlp
+from trilink.cyber.markings import TLP2, stricter_tlp, uuid4_shaped
 from trilink.cyber.stixio import Parsed, parse_objects
 
 # MISP distribution levels (event and attribute "distribution").
@@ -46,8 +46,6 @@ HASHES = {
     "sha512": "SHA-512",
     "ssdeep": "SSDEEP",
 }
-# MISP namespace for deterministic ids of galaxy clusters without a uuid.
-_NS = uuid.UUID("4d1c2e9a-7b3f-4e58-9a61-0f2b8c7d6e5a")
 _TECHNIQUE_RE = re.compile(r"\b(T\d{4}(?:\.\d{3})?)\b")
 MAX_EVENTS = 1000
 MAX_ATTRIBUTES = 100_000
@@ -125,11 +123,14 @@ def _pattern(kind: str, value: str) -> str | None:
 
 
 def _stix_uuid(value: Any, seed: str) -> str:
+    """The MISP uuid when it is a version-4 UUID (as MISP makes them), else one derived
+    from ``seed`` (stable across exports)."""
     text = str(value or "")
     try:
-        return str(uuid.UUID(text))
+        found = uuid.UUID(text)
     except ValueError:
-        return str(uuid.uuid5(_NS, seed))
+        return uuid4_shaped(f"misp:{seed}")
+    return str(found) if found.version == 4 else uuid4_shaped(f"misp:{seed}:{found}")
 
 
 def _all_attributes(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -304,7 +305,7 @@ def map_event(
         refs.append(ind["id"])
         meta.mapped += 1
         for t in threats:
-            rel_id = f"relationship--{uuid.uuid5(_NS, ind['id'] + t['id'])}"
+            rel_id = f"relationship--{uuid4_shaped(ind['id'] + t['id'])}"
             objects.append(
                 {
                     "type": "relationship",
