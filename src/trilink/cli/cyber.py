@@ -191,6 +191,84 @@ def export(
     console.print(f"{len(entries)} objects written to {out}")
 
 
+MAX_LINE = 64 * 1024
+
+
+@app.command("match")
+def match(
+    logfile: Path = typer.Argument(..., help="A text log: one event per line."),
+    directory: Path = DirOption,
+    nation: str = NationOption,
+    publish: bool = typer.Option(
+        False, "--publish", help="Publish one STIX sighting per matched indicator."
+    ),
+    label: str = typer.Option(
+        None,
+        "--label",
+        help="With --publish: the sightings' label, e.g. 'SECRET//REL TO USA, JPN'.",
+    ),
+) -> None:
+    """Match the IPs, domains, URLs, e-mail addresses, file names and hashes in a log against
+    the indicators the node holds (STIX patterns); optionally publish sightings."""
+    import time
+
+    from trilink.cyber.match import Matcher, sightings
+    from trilink.cyber.stixio import parse_objects
+    from trilink.model.ids import utc_timestamp
+
+    parsed_label = _label(label) if publish else None
+    if publish and label is None:
+        raise InputError("--publish needs --label", field="--label")
+    with client_for(directory, nation) as client:
+        held = client.reports(kind=KIND)
+        indicators = [
+            r["payload"]["object"]
+            for r in held
+            if not r.get("tombstone") and r["payload"].get("stix_type") == "indicator"
+        ]
+        matcher = Matcher.from_indicators(indicators)
+        started = time.perf_counter()
+        lines = 0
+        try:
+            with logfile.open("r", encoding="utf-8", errors="replace") as fh:
+
+                def read() -> Any:
+                    nonlocal lines
+                    for line in fh:
+                        lines += 1
+                        yield line[:MAX_LINE]
+
+                hits = matcher.match_lines(read())
+        except FileNotFoundError:
+            raise InputError("log file not found", path=str(logfile)) from None
+        took = time.perf_counter() - started
+        console.print(
+            f"{logfile}: {lines} lines against {len(matcher.trees)} indicators in {took:.2f} s; "
+            f"{len(hits)} indicators matched"
+            + (f"; {len(matcher.unsupported)} indicators use patterns not matched here"
+               if matcher.unsupported else "")
+        )  # fmt: skip
+        names = {i["id"]: i.get("name", "") for i in indicators}
+        for iid, hit in sorted(hits.items(), key=lambda kv: -kv[1].count):
+            console.print(
+                f"  {iid} {names.get(iid, '')!r}: {hit.count} lines (first at line {hit.lines[0]})"
+            )
+        if publish and hits and parsed_label is not None:
+            objects = sightings(hits, client.nation, utc_timestamp(), logfile.name)
+            parsed = parse_objects(objects, logfile.name)
+            plan = plan_import(
+                parsed.objects,
+                held_from_reports(held, client.nation),
+                source=f"match:{logfile.name}",
+            )
+            done = _publish(client, plan, parsed_label)
+            partners = sorted({p for r in done for p in r.get("released_to", [])})
+            console.print(
+                f"published {len(hits)} sightings under {parsed_label}"
+                + (f"; released to {', '.join(partners)}" if partners else "")
+            )
+
+
 def taxii_connection(user: str | None, password: str | None, ca_file: Path | None) -> Any:
     """A taxii2-client connection verifying the server with ``ca_file`` (when given).
 
