@@ -312,3 +312,41 @@ def test_import_refuses_a_broken_label_before_reading_anything(net: Path) -> Non
     with pytest.raises(InputError, match="no-such.json: file not found"):
         run("cyber", "import", "no-such.json", "--dir", str(net), "--nation", "JPN",
             "--label", TO_JPN)  # fmt: skip
+
+
+def test_a_sighting_on_jpn_networks_flows_back_to_the_originator(
+    net: Path, tmp_path: Path
+) -> None:
+    def jpn_holds_the_c2_indicator() -> bool:
+        with localnet.client_for(net, "JPN") as client:
+            return any(
+                r["payload"]["stix_id"].startswith("indicator--1f6a")
+                for r in client.reports(kind="cyber.stix", origin="USA")
+            )
+
+    wait_until(jpn_holds_the_c2_indicator, 60, "JPN to receive USA's indicators")
+    log = tmp_path / "proxy.log"
+    log.write_text(
+        "2026-11-04T03:00:01Z proxy 10.20.0.7 CONNECT celasllc.example:443\n"
+        "2026-11-04T03:00:02Z proxy 10.20.0.8 GET http://intranet.example/\n"
+        "2026-11-04T03:05:00Z proxy 10.20.0.7 CONNECT celasllc.example:443\n"
+    )
+    code, out = run("cyber", "match", str(log), "--dir", str(net), "--nation", "JPN",
+                    "--publish", "--label", "SECRET//REL TO USA, JPN")  # fmt: skip
+    assert code == 0, out
+    assert "indicator--1f6a2c3e-5b7d-4f9a-8c1e-3d5b7f9a1c2e" in out and "2 lines" in out
+    assert "released to USA" in out
+
+    def usa_sees_the_sighting() -> list[dict[str, Any]]:
+        with localnet.client_for(net, "USA") as client:
+            return [
+                r for r in client.reports(kind="cyber.stix", origin="JPN")
+                if r["payload"]["stix_type"] == "sighting"
+            ]  # fmt: skip
+
+    wait_until(lambda: bool(usa_sees_the_sighting()), 60, "USA to receive JPN's sighting")
+    (sighting,) = usa_sees_the_sighting()
+    obj = sighting["payload"]["object"]
+    assert obj["sighting_of_ref"] == "indicator--1f6a2c3e-5b7d-4f9a-8c1e-3d5b7f9a1c2e"
+    assert (obj["count"], obj["first_seen"]) == (2, "2026-11-04T03:00:01Z")
+    assert sighting["label"] == "SECRET//REL TO USA, JPN"
