@@ -95,3 +95,35 @@ def test_fuzz_lines(line: str) -> None:
     m = Matcher.from_indicators(objs)
     for iid in m.match_line(line):
         assert iid in m.trees
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["ipv4-addr:value", "domain-name:value", "file:name", "file:hashes.MD5",
+                     "file:hashes.'SHA-256'", "url:value", "file:value", "x:value"]),
+    st.text(max_size=30),
+    st.sampled_from([" = ", "=", "  =  "]),
+)  # fmt: skip
+def test_the_fast_pattern_path_accepts_only_what_the_grammar_accepts(
+    path: str, value: str, eq: str
+) -> None:
+    from stix2patterns.validator import run_validator
+
+    from trilink.cyber.patterns import simple_comparison
+
+    quoted = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    for pattern in (f"[{path}{eq}{quoted}]", f"[{path}{eq}'{value}']"):
+        found = simple_comparison(pattern)
+        if found is not None:
+            assert run_validator(pattern, stix_version="2.1") == [], pattern
+            assert found[2] == value or pattern.endswith(f"'{value}']")
+
+
+def test_file_paths_and_ports() -> None:
+    m = Matcher.from_indicators(
+        [ind("f", "[file:name = 'evil.dll']"), ind("d", "[domain-name:value = 'c2.example']")]
+    )
+    assert m.match_line(r"load C:\Windows\Temp\evil.dll") == ["indicator--f"]
+    assert m.match_line("tls sni=c2.example:8443") == ["indicator--d"]
+    assert m.match_line("mail from x@C2.Example") == ["indicator--d"]
+    assert m.match_line("http://c2.example/path") == ["indicator--d"]

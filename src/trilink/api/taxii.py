@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import bisect
 import threading
 import uuid
 from collections import OrderedDict
@@ -46,7 +47,7 @@ from fastapi.responses import JSONResponse, Response
 from trilink.cyber.bundle import marked
 from trilink.cyber.errors import CyberInputError
 from trilink.cyber.markings import marking_objects
-from trilink.cyber.plan import KIND, held_from_reports, plan_import, ts_key
+from trilink.cyber.plan import KIND, Held, plan_import, ts_key
 from trilink.cyber.stixio import parse_document
 from trilink.errors import LabelError, TrilinkError
 from trilink.model.label import Label, parse_label
@@ -83,13 +84,105 @@ class Entry:
 
 
 @dataclass
-class _Held:
-    """Decoded ``cyber.stix`` reports, read incrementally from the store."""
+class RootView:
+    """What one API root serves, in the order the node stored it (append-only between
+    tombstones), with the indexes paging needs: a page costs what it returns, not what the
+    collection holds."""
 
-    last_seq: int = 0
-    rows: list[tuple[int, str, Any, Label]] = field(default_factory=list)  # seq, added, env, lbl
-    objects: dict[int, Mapping[str, Any]] = field(default_factory=dict)
-    dead: set[tuple[str, str]] = field(default_factory=set)  # (origin, id) tombstoned
+    entries: list[Entry] = field(default_factory=list)
+    latest: dict[str, Entry] = field(default_factory=dict)
+    first: dict[str, Entry] = field(default_factory=dict)
+    by_id: dict[str, list[int]] = field(default_factory=dict)
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    labels: set[str] = field(default_factory=set)
+    context: set[str] = field(default_factory=set)
+
+    def add(self, e: Entry) -> None:
+        if (e.id, e.version) in self.seen:
+            return
+        self.seen.add((e.id, e.version))
+        self.by_id.setdefault(e.id, []).append(len(self.entries))
+        self.entries.append(e)
+        if e.id not in self.latest or ts_key(e.version) >= ts_key(self.latest[e.id].version):
+            self.latest[e.id] = e
+        if e.id not in self.first or ts_key(e.version) < ts_key(self.first[e.id].version):
+            self.first[e.id] = e
+
+
+@dataclass
+class Row:
+    seq: int
+    added: str
+    origin: str
+    report_id: str
+    label: Label
+    envelope: Any
+    payload: Mapping[str, Any]
+
+
+class Views:
+    """The node's ``cyber.stix`` reports, read incrementally from its store, as each API root
+    serves them; and this node's own objects by STIX id (to version them on POST)."""
+
+    def __init__(self, nation: str, roots: Sequence[str], policy: Any) -> None:
+        self.nation = nation
+        self.home = nation.lower()
+        self.roots = list(roots)
+        self.policy = policy
+        self.last_seq = 0
+        self.rows: list[Row] = []
+        self.dead: set[tuple[str, str]] = set()
+        self.views: dict[str, RootView] = {r: RootView() for r in roots}
+        self.own: dict[str, Held] = {}
+        self.lock = threading.Lock()
+
+    def feed(self, new: Sequence[Any], tombstones: Sequence[Any], last_seq: int) -> None:
+        rows: list[Row] = []
+        for s in new:
+            env = s.report.envelope
+            try:
+                label = parse_label(env.label)
+            except LabelError:
+                continue
+            payload = report_json(s.report)["payload"]
+            rows.append(Row(s.seq, s.stored_at, env.origin, env.id, label, env, payload))
+        self.rows += rows
+        for row in rows:
+            if row.origin == self.nation:
+                sid = str(row.payload["stix_id"])
+                mod = str(row.payload.get("modified", ""))
+                if sid not in self.own or ts_key(mod) >= ts_key(self.own[sid].modified):
+                    self.own[sid] = Held(row.report_id, mod, row.payload["object"])
+        if tombstones:
+            for s in tombstones:
+                self.dead.add((s.report.envelope.origin, s.report.envelope.id))
+            self.own = {k: v for k, v in self.own.items()
+                        if (self.nation, v.report_id) not in self.dead}  # fmt: skip
+            self.views = {r: RootView() for r in self.roots}
+            rows = self.rows
+        for row in rows:
+            if (row.origin, row.report_id) not in self.dead:
+                for root, view in self.views.items():
+                    self._add(root, view, row)
+        self.last_seq = last_seq
+
+    def _add(self, root: str, view: RootView, row: Row) -> None:
+        if root != self.home and (
+            row.origin != self.nation or not decide(row.envelope, root.upper(), self.policy).allow
+        ):
+            return
+        obj = row.payload["object"]
+        version = str(obj.get("modified") or obj.get("created") or row.added)
+        text = str(row.label)
+        if text not in view.labels:
+            view.labels.add(text)
+            for m in marking_objects([row.label]):
+                if m["id"] not in view.context:
+                    view.context.add(m["id"])
+                    view.add(Entry(row.seq, 0, row.added, m["id"], m["type"], _version(m), m))
+        sid = str(row.payload["stix_id"])
+        view.add(Entry(row.seq, 1, row.added, sid, str(row.payload["stix_type"]), version,
+                       marked(obj, row.label)))  # fmt: skip
 
 
 def taxii_json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -127,8 +220,7 @@ def install_taxii(
     home = nation.lower()
     policy = service.config.policy
     roots = [home, *sorted(p.lower() for p in policy.partners)]
-    held = _Held()
-    held_lock = threading.Lock()
+    views = Views(nation, roots, policy)
     statuses: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     # -- authentication -------------------------------------------------------------------
@@ -200,97 +292,16 @@ def install_taxii(
             raise refuse(request, 404, f"no collection {cid[:64]!r} in API root {root}")
 
     # -- what each root serves ------------------------------------------------------------
-    def refresh() -> _Held:
-        with held_lock:
+    def refresh() -> Views:
+        with views.lock:
             with db_lock:
                 last = db.last_seq()
-                if last == held.last_seq:
-                    return held
-                new = db.reports(after_seq=held.last_seq, kind=KIND)
-                dead = db.reports(after_seq=held.last_seq, kind="tombstone")
-            for s in new:
-                env = s.report.envelope
-                try:
-                    label = parse_label(env.label)
-                except LabelError:
-                    continue
-                payload = report_json(s.report)["payload"]
-                held.rows.append((s.seq, s.stored_at, env, label))
-                held.objects[s.seq] = payload
-            for s in dead:
-                held.dead.add((s.report.envelope.origin, s.report.envelope.id))
-            held.last_seq = last
-            return held
-
-    def entries(root: str, upto: int | None = None) -> tuple[list[Entry], int]:
-        state = refresh()
-        partner = root.upper() if root != home else None
-        out: list[Entry] = []
-        seen: set[tuple[str, str]] = set()
-        labels: dict[str, int] = {}
-        context: list[Entry] = []
-        snapshot = state.last_seq if upto is None else upto
-        for seq, added, env, label in list(state.rows):
-            if seq > snapshot:
-                break
-            if (env.origin, env.id) in state.dead:
-                continue
-            if partner is not None and (
-                env.origin != nation or not decide(env, partner, policy).allow
-            ):
-                continue
-            payload = state.objects[seq]
-            obj = payload["object"]
-            sid = str(payload["stix_id"])
-            version = str(obj.get("modified") or obj.get("created") or added)
-            if (sid, version) in seen:
-                continue
-            seen.add((sid, version))
-            text = str(label)
-            if text not in labels:
-                labels[text] = seq
-                known = {e.id for e in context}
-                for m in marking_objects([label]):
-                    if m["id"] not in known:
-                        context.append(Entry(seq, 0, added, m["id"], m["type"], _version(m), m))
-            out.append(Entry(seq, 1, added, sid, str(payload["stix_type"]), version,
-                             marked(obj, label)))  # fmt: skip
-        merged = sorted([*context, *out], key=lambda e: (e.seq, e.sub))
-        return merged, snapshot
-
-    def select(
-        items: list[Entry],
-        *,
-        added_after: str | None,
-        ids: set[str] | None,
-        types: set[str] | None,
-        versions: str,
-        spec_versions: set[str] | None,
-    ) -> list[Entry]:
-        if spec_versions is not None and "2.1" not in spec_versions:
-            return []
-        picked = [
-            e for e in items if (ids is None or e.id in ids) and (types is None or e.type in types)
-        ]
-        wanted = {v.strip() for v in versions.split(",") if v.strip()} or {"last"}
-        if "all" not in wanted:
-            by_id: dict[str, list[Entry]] = {}
-            for e in picked:
-                by_id.setdefault(e.id, []).append(e)
-            keep: set[int] = set()
-            for group in by_id.values():
-                ordered = sorted(group, key=lambda e: ts_key(e.version))
-                if "last" in wanted:
-                    keep.add(id(ordered[-1]))
-                if "first" in wanted:
-                    keep.add(id(ordered[0]))
-                stamps = {ts_key(v) for v in wanted - {"first", "last"}}
-                keep.update(id(e) for e in group if ts_key(e.version) in stamps)
-            picked = [e for e in picked if id(e) in keep]
-        if added_after:
-            after = ts_key(added_after)
-            picked = [e for e in picked if ts_key(e.date_added) > after]
-        return picked
+                if last == views.last_seq:
+                    return views
+                new = db.reports(after_seq=views.last_seq, kind=KIND)
+                dead = db.reports(after_seq=views.last_seq, kind="tombstone")
+            views.feed(new, dead, last)
+            return views
 
     def page(
         request: Request,
@@ -303,37 +314,68 @@ def install_taxii(
         versions_default: str = "last",
     ) -> tuple[list[Entry], bool, str]:
         q = request.query_params
-        snapshot: int | None = None
-        offset = 0
+        start = 0
         if next_:
-            try:
-                snap_text, _, off_text = next_.partition(".")
-                snapshot, offset = int(snap_text), int(off_text)
-            except ValueError:
-                raise HTTPException(
-                    400, f"'next' {next_[:40]!r} is not a cursor of this server"
-                ) from None
-            if snapshot < 0 or offset < 0:
-                raise HTTPException(400, "'next' is not a cursor of this server")
-        items, snap = entries(root, snapshot)
+            if not next_.isascii() or not next_.isdigit() or len(next_) > 18:
+                raise HTTPException(400, f"'next' {next_[:40]!r} is not a cursor of this server")
+            start = int(next_)
+        state = refresh()
+        with state.lock:
+            view = state.views[root]
+            entries = view.entries
 
-        def split(name: str) -> set[str] | None:
-            value = q.get(f"match[{name}]")
-            return {v.strip() for v in value.split(",") if v.strip()} if value else None
+            def split(name: str) -> set[str] | None:
+                value = q.get(f"match[{name}]")
+                return {v.strip() for v in value.split(",") if v.strip()} if value else None
 
-        ids = {oid} if oid is not None else split("id")
-        chosen = select(
-            items,
-            added_after=added_after,
-            ids=ids,
-            types=split("type"),
-            versions=q.get("match[version]", versions_default),
-            spec_versions=split("spec_version"),
-        )
-        size = min(limit or MAX_PAGE, MAX_PAGE)
-        window = chosen[offset : offset + size]
-        more = offset + size < len(chosen)
-        return window, more, f"{snap}.{offset + size}" if more else ""
+            specs = split("spec_version")
+            if specs is not None and "2.1" not in specs:
+                return [], False, ""
+            ids = {oid} if oid is not None else split("id")
+            types = split("type")
+            wanted = {
+                v.strip() for v in q.get("match[version]", versions_default).split(",")
+                if v.strip()
+            } or {"last"}  # fmt: skip
+            stamps = {ts_key(v) for v in wanted - {"first", "last", "all"}}
+            after = ts_key(added_after) if added_after else None
+            if ids is not None:
+                order: Sequence[int] = sorted(
+                    i for x in ids for i in view.by_id.get(x, ()) if i >= start
+                )
+            else:
+                begin = start
+                if after is not None:
+                    begin = max(start, bisect.bisect_right(
+                        entries, after, key=lambda e: ts_key(e.date_added)
+                    ))  # fmt: skip
+                order = range(begin, len(entries))
+
+            def fits(e: Entry) -> bool:
+                if types is not None and e.type not in types:
+                    return False
+                if after is not None and ts_key(e.date_added) <= after:
+                    return False
+                if "all" in wanted:
+                    return True
+                return (
+                    ("last" in wanted and view.latest.get(e.id) is e)
+                    or ("first" in wanted and view.first.get(e.id) is e)
+                    or (bool(stamps) and ts_key(e.version) in stamps)
+                )
+
+            size = min(limit or MAX_PAGE, MAX_PAGE)
+            window: list[Entry] = []
+            more, nxt = False, ""
+            for i in order:
+                e = entries[i]
+                if not fits(e):
+                    continue
+                if len(window) == size:
+                    more, nxt = True, str(i)
+                    break
+                window.append(e)
+            return window, more, nxt
 
     def added_headers(window: Sequence[Entry]) -> dict[str, str]:
         if not window:
@@ -549,10 +591,10 @@ def install_taxii(
                 )
             else:
                 good.append(p)
-        with db_lock:
-            mine = db.reports(kind=KIND)
-        own = [report_json(s.report) for s in mine if s.report.envelope.origin == nation]
-        plan = plan_import(good, held_from_reports(own, nation), source=source)
+        state = refresh()
+        with state.lock:
+            own = dict(state.own)
+        plan = plan_import(good, own, source=source)
         by_id = {p.id: p for p in good}
         items = [
             Item(KIND, str(by_id[pl.stix_id].label), _builtins(pl), [], rid)

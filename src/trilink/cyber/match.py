@@ -10,9 +10,11 @@ line; ``OR``: any). Patterns using other operators (``LIKE``, ``MATCHES``, ``>``
 negation, ``FOLLOWEDBY`` or qualifiers (``WITHIN``, ``REPEATS``) are not matched here and
 are counted as unsupported, never guessed.
 
-Speed: all atoms are in one hash index; a line is scanned by one compiled regular expression
-and only indicators sharing an atom with it are evaluated, so the cost per line does not grow
-with the number of indicators.
+Speed: all atoms are in one hash index keyed by value; a line is split into tokens by one
+compiled regular expression, each token is looked up, and only indicators sharing an atom
+with the line are evaluated, so the cost per line does not grow with the number of
+indicators. Simple one-comparison patterns compile without the ANTLR parser
+(``trilink.cyber.patterns``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 
 from stix2 import patterns as sp
 from stix2.pattern_visitor import create_pattern_object
+
+from trilink.cyber.patterns import simple_comparison
 
 # (category, value): category is what a log line shows ("ip", "domain", "url", "email",
 # "hash", "filename"); values are lower-cased except file names and URLs.
@@ -39,15 +43,7 @@ _FIELDS: dict[tuple[str, str], str] = {
     ("email-addr", "value"): "email",
     ("file", "name"): "filename",
 }
-_LINE_RE = re.compile(
-    r"(?P<url>\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s\"'<>]+)"
-    r"|(?P<email>\b[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
-    r"|(?P<ip>\b(?:\d{1,3}\.){3}\d{1,3}\b)"
-    r"|(?P<hash>\b[0-9a-fA-F]{32,128}\b)"
-    r"|(?P<domain>\b(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b)"
-    r"|(?P<ip6>\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b)"
-)
-_FILENAME_RE = re.compile(r"[^\s\"'<>/\\|]+\.[A-Za-z0-9]{1,8}")
+_TOKEN_RE = re.compile(r"[^\s\"'<>,;()\[\]{}|=]+")
 
 
 class Unsupported(Exception):
@@ -75,14 +71,17 @@ def _compile(node: Any) -> Tree:
         value = node.rhs.value
         if not isinstance(value, str):
             raise Unsupported("non-string constants")
-        kind = path.object_type_name
-        if kind == "file" and len(parts) == 2 and parts[0] == "hashes":
-            return ("atom", ("hash", value.lower()))
-        category = _FIELDS.get((kind, ".".join(str(p) for p in parts)))
-        if category is None:
-            raise Unsupported(f"{kind}:{'.'.join(str(p) for p in parts)}")
-        return ("atom", (category, _norm(category, value)))
+        return _atom_of(path.object_type_name, [str(p) for p in parts], value)
     raise Unsupported(node.__class__.__name__)
+
+
+def _atom_of(kind: str, parts: list[str], value: str) -> Tree:
+    if kind == "file" and len(parts) == 2 and parts[0] == "hashes":
+        return ("atom", ("hash", value.lower()))
+    category = _FIELDS.get((kind, ".".join(parts)))
+    if category is None:
+        raise Unsupported(f"{kind}:{'.'.join(parts)}")
+    return ("atom", (category, _norm(category, value)))
 
 
 def _norm(category: str, value: str) -> str:
@@ -122,7 +121,7 @@ class Matcher:
     trees: dict[str, Tree] = field(default_factory=dict)
     index: dict[Atom, list[str]] = field(default_factory=dict)
     unsupported: dict[str, str] = field(default_factory=dict)  # indicator id -> why
-    has_filenames: bool = False
+    values: dict[str, list[Atom]] = field(default_factory=dict)  # atom value -> atoms
 
     @classmethod
     def from_indicators(cls, indicators: Iterable[Mapping[str, Any]]) -> Matcher:
@@ -135,9 +134,13 @@ class Matcher:
             if not isinstance(pattern, str):
                 continue
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    tree = _compile(create_pattern_object(pattern, version="2.1"))
+                simple = simple_comparison(pattern)
+                if simple is not None:
+                    tree = _atom_of(*simple)
+                else:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        tree = _compile(create_pattern_object(pattern, version="2.1"))
             except Unsupported as why:
                 m.unsupported[iid] = str(why)
                 continue
@@ -146,29 +149,38 @@ class Matcher:
                 continue
             m.trees[iid] = tree
             for atom in set(_atoms(tree)):
+                if atom not in m.index:
+                    m.values.setdefault(atom[1], []).append(atom)
                 m.index.setdefault(atom, []).append(iid)
-                m.has_filenames |= atom[0] == "filename"
         return m
 
     def line_atoms(self, line: str) -> set[Atom]:
+        """The atoms of any indicator that this line shows: each token of the line (split at
+        white space, quotes, brackets, ``=``, ``,``, ``;``, ``|``), lower-cased, without a
+        ``:port`` or trailing dot, the host of a URL, the domain of an e-mail address and the
+        base name of a path are looked up in one hash index."""
+        values = self.values
         found: set[Atom] = set()
-        for mo in _LINE_RE.finditer(line):
-            kind = mo.lastgroup
-            text = mo.group()
-            if kind == "url":
-                found.add(("url", text))
-                host = text.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0].lower()
-                found.add(("ip" if host.replace(".", "").isdigit() else "domain", host))
-            elif kind == "ip6":
-                found.add(("ip", text.lower()))
-            elif kind == "email":
-                found.add(("email", text.lower()))
-                found.add(("domain", text.rsplit("@", 1)[1].lower()))
-            elif kind is not None:
-                found.add((kind, text.lower()))
-        if self.has_filenames:
-            for name in _FILENAME_RE.findall(line):
-                found.add(("filename", name))
+        for token in _TOKEN_RE.findall(line):
+            if token in values:  # URLs and file names keep their case
+                found.update(values[token])
+            low = token.lower().rstrip(".")
+            if low in values:
+                found.update(values[low])
+            if "://" in low:
+                host = low.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
+                low = host
+            elif "@" in low:
+                low = low.rsplit("@", 1)[1]
+            elif "/" in token or "\\" in token:
+                base = token.replace("\\", "/").rsplit("/", 1)[1]
+                if base in values:
+                    found.update(values[base])
+                continue
+            if low.count(":") == 1:
+                low = low.split(":", 1)[0]
+            if low in values:
+                found.update(values[low])
         return found
 
     def match_line(self, line: str) -> list[str]:

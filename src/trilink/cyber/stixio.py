@@ -25,6 +25,7 @@ from stix2.registry import STIX2_OBJ_MAPS
 
 from trilink.cyber.errors import CyberInputError, Problem
 from trilink.cyber.markings import TRILINK_IDENTITY_ID, label_of_marking, source_tlp
+from trilink.cyber.patterns import simple_comparison
 from trilink.errors import LabelError, TrilinkError
 from trilink.model.label import Label
 
@@ -172,10 +173,20 @@ def check_object(obj: Any, i: int, source: str) -> Problem | None:
     spec = obj.get("spec_version")
     if spec is not None and spec != "2.1":
         return Problem(source, where, "spec_version", f"{str(spec)[:20]!r}: only 2.1 is read")
+    checked = obj
+    pattern = obj.get("pattern")
+    if (
+        kind == "indicator"
+        and obj.get("pattern_type") == "stix"
+        and isinstance(pattern, str)
+        and simple_comparison(pattern) is not None
+    ):
+        # the pattern is already known good: stix2 checks everything else
+        checked = {**obj, "pattern_type": "x-trilink-checked"}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            stix2.parse(obj, allow_custom=True, version="2.1")
+            stix2.parse(checked, allow_custom=True, version="2.1")
     except (STIXError, ValueError, TypeError, KeyError, AttributeError) as err:
         return Problem(source, where, _error_field(err), _error_text(err))
     except RecursionError:
