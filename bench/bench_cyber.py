@@ -277,6 +277,12 @@ def main() -> None:
             f"({hits:,} indicators hit) | {rate:,.0f} lines/s |",
             f"| compiling {args.match_indicators:,} STIX patterns | {compile_s:.2f} s |",
             "",
+            "Goals of issue #18: >= 10x medallion on POST and paged GET (met for GET only: "
+            "each POSTed object is checked by `stix2`, about 0.45 ms, then signed, decided per "
+            "partner and audited); first-page latency within 2x as the collection grows (the "
+            f"run above grows it {g_count // max(t_count, 1)}-fold, not to 1,000,000); "
+            ">= 100,000 log lines/s against 10,000 indicators (not met: one Python process).",
+            "",
         ]
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -225,6 +225,15 @@ def test_post_an_envelope_and_read_its_status(net: Path) -> None:
         verify=ssl.create_default_context(cafile=ca),
     )  # fmt: skip
     assert r.status_code == 403
+    # withdrawn through TAXII DELETE: a signed tombstone, gone from every root
+    coll.delete_object(ind["id"])
+    with pytest.raises(HTTPError, match="404"):
+        jpn.get_object(ind["id"])
+    with pytest.raises(HTTPError, match="404"):
+        coll.get_object(ind["id"])
+    with NodeService.open_local(net, "USA") as node:
+        kinds = [s.report.envelope.kind for s in node.store.reports()]
+    assert "tombstone" in kinds
     big = b'{"objects": [' + b" " * (MAX_CONTENT + 10) + b"]}"
     r = httpx.post(
         f"{url}/taxii2/usa/collections/{coll.id}/objects/", content=big, auth=("USA", publisher),

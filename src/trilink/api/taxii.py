@@ -20,7 +20,7 @@ releasability markings: that label is the report's label).
     GET  /taxii2/{root}/collections/{cid}/                   one collection
     GET  /taxii2/{root}/collections/{cid}/manifest/          manifest
     GET  /taxii2/{root}/collections/{cid}/objects/           objects (POST: add)
-    GET  /taxii2/{root}/collections/{cid}/objects/{oid}/     one object
+    GET  /taxii2/{root}/collections/{cid}/objects/{oid}/     one object (DELETE: withdraw)
     GET  /taxii2/{root}/collections/{cid}/objects/{oid}/versions/
 
 ``added_after``, ``limit``, ``next``, ``match[id|type|version|spec_version]`` as TAXII 2.1
@@ -489,6 +489,34 @@ def install_taxii(
         if nxt:
             body["next"] = nxt
         return taxii_json(body, headers=added_headers(window))
+
+    @app.delete("/taxii2/{root}/collections/{cid}/objects/{oid}/", tags=["taxii"])
+    async def delete_object(root: str, cid: str, oid: str, request: Request) -> Response:
+        """Withdraw one of this node's own objects: a signed tombstone that removes it from
+        every node (and every TAXII root) that holds it. Own root, publisher token."""
+        check_accept(request)
+        token = caller(request, root)
+        collection_of(request, root, cid)
+        if root != home or token.partner is not None or not token.may("publisher"):
+            raise refuse(request, 403, "deleting needs a publisher token on the node's own "
+                         "API root", token.name)  # fmt: skip
+        state = refresh()
+        with state.lock:
+            mine = state.own.get(oid[:200])
+            held = oid[:200] in state.views[home].latest
+        if mine is None:
+            if held:
+                raise refuse(request, 403, f"{oid[:80]} is a partner's object: only its "
+                             "originator can withdraw it", token.name)  # fmt: skip
+            raise HTTPException(404, f"no object {oid[:80]!r} in this collection")
+        try:
+            await asyncio.to_thread(
+                service.delete, mine.report_id, "withdrawn through TAXII DELETE",
+                actor=f"taxii:{token.name}",
+            )  # fmt: skip
+        except TrilinkError as err:
+            raise HTTPException(422, str(err)) from None
+        return Response(status_code=200, media_type=TAXII_MEDIA)
 
     @app.get("/taxii2/{root}/collections/{cid}/objects/{oid}/versions/", tags=["taxii"])
     async def get_versions(
