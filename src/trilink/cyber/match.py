@@ -43,7 +43,10 @@ _FIELDS: dict[tuple[str, str], str] = {
     ("email-addr", "value"): "email",
     ("file", "name"): "filename",
 }
-_TOKEN_RE = re.compile(r"[^\s\"'<>,;()\[\]{}|=]+")
+_TOKEN_RE = re.compile(r"[^\s\"'<>,;()\[\]{}|=:/\\@]*[^\s\"'<>,;()\[\]{}|=:/\\@.]")
+_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://[^\s\"'<>]+")
+_EMAIL_RE = re.compile(r"[\w.+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+_IP6_RE = re.compile(r"[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}")
 
 
 class Unsupported(Exception):
@@ -121,7 +124,21 @@ class Matcher:
     trees: dict[str, Tree] = field(default_factory=dict)
     index: dict[Atom, list[str]] = field(default_factory=dict)
     unsupported: dict[str, str] = field(default_factory=dict)  # indicator id -> why
-    values: dict[str, list[Atom]] = field(default_factory=dict)  # atom value -> atoms
+    plain: dict[str, list[Atom]] = field(default_factory=dict)  # token -> atoms
+    urls: dict[str, list[Atom]] = field(default_factory=dict)
+    emails: dict[str, list[Atom]] = field(default_factory=dict)
+    ip6: dict[str, list[Atom]] = field(default_factory=dict)
+
+    def _index_value(self, atom: Atom) -> None:
+        category, value = atom
+        if category == "url":
+            self.urls.setdefault(value, []).append(atom)
+        elif category == "email":
+            self.emails.setdefault(value, []).append(atom)
+        elif category == "ip" and ":" in value:
+            self.ip6.setdefault(value, []).append(atom)
+        else:
+            self.plain.setdefault(value.lower(), []).append(atom)
 
     @classmethod
     def from_indicators(cls, indicators: Iterable[Mapping[str, Any]]) -> Matcher:
@@ -150,46 +167,42 @@ class Matcher:
             m.trees[iid] = tree
             for atom in set(_atoms(tree)):
                 if atom not in m.index:
-                    m.values.setdefault(atom[1], []).append(atom)
+                    m._index_value(atom)
                 m.index.setdefault(atom, []).append(iid)
         return m
 
     def line_atoms(self, line: str) -> set[Atom]:
-        """The atoms of any indicator that this line shows: each token of the line (split at
-        white space, quotes, brackets, ``=``, ``,``, ``;``, ``|``), lower-cased, without a
-        ``:port`` or trailing dot, the host of a URL, the domain of an e-mail address and the
-        base name of a path are looked up in one hash index."""
-        values = self.values
+        """The atoms of any indicator that this line shows. The lower-cased line is split into
+        tokens at white space, quotes, brackets and ``= , ; | : / \\ @`` (so a domain or IP
+        with a ``:port``, the host and path parts of a URL, the domain of an e-mail address and
+        the base name of a path are tokens of their own, a trailing dot dropped), and the set
+        of tokens meets one index of atom values; URLs, e-mail addresses and IPv6 addresses are
+        looked for only when some indicator names one. URLs and file names compare with their
+        case, as STIX ``=`` does."""
         found: set[Atom] = set()
-        for token in _TOKEN_RE.findall(line):
-            if token in values:  # URLs and file names keep their case
-                found.update(values[token])
-            low = token.lower().rstrip(".")
-            if low in values:
-                found.update(values[low])
-            if "://" in low:
-                host = low.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
-                low = host
-            elif "@" in low:
-                low = low.rsplit("@", 1)[1]
-            elif "/" in token or "\\" in token:
-                base = token.replace("\\", "/").rsplit("/", 1)[1]
-                if base in values:
-                    found.update(values[base])
-                continue
-            if low.count(":") == 1:
-                low = low.split(":", 1)[0]
-            if low in values:
-                found.update(values[low])
+        low = line.lower()
+        plain = self.plain
+        for key in plain.keys() & set(_TOKEN_RE.findall(low)):
+            for atom in plain[key]:
+                if atom[0] != "filename" or atom[1] in line:
+                    found.add(atom)
+        if self.urls and "://" in line:
+            for url in _URL_RE.findall(line):
+                found.update(self.urls.get(url, ()))
+        if self.emails and "@" in line:
+            for mail in _EMAIL_RE.findall(low):
+                found.update(self.emails.get(mail, ()))
+        if self.ip6 and ":" in line:
+            for addr in _IP6_RE.findall(low):
+                found.update(self.ip6.get(addr, ()))
         return found
 
     def match_line(self, line: str) -> list[str]:
         """The indicators this line matches."""
-        found = [a for a in self.line_atoms(line) if a in self.index]
-        if not found:
+        present = self.line_atoms(line)
+        if not present:
             return []
-        present = set(found)
-        candidates = {iid for a in found for iid in self.index[a]}
+        candidates = {iid for a in present for iid in self.index[a]}
         return sorted(i for i in candidates if _holds(self.trees[i], present))
 
     def match_lines(self, lines: Iterable[str]) -> dict[str, Hit]:
