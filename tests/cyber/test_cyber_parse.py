@@ -98,10 +98,13 @@ def test_misp_event_maps_to_stix_and_reports_what_it_skips() -> None:
     misp = parse_misp(doc, "misp-event.json")
     (event,) = misp.events
     assert event.distribution == "1 (This community only)"
-    assert event.tlp == "amber" and (event.attributes, event.mapped) == (8, 6)
+    assert event.tlp == "amber" and (event.attributes, event.mapped) == (9, 7)
     parsed = misp.parsed
     types = [p.type for p in parsed.objects]
     assert types.count("indicator") == 5 and types.count("vulnerability") == 1
+    # to_ids false: an observable for context, not an indicator
+    (sco,) = [p.obj for p in parsed.objects if p.type == "ipv4-addr"]
+    assert sco["value"] == "192.0.2.150"
     assert {"attack-pattern", "intrusion-set", "report", "relationship"} <= set(types)
     skipped = {(p.object.split()[-1], p.field) for p in parsed.problems}
     assert skipped == {

@@ -7,6 +7,8 @@ becomes one STIX ``report`` (its ``object_refs`` the objects made from it), and:
 - attributes with an indicator type (addresses, domains, URLs, hashes, e-mail addresses,
   file names, ``filename|<hash>`` pairs), in the event or inside MISP objects, become STIX
   ``indicator`` objects whose id is ``indicator--<attribute uuid>`` (stable across exports);
+  those marked ``to_ids: false`` (not for detection) become cyber-observables instead
+  (``ipv4-addr``, ``domain-name``, ``file``, ...), which matching never fires on;
 - ``vulnerability`` attributes become ``vulnerability`` objects (CVE external reference);
 - MITRE ATT&CK galaxy clusters and ``misp-galaxy:mitre-attack-pattern`` tags become
   ``attack-pattern`` objects, threat-actor clusters ``intrusion-set``, malware/tool clusters
@@ -120,6 +122,41 @@ def _pattern(kind: str, value: str) -> str | None:
         algo = HASHES[kind.split("|", 1)[1]]
         return f"[file:name = {_quote(name)} AND file:hashes.'{algo}' = {_quote(digest)}]"
     return None
+
+
+def _observable(kind: str, value: str) -> dict[str, Any] | None:
+    """The STIX cyber-observable of a MISP attribute (its id computed by ``stix2`` from its
+    value, as STIX 2.1 defines for SCOs), None when the value does not make one."""
+    import json
+    import warnings
+
+    import stix2
+    from stix2.exceptions import STIXError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if kind in ("ip-src", "ip-dst"):
+                sco: Any = (stix2.IPv6Address if ":" in value else stix2.IPv4Address)(value=value)
+            elif kind in ("domain", "hostname"):
+                sco = stix2.DomainName(value=value)
+            elif kind == "url":
+                sco = stix2.URL(value=value)
+            elif kind in ("email-src", "email-dst", "email"):
+                sco = stix2.EmailAddress(value=value)
+            elif kind == "filename":
+                sco = stix2.File(name=value)
+            elif kind in HASHES:
+                sco = stix2.File(hashes={HASHES[kind]: value})
+            elif kind.startswith("filename|") and kind.split("|", 1)[1] in HASHES:
+                name, _, digest = value.partition("|")
+                sco = stix2.File(name=name, hashes={HASHES[kind.split("|", 1)[1]]: digest})
+            else:
+                return None
+    except (STIXError, ValueError):
+        return None
+    out: dict[str, Any] = json.loads(sco.serialize())
+    return out
 
 
 def _stix_uuid(value: Any, seed: str) -> str:
@@ -280,6 +317,19 @@ def map_event(
                     source, label, "type", f"MISP attribute type {kind!r} is not mapped; skipped"
                 )
             )
+            continue
+        if attr.get("to_ids") is False or str(attr.get("to_ids", "")).lower() in ("0", "false"):
+            # MISP: not for detection. An observable (STIX cyber-observable), not an indicator,
+            # so matching never fires on it.
+            sco = _observable(kind, value.strip())
+            if sco is None:
+                problems.append(
+                    Problem(source, label, "value", f"not a valid {kind} observable; skipped")
+                )
+                continue
+            objects.append(sco)
+            refs.append(sco["id"])
+            meta.mapped += 1
             continue
         comment = str(attr.get("comment", "") or "").strip()
         ind: dict[str, Any] = {
