@@ -19,6 +19,7 @@ from trilink.model.payloads.missile import MissileTrackPayload, uncertainty_elli
 
 GEOD = Geod(ellps="WGS84")
 ENGINE_KINDS = [
+    "cyber.stix",
     "maritime.event",
     "maritime.track",
     "missile.track",
