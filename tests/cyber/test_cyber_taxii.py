@@ -359,3 +359,73 @@ def test_a_sighting_on_jpn_networks_flows_back_to_the_originator(
     assert obj["sighting_of_ref"] == "indicator--1f6a2c3e-5b7d-4f9a-8c1e-3d5b7f9a1c2e"
     assert (obj["count"], obj["first_seen"]) == (2, "2026-11-04T03:00:01Z")
     assert sighting["label"] == "SECRET//REL TO USA, JPN"
+
+
+def test_pull_from_the_oasis_reference_server_medallion(net: Path, tmp_path: Path) -> None:
+    """``cyber pull`` from a TAXII 2.1 server that is not trilink: medallion (the OASIS
+    reference implementation, in-memory backend), holding the Lazarus bundle."""
+    import importlib.util
+    import socket
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("medallion") is None:
+        pytest.skip("medallion (pip install medallion) is not installed")
+    cid = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+    data = {
+        "/discovery": {"title": "ref", "default": "http://127.0.0.1/api1/",
+                       "api_roots": ["http://127.0.0.1/api1/"]},
+        "api1": {"information": {"title": "api1", "versions": [TAXII_MEDIA],
+                                 "max_content_length": 10_000_000},
+                 "status": [],
+                 "collections": [{"id": cid, "title": "ref", "can_read": True,
+                                  "can_write": True, "objects": [], "manifest": [],
+                                  "media_types": ["application/stix+json;version=2.1"]}]},
+    }  # fmt: skip
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    config = {
+        "backend": {"module": "medallion.backends.memory_backend",
+                    "module_class": "MemoryBackend", "filename": str(tmp_path / "data.json")},
+        "users": {"cert": "secret"},
+        "taxii": {"max_page_size": 5},
+    }  # fmt: skip
+    (tmp_path / "medallion.json").write_text(json.dumps(config))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "medallion.scripts.run", "--port", str(port),
+         str(tmp_path / "medallion.json")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        root = f"http://127.0.0.1:{port}/api1/"
+        wait_until(lambda: _up(root), 30, "medallion to start")
+        coll = Collection(f"{root}collections/{cid}/", user="cert", password="secret")
+        status = coll.add_objects(BUNDLE.read_text())
+        assert status.success_count == len(fixture_ids())
+        os.environ["TRILINK_TAXII_PASSWORD"] = "secret"
+        try:
+            code, out = run("cyber", "pull", root, "--collection", cid, "--dir", str(net),
+                            "--nation", "KOR", "--label", "CONFIDENTIAL//REL TO KOR, JPN",
+                            "--user", "cert", "--page", "5")  # fmt: skip
+        finally:
+            del os.environ["TRILINK_TAXII_PASSWORD"]
+        assert code == 0, out
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    with localnet.client_for(net, "KOR") as client:
+        pulled = {
+            r["payload"]["stix_id"]
+            for r in client.reports(kind="cyber.stix", origin="KOR")
+            if r["payload"]["source"] == f"taxii:{root}collections/{cid}/"
+        }
+    assert pulled == fixture_ids()
+
+
+def _up(root: str) -> bool:
+    try:
+        return httpx.get(root, auth=("cert", "secret"), headers={"Accept": TAXII_MEDIA}).is_success
+    except httpx.HTTPError:
+        return False
