@@ -136,3 +136,51 @@ def test_post_names_the_bad_object_and_property(usa: tuple[TestClient, dict[str,
     r = client.post(objects_url("usa"), content=b"{}", auth=ctx["tokens"]["publisher"],
                     headers={**ACCEPT, "Content-Type": "application/json"})  # fmt: skip
     assert r.status_code == 415
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_fuzz_requests_never_fail_the_server(usa: tuple[TestClient, dict[str, Any]]) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    client, ctx = usa
+    auth = ctx["tokens"]["publisher"]
+    keys = st.sampled_from(["limit", "next", "added_after", "match[id]", "match[type]",
+                            "match[version]", "match[spec_version]", "x"])  # fmt: skip
+    values = st.text(max_size=40) | st.sampled_from(
+        ["0", "1", "-1", "99999999999999999999", "last", "first", "all", "2.1",
+         "2026-11-02T08:10:00.000Z", "indicator", "2026-13-45T99:99:99Z"]
+    )  # fmt: skip
+    bodies = st.binary(max_size=200) | st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["objects", "type", "id", "spec_version", "pattern", "x"]),
+                inner,
+                max_size=4,
+            )
+        ),
+        max_leaves=12,
+    ).map(lambda v: json.dumps({"objects": v} if not isinstance(v, dict) else v).encode())
+
+    @settings(
+        max_examples=120,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        st.dictionaries(keys, values, max_size=4),
+        bodies,
+        st.sampled_from(["usa", "jpn", "kor", "xx"]),
+    )
+    def check(params: dict[str, str], body: bytes, root: str) -> None:
+        url = f"/taxii2/{root}/collections/{collection_id('USA', root)}/objects/"
+        r = client.get(url, params=params, headers=ACCEPT, auth=auth)
+        assert r.status_code < 500, (params, r.text)
+        r = client.post(
+            url, content=body, auth=auth, headers={**ACCEPT, "Content-Type": TAXII_MEDIA}
+        )
+        assert r.status_code < 500, (body, r.text)  # fmt: skip
+
+    check()

@@ -147,8 +147,35 @@ def _error_text(err: Exception) -> str:
     return text.splitlines()[0][:300]
 
 
+# Context objects (marking and extension definitions, identities) repeat in every envelope:
+# the JSON text of the last ones found good, so each is checked by stix2 once.
+_GOOD_CONTEXT: dict[str, None] = {}
+_GOOD_CONTEXT_MAX = 4096
+
+
 def check_object(obj: Any, i: int, source: str) -> Problem | None:
     """Whether one object is good STIX 2.1 (``None``) or what is wrong with it."""
+    if isinstance(obj, dict) and obj.get("type") in (
+        "marking-definition",
+        "extension-definition",
+        "identity",
+    ):
+        try:
+            key = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError):
+            key = ""
+        if key and key in _GOOD_CONTEXT:
+            return None
+        problem = _check_object(obj, i, source)
+        if key and problem is None and len(key) <= 4096:
+            if len(_GOOD_CONTEXT) >= _GOOD_CONTEXT_MAX:
+                _GOOD_CONTEXT.pop(next(iter(_GOOD_CONTEXT)))
+            _GOOD_CONTEXT[key] = None
+        return problem
+    return _check_object(obj, i, source)
+
+
+def _check_object(obj: Any, i: int, source: str) -> Problem | None:
     where = _where(i, obj)
     if not isinstance(obj, dict):
         return Problem(source, where, "", "not a JSON object")
