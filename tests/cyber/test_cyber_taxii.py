@@ -25,6 +25,7 @@ from tests.federation.conftest import wait_until
 from trilink.api.taxii import MAX_CONTENT, TAXII_MEDIA, collection_id
 from trilink.cli.app import app
 from trilink.cli.cyber import taxii_connection
+from trilink.client import ApiError
 from trilink.cyber.bundle import bundle_of
 from trilink.cyber.markings import TRILINK_IDENTITY_ID
 from trilink.errors import InputError
@@ -345,6 +346,10 @@ def test_a_sighting_on_jpn_networks_flows_back_to_the_originator(
     assert code == 0, out
     assert "indicator--1f6a2c3e-5b7d-4f9a-8c1e-3d5b7f9a1c2e" in out and "2 lines" in out
     assert "released to USA" in out
+    # a sighting reveals the indicator: the node refuses a label wider than the indicator's
+    with pytest.raises(ApiError, match="derived"):
+        run("cyber", "match", str(log), "--dir", str(net), "--nation", "JPN", "--publish",
+            "--label", "SECRET//REL TO USA, JPN, KOR")  # fmt: skip
 
     def usa_sees_the_sighting() -> list[dict[str, Any]]:
         with localnet.client_for(net, "USA") as client:
@@ -359,6 +364,12 @@ def test_a_sighting_on_jpn_networks_flows_back_to_the_originator(
     assert obj["sighting_of_ref"] == "indicator--1f6a2c3e-5b7d-4f9a-8c1e-3d5b7f9a1c2e"
     assert (obj["count"], obj["first_seen"]) == (2, "2026-11-04T03:00:01Z")
     assert sighting["label"] == "SECRET//REL TO USA, JPN"
+    with localnet.client_for(net, "USA") as client:
+        indicator = next(
+            r for r in client.reports(kind="cyber.stix", origin="USA")
+            if r["payload"]["stix_id"] == obj["sighting_of_ref"]
+        )  # fmt: skip
+    assert sighting["derived_from"] == [indicator["id"]]
 
 
 def test_pull_from_the_oasis_reference_server_medallion(net: Path, tmp_path: Path) -> None:

@@ -67,11 +67,24 @@ def _show_problems(problems: Sequence[Problem]) -> None:
         err_console.print(f"[yellow]... and {len(problems) - 200} more[/]")
 
 
-def _publish(client: NodeClient, plan: ImportPlan, label: Label) -> list[dict[str, Any]]:
-    """Publish the plan's items in signed batches of ``BATCH`` (each all or nothing)."""
+def _publish(
+    client: NodeClient,
+    plan: ImportPlan,
+    label: Label,
+    derived: dict[str, list[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Publish the plan's items in signed batches of ``BATCH`` (each all or nothing);
+    ``derived``: the reports each STIX id is derived from."""
     done: list[dict[str, Any]] = []
     items = [
-        item(KIND, str(label), payload, report_id=report_id) for payload, report_id in plan.items
+        item(
+            KIND,
+            str(label),
+            payload,
+            report_id=report_id,
+            derived_from=(derived or {}).get(payload.stix_id, ()),
+        )
+        for payload, report_id in plan.items
     ]
     for start in range(0, len(items), BATCH):
         result = client.publish(items[start : start + BATCH])
@@ -221,11 +234,13 @@ def match(
         raise InputError("--publish needs --label", field="--label")
     with client_for(directory, nation) as client:
         held = client.reports(kind=KIND)
-        indicators = [
-            r["payload"]["object"]
+        live = [
+            r
             for r in held
             if not r.get("tombstone") and r["payload"].get("stix_type") == "indicator"
         ]
+        indicators = [r["payload"]["object"] for r in live]
+        report_of = {r["payload"]["stix_id"]: r["id"] for r in live}
         matcher = Matcher.from_indicators(indicators)
         started = time.perf_counter()
         lines = 0
@@ -261,7 +276,14 @@ def match(
                 held_from_reports(held, client.nation),
                 source=f"match:{logfile.name}",
             )
-            done = _publish(client, plan, parsed_label)
+            # each sighting is derived from the indicator's report: the node refuses a label
+            # less restrictive than the indicator's, and the COP shows where it came from
+            derived = {
+                o["id"]: [report_of[o["sighting_of_ref"]]]
+                for o in objects
+                if o["type"] == "sighting" and o["sighting_of_ref"] in report_of
+            }
+            done = _publish(client, plan, parsed_label, derived)
             partners = sorted({p for r in done for p in r.get("released_to", [])})
             console.print(
                 f"published {len(hits)} sightings under {parsed_label}"
