@@ -142,6 +142,12 @@ def test_report_panel_data(net: dict[str, NodeService], cop: dict[str, TestClien
     sources = {s["id"]: s for s in detail["derived_from"]}
     assert sources[ids["launch"]]["held"] and sources[ids["launch"]]["origin"] == "KOR"
     assert sources[ids["vessel"]]["origin"] == "JPN"
+    assert detail["derived_into"] == []
+    # the sources list what was derived from them (an indicator its sightings, per nation)
+    launch = cop["JPN"].get(f"/api/reports/{ids['launch']}").json()
+    assert [(p["id"], p["origin"], p["title"]) for p in launch["derived_into"]] == [
+        (ids["fused"], "USA", "fused assessment v2")
+    ]
     events = {(a["event"], a["outcome"]) for a in detail["audit"]}
     assert ("inbound", "accepted") in events
     # at the origin the audit shows the publication and the release decision per partner
