@@ -34,6 +34,7 @@ import asyncio
 import base64
 import binascii
 import bisect
+import json
 import threading
 import uuid
 from collections import OrderedDict
@@ -41,6 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -50,6 +52,7 @@ from trilink.cyber.markings import marking_objects
 from trilink.cyber.plan import KIND, Held, plan_import, ts_key
 from trilink.cyber.stixio import parse_document
 from trilink.errors import LabelError, TrilinkError
+from trilink.model.ids import utc_timestamp
 from trilink.model.label import Label, parse_label
 from trilink.model.report import report_json
 from trilink.node.publish import Item
@@ -74,8 +77,9 @@ def collection_id(nation: str, root: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    seq: int
-    sub: int  # 0: marking context placed before the object at ``seq``; 1: the object
+    """One object version as a root serves it (``obj`` already marked)."""
+
+    seq: int  # the store sequence of the report it comes from
     date_added: str
     id: str
     type: str
@@ -179,9 +183,9 @@ class Views:
             for m in marking_objects([row.label]):
                 if m["id"] not in view.context:
                     view.context.add(m["id"])
-                    view.add(Entry(row.seq, 0, row.added, m["id"], m["type"], _version(m), m))
+                    view.add(Entry(row.seq, row.added, m["id"], m["type"], _version(m), m))
         sid = str(row.payload["stix_id"])
-        view.add(Entry(row.seq, 1, row.added, sid, str(row.payload["stix_type"]), version,
+        view.add(Entry(row.seq, row.added, sid, str(row.payload["stix_type"]), version,
                        marked(obj, row.label)))  # fmt: skip
 
 
@@ -595,9 +599,7 @@ def install_taxii(
         return taxii_json(status, status=202)
 
     def _add(raw: bytes, token: ApiToken) -> dict[str, Any]:
-        import json
-
-        requested = _now()
+        requested = utc_timestamp()
         source = f"taxii:POST by {token.name}"
         try:
             doc = json.loads(raw)
@@ -669,20 +671,12 @@ def install_taxii(
 
 
 def _builtins(payload: Any) -> dict[str, Any]:
-    import msgspec
-
     out: dict[str, Any] = msgspec.to_builtins(payload)
     return out
 
 
 def _version(obj: Mapping[str, Any]) -> str:
     return str(obj.get("modified") or obj.get("created") or "")
-
-
-def _now() -> str:
-    from trilink.model.ids import utc_timestamp
-
-    return utc_timestamp()
 
 
 def _with_headers(exc: HTTPException, headers: dict[str, str]) -> HTTPException:
