@@ -20,6 +20,7 @@ indicators. Simple one-comparison patterns compile without the ANTLR parser
 from __future__ import annotations
 
 import re
+import uuid
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any
 from stix2 import patterns as sp
 from stix2.pattern_visitor import create_pattern_object
 
+from trilink.cyber.markings import TRILINK_CREATED, uuid4_shaped
 from trilink.cyber.patterns import simple_comparison
 
 # (category, value): category is what a log line shows ("ip", "domain", "url", "email",
@@ -234,8 +236,6 @@ def _time_of(line: str) -> str | None:
 
 def nation_identity(nation: str) -> dict[str, Any]:
     """The STIX identity of a nation's network (where sightings are made), stable per nation."""
-    from trilink.cyber.markings import TRILINK_CREATED, uuid4_shaped
-
     return {
         "type": "identity",
         "spec_version": "2.1",
@@ -251,8 +251,6 @@ def nation_identity(nation: str) -> dict[str, Any]:
 def sightings(hits: Mapping[str, Hit], nation: str, now: str, source: str) -> list[dict[str, Any]]:
     """One STIX sighting per matched indicator, sighted on ``nation``'s networks (the nation's
     identity object first, so a bundle of these resolves)."""
-    import uuid
-
     who = nation_identity(nation)
     out: list[dict[str, Any]] = [who]
     for iid, hit in sorted(hits.items()):

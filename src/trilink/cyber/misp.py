@@ -21,12 +21,17 @@ reported and skipped; the rest of the event is imported. Pure: no I/O.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import stix2
+from stix2.exceptions import STIXError
 
 from trilink.cyber.errors import CyberInputError, Problem
 from trilink.cyber.markings import TLP2, stricter_tlp, uuid4_shaped
@@ -127,12 +132,6 @@ def _pattern(kind: str, value: str) -> str | None:
 def _observable(kind: str, value: str) -> dict[str, Any] | None:
     """The STIX cyber-observable of a MISP attribute (its id computed by ``stix2`` from its
     value, as STIX 2.1 defines for SCOs), None when the value does not make one."""
-    import json
-    import warnings
-
-    import stix2
-    from stix2.exceptions import STIXError
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
