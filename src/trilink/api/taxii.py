@@ -165,28 +165,34 @@ class Views:
             self.views = {r: RootView() for r in self.roots}
             rows = self.rows
         for row in rows:
-            if (row.origin, row.report_id) not in self.dead:
-                for root, view in self.views.items():
-                    self._add(root, view, row)
+            if (row.origin, row.report_id) in self.dead:
+                continue
+            entry: Entry | None = None  # built once, shared by every root that serves it
+            for root, view in self.views.items():
+                if root != self.home and (
+                    row.origin != self.nation
+                    or not decide(row.envelope, root.upper(), self.policy).allow
+                ):
+                    continue
+                if entry is None:
+                    entry = self._entry(row)
+                text = str(row.label)
+                if text not in view.labels:
+                    view.labels.add(text)
+                    for m in marking_objects([row.label]):
+                        if m["id"] not in view.context:
+                            view.context.add(m["id"])
+                            view.add(Entry(row.seq, row.added, m["id"], m["type"],
+                                           _version(m), m))  # fmt: skip
+                view.add(entry)
         self.last_seq = last_seq
 
-    def _add(self, root: str, view: RootView, row: Row) -> None:
-        if root != self.home and (
-            row.origin != self.nation or not decide(row.envelope, root.upper(), self.policy).allow
-        ):
-            return
+    @staticmethod
+    def _entry(row: Row) -> Entry:
         obj = row.payload["object"]
         version = str(obj.get("modified") or obj.get("created") or row.added)
-        text = str(row.label)
-        if text not in view.labels:
-            view.labels.add(text)
-            for m in marking_objects([row.label]):
-                if m["id"] not in view.context:
-                    view.context.add(m["id"])
-                    view.add(Entry(row.seq, row.added, m["id"], m["type"], _version(m), m))
-        sid = str(row.payload["stix_id"])
-        view.add(Entry(row.seq, row.added, sid, str(row.payload["stix_type"]), version,
-                       marked(obj, row.label)))  # fmt: skip
+        return Entry(row.seq, row.added, str(row.payload["stix_id"]),
+                     str(row.payload["stix_type"]), version, marked(obj, row.label))  # fmt: skip
 
 
 def taxii_json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
