@@ -179,6 +179,40 @@ def match_rate(n_ind: int, n_lines: int) -> tuple[float, int, float]:
     return n_lines / (time.perf_counter() - t), len(hits), compile_s
 
 
+def grow_in_store(
+    root: Path, n: int, jpn: str, token: str, ctx: ssl.SSLContext
+) -> tuple[int, float, float, float]:
+    """Add ``n`` more indicators through USA's publish path in-process (node stopped: no
+    HTTP, no stix2 check, to reach a big collection quickly), restart the node and time JPN's
+    first page again: (objects served, seconds to build the root's index, median ms,
+    fastest ms)."""
+    import msgspec
+
+    from trilink.model.payloads.cyber import StixObjectPayload
+    from trilink.node.publish import Item
+    from trilink.node.service import NodeService
+
+    localnet.stop_node(root, "USA")
+    with NodeService.open_local(root, "USA") as node:
+        for start in range(0, n, 5000):
+            items = [
+                Item("cyber.stix", str(LABEL), msgspec.to_builtins(StixObjectPayload(
+                    stix_id=o["id"], stix_type="indicator", modified=o["modified"],
+                    name=o["name"], object=o, source="bench")), [], None)
+                for o in indicators(min(5000, n - start), start=30_000_000 + start)
+            ]  # fmt: skip
+            node.publisher.publish_released(items, actor="bench")
+    localnet.start_node(root, "USA")
+    localnet.wait_healthy(root, ["USA"], timeout_s=120)
+    with httpx.Client(auth=("JPN", token), verify=ctx, timeout=900) as http:
+        t = time.perf_counter()
+        r = http.get(jpn, params={"limit": 1}, headers={"Accept": TAXII_MEDIA})
+        assert r.status_code == 200, r.text[:300]
+        build_s = time.perf_counter() - t
+        med, fastest = first_page_ms(http, jpn, 100)
+    return n, build_s, med, fastest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--indicators", type=int, default=2000)
@@ -186,6 +220,10 @@ def main() -> None:
     parser.add_argument("--grow", type=int, default=20000)
     parser.add_argument("--match-indicators", type=int, default=10000)
     parser.add_argument("--lines", type=int, default=200000)
+    parser.add_argument(
+        "--store-grow", type=int, default=0,
+        help="then grow the collection to this many objects in-process and time again",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/cyber.md"))
     args = parser.parse_args()
     rows: list[tuple[str, str, str, str]] = []
@@ -233,6 +271,9 @@ def main() -> None:
             with httpx.Client(auth=("JPN", jpn_token), verify=ctx, timeout=300) as http:
                 big_ms, big_min = first_page_ms(http, jpn, 100)
                 g_get, g_count = get_all(http, jpn, 1000)
+            huge: tuple[int, float, float, float] | None = None
+            if args.store_grow > g_count:
+                huge = grow_in_store(root, args.store_grow - g_count, jpn, jpn_token, ctx)
         finally:
             localnet.stop_node(root, "USA", kill=True)
 
@@ -258,7 +299,9 @@ def main() -> None:
             "",
             f"Command: `.venv/bin/python bench/bench_cyber.py --indicators {n} --singles "
             f"{args.singles} --grow {args.grow} --match-indicators {args.match_indicators} "
-            f"--lines {args.lines}`",
+            f"--lines {args.lines}"
+            + (f" --store-grow {args.store_grow}" if args.store_grow else "")
+            + "`",
             "",
             "trilink: USA's node process (SQLite, HTTPS); POST to its own API root (each object "
             "becomes a signed, policy-decided, audited `cyber.stix` report), paged GET on JPN's "
@@ -276,6 +319,17 @@ def main() -> None:
             f"| the same with {g_count} objects in the node | {big_ms:.1f} ms "
             f"({big_min:.1f} ms); {big_ms / small_ms:.1f}x ({big_min / small_min:.1f}x) |",
             f"| paged GET, pages of 1000, {g_count} objects | {g_get:,.0f} objects/s |",
+            *(
+                [
+                    f"| first page with {g_count + huge[0]} objects in the node (grown "
+                    f"in-process, node restarted) | {huge[2]:.1f} ms ({huge[3]:.1f} ms); "
+                    f"{huge[2] / small_ms:.1f}x ({huge[3] / small_min:.1f}x) of the first |",
+                    f"| building JPN's root index at start for {g_count + huge[0]} objects "
+                    f"(first request) | {huge[1]:.1f} s |",
+                ]
+                if huge
+                else []
+            ),
             f"| log matching: {args.lines:,} lines against {args.match_indicators:,} indicators "
             f"({hits:,} indicators hit) | {rate:,.0f} lines/s |",
             f"| compiling {args.match_indicators:,} STIX patterns | {compile_s:.2f} s |",
@@ -286,8 +340,9 @@ def main() -> None:
             + " (each POSTed object is checked by `stix2`, about 0.45 ms, then signed, decided "
             "per partner and audited); first-page latency (fastest of 31, this machine is shared) "
             "within 2x as the collection grows: "
-            + ("met" if big_min <= 2 * small_min else "not met")
-            + f" for {g_count // max(t_count, 1)}-fold growth (not measured to 1,000,000); "
+            + ("met" if max(big_min, huge[3] if huge else 0) <= 2 * small_min else "not met")
+            + f" for {(g_count + (huge[0] if huge else 0)) // max(t_count, 1)}-fold growth "
+            "(not measured to 1,000,000); "
             ">= 100,000 log lines/s against 10,000 indicators: "
             + ("met" if rate >= 100_000 else "not met")
             + " in this run (one Python process).",
