@@ -57,7 +57,7 @@ from trilink.model.label import Label, parse_label
 from trilink.model.report import report_json
 from trilink.node.publish import Item
 from trilink.node.service import NodeService
-from trilink.policy.decide import decide
+from trilink.policy.decide import decide_label
 from trilink.store import Store
 from trilink.store.tokens import ApiToken, TokenRepository
 
@@ -139,16 +139,39 @@ class Views:
         self.views: dict[str, RootView] = {r: RootView() for r in roots}
         self.own: dict[str, Held] = {}
         self.lock = threading.Lock()
+        self._labels: dict[str, Label | None] = {}
+        self._decisions: dict[tuple[str, str, str], bool] = {}
+
+    def _label(self, text: str) -> Label | None:
+        if text not in self._labels:
+            try:
+                self._labels[text] = parse_label(text, nations=self.policy.nations)
+            except LabelError:
+                self._labels[text] = None
+        return self._labels[text]
+
+    def _serves(self, root: str, row: Row) -> bool:
+        """Whether ``root`` serves ``row``: everything on the home root; on a partner's, what
+        ``decide()`` releases to that partner (cached per label, origin and kind)."""
+        if root == self.home:
+            return True
+        if row.origin != self.nation:
+            return False
+        key = (str(row.envelope.label), row.origin, root)
+        if key not in self._decisions:
+            self._decisions[key] = decide_label(
+                row.label, row.origin, KIND, root.upper(), self.policy
+            ).allow
+        return self._decisions[key]
 
     def feed(self, new: Sequence[Any], tombstones: Sequence[Any], last_seq: int) -> None:
         rows: list[Row] = []
         for s in new:
             env = s.report.envelope
-            try:
-                label = parse_label(env.label)
-            except LabelError:
+            label = self._label(env.label)
+            if label is None:
                 continue
-            payload = report_json(s.report)["payload"]
+            payload = env.payload_obj()
             rows.append(Row(s.seq, s.stored_at, env.origin, env.id, label, env, payload))
         self.rows += rows
         for row in rows:
@@ -169,10 +192,7 @@ class Views:
                 continue
             entry: Entry | None = None  # built once, shared by every root that serves it
             for root, view in self.views.items():
-                if root != self.home and (
-                    row.origin != self.nation
-                    or not decide(row.envelope, root.upper(), self.policy).allow
-                ):
+                if not self._serves(root, row):
                     continue
                 if entry is None:
                     entry = self._entry(row)

@@ -26,6 +26,7 @@ label's canonical text).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
@@ -90,7 +91,12 @@ def uuid4_shaped(text: str) -> str:
 
 
 def label_marking_id(label: Label) -> str:
-    return f"marking-definition--{uuid4_shaped('trilink-label:' + str(label))}"
+    return _label_marking_id(str(label))
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_marking_id(text: str) -> str:
+    return f"marking-definition--{uuid4_shaped('trilink-label:' + text)}"
 
 
 def tlp_marking(level: str) -> dict[str, Any]:
