@@ -184,3 +184,30 @@ def test_fuzz_requests_never_fail_the_server(usa: tuple[TestClient, dict[str, An
         assert r.status_code < 500, (body, r.text)  # fmt: skip
 
     check()
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_index_read_in_chunks_with_a_tombstone_between(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trilink.api.taxii as taxii
+
+    monkeypatch.setattr(taxii, "CHUNK", 5)
+    node = network["USA"]
+    repo = TokenRepository(node.store)
+    auth = ("USA", repo.create("pub", "publisher"))
+    parsed = parse_bundle(BUNDLE.read_bytes(), "b")
+    plan = plan_import(parsed.objects, {}, source="b")
+    reports = []
+    for p, _ in plan.items:  # one report per publish: seqs interleave with the tombstone
+        (r,), _ = node.publisher.publish_released(
+            [Item(KIND, "SECRET//REL TO USA, JPN", _b(p), [], None)], actor="t"
+        )
+        reports.append(r)
+    gone = reports[3]
+    node.delete(gone.envelope.id, "test")
+    with TestClient(create_api_app(node)) as client:  # the warm-up reads it in chunks
+        body = client.get(objects_url("usa"), headers=ACCEPT, auth=auth).json()
+    served = {o["id"] for o in content(body)}
+    stix_of = gone.envelope.payload_obj()["stix_id"]
+    assert served == fixture_ids() - {stix_of}

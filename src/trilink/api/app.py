@@ -200,14 +200,21 @@ def create_api_app(
     tokens = TokenRepository(db)
     failures = FailureAuditLimit(event="api", what="node API requests")
     hub = _Hub()
+    warmups: list[Callable[[threading.Event], object]] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.loop = asyncio.get_running_loop()
         service.listeners.append(hub.on_reports)
+        stopping = threading.Event()
+        warming = [asyncio.create_task(asyncio.to_thread(w, stopping)) for w in warmups]
         try:
             yield
         finally:
+            stopping.set()
+            for task in warming:
+                with contextlib.suppress(Exception):
+                    await task  # a warm-up stops between chunks; its errors mean nothing now
             hub.stop()
             if hub.on_reports in service.listeners:
                 service.listeners.remove(hub.on_reports)

@@ -66,6 +66,7 @@ STIX_MEDIA = "application/stix+json;version=2.1"
 MAX_CONTENT = 8 * 1024 * 1024
 MAX_PAGE = 1000
 MAX_STATUSES = 1000
+CHUNK = 5000
 _NS = uuid.UUID("b7c3e1d2-5f4a-4e8b-9c6d-2a1f0e3b4c5d")
 
 Refuse = Callable[..., HTTPException]
@@ -245,7 +246,9 @@ def install_taxii(
     db_lock: threading.RLock,
     tokens: TokenRepository,
     refuse: Refuse,
-) -> None:
+) -> Callable[[threading.Event], object]:
+    """Add the TAXII routes to ``app``; returns the warm-up the app runs at start (it builds
+    the roots' indexes from the store before the first client asks)."""
     nation = service.nation
     home = nation.lower()
     policy = service.config.policy
@@ -322,16 +325,24 @@ def install_taxii(
             raise refuse(request, 404, f"no collection {cid[:64]!r} in API root {root}")
 
     # -- what each root serves ------------------------------------------------------------
-    def refresh() -> Views:
+    def refresh(stop: threading.Event | None = None) -> Views:
+        """Bring the roots' indexes up to the store, ``CHUNK`` reports at a time (``stop``:
+        give up between chunks, for the warm-up at start when the app is stopping)."""
         with views.lock:
-            with db_lock:
-                last = db.last_seq()
-                if last == views.last_seq:
+            while True:
+                with db_lock:
+                    last = db.last_seq()
+                    if last == views.last_seq:
+                        return views
+                    new = db.reports(after_seq=views.last_seq, kind=KIND, limit=CHUNK)
+                    upto = new[-1].seq if len(new) == CHUNK else last
+                    dead = [
+                        t for t in db.reports(after_seq=views.last_seq, kind="tombstone")
+                        if t.seq <= upto
+                    ]  # fmt: skip
+                views.feed(new, dead, upto)
+                if stop is not None and stop.is_set():
                     return views
-                new = db.reports(after_seq=views.last_seq, kind=KIND)
-                dead = db.reports(after_seq=views.last_seq, kind="tombstone")
-            views.feed(new, dead, last)
-            return views
 
     def page(
         request: Request,
@@ -694,6 +705,8 @@ def install_taxii(
         if found is None or root != home:
             raise HTTPException(404, f"no status {status_id[:64]!r}")
         return taxii_json(found)
+
+    return refresh
 
 
 def _builtins(payload: Any) -> dict[str, Any]:
