@@ -112,7 +112,7 @@ def write_token(config: NodeConfig, path: Path, *, name: str, role: str) -> None
 
 
 def mtls_client(config: NodeConfig, timeout: float = 3.0) -> httpx.Client:
-    """A client of this node's own tools (health, status, wake) to its node and, through
+    """A client of this node's own tools (health, status) to its node and, through
     the partners' bundles it trusts, to theirs."""
     cas = own_ca_certs(config.dir)
     for path in config.partner_bundles.values():
@@ -295,15 +295,6 @@ def net_status(root: Path) -> list[NodeStatus]:
                 )
             )
     return out
-
-
-def wake(config: NodeConfig) -> bool:
-    """Ask a running node to push now (after a CLI wrote to its store)."""
-    try:
-        with mtls_client(config, timeout=1.0) as client:
-            return client.post(config.url + "/v1/wake").status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def client_for(root: Path, nation: str) -> NodeClient:
