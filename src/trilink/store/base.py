@@ -192,6 +192,20 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        8,
+        "partners' CA certificates learned through CA rollover links",
+        # trilink.provenance.pki.follow_links: a partner's next CA, vouched for by a CA this
+        # node already trusted for that partner; kept so a restart still trusts it
+        [
+            """CREATE TABLE trust_anchors (
+                fingerprint TEXT PRIMARY KEY,
+                nation TEXT NOT NULL,
+                cert_pem TEXT NOT NULL,
+                added_at TEXT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 
@@ -967,6 +981,22 @@ class Store(abc.ABC):
     def revocations(self) -> list[tuple[str, str]]:
         """(nation, statement text) of every revocation this node holds."""
         rows = self._rows("SELECT nation, statement FROM revocations ORDER BY added_at")
+        return [(str(n), str(t)) for n, t in rows]
+
+    def add_anchor(self, nation: str, fingerprint: str, cert_pem: str) -> bool:
+        """Remember a partner's CA certificate learned in-band; False if it was known."""
+        if self._rows("SELECT 1 FROM trust_anchors WHERE fingerprint = ?", (fingerprint,)):
+            return False
+        self._run(
+            "INSERT INTO trust_anchors (fingerprint, nation, cert_pem, added_at) "
+            "VALUES (?, ?, ?, ?)",
+            (fingerprint, nation, cert_pem, utc_timestamp()),
+        )
+        return True
+
+    def learned_anchors(self) -> list[tuple[str, str]]:
+        """(nation, CA certificate PEM) of every CA learned through a rollover link."""
+        rows = self._rows("SELECT nation, cert_pem FROM trust_anchors ORDER BY added_at")
         return [(str(n), str(t)) for n, t in rows]
 
 
