@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -465,10 +464,7 @@ def create_api_app(
                     "signature_problem": problem,
                 }
             )
-        audit = [
-            {"seq": r.seq, "at": r.at, **{k: getattr(r.entry, k) for k in AUDIT_FIELDS}}
-            for r in rows
-        ]
+        audit = [r.as_dict() for r in rows]
         return {"versions": out, "audit": audit}
 
     @app.get("/api/v1/stream", tags=["reports"])
@@ -541,16 +537,9 @@ def create_api_app(
         """Audit rows in order (admin)."""
         with db_lock:
             rows = db.audit_rows(report_id=report_id, after=after, limit=limit)
-        return {
-            "rows": [
-                {"seq": r.seq, "at": r.at, **{k: getattr(r.entry, k) for k in AUDIT_FIELDS}}
-                for r in rows
-            ]
-        }
+        return {"rows": [r.as_dict() for r in rows]}
 
     return app
 
-
-AUDIT_FIELDS = [f.name for f in dataclasses.fields(AuditEntry)]
 
 __all__ = ["TOKEN_ROLES", "create_api_app"]

@@ -297,14 +297,26 @@ def net_status(root: Path) -> list[NodeStatus]:
     return out
 
 
+def node_dir(root: Path, nation: str) -> Path:
+    """NATION's node directory in a network directory; ``ConfigError`` naming the nations
+    the network has, or how to create it."""
+    path = root / nation
+    if not (path / "node.toml").exists():
+        present = sorted(p.parent.name for p in root.glob("*/node.toml"))
+        if present:
+            raise ConfigError(
+                f"unknown nation {nation!r}: the network in {root} has nodes for "
+                f"{', '.join(present)}"
+            )
+        raise ConfigError(
+            f"{path / 'node.toml'} does not exist: run 'trilink net up --dir {root}' first"
+        )
+    return path
+
+
 def client_for(root: Path, nation: str) -> NodeClient:
     """The node API client of NATION's node in a network directory."""
-    directory = root / nation
-    if not (directory / "node.toml").exists():
-        raise ConfigError(
-            f"{directory / 'node.toml'} does not exist: run 'trilink net up --dir {root}' first"
-        )
-    return client_for_config(directory / "node.toml")
+    return client_for_config(node_dir(root, nation) / "node.toml")
 
 
 def client_for_config(path: Path) -> NodeClient:
