@@ -9,8 +9,6 @@ certificate and signing key from the new CA.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -67,22 +65,7 @@ def test_rollover_replicates_and_old_reports_stay_verifiable(network: Network) -
     jpn, usa = network["JPN"], network["USA"]
     before = jpn.publish("note", SHARED, {"title": "signed under CA generation 1"})
     network.deliver("JPN", "USA")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "trilink",
-            "pki",
-            "rollover",
-            "--dir",
-            str(network.root),
-            "--nation",
-            "JPN",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = cli("pki", "rollover", "--dir", str(network.root), "--nation", "JPN")
     assert done.returncode == 0, done.stderr
     assert "next CA is ready" in done.stdout
     jpn.keys._checked_at = 0.0  # the running node takes the link up by itself
@@ -91,23 +74,7 @@ def test_rollover_replicates_and_old_reports_stay_verifiable(network: Network) -
     assert len(learned_audit(usa)) == 1 and "JPN" in learned_audit(usa)[0]
     assert [ca_generation(c) for c in usa.keys.anchors["JPN"]] == [1, 2]
     # activate: new signing key from the new CA; a partner that learned the CA accepts it
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "trilink",
-            "pki",
-            "rollover",
-            "--dir",
-            str(network.root),
-            "--nation",
-            "JPN",
-            "--activate",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = cli("pki", "rollover", "--dir", str(network.root), "--nation", "JPN", "--activate")
     assert done.returncode == 0, done.stderr
     assert ca_generation(own_ca_certs(network.root / "JPN")[0]) == 2
     jpn = network.reopen("JPN")
