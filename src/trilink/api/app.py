@@ -332,7 +332,7 @@ def create_api_app(
             }
         },
     )
-    async def publish(request: Request, token: ApiToken = Depends(publisher)) -> dict[str, Any]:
+    async def publish(request: Request, token: ApiToken = Depends(publisher)) -> Response:
         """Publish reports, and new versions of this node's reports (items with ``id``),
         in one signed batch: all of them or none. Body: ``PublishIn``."""
         raw = await body_of(request)
@@ -365,7 +365,12 @@ def create_api_app(
             if nobody
             else []
         )
-        return {"reports": out, "warnings": warnings}
+        # Encoded here (the shape is PublishOut, as the OpenAPI document says): FastAPI's
+        # validation of the response costs 12 ms per 1,000 reports, msgspec's encoding 0.1.
+        return Response(
+            msgspec.json.encode({"reports": out, "warnings": warnings}),
+            media_type="application/json",
+        )
 
     @app.put("/api/v1/reports/{report_id}", response_model=Published, tags=["reports"])
     async def edit(
