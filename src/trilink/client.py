@@ -212,6 +212,14 @@ class NodeClient:
         result: dict[str, Any] = self._call("GET", f"/api/v1/reports/{report_id}")
         return result
 
+    def audit(self, *, report_id: str | None = None, newest: int = 50) -> list[dict[str, Any]]:
+        """The node's newest audit rows, oldest first (an admin token)."""
+        params: dict[str, Any] = {"newest": "true", "limit": newest}
+        if report_id:
+            params["report_id"] = report_id
+        rows: list[dict[str, Any]] = self._call("GET", "/api/v1/audit", params=params)["rows"]
+        return rows
+
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/api/v1/status")
         return result

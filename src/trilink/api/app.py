@@ -538,10 +538,15 @@ def create_api_app(
         after: int = Query(0, ge=0, le=2**62),
         limit: int = Query(1000, ge=1, le=MAX_LIST),
         report_id: str | None = Query(None, max_length=64),
+        newest: bool = Query(False, description="The newest `limit` rows (still in order)."),
     ) -> dict[str, Any]:
-        """Audit rows in order (admin)."""
+        """Audit rows in order (admin): after a sequence number, or the newest ones."""
         with db_lock:
-            rows = db.audit_rows(report_id=report_id, after=after, limit=limit)
+            if newest and report_id is None:
+                head = db.audit_head()
+                after = max(0, (head[0] if head else 0) - limit)
+            rows = db.audit_rows(report_id=report_id, after=after, limit=None if newest else limit)
+            rows = rows[-limit:]
         return {"rows": [r.as_dict() for r in rows]}
 
     return app
