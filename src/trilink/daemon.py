@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
+from trilink.api.app import Exporter
 from trilink.errors import ConfigError
 from trilink.federation.https import HttpsTransport
 from trilink.federation.replicator import Replicator
@@ -102,6 +103,23 @@ def run_node(config: NodeConfig) -> None:
         service.close()
 
 
+def picture_exporter(service: NodeService) -> Exporter:
+    """The node API's exports, from a picture index of its own (its own store connection,
+    read-only use), so they work whether or not this node serves a COP."""
+    from trilink.web.index import ReportIndex
+    from trilink.web.picture import export_query
+
+    index = ReportIndex(
+        open_store(service.store.url), service.nation, service.config.policy.nations
+    )
+
+    def exporter(fmt: str, params: dict[str, str]) -> tuple[bytes, str, dict[str, str]]:
+        done = export_query(index, fmt, params)
+        return done.body, done.format.media_type, done.headers
+
+    return exporter
+
+
 def _trust_tls_clients(uv_config: uvicorn.Config, _nation: str, ca: x509.Certificate) -> None:
     """Accept partner node certificates ``ca`` issued from the next handshake on."""
     if uv_config.ssl is not None:
@@ -147,7 +165,9 @@ def _attach_api(
     from trilink.api import create_api_app
 
     api_app = create_api_app(
-        service, links=lambda: {p: link.as_dict() for p, link in replicator.links.items()}
+        service,
+        links=lambda: {p: link.as_dict() for p, link in replicator.links.items()},
+        exporter=picture_exporter(service),
     )
     server = _EmbeddedServer(
         uvicorn.Config(
