@@ -106,8 +106,16 @@ EVENT_COLUMNS = (
 )
 
 
-def events_frame(events: Sequence[Event], statics: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Events as a table with vessel names/flags attached and details as JSON text."""
+def events_frame(
+    events: Sequence[Event],
+    statics: pl.DataFrame | None = None,
+    *,
+    latest: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Events as a table with vessel names/flags attached and details as JSON text.
+
+    Names come from ``statics`` (the history) or, already reduced to one row per MMSI by
+    ``latest_statics``, from ``latest``."""
     df = pl.DataFrame(
         {
             "type": [e.type for e in events],
@@ -138,7 +146,7 @@ def events_frame(events: Sequence[Event], statics: pl.DataFrame | None = None) -
     )
     from trilink.maritime.flags import flag_from_mmsi_expr
 
-    st = latest_statics(statics) if statics is not None else None
+    st = latest if latest is not None else latest_statics(statics) if statics is not None else None
     if st is not None and st.height:
         names = st.select("mmsi", "name", "flag")
         df = df.join(names, on="mmsi", how="left").join(
