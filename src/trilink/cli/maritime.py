@@ -27,7 +27,7 @@ from trilink.maritime.nmea import ProblemLog
 from trilink.maritime.pipeline import run_batch
 from trilink.maritime.plot import render_map
 from trilink.maritime.share import event_payloads
-from trilink.maritime.tables import epoch_ms
+from trilink.maritime.tables import bbox_of, epoch_ms
 
 app = typer.Typer(
     help="Maritime awareness: AIS ingest, vessel events, dark vessels; publish as reports.",
@@ -98,11 +98,7 @@ def _print_malformed(problems: ProblemLog, shown: int = 20, *, totals: bool = Tr
 
 
 def _bbox(df: pl.DataFrame) -> tuple[float, float, float, float] | None:
-    if not df.height:
-        return None
-    lon = df.get_column("lon").to_numpy()
-    lat = df.get_column("lat").to_numpy()
-    return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    return bbox_of(df)
 
 
 @app.command("events")
