@@ -126,9 +126,7 @@ def _read_dir(directory: Path) -> pl.DataFrame | None:
 # --- tasks (run on the workers) -----------------------------------------------------------
 
 
-def split_file(
-    index: int, path: Path, partitions: int, work: Path
-) -> dict[str, Any]:
+def split_file(index: int, path: Path, partitions: int, work: Path) -> dict[str, Any]:
     """Step 1: one input file → its rows in each partition's directory."""
     data = read_inputs([path])
     pos = data.positions.with_columns(partition_of(pl.col("mmsi"), partitions).alias("_p"))
@@ -340,7 +338,9 @@ def run_archive(
     futs = client.map(pair_day, days, [work] * len(days), [cfg] * len(days), [buckets] * len(days))
     wait(futs)
     pair_rows = sum(client.gather(futs))
-    futs = client.map(encounters_of, range(buckets), [work] * buckets, [spec] * buckets, [cfg] * buckets)
+    futs = client.map(
+        encounters_of, range(buckets), [work] * buckets, [spec] * buckets, [cfg] * buckets
+    )
     events: list[Event] = [e for p in parts for e in p["events"]]
     for evs in client.gather(futs):
         events += evs

@@ -70,8 +70,10 @@ def bbox_of(positions: pl.DataFrame) -> tuple[float, float, float, float] | None
     """(lon min, lat min, lon max, lat max) of the valid positions, None if there are none.
     Nulls and out-of-range values are left out, so the bbox of a table split in parts is the
     min/max of the parts' bboxes."""
-    good = positions.select("lon", "lat").drop_nulls().filter(
-        (pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180)
+    good = (
+        positions.select("lon", "lat")
+        .drop_nulls()
+        .filter((pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180))
     )
     if not good.height:
         return None

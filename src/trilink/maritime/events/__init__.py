@@ -106,9 +106,7 @@ def zone_vessels(tracks: Tracks, statics: pl.DataFrame) -> pl.DataFrame:
     all_mmsi = pl.DataFrame({"mmsi": tracks.mmsi[tracks.first_index]}, schema={"mmsi": pl.Int64})
     return all_mmsi.join(
         latest_statics(statics.drop("_order", strict=False)), on="mmsi", how="left"
-    ).with_columns(
-        pl.coalesce(pl.col("flag"), flag_from_mmsi_expr(pl.col("mmsi"))).alias("flag")
-    )
+    ).with_columns(pl.coalesce(pl.col("flag"), flag_from_mmsi_expr(pl.col("mmsi"))).alias("flag"))
 
 
 EVENT_COLUMNS = (
