@@ -336,7 +336,7 @@ def _events_dask(
                 n_workers=workers,
                 threads_per_worker=1,
                 memory_limit=memory_limit,
-                dashboard_address=None,
+                dashboard_address=":0",
                 silence_logs=logging.CRITICAL,
             )
         )
