@@ -203,9 +203,13 @@ def test_partition_of_is_stable_and_spreads() -> None:
     p = mmsi.select(partition_of(pl.col("mmsi"), 8)).to_series()
     assert p.min() == 0 and p.max() == 7
     assert p.value_counts()["count"].min() > 1_000
-    assert pl.DataFrame({"mmsi": [None, 211_000_000]}, schema={"mmsi": pl.Int64}).select(
-        partition_of(pl.col("mmsi"), 8)
-    ).to_series().to_list()[0] == 0
+    assert (
+        pl.DataFrame({"mmsi": [None, 211_000_000]}, schema={"mmsi": pl.Int64})
+        .select(partition_of(pl.col("mmsi"), 8))
+        .to_series()
+        .to_list()[0]
+        == 0
+    )
 
 
 def test_cli_runs_a_directory_on_dask(archive: Path, single: RunResult, tmp_path: Path) -> None:

@@ -332,7 +332,7 @@ def _events_dask(
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
         target: str | LocalCluster = scheduler or stack.enter_context(
-            LocalCluster(
+            LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers,
                 threads_per_worker=1,
                 memory_limit=memory_limit,
@@ -340,7 +340,7 @@ def _events_dask(
                 silence_logs=logging.CRITICAL,
             )
         )
-        client = stack.enter_context(Client(target))
+        client = stack.enter_context(Client(target))  # type: ignore[no-untyped-call]
         console.print(f"Dask scheduler {client.scheduler.address}", soft_wrap=True)
         result = run_archive(
             paths,

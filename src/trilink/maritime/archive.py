@@ -44,7 +44,6 @@ from trilink.maritime.events.identity import imo_changes, locate_changes
 from trilink.maritime.geoio import build_geography
 from trilink.maritime.ingest import read_inputs
 from trilink.maritime.nmea import MALFORMED, ProblemLog
-from trilink.maritime.tables import bbox_of
 from trilink.maritime.partition import (
     combine,
     detect_partition,
@@ -54,6 +53,7 @@ from trilink.maritime.partition import (
     partition_of,
     time_chunk,
 )
+from trilink.maritime.tables import bbox_of
 
 ROWS_PER_PARTITION = 2_000_000  # default partition size: about 0.5-1 GB of worker memory
 _ORDER_SHIFT = 40  # statics arrival order: file index << 40 | row in file
@@ -254,7 +254,6 @@ def run_archive(
     """Run ``paths`` on the Dask ``client`` (a ``distributed.Client``); write cleaned tracks
     under ``out/tracks`` and return the events and quality report, exactly those of
     ``run_batch`` on the same files. ``spec.bbox`` None: taken from the data."""
-    from distributed import wait
 
     def say(msg: str) -> None:
         if progress is not None:
@@ -271,7 +270,9 @@ def run_archive(
 
     say(f"split {len(paths)} files into {n} partitions")
     t0 = time.perf_counter()
-    futs = client.map(split_file, range(len(paths)), paths, [n] * len(paths), [work] * len(paths))
+    futs = client.map(
+        split_file, range(len(paths)), paths, [n] * len(paths), [work] * len(paths), pure=False
+    )
     split = client.gather(futs)
     seconds["split"] = time.perf_counter() - t0
 
@@ -327,6 +328,7 @@ def run_archive(
         [cfg] * n,
         [now_ms] * n,
         [det_f] * n,
+        pure=False,
     )
     parts = client.gather(futs)
     seconds["detect"] = time.perf_counter() - t0
@@ -335,11 +337,17 @@ def run_archive(
     t0 = time.perf_counter()
     days = sorted({c for p in parts for c in p["chunks"]})
     buckets = n
-    futs = client.map(pair_day, days, [work] * len(days), [cfg] * len(days), [buckets] * len(days))
-    wait(futs)
+    futs = client.map(
+        pair_day, days, [work] * len(days), [cfg] * len(days), [buckets] * len(days), pure=False
+    )
     pair_rows = sum(client.gather(futs))
     futs = client.map(
-        encounters_of, range(buckets), [work] * buckets, [spec] * buckets, [cfg] * buckets
+        encounters_of,
+        range(buckets),
+        [work] * buckets,
+        [spec] * buckets,
+        [cfg] * buckets,
+        pure=False,
     )
     events: list[Event] = [e for p in parts for e in p["events"]]
     for evs in client.gather(futs):
@@ -356,10 +364,10 @@ def run_archive(
         )
         for c, k in zip(changes, where.to_series().to_list(), strict=True):
             by_part.setdefault(int(k), []).append(c)
-    futs = [client.submit(locate_in, k, out, ch) for k, ch in sorted(by_part.items())]
+    futs = [client.submit(locate_in, k, out, ch, pure=False) for k, ch in sorted(by_part.items())]
     for evs in client.gather(futs):
         events += evs
-    geo_notes = client.submit(_geo_notes, spec).result()
+    geo_notes = client.submit(_geo_notes, spec, pure=False).result()
     if detections is not None and detections.height:
         best_d, best_m = nearest_overall([p["nearest"] for p in parts])
         dark, _ = decide_detections(detections, best_d, best_m, cfg.dark)

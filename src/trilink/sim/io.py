@@ -13,9 +13,9 @@ import polars as pl
 from numpy.typing import NDArray
 
 from trilink.geo import load_zones, zones_to_geojson
+from trilink.sim.catalog import IdentityFactory
 from trilink.sim.nmea import iter_chunks, position_fields
 from trilink.sim.routing import PORTS
-from trilink.sim.catalog import IdentityFactory
 from trilink.sim.scenario import Scenario, ScenarioConfig, generate, iso
 
 CSV_COLUMNS = (

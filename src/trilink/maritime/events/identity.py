@@ -11,7 +11,6 @@ import polars as pl
 from trilink.maritime.events.base import Event
 from trilink.maritime.tables import TS
 
-
 Change = dict[str, object]
 
 
