@@ -212,7 +212,12 @@ def test_partition_of_is_stable_and_spreads() -> None:
     )
 
 
-def test_cli_runs_a_directory_on_dask(archive: Path, single: RunResult, tmp_path: Path) -> None:
+@pytest.mark.parametrize("on", ["local", "scheduler"])
+def test_cli_runs_a_directory_on_dask(
+    archive: Path, single: RunResult, client: Client, on: str, tmp_path: Path
+) -> None:
+    where = ["--workers", "1"] if on == "local" else ["--scheduler", client.scheduler.address]
+    (archive / "archive" / "README.txt").write_text("not AIS: left alone\n")
     t0 = time.time()
     res = CliRunner().invoke(
         app,
@@ -226,8 +231,7 @@ def test_cli_runs_a_directory_on_dask(archive: Path, single: RunResult, tmp_path
             str(archive / "ports.csv"),
             "--detections",
             str(archive / "sar_detections.csv"),
-            "--workers",
-            "1",
+            *where,
             "--partitions",
             "2",
         ],
@@ -237,6 +241,16 @@ def test_cli_runs_a_directory_on_dask(archive: Path, single: RunResult, tmp_path
     got = pl.read_parquet(tmp_path / "run" / "events.parquet")
     assert got.equals(single.events), f"{time.time() - t0:.0f} s"
     assert (tmp_path / "run" / "quality.json").exists()
+
+
+def test_a_directory_without_ais_files_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("hello\n")
+    res = CliRunner().invoke(
+        app, ["maritime", "events", str(tmp_path / "in"), "--out", str(tmp_path / "out")]
+    )
+    assert res.exit_code != 0
+    assert "no AIS files" in res.output + str(res.exception)
 
 
 def test_single_refuses_a_directory(archive: Path, tmp_path: Path) -> None:

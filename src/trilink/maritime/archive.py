@@ -36,6 +36,7 @@ import polars as pl
 
 from trilink.maritime.clean import QualityReport
 from trilink.maritime.config import MaritimeConfig
+from trilink.maritime.errors import MaritimeInputError
 from trilink.maritime.events import Geography, events_frame
 from trilink.maritime.events.base import Event
 from trilink.maritime.events.dark import decide_detections
@@ -97,10 +98,15 @@ class ArchiveResult:
     worker_peak_rss: dict[str, int] = field(default_factory=dict)  # bytes, per worker
 
 
+ARCHIVE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".nmea", ".nmea.gz", ".ais", ".aivdm")
+
+
 def archive_files(directory: Path) -> list[Path]:
-    """The AIS files of an archive directory (Parquet, CSV, NMEA), in name order."""
-    suffixes = (".parquet", ".csv", ".nmea", ".ais", ".gz", ".log", ".txt")
-    return sorted(p for p in directory.rglob("*") if p.is_file() and p.name.endswith(suffixes))
+    """The AIS files of an archive directory and its subdirectories (``ARCHIVE_SUFFIXES``;
+    other files such as READMEs are left alone), in path order."""
+    return sorted(
+        p for p in directory.rglob("*") if p.is_file() and p.name.endswith(ARCHIVE_SUFFIXES)
+    )
 
 
 def estimate_rows(paths: Sequence[Path]) -> int:
@@ -273,7 +279,7 @@ def run_archive(
     futs = client.map(
         split_file, range(len(paths)), paths, [n] * len(paths), [work] * len(paths), pure=False
     )
-    split = client.gather(futs)
+    split = _gather(client, futs, "an input file", "split the archive into smaller files")
     seconds["split"] = time.perf_counter() - t0
 
     problems = ProblemLog()
@@ -330,7 +336,7 @@ def run_archive(
         [det_f] * n,
         pure=False,
     )
-    parts = client.gather(futs)
+    parts = _gather(client, futs, "a partition", f"give more --partitions than {n}")
     seconds["detect"] = time.perf_counter() - t0
 
     say("pair vessels day by day")
@@ -395,6 +401,20 @@ def run_archive(
         seconds=seconds,
         worker_peak_rss=dict(peaks),
     )
+
+
+def _gather(client: Any, futs: Any, what: str, fix: str) -> Any:
+    """Results of ``futs``; a worker killed over and over (out of memory) becomes a typed
+    error saying what to change."""
+    from distributed import KilledWorker
+
+    try:
+        return client.gather(futs)
+    except KilledWorker as err:
+        raise MaritimeInputError(
+            f"{what} did not fit in a worker's memory (the worker was killed: {err}); "
+            f"{fix}, or raise the workers' memory limit"
+        ) from None
 
 
 def _geo_notes(spec: GeoSpec) -> list[str]:
