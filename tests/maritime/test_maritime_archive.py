@@ -33,7 +33,13 @@ from trilink.maritime.events.encounter import (
 from trilink.maritime.geoio import build_geography
 from trilink.maritime.ingest import read_inputs
 from trilink.maritime.io import read_detections
-from trilink.maritime.partition import nearest_overall, pair_bucket, partition_of, time_chunk
+from trilink.maritime.partition import (
+    detect_partition,
+    nearest_overall,
+    pair_bucket,
+    partition_of,
+    time_chunk,
+)
 from trilink.maritime.pipeline import RunResult, run_batch
 from trilink.maritime.tables import TS, bbox_of
 from trilink.sim.io import write_archive
@@ -259,3 +265,84 @@ def test_single_refuses_a_directory(archive: Path, tmp_path: Path) -> None:
         ["maritime", "events", str(archive / "archive"), "--out", str(tmp_path), "--single"],
     )
     assert res.exit_code != 0
+
+
+def _fixes(mmsi: int, imo: int | None, name: str, t0: int, hours: float, lat: float) -> dict:
+    n = int(hours * 30)
+    return {
+        "mmsi": [mmsi] * n,
+        "timestamp": [
+            datetime.fromtimestamp((t0 + k * 120_000) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for k in range(n)
+        ],
+        "lat": [lat + k * (1e-5 if lat == 35.0 else 1e-3) for k in range(n)],
+        "lon": [135.0] * n,
+        "sog_kn": [0.1 if lat == 35.0 else 3.0] * n,
+        "cog_deg": [0.0] * n,
+        "heading_deg": [0] * n,
+        "name": [name] * n,
+        "imo": [imo] * n,
+        "callsign": ["ABCD"] * n,
+        "ship_type": [70] * n,
+        "flag": [None] * n,
+    }
+
+
+def test_cross_partition_identity_and_open_port_visit_match_single(
+    client: Client, tmp_path: Path
+) -> None:
+    """An IMO moving to an MMSI in another partition, a renamed vessel, and a port visit
+    open at its partition's last fix but not at the archive's."""
+    t0 = int(datetime(2026, 5, 1, tzinfo=UTC).timestamp() * 1000)
+    h = 3_600_000
+    a, b, c, d = 211_000_001, 412_000_002, 431_000_003, 440_000_004
+    day1 = [
+        _fixes(a, 9_000_001, "OLD NAME", t0, 2, 30.0),
+        _fixes(c, None, "PORT SITTER", t0, 2, 35.0),
+        _fixes(d, None, "RENAMED", t0, 2, 32.0),
+    ]
+    day2 = [
+        _fixes(b, 9_000_001, "NEW HULL", t0 + 3 * h, 2, 31.0),
+        _fixes(d, None, "RENAMED TWICE", t0 + 3 * h, 3, 32.5),
+    ]
+    arch = tmp_path / "arch"
+    arch.mkdir()
+    for k, day in enumerate((day1, day2)):
+        pl.concat(
+            [pl.DataFrame(v, infer_schema_length=None) for v in day], how="vertical_relaxed"
+        ).write_parquet(arch / f"day{k}.parquet")
+    ports = tmp_path / "ports.csv"
+    ports.write_text("name,lat,lon\nTESTPORT,35.0,135.0\n")
+    n = next(
+        n
+        for n in range(2, 60)
+        if len({int(pl.select(partition_of(pl.lit(m), n)).item()) for m in (a, b, c, d)}) == 4
+    )
+    files = archive_files(arch)
+    data = read_inputs(files)
+    geo, _ = build_geography(bbox_of(data.positions), ports_path=ports, bundled=False)
+    single = run_batch(data, geo, load_config(None), now_ms=NOW_MS)
+    kinds = single.events.group_by("type").len()
+    assert dict(kinds.iter_rows()) == {"identity_change": 2, "port_visit": 1}
+    moved = single.events.filter(pl.col("other_mmsi") == a)
+    assert moved["mmsi"].to_list() == [b] and '"field": "mmsi"' in moved["details"][0]
+    visit = single.events.filter(pl.col("type") == "port_visit").row(0, named=True)
+    assert '"open_at_end": false' in visit["details"]
+    alone = detect_partition(
+        data.positions.filter(pl.col("mmsi") == c),
+        data.statics.filter(pl.col("mmsi") == c),
+        geo,
+        load_config(None),
+        now_ms=NOW_MS,
+    )  # its own partition thinks the visit is still open: the driver must correct it
+    assert [e.details["open_at_end"] for e in alone.events if e.type == "port_visit"] == [True]
+    res = run_archive(
+        files,
+        tmp_path / "out",
+        client,
+        spec=GeoSpec(None, ports_path=ports, bundled=False),
+        config=load_config(None),
+        now_ms=NOW_MS,
+        partitions=n,
+    )
+    assert res.events.equals(single.events)
