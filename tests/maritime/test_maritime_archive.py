@@ -21,7 +21,7 @@ from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
 from trilink.cli.app import app
-from trilink.maritime.archive import GeoSpec, archive_files, run_archive
+from trilink.maritime.archive import GeoSpec, archive_files, batches, run_archive
 from trilink.maritime.config import MaritimeConfig, load_config
 from trilink.maritime.events import Tracks
 from trilink.maritime.events.encounter import (
@@ -126,7 +126,9 @@ def test_dask_run_gives_exactly_the_single_machine_events(
         now_ms=NOW_MS,
         detections=read_detections(archive / "sar_detections.csv"),
         partitions=partitions,
+        batch_rows=100_000 if split_pairs else 10**9,  # one file per split task, or all in one
     )
+    assert res.batches == (4 if split_pairs else 1)
     types = set(single.events["type"])
     assert {"encounter", "dark_vessel", "port_visit", "loitering", "incursion"} <= types
     assert res.events.height == single.events.height
@@ -191,6 +193,12 @@ def test_split_encounters_equal_whole_across_midnight_and_partitions() -> None:
     buckets = pairs.with_columns(pair_bucket(pl.col("a"), pl.col("b"), 3).alias("j"))
     got = [e for part in buckets.partition_by("j") for e in encounter_events(part.drop("j"), cfg)]
     assert got == expected
+
+
+def test_batches_keep_file_order_and_size() -> None:
+    assert batches([5, 5, 5, 20, 1], 10) == [range(2), range(2, 3), range(3, 4), range(4, 5)]
+    assert batches([5, 5, 5], 100) == [range(3)]
+    assert batches([], 10) == []
 
 
 def test_nearest_overall_takes_least_distance_then_lowest_mmsi() -> None:

@@ -2,9 +2,10 @@
 
 The steps (``trilink.maritime.partition`` explains why each is exact):
 
-1. **split** — one task per input file: read it (same readers as the single-machine run)
-   and write its positions and statics into ``partitions`` files by MMSI hash
-   (``WORK/pos/p<k>/f<file>.parquet``). Memory: one input file.
+1. **split** — one task per batch of input files (about 2 million rows, consecutive in
+   name order): read them (same readers as the single-machine run) and write their
+   positions and statics into ``partitions`` files by MMSI hash
+   (``WORK/pos/p<k>/f<batch>.parquet``). Memory: one batch (or one larger file).
 2. **detect** — one task per partition: clean, single-vessel events, the grid points for
    encounters (written per day, ``WORK/grid/c<day>/p<k>.parquet``), cleaned tracks to
    ``OUT/tracks/part-<k>.parquet``. Memory: one partition (about archive / partitions).
@@ -92,6 +93,7 @@ class ArchiveResult:
     events: pl.DataFrame
     quality: QualityReport
     files: int
+    batches: int
     partitions: int
     positions: int
     seconds: dict[str, float] = field(default_factory=dict)
@@ -109,14 +111,26 @@ def archive_files(directory: Path) -> list[Path]:
     )
 
 
-def estimate_rows(paths: Sequence[Path]) -> int:
-    total = 0
-    for p in paths:
-        if p.name.endswith(".parquet"):
-            total += pl.scan_parquet(p).select(pl.len()).collect().item()
-        else:
-            total += p.stat().st_size // 60
-    return total
+def estimate_rows(path: Path) -> int:
+    """Rows of a Parquet file (its metadata); for text files, about one per 60 bytes."""
+    if path.name.endswith(".parquet"):
+        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    return path.stat().st_size // 60
+
+
+def batches(rows: Sequence[int], target: int) -> list[range]:
+    """Consecutive runs of files of about ``target`` rows together (at least one file):
+    one split task each, so many small files do not make tasks × partitions tiny files."""
+    out: list[range] = []
+    start, acc = 0, 0
+    for i, r in enumerate(rows):
+        if i > start and acc + r > target:
+            out.append(range(start, i))
+            start, acc = i, 0
+        acc += r
+    if start < len(rows):
+        out.append(range(start, len(rows)))
+    return out
 
 
 def _write(df: pl.DataFrame, path: Path) -> None:
@@ -132,9 +146,10 @@ def _read_dir(directory: Path) -> pl.DataFrame | None:
 # --- tasks (run on the workers) -----------------------------------------------------------
 
 
-def split_file(index: int, path: Path, partitions: int, work: Path) -> dict[str, Any]:
-    """Step 1: one input file → its rows in each partition's directory."""
-    data = read_inputs([path])
+def split_files(index: int, paths: Sequence[Path], partitions: int, work: Path) -> dict[str, Any]:
+    """Step 1: a batch of input files (the ``index``-th, in archive order) → their rows in
+    each partition's directory, archive order kept (statics number it in ``_order``)."""
+    data = read_inputs(list(paths))
     pos = data.positions.with_columns(partition_of(pl.col("mmsi"), partitions).alias("_p"))
     st = data.statics.with_row_index("_order").with_columns(
         (pl.col("_order").cast(pl.Int64) + (index << _ORDER_SHIFT)),
@@ -255,6 +270,7 @@ def run_archive(
     partitions: int | None = None,
     work: Path | None = None,
     keep_work: bool = False,
+    batch_rows: int = ROWS_PER_PARTITION,
     progress: Callable[[str], None] | None = None,
 ) -> ArchiveResult:
     """Run ``paths`` on the Dask ``client`` (a ``distributed.Client``); write cleaned tracks
@@ -271,15 +287,22 @@ def run_archive(
         shutil.rmtree(work / sub, ignore_errors=True)
     shutil.rmtree(out / "tracks", ignore_errors=True)
     paths = list(paths)
-    n = partitions or max(1, math.ceil(estimate_rows(paths) / ROWS_PER_PARTITION))
+    rows = [estimate_rows(p) for p in paths]
+    n = partitions or max(1, math.ceil(sum(rows) / ROWS_PER_PARTITION))
     seconds: dict[str, float] = {}
+    groups = [[paths[i] for i in b] for b in batches(rows, batch_rows)]
 
-    say(f"split {len(paths)} files into {n} partitions")
+    say(f"split {len(paths)} files ({len(groups)} batches) into {n} partitions")
     t0 = time.perf_counter()
     futs = client.map(
-        split_file, range(len(paths)), paths, [n] * len(paths), [work] * len(paths), pure=False
+        split_files,
+        range(len(groups)),
+        groups,
+        [n] * len(groups),
+        [work] * len(groups),
+        pure=False,
     )
-    split = _gather(client, futs, "an input file", "split the archive into smaller files")
+    split = _gather(client, futs, "a batch of input files", "split the archive into smaller files")
     seconds["split"] = time.perf_counter() - t0
 
     problems = ProblemLog()
@@ -396,6 +419,7 @@ def run_archive(
         events=frame,
         quality=quality,
         files=len(paths),
+        batches=len(groups),
         partitions=n,
         positions=sum(s["rows"] for s in split),
         seconds=seconds,
