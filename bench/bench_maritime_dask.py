@@ -125,7 +125,7 @@ def _worker_cpu() -> float:
 
 
 def dask_run(
-    client: object, files: list[Path], ports: Path, out: Path, partitions: int | None
+    client: object, files: list[Path], ports: Path, out: Path, partitions: int, rows: int
 ) -> dict[str, object]:
     from trilink.maritime.archive import GeoSpec, run_archive
     from trilink.maritime.config import load_config
@@ -141,6 +141,7 @@ def dask_run(
         config=load_config(None),
         now_ms=NOW_MS,
         partitions=partitions,
+        batch_rows=rows,
         progress=print,
     )
     seconds = time.perf_counter() - t0
@@ -167,7 +168,13 @@ def main() -> None:
     ap.add_argument("--baseline-days", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory-limit", default="2GB")
-    ap.add_argument("--partitions", type=int)
+    ap.add_argument(
+        "--partition-rows",
+        type=int,
+        default=2_000_000,
+        help="Positions per partition (the run's default); both Dask runs use partitions of "
+        "this size, so their peak memory per worker should match whatever the archive size.",
+    )
     ap.add_argument("--no-write", action="store_true", help="Do not update docs/benchmarks.")
     ap.add_argument("--single-child", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -178,7 +185,7 @@ def main() -> None:
     from distributed import Client, LocalCluster
 
     from machine import machine_line
-    from trilink.maritime.archive import archive_files
+    from trilink.maritime.archive import archive_files, estimate_rows
     from trilink.sim.io import write_archive
     from trilink.sim.scenario import ScenarioConfig
 
@@ -213,6 +220,9 @@ def main() -> None:
     single_events = pl.read_parquet(root / "single_events.parquet")
     print("single", single)
 
+    def parts(fs: list[Path]) -> int:
+        return max(1, -(-sum(estimate_rows(f) for f in fs) // a.partition_rows))
+
     load = os.getloadavg()[0]
     with (
         LocalCluster(
@@ -223,7 +233,9 @@ def main() -> None:
         ) as cluster,
         Client(cluster) as client,
     ):
-        same = dask_run(client, base_files, ports, root / "dask_same", a.partitions)
+        same = dask_run(
+            client, base_files, ports, root / "dask_same", parts(base_files), a.partition_rows
+        )
         equal = same["events"].equals(single_events)  # type: ignore[attr-defined]
         print("dask, same data", {k: v for k, v in same.items() if k != "events"}, equal)
         whole = None
@@ -237,7 +249,9 @@ def main() -> None:
                 ) as cluster2,
                 Client(cluster2) as client2,
             ):
-                whole = dask_run(client2, files, ports, root / "dask_whole", a.partitions)
+                whole = dask_run(
+                    client2, files, ports, root / "dask_whole", parts(files), a.partition_rows
+                )
             print("dask, whole", {k: v for k, v in whole.items() if k != "events"})
 
     def per_cpu(r: dict[str, object]) -> float:
@@ -258,7 +272,9 @@ def main() -> None:
         f"Archive: `trilink sim maritime --archive` seed {a.seed}, {len(days)} days, "
         f"{a.vessels} background vessels + planted ones, {len(files)} Parquet files. "
         f"Dask: `LocalCluster` of {a.workers} worker processes × 1 thread, "
-        f"memory limit {a.memory_limit}. CPU-s = every process of the run (driver + workers; "
+        f"memory limit {a.memory_limit}, partitions (and split batches) of about "
+        f"{a.partition_rows:,} positions. "
+        "CPU-s = every process of the run (driver + workers; "
         "the single run's numba threads included), after a tiny warm-up run in every process "
         "(imports, numba kernels: a fixed cost per process). Peak memory = `ru_maxrss` of the "
         "process (single) / of each worker (Dask).",
