@@ -117,6 +117,9 @@ def test_dask_run_gives_exactly_the_single_machine_events(
     archive: Path, single: RunResult, client: Client, split_pairs: bool, tmp_path: Path
 ) -> None:
     partitions = _splitting(single.events) if split_pairs else 1
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "keep.txt").write_text("someone else's file\n")
     res = run_archive(
         archive_files(archive / "archive"),
         tmp_path / "out",
@@ -127,6 +130,7 @@ def test_dask_run_gives_exactly_the_single_machine_events(
         detections=read_detections(archive / "sar_detections.csv"),
         partitions=partitions,
         batch_rows=100_000 if split_pairs else 10**9,  # one file per split task, or all in one
+        work=shared if split_pairs else None,
     )
     assert res.batches == (4 if split_pairs else 1)
     types = set(single.events["type"])
@@ -149,6 +153,7 @@ def test_dask_run_gives_exactly_the_single_machine_events(
     assert tracks.height == single.tracks.height
     assert len(list((tmp_path / "out" / "tracks").glob("*.parquet"))) == partitions
     assert not (tmp_path / "out" / "_work").exists()
+    assert sorted(p.name for p in shared.iterdir()) == ["keep.txt"]
     assert len(res.worker_peak_rss) == 2
 
 

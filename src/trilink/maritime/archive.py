@@ -22,6 +22,7 @@ and so must the input, zone, port and area files.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import resource
@@ -283,8 +284,7 @@ def run_archive(
 
     out.mkdir(parents=True, exist_ok=True)
     work = work if work is not None else out / "_work"
-    for sub in ("pos", "st", "grid", "pairs"):
-        shutil.rmtree(work / sub, ignore_errors=True)
+    _clear(work)
     shutil.rmtree(out / "tracks", ignore_errors=True)
     paths = list(paths)
     rows = [estimate_rows(p) for p in paths]
@@ -410,7 +410,9 @@ def run_archive(
     seconds["combine"] = time.perf_counter() - t0
     peaks = client.run(peak_rss)
     if not keep_work:
-        shutil.rmtree(work, ignore_errors=True)
+        _clear(work)
+        with contextlib.suppress(OSError):
+            work.rmdir()  # only if nothing else is in it: --work may name a shared directory
     say(
         f"{sum(s['rows'] for s in split)} positions, "
         f"{sum(p['grid_points'] for p in parts)} slow grid points, {pair_rows} close pairs"
@@ -425,6 +427,15 @@ def run_archive(
         seconds=seconds,
         worker_peak_rss=dict(peaks),
     )
+
+
+WORK_SUBDIRS = ("pos", "st", "grid", "pairs")
+
+
+def _clear(work: Path) -> None:
+    """Remove this run's scratch (and nothing else a user keeps in ``work``)."""
+    for sub in WORK_SUBDIRS:
+        shutil.rmtree(work / sub, ignore_errors=True)
 
 
 def _gather(client: Any, futs: Any, what: str, fix: str) -> Any:
