@@ -210,6 +210,11 @@ def events_cmd(
     if dask is None:
         dask = any(p.is_dir() for p in inputs)
     if dask:
+        if publish_tracks:
+            raise ConfigError(
+                "--publish-tracks is for single runs: an archive's cleaned tracks are "
+                f"written to {out}/tracks/part-*.parquet, too many to publish as reports"
+            )
         _events_dask(
             inputs,
             out,
