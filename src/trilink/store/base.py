@@ -633,6 +633,10 @@ class Store(abc.ABC):
     def report_count(self) -> int:
         return int(self._rows("SELECT COUNT(*) FROM reports")[0][0])
 
+    @abc.abstractmethod
+    def size_bytes(self) -> int:
+        """What the store takes on disk (for the node's metrics)."""
+
     def _select_reports(self, where: str, params: Sequence[Any]) -> list[StoredReport]:
         rows = self._rows(
             "SELECT seq, envelope, signature, received_from, stored_at FROM reports " + where,

@@ -1,0 +1,195 @@
+"""What a node streams to its TAK server: every report it stores, in store order, from a
+cursor kept on disk, so that a node restarted while its TAK server was down sends what the
+server missed (``TakFeed``).
+
+The feed reads the node's store (through ``read(after_seq, limit)``, the daemon's
+connection), keeps what this nation may hold (``trilink.policy.may_hold``), builds each
+report's item from the kind registry and hands the newest state of each object (its CoT uid)
+to the ``TakStream``; a withdrawn report (tombstone) becomes TAK's delete event for the
+object it was showing. An older state of a track that arrives after a newer one (a partner's
+late report) is not sent: TAK would move the object back.
+
+The cursor file (``tak-cursor.json`` beside node.toml) holds the server's address and the
+store sequence below which everything was written to the server (``TakStream.resume_point``);
+it is written at most once a second and when the node stops. A new server address starts
+from the beginning of the store (TAK drops what is already stale). While the stream's queue
+is nearly full the feed stops reading, so nothing is pushed out of it: the cursor waits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from trilink.errors import LabelError, ReportError
+from trilink.interop.cot import uid_of
+from trilink.interop.items import build_item
+from trilink.interop.tak_stream import TakStream
+from trilink.model.label import Label
+from trilink.model.report import Envelope
+from trilink.policy import may_hold
+
+log = logging.getLogger(__name__)
+CURSOR_FILE = "tak-cursor.json"
+BATCH = 1000
+POLL_S = 1.0
+SAVE_EVERY_S = 1.0
+MAX_OBJECTS = 1_000_000  # objects whose newest state the feed remembers
+
+
+@dataclass(frozen=True)
+class Cursor:
+    server: str
+    seq: int
+
+
+def read_cursor(path: Path, server: str) -> int:
+    """The store sequence to resume after for ``server`` (0: from the start)."""
+    try:
+        doc = json.loads(path.read_text("utf-8")[:10_000])
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(doc, dict) or doc.get("server") != server:
+        return 0
+    seq = doc.get("seq")
+    return seq if isinstance(seq, int) and seq >= 0 else 0
+
+
+def write_cursor(path: Path, server: str, seq: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"server": server, "seq": seq}) + "\n", "utf-8")
+    os.replace(tmp, path)
+
+
+class TakFeed:
+    """Feeds ``stream`` from the store; ``wake()`` when the node stored reports."""
+
+    def __init__(
+        self,
+        stream: TakStream,
+        *,
+        nation: str,
+        read: Callable[[int, int], Sequence[tuple[int, Envelope]]],
+        label_of: Callable[[str], Label],
+        cursor_path: Path,
+    ) -> None:
+        self.stream = stream
+        self.nation = nation
+        self.read = read
+        self.label_of = label_of
+        self.cursor_path = cursor_path
+        self.server = stream.config.address
+        self.handed = read_cursor(cursor_path, self.server)
+        self.saved = self.handed
+        # uid -> (observed, seq, report id) of the newest state handed over
+        self._newest: dict[str, tuple[str, int, str]] = {}
+        self._uid_of_report: dict[str, str] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.skipped = 0  # reports that could not be shown (label or payload unreadable)
+
+    @property
+    def cursor(self) -> int:
+        return self.stream.resume_point(self.handed)
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        log.info(
+            "TAK stream to %s: resuming after store sequence %d",
+            self.server,
+            self.handed,
+            extra={"fields": {"server": self.server, "cursor": self.handed}},
+        )
+        self.stream.start()
+        self._thread = threading.Thread(target=self._run, name="tak-feed", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self.stream.stop()
+        self.save()
+
+    def save(self) -> None:
+        cursor = self.cursor
+        if cursor != self.saved:
+            try:
+                write_cursor(self.cursor_path, self.server, cursor)
+                self.saved = cursor
+            except OSError as err:
+                log.warning("TAK stream: cannot write %s: %s", self.cursor_path, err)
+
+    def step(self) -> int:
+        """Hand over what the store gained since the cursor (up to the room left in the
+        stream's queue); returns how many store rows were read."""
+        room = self.stream.config.queue_max - self.stream.pending
+        if room < max(1, self.stream.config.queue_max // 10):
+            return 0
+        rows = self.read(self.handed, min(BATCH, room))
+        for seq, env in rows:
+            self._take(seq, env)
+            self.handed = seq
+        return len(rows)
+
+    def _take(self, seq: int, env: Envelope) -> None:
+        try:
+            label = self.label_of(env.label)
+        except LabelError:
+            if env.origin != self.nation:
+                return
+            self.skipped += 1
+            return
+        if not may_hold(label, env.origin, self.nation):
+            return
+        if env.is_tombstone:
+            uid = self._uid_of_report.pop(env.id, None)
+            if uid is not None:
+                self._newest.pop(uid, None)
+                self.stream.delete(uid, env.label, seq=seq)
+            return
+        try:
+            item = build_item(env, label, seq)
+        except ReportError as err:
+            self.skipped += 1
+            log.warning("TAK stream: report %s cannot be shown: %s", env.id, err)
+            return
+        if not item.features or not self.stream.wanted(item):
+            return
+        uid = uid_of(item)
+        known = self._newest.get(uid)
+        if known is not None and (item.observed, seq) < known[:2]:
+            return  # an older state that arrived late
+        if known is not None and known[2] != item.id:
+            self._uid_of_report.pop(known[2], None)
+        if len(self._newest) >= MAX_OBJECTS and known is None:
+            self._newest.clear()  # bounded memory: forget the order of old objects
+            self._uid_of_report.clear()
+        self._newest[uid] = (item.observed, seq, item.id)
+        self._uid_of_report[item.id] = uid
+        self.stream.publish([item], seq=seq)
+
+    def _run(self) -> None:
+        last_save = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                read = self.step()
+            except Exception as err:  # a store error: log it, retry on the next poll
+                log.warning("TAK stream: reading the store failed: %s", err)
+                read = 0
+            if time.monotonic() - last_save >= SAVE_EVERY_S:
+                self.save()
+                last_save = time.monotonic()
+            if read < BATCH:
+                self._wake.wait(POLL_S)
+                self._wake.clear()
