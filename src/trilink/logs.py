@@ -20,8 +20,10 @@ from typing import Any
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FORMATS = ("json", "text")
-# Libraries that log every request at INFO: a node pulls from each partner every 2 s.
-CHATTY = ("httpx", "httpcore", "uvicorn.access", "hpack")
+# Libraries that log every request at INFO (a node pulls from each partner every 2 s): shown
+# only at DEBUG; the connection-level chatter of the ones below them never.
+REQUESTS = ("httpx", "uvicorn.access")
+WIRE = ("httpcore", "hpack")
 MAX_MESSAGE_CHARS = 8000
 
 
@@ -81,7 +83,11 @@ def setup_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(number)
-    for name in CHATTY:
+    for name in REQUESTS:
+        logging.getLogger(name).setLevel(
+            logging.INFO if number <= logging.DEBUG else max(number, logging.WARNING)
+        )
+    for name in WIRE:
         logging.getLogger(name).setLevel(max(number, logging.WARNING))
     logging.captureWarnings(True)
     return handler

@@ -137,8 +137,7 @@ def test_metrics_follow_publish_replication_and_a_partner_down(net: Path) -> Non
     publish_notes(net, "USA", 5, "metrics")
     for partner in ("JPN", "KOR"):
         wait_for(
-            lambda p=partner: scrape(net, p)['trilink_ingested_reports_total{partner="USA"}']
-            == 5,
+            lambda p=partner: scrape(net, p)['trilink_ingested_reports_total{partner="USA"}'] == 5,
             f"{partner} to ingest 5 reports from USA",
         )
     usa = scrape(net, "USA")
@@ -169,9 +168,7 @@ def test_metrics_follow_publish_replication_and_a_partner_down(net: Path) -> Non
     assert localnet.stop_node(net, "KOR")
     wait_for(lambda: localnet.pid_of(net, "KOR") is None, "KOR to stop")
     publish_notes(net, "USA", 3, "while KOR is down")
-    wait_for(
-        lambda: scrape(net, "USA")['trilink_partner_up{partner="KOR"}'] == 0, "KOR link down"
-    )
+    wait_for(lambda: scrape(net, "USA")['trilink_partner_up{partner="KOR"}'] == 0, "KOR link down")
     usa = scrape(net, "USA")
     assert usa['trilink_outbox_queued_reports{partner="KOR"}'] == 3
     assert usa['trilink_replication_lag_reports{direction="out",partner="KOR"}'] == 3
