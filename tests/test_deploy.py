@@ -81,8 +81,9 @@ def test_unit_command_runs_a_node_and_the_container_health_check_sees_it(
     assert ["trilink", *argv[1:]] == containerfile_json("ENTRYPOINT") + containerfile_json("CMD")
     argv = [str(TRILINK), *argv[1:4], str(node_dir / "node.toml")]
     api = tomllib.loads((node_dir / "node.toml").read_text("utf-8"))["api"]
-    health = containerfile_json("HEALTHCHECK --interval=30s --timeout=5s --start-period=60s "
-                                "--retries=3 \\\\\n  CMD")
+    health = containerfile_json(
+        "HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \\\\\n  CMD"
+    )
     env = {
         **os.environ,
         "TRILINK_HEALTH_URL": f"https://{api}/healthz",
@@ -121,9 +122,7 @@ def _have_image(name: str) -> bool:
 
 
 @pytest.mark.skipif(
-    not all(
-        _have_image(i) for i in ("node:22-bookworm-slim", "python:3.11-slim-bookworm")
-    ),
+    not all(_have_image(i) for i in ("node:22-bookworm-slim", "python:3.11-slim-bookworm")),
     reason="the Containerfile's base images are not on this machine (never pulled in tests)",
 )
 def test_containerfile_builds() -> None:
