@@ -6,7 +6,9 @@ The feed reads the node's store (through ``read(after_seq, limit)``, the daemon'
 connection), keeps what this nation may hold (``trilink.policy.may_hold``), builds each
 report's item from the kind registry and hands the newest state of each object (its CoT uid)
 to the ``TakStream``; a withdrawn report (tombstone) becomes TAK's delete event for the
-object it was showing. An older state of a track that arrives after a newer one (a partner's
+object it was showing. A backlog (a first start, a long outage) is read in up to 50,000-row
+steps keeping only the newest state of each object: TAK gets the picture, not every state of
+every track since the store began. An older state of a track that arrives after a newer one (a partner's
 late report) is not sent: TAK would move the object back.
 
 The cursor file (``tak-cursor.json`` beside node.toml) holds the server's address and the
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from trilink.errors import LabelError, ReportError
 from trilink.interop.cot import uid_of
-from trilink.interop.items import build_item
+from trilink.interop.items import Item, build_item
 from trilink.interop.tak_stream import TakStream
 from trilink.model.label import Label
 from trilink.model.report import Envelope
@@ -38,6 +40,7 @@ from trilink.policy import may_hold
 log = logging.getLogger(__name__)
 CURSOR_FILE = "tak-cursor.json"
 BATCH = 1000
+CATCH_UP_BATCHES = 50  # at most 50,000 store rows read before handing over
 POLL_S = 1.0
 SAVE_EVERY_S = 1.0
 MAX_OBJECTS = 1_000_000  # objects whose newest state the feed remembers
@@ -131,24 +134,44 @@ class TakFeed:
                 log.warning("TAK stream: cannot write %s: %s", self.cursor_path, err)
 
     def step(self) -> int:
-        """Hand over what the store gained since the cursor (up to the room left in the
-        stream's queue); returns how many store rows were read."""
+        """Hand over what the store gained since the cursor; returns how many store rows
+        were read. Reading a backlog (a first start, a long outage), the newest state of
+        each object is kept over up to ``CATCH_UP_BATCHES`` batches and only that is handed
+        over: a track's history is not replayed to TAK state by state."""
         room = self.stream.config.queue_max - self.stream.pending
         if room < max(1, self.stream.config.queue_max // 10):
             return 0
-        rows = self.read(self.handed, min(BATCH, room))
-        for seq, env in rows:
-            self._take(seq, env)
-            self.handed = seq
-        return len(rows)
+        states: dict[str, tuple[int, Item | None, str]] = {}
+        last, total = self.handed, 0
+        for _ in range(CATCH_UP_BATCHES):
+            rows = self.read(last, BATCH)
+            full = False
+            for seq, env in rows:
+                if len(states) >= room:
+                    full = True  # the rest waits for room in the stream's queue
+                    break
+                self._take(seq, env, states)
+                last = seq
+                total += 1
+            if full or len(rows) < BATCH:
+                break
+        for uid, (seq, item, label) in states.items():
+            if item is None:
+                self.stream.delete(uid, label, seq=seq)
+            else:
+                self.stream.publish([item], seq=seq)
+        self.handed = last
+        return total
 
-    def _take(self, seq: int, env: Envelope) -> None:
+    def _take(
+        self, seq: int, env: Envelope, states: dict[str, tuple[int, Item | None, str]]
+    ) -> None:
+        """Put the state of one stored version in ``states`` (uid -> its newest state; an
+        item, or None to delete the object)."""
         try:
             label = self.label_of(env.label)
         except LabelError:
-            if env.origin != self.nation:
-                return
-            self.skipped += 1
+            self.skipped += 1  # a label this node cannot read: not streamed
             return
         if not may_hold(label, env.origin, self.nation):
             return
@@ -156,7 +179,8 @@ class TakFeed:
             uid = self._uid_of_report.pop(env.id, None)
             if uid is not None:
                 self._newest.pop(uid, None)
-                self.stream.delete(uid, env.label, seq=seq)
+                states.pop(uid, None)
+                states[uid] = (seq, None, env.label)
             return
         try:
             item = build_item(env, label, seq)
@@ -169,7 +193,7 @@ class TakFeed:
         uid = uid_of(item)
         known = self._newest.get(uid)
         if known is not None and (item.observed, seq) < known[:2]:
-            return  # an older state that arrived late
+            return  # an older state that arrived late: TAK would move the object back
         if known is not None and known[2] != item.id:
             self._uid_of_report.pop(known[2], None)
         if len(self._newest) >= MAX_OBJECTS and known is None:
@@ -177,7 +201,8 @@ class TakFeed:
             self._uid_of_report.clear()
         self._newest[uid] = (item.observed, seq, item.id)
         self._uid_of_report[item.id] = uid
-        self.stream.publish([item], seq=seq)
+        states.pop(uid, None)
+        states[uid] = (seq, item, env.label)
 
     def _run(self) -> None:
         last_save = time.monotonic()
