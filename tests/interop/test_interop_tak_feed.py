@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from interop_samples import LIVE, envelope, maritime_event, missile_track
+import msgspec
+from interop_samples import LIVE, envelope, every_kind, maritime_event, missile_track
 
+from trilink.interop.cot import uid_of
+from trilink.interop.items import build_item
 from trilink.interop.tak_config import TakConfig
 from trilink.interop.tak_feed import TakFeed, read_cursor, write_cursor
 from trilink.interop.tak_stream import TakStream
@@ -106,3 +109,18 @@ def test_the_cursor_belongs_to_one_server(tmp_path: Path) -> None:
     assert read_cursor(path, "tls://other:8089") == 0  # a new server starts from the start
     path.write_text("not json")
     assert read_cursor(path, "tls://tak:8089") == 0
+
+
+def test_uids_are_those_of_the_cot_export_for_every_kind(tmp_path: Path) -> None:
+    envs = [
+        envelope(i.kind, msgspec.to_builtins(i.payload), i.label, i.origin, seq=n)
+        for n, i in enumerate(every_kind(), start=1)
+    ]
+    feed = feed_of(envs, tmp_path)
+    feed.step()
+    expected = {
+        uid_of(item)
+        for n, env in enumerate(envs, start=1)
+        if (item := build_item(env, parse_label(env.label), n)).features
+    }
+    assert set(queued(feed)) == expected and len(expected) >= 6

@@ -8,8 +8,9 @@ report's item from the kind registry and hands the newest state of each object (
 to the ``TakStream``; a withdrawn report (tombstone) becomes TAK's delete event for the
 object it was showing. A backlog (a first start, a long outage) is read in up to 50,000-row
 steps keeping only the newest state of each object: TAK gets the picture, not every state of
-every track since the store began. An older state of a track that arrives after a newer one (a partner's
-late report) is not sent: TAK would move the object back.
+every track since the store began (and only states handed over have their map features
+built, the costly part). An older state of a track that arrives after a newer one (a
+partner's late report) is not sent: TAK would move the object back.
 
 The cursor file (``tak-cursor.json`` beside node.toml) holds the server's address and the
 store sequence below which everything was written to the server (``TakStream.resume_point``);
@@ -30,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trilink.errors import LabelError, ReportError
-from trilink.interop.cot import uid_of
-from trilink.interop.items import Item, build_item
+from trilink.interop.items import build_item, iso_utc
 from trilink.interop.tak_stream import TakStream
+from trilink.model.kinds import decode_payload, spec_for
 from trilink.model.label import Label
 from trilink.model.report import Envelope
 from trilink.policy import may_hold
@@ -46,10 +47,13 @@ SAVE_EVERY_S = 1.0
 MAX_OBJECTS = 1_000_000  # objects whose newest state the feed remembers
 
 
-@dataclass(frozen=True)
-class Cursor:
-    server: str
+@dataclass(frozen=True, slots=True)
+class _State:
+    """The newest state of one object in a step: a stored version, or its deletion."""
+
     seq: int
+    env: Envelope
+    label: Label | None  # None: the report was withdrawn, delete the object
 
 
 def read_cursor(path: Path, server: str) -> int:
@@ -141,7 +145,7 @@ class TakFeed:
         room = self.stream.config.queue_max - self.stream.pending
         if room < max(1, self.stream.config.queue_max // 10):
             return 0
-        states: dict[str, tuple[int, Item | None, str]] = {}
+        states: dict[str, _State] = {}
         last, total = self.handed, 0
         for _ in range(CATCH_UP_BATCHES):
             rows = self.read(last, BATCH)
@@ -155,19 +159,23 @@ class TakFeed:
                 total += 1
             if full or len(rows) < BATCH:
                 break
-        for uid, (seq, item, label) in states.items():
-            if item is None:
-                self.stream.delete(uid, label, seq=seq)
-            else:
-                self.stream.publish([item], seq=seq)
+        for uid, state in states.items():
+            if state.label is None:
+                self.stream.delete(uid, state.env.label, seq=state.seq)
+                continue
+            try:  # the map features (ellipses on the ellipsoid) only for states handed over
+                item = build_item(state.env, state.label, state.seq)
+            except ReportError as err:
+                self.skipped += 1
+                log.warning("TAK stream: report %s cannot be shown: %s", state.env.id, err)
+                continue
+            self.stream.publish([item], seq=state.seq)
         self.handed = last
         return total
 
-    def _take(
-        self, seq: int, env: Envelope, states: dict[str, tuple[int, Item | None, str]]
-    ) -> None:
-        """Put the state of one stored version in ``states`` (uid -> its newest state; an
-        item, or None to delete the object)."""
+    def _take(self, seq: int, env: Envelope, states: dict[str, _State]) -> None:
+        """Put the state of one stored version in ``states`` (uid -> its newest state;
+        ``label`` None: delete the object). Only the payload is decoded here."""
         try:
             label = self.label_of(env.label)
         except LabelError:
@@ -180,29 +188,38 @@ class TakFeed:
             if uid is not None:
                 self._newest.pop(uid, None)
                 states.pop(uid, None)
-                states[uid] = (seq, None, env.label)
+                states[uid] = _State(seq, env, None)
+            return
+        kinds = self.stream.config.kinds
+        if (kinds is not None and env.kind not in kinds) or (
+            label.exercise and not self.stream.config.exercise
+        ):
             return
         try:
-            item = build_item(env, label, seq)
+            spec = spec_for(env.kind)
+            payload = decode_payload(env.kind, bytes(env.payload))
+            if not tuple(spec.shapes(payload)):
+                return  # nowhere on a map: nothing for TAK
+            track = spec.track(payload)
+            observed = iso_utc(spec.observed(payload)) or env.created
         except ReportError as err:
             self.skipped += 1
             log.warning("TAK stream: report %s cannot be shown: %s", env.id, err)
             return
-        if not item.features or not self.stream.wanted(item):
-            return
-        uid = uid_of(item)
+        # the CoT uid, as trilink.interop.cot.uid_of names an item's
+        uid = f"trilink:{env.origin}:{env.kind}:{track}" if track else f"trilink:{env.id}"
         known = self._newest.get(uid)
-        if known is not None and (item.observed, seq) < known[:2]:
+        if known is not None and (observed, seq) < known[:2]:
             return  # an older state that arrived late: TAK would move the object back
-        if known is not None and known[2] != item.id:
+        if known is not None and known[2] != env.id:
             self._uid_of_report.pop(known[2], None)
         if len(self._newest) >= MAX_OBJECTS and known is None:
             self._newest.clear()  # bounded memory: forget the order of old objects
             self._uid_of_report.clear()
-        self._newest[uid] = (item.observed, seq, item.id)
-        self._uid_of_report[item.id] = uid
+        self._newest[uid] = (observed, seq, env.id)
+        self._uid_of_report[env.id] = uid
         states.pop(uid, None)
-        states[uid] = (seq, item, env.label)
+        states[uid] = _State(seq, env, label)
 
     def _run(self) -> None:
         last_save = time.monotonic()
