@@ -104,6 +104,9 @@ class NodeClient:
         return f"node {self.nation} API at {self.url}" if self.nation else f"node API {self.url}"
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
+        if "json" in kw:  # msgspec: several times faster than json.dumps on big batches
+            kw["content"] = msgspec.json.encode(kw.pop("json"))
+            kw["headers"] = {**kw.get("headers", {}), "content-type": "application/json"}
         try:
             response = self._http.request(method, path, **kw)
         except httpx.HTTPError as err:
@@ -120,7 +123,13 @@ class NodeClient:
             if not isinstance(detail, str):
                 detail = json.dumps(detail)[:2000]
             raise ApiError(f"{self._who()}: {detail}", status=response.status_code)
-        return response.json()
+        try:
+            return msgspec.json.decode(response.content)
+        except msgspec.DecodeError:
+            raise ApiError(
+                f"{self._who()} answered {path} with something that is not JSON",
+                status=response.status_code,
+            ) from None
 
     # -- publish --------------------------------------------------------------------------
     def publish(self, items: Sequence[dict[str, Any]]) -> PublishResult:

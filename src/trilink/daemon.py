@@ -18,9 +18,12 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from typing import Any
 
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
 from trilink.errors import ConfigError
@@ -74,7 +77,9 @@ def run_node(config: NodeConfig) -> None:
     tak = tak_config(config.tak, base_dir=config.dir, source=str(config.path))
     # A damaged store is refused at start, before it replicates anything (trilink node check).
     service = NodeService(config, store=open_store(config.db_url, check=True))
-    replicator = Replicator(service, HttpsTransport(config, service.keys.anchors))
+    transport = HttpsTransport(config, service.keys.anchors)
+    service.keys.anchor_listeners.append(transport.trust)
+    replicator = Replicator(service, transport)
     app = create_app(service, replicator)
     feed = _tak_feed(app, service, config, tak) if tak is not None else None
     if config.api_port is not None:
@@ -110,10 +115,20 @@ def run_node(config: NodeConfig) -> None:
         proxy_headers=False,  # partners are identified by their certificates, nothing else
         **server_ssl_kwargs(config, write_trusted_cas(service)),
     )
+    uv_config.load()
+    service.keys.anchor_listeners.append(partial(_trust_tls_clients, uv_config))
     try:
         uvicorn.Server(uv_config).run()
     finally:
         service.close()
+
+
+def _trust_tls_clients(uv_config: uvicorn.Config, _nation: str, ca: x509.Certificate) -> None:
+    """Accept partner node certificates ``ca`` issued from the next handshake on."""
+    if uv_config.ssl is not None:
+        uv_config.ssl.load_verify_locations(
+            cadata=ca.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        )
 
 
 def _check_port_free(role: str, host: str, port: int, config: NodeConfig) -> None:

@@ -22,6 +22,7 @@ from tests.conftest import Network
 from tests.web.cop_helpers import TestClient
 
 from trilink.api import create_api_app
+from trilink.api.app import PublishOut
 from trilink.client import ApiError, NodeClient, item
 from trilink.store.tokens import TokenRepository
 
@@ -98,6 +99,8 @@ def test_tokens_and_roles_decide_who_may_do_what(network: Network) -> None:
         assert client.get("/api/v1/audit", headers=auth(tokens["admin"])).status_code == 200
         ok = client.post("/api/v1/reports", json=body, headers=auth(tokens["publisher"]))
         assert ok.status_code == 200
+        # the answer is encoded by hand: it must still be what the OpenAPI document says
+        assert PublishOut.model_validate(ok.json()).reports[0].kind == "note"
         TokenRepository(network["JPN"].store).revoke("publisher-test")
         revoked = client.post("/api/v1/reports", json=body, headers=auth(tokens["publisher"]))
         assert revoked.status_code == 401

@@ -152,8 +152,12 @@ def test_bad_publish_is_explained_audited_and_stores_nothing(
 def test_unknown_nation_and_missing_network(tmp_path: Path) -> None:
     code, _, exc = run("report", "list", "--dir", str(tmp_path / "nowhere"), "--nation", "JPN")
     assert code != 0 and "trilink net up" in str(exc)
+    (tmp_path / "JPN").mkdir()
+    (tmp_path / "JPN" / "node.toml").write_text('nation = "JPN"\n')
     code, _, exc = run("report", "list", "--dir", str(tmp_path), "--nation", "FRA")
-    assert code != 0 and "unknown nation 'FRA'" in str(exc)
+    assert code != 0 and "unknown nation 'FRA'" in str(exc) and "nodes for JPN" in str(exc)
+    code, _, exc = run("report", "list", "--dir", str(tmp_path), "--nation", "France")
+    assert code != 0 and "not a nation code" in str(exc)
 
 
 def test_main_turns_errors_into_one_line(
@@ -161,6 +165,8 @@ def test_main_turns_errors_into_one_line(
 ) -> None:
     from trilink.cli.app import main
 
+    (tmp_path / "JPN").mkdir()
+    (tmp_path / "JPN" / "node.toml").write_text('nation = "JPN"\n')
     monkeypatch.setattr(
         "sys.argv", ["trilink", "report", "list", "--dir", str(tmp_path), "--nation", "FRA"]
     )

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -480,7 +479,7 @@ def create_api_app(
             }
         },
     )
-    async def publish(request: Request, token: ApiToken = Depends(publisher)) -> dict[str, Any]:
+    async def publish(request: Request, token: ApiToken = Depends(publisher)) -> Response:
         """Publish reports, and new versions of this node's reports (items with ``id``),
         in one signed batch: all of them or none. Body: ``PublishIn``."""
         raw = await body_of(request)
@@ -513,7 +512,12 @@ def create_api_app(
             if nobody
             else []
         )
-        return {"reports": out, "warnings": warnings}
+        # Encoded here (the shape is PublishOut, as the OpenAPI document says): FastAPI's
+        # validation of the response costs 12 ms per 1,000 reports, msgspec's encoding 0.1.
+        return Response(
+            msgspec.json.encode({"reports": out, "warnings": warnings}),
+            media_type="application/json",
+        )
 
     @app.put("/api/v1/reports/{report_id}", response_model=Published, tags=["reports"])
     async def edit(
@@ -612,10 +616,7 @@ def create_api_app(
                     "signature_problem": problem,
                 }
             )
-        audit = [
-            {"seq": r.seq, "at": r.at, **{k: getattr(r.entry, k) for k in AUDIT_FIELDS}}
-            for r in rows
-        ]
+        audit = [r.as_dict() for r in rows]
         return {"versions": out, "audit": audit}
 
     @app.get("/api/v1/stream", tags=["reports"])
@@ -688,16 +689,9 @@ def create_api_app(
         """Audit rows in order (admin)."""
         with db_lock:
             rows = db.audit_rows(report_id=report_id, after=after, limit=limit)
-        return {
-            "rows": [
-                {"seq": r.seq, "at": r.at, **{k: getattr(r.entry, k) for k in AUDIT_FIELDS}}
-                for r in rows
-            ]
-        }
+        return {"rows": [r.as_dict() for r in rows]}
 
     return app
 
-
-AUDIT_FIELDS = [f.name for f in dataclasses.fields(AuditEntry)]
 
 __all__ = ["TOKEN_ROLES", "create_api_app"]

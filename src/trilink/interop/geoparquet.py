@@ -98,6 +98,26 @@ def _extent(items: Sequence[Item]) -> tuple[set[str], list[float] | None]:
 BATCH_REPORTS = 16384
 
 
+def _pandas_metadata(fields: Sequence[pa.Field]) -> bytes:
+    """pandas' own schema note (as ``DataFrame.to_parquet`` writes it), so geopandas and
+    pandas read the 64-bit integer columns with nulls (MMSI) as nullable integers, not as
+    floats. Only those columns are described; the others read as Arrow types them."""
+    columns = [
+        {
+            "name": f.name,
+            "field_name": f.name,
+            "pandas_type": "int64",
+            "numpy_type": "Int64",
+            "metadata": None,
+        }
+        for f in fields
+        if f.name in _INT_COLUMNS
+    ]
+    return json.dumps(
+        {"index_columns": [], "column_indexes": [], "columns": columns, "creator": {}}
+    ).encode()
+
+
 def write_geoparquet(items: Sequence[Item], marking: Marking, nation: str, out: IO[bytes]) -> int:
     """Write the features as GeoParquet to ``out``; returns how many rows. The report's
     columns are built once per report and repeated for each of its features by Arrow
@@ -142,6 +162,7 @@ def write_geoparquet(items: Sequence[Item], marking: Marking, nation: str, out: 
             b"geo": json.dumps(geo).encode(),
             b"trilink:marking": marking.text.encode(),
             b"trilink:exported_by": nation.encode(),
+            b"pandas": _pandas_metadata(fields),
         },
     )
     rows = 0
