@@ -168,9 +168,16 @@ def test_node_streams_retries_and_resumes_from_its_cursor(node_root: Path, tmp_p
     # the TAK server is down: the node retries (with backoff) and the metrics say so
     wait_for(lambda: tak_metric(metrics(node_root), "connected") == 0, "connected = 0")
     publish_tracks(node_root, [(1, "T0"), (0, "T3"), (0, "T4")])
-    wait_for(lambda: tak_metric(metrics(node_root), "failures_total") >= 3, "3 failures")
+    wait_for(lambda: tak_metric(metrics(node_root), "failures_total") >= 4, "4 failures")
     values = metrics(node_root)
     assert tak_metric(values, "pending") == 3
+    # the log says it once per distinct error (hung up, then refused), not once per retry
+    log_text = (node_root / "USA" / "node.log").read_text("utf-8")
+    records = [json.loads(line) for line in log_text.splitlines()]
+    tak_lines = [r for r in records if r["logger"] == "trilink.interop.tak_stream"]
+    assert [r["level"] for r in tak_lines] == ["INFO", "WARNING", "WARNING"], tak_lines
+    warned = tak_lines[1:]
+    assert "Connection refused" in warned[-1]["message"]
     assert tak_metric(values, "sent_events_total") == 3
     cursor_before_stop = tak_metric(values, "cursor")
 

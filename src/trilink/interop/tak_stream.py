@@ -208,10 +208,21 @@ class TakStream:
             self._stats.connected = False
 
     def _failed(self, err: BaseException) -> None:
+        """Count a failure; log it once per distinct error (a server down for hours is one
+        line, not one per retry), the repeats at DEBUG."""
+        error = f"{type(err).__name__}: {err}"[:300]
         with self._cond:
             self._stats.failures += 1
-            self._stats.last_error = f"{type(err).__name__}: {err}"[:300]
-        log.warning("TAK stream %s: %s", self.config.address, self._stats.last_error)
+            repeated = error == self._stats.last_error and not self._stats.connected
+            self._stats.last_error = error
+        fields = {"server": self.config.address, "failures": self._stats.failures}
+        log.log(
+            logging.DEBUG if repeated else logging.WARNING,
+            "TAK stream %s: %s (retrying with backoff)",
+            self.config.address,
+            error,
+            extra={"fields": fields},
+        )
         self._close()
 
     def _run(self) -> None:
@@ -230,7 +241,11 @@ class TakStream:
                 with self._cond:
                     self._stats.connected = True
                     self._stats.connects += 1
-                log.info("TAK stream connected to %s", self.config.address)
+                log.info(
+                    "TAK stream connected to %s",
+                    self.config.address,
+                    extra={"fields": {"server": self.config.address}},
+                )
             taken = self._take(IDLE_CHECK_S)
             try:
                 if self._closed_by_peer(self._sock):
