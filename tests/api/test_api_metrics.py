@@ -172,6 +172,8 @@ def test_metrics_follow_publish_replication_and_a_partner_down(net: Path) -> Non
     usa = scrape(net, "USA")
     assert usa['trilink_outbox_queued_reports{partner="KOR"}'] == 3
     assert usa['trilink_replication_lag_reports{direction="out",partner="KOR"}'] == 3
+    assert usa['trilink_replication_lag_seconds{partner="KOR"}'] > 0
+    assert usa['trilink_replication_lag_seconds{partner="JPN"}'] == 0
     localnet.start_node(net, "KOR")
     localnet.wait_healthy(net, ["KOR"])
     wait_for(

@@ -29,6 +29,7 @@ import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -40,6 +41,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel, Field
 
 from trilink.errors import TrilinkError
+from trilink.model.ids import parse_utc_timestamp
 from trilink.model.report import Report, report_json
 from trilink.node.limits import FailureAuditLimit
 from trilink.node.publish import Item
@@ -214,6 +216,8 @@ class _NodeMetrics(Collector):
             size = self.db.size_bytes()
             head = self.db.audit_head()
             cursors = {p: (self.db.cursor(p), self.db.outbox_head(p)) for p in partners}
+            oldest = {p: self.db.oldest_queued_at(p, cursors[p][0][1]) for p in partners}
+        now = datetime.now(UTC)
         links = self.links() if self.links else {}
         info = GaugeMetricFamily("trilink_node_info", "This node.", labels=["nation"])
         info.add_metric([nation], 1)
@@ -243,6 +247,11 @@ class _NodeMetrics(Collector):
             "Seconds since the last exchange with a partner that worked.",
             labels=["partner"],
         )
+        waited = GaugeMetricFamily(
+            "trilink_replication_lag_seconds",
+            "How long the oldest report queued for a partner has waited (0: nothing waits).",
+            labels=["partner"],
+        )
         pushed = CounterMetricFamily(
             "trilink_replication_pushed_reports", "Reports partners acknowledged.",
             labels=["partner"],
@@ -257,7 +266,12 @@ class _NodeMetrics(Collector):
             if link.get("last_ok_s_ago") is not None:
                 age.add_metric([partner], float(link["last_ok_s_ago"]))
             pushed.add_metric([partner], int(link.get("pushed") or 0))
-        yield from (queued, lag, up, age, pushed)
+            since = oldest[partner]
+            waited.add_metric(
+                [partner],
+                max((now - parse_utc_timestamp(since)).total_seconds(), 0.0) if since else 0.0,
+            )
+        yield from (queued, lag, waited, up, age, pushed)
         counters = self.service.counters
         with counters.lock:
             published, pub_refused = counters.published, counters.publish_refused

@@ -712,6 +712,15 @@ class Store(abc.ABC):
         )
         return [OutboxItem(int(p), bytes(e), s) for p, e, s in rows]
 
+    def oldest_queued_at(self, partner: str, after: int) -> str | None:
+        """When the oldest item of ``partner``'s outbox above ``after`` (its acknowledged
+        cursor) was queued (``utc_timestamp``); None when nothing waits."""
+        rows = self._rows(
+            "SELECT queued_at FROM outbox WHERE partner = ? AND pseq > ? ORDER BY pseq LIMIT 1",
+            (partner, after),
+        )
+        return str(rows[0][0]) if rows else None
+
     def outbox_head(self, partner: str) -> int:
         return self.counter(f"pseq:{partner}")
 
