@@ -7,9 +7,13 @@ belongs to one server."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from interop_samples import LIVE, envelope, every_kind, maritime_event, missile_track
 
 from trilink.interop.cot import uid_of
@@ -124,3 +128,20 @@ def test_uids_are_those_of_the_cot_export_for_every_kind(tmp_path: Path) -> None
         if (item := build_item(env, parse_label(env.label), n)).features
     }
     assert set(queued(feed)) == expected and len(expected) >= 6
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=200)
+    | st.text(max_size=200).map(str.encode)
+    | st.builds(
+        lambda seq: json.dumps({"server": "tcp://127.0.0.1:9", "seq": seq}).encode(),
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    )
+)
+def test_cursor_file_fuzz(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    """Whatever the cursor file holds, the feed resumes from a sequence >= 0."""
+    path = tmp_path_factory.mktemp("cursor") / "tak-cursor.json"
+    path.write_bytes(data)
+    seq = read_cursor(path, "tcp://127.0.0.1:9")
+    assert type(seq) is int and seq >= 0

@@ -11,10 +11,18 @@ from typing import Any
 
 import pytest
 import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trilink.errors import ConfigError
 from trilink.interop.tak_config import KEYS as TAK_KEYS
-from trilink.node.config import KEYS, LogOptions, load_node_config, node_config_from_dict
+from trilink.node.config import (
+    KEYS,
+    LogOptions,
+    load_node_config,
+    node_config_from_dict,
+    parse_log_section,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "node-toml.md"
 BASE: dict[str, Any] = {"nation": "KOR", "listen": "127.0.0.1:8103"}
@@ -107,3 +115,26 @@ def test_log_table_defaults_and_relative_file(tmp_path: Path) -> None:
     config = node_config_from_dict(path, BASE | {"log": {"level": "debug", "file": "logs/n.log"}})
     assert config.log.level == "DEBUG"
     assert config.log.file == (tmp_path / "logs" / "n.log").resolve()
+
+
+toml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from([*KEYS["log"], "other"]) | st.text(max_size=12), toml_values, max_size=6
+    )
+)
+def test_log_table_fuzz(table: dict[str, Any]) -> None:
+    """Whatever the [log] table holds: its options, or a ConfigError naming [log]."""
+    try:
+        options = parse_log_section(table, Path("/etc/trilink"), "node.toml")
+    except ConfigError as err:
+        assert str(err).startswith("node.toml: [log]")
+    else:
+        assert options.level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -65,7 +65,7 @@ def read_cursor(path: Path, server: str) -> int:
     if not isinstance(doc, dict) or doc.get("server") != server:
         return 0
     seq = doc.get("seq")
-    return seq if isinstance(seq, int) and seq >= 0 else 0
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else 0
 
 
 def write_cursor(path: Path, server: str, seq: int) -> None:
