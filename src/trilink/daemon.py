@@ -26,6 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
+from trilink.api.app import Exporter
 from trilink.errors import ConfigError
 from trilink.federation.https import HttpsTransport
 from trilink.federation.replicator import Replicator
@@ -121,6 +122,23 @@ def run_node(config: NodeConfig) -> None:
         uvicorn.Server(uv_config).run()
     finally:
         service.close()
+
+
+def picture_exporter(service: NodeService) -> Exporter:
+    """The node API's exports, from a picture index of its own (its own store connection,
+    read-only use), so they work whether or not this node serves a COP."""
+    from trilink.web.index import ReportIndex
+    from trilink.web.picture import export_query
+
+    index = ReportIndex(
+        open_store(service.store.url), service.nation, service.config.policy.nations
+    )
+
+    def exporter(fmt: str, params: dict[str, str]) -> tuple[bytes, str, dict[str, str]]:
+        done = export_query(index, fmt, params)
+        return done.body, done.format.media_type, done.headers
+
+    return exporter
 
 
 def _trust_tls_clients(uv_config: uvicorn.Config, _nation: str, ca: x509.Certificate) -> None:
@@ -221,6 +239,7 @@ def _attach_api(
     api_app = create_api_app(
         service,
         links=lambda: {p: link.as_dict() for p, link in replicator.links.items()},
+        exporter=picture_exporter(service),
         tak=lambda: _tak_stats(feed),
     )
     server = _EmbeddedServer(

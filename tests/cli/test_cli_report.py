@@ -174,3 +174,41 @@ def test_main_turns_errors_into_one_line(
         main()
     assert exited.value.code == 2
     assert capsys.readouterr().err.startswith("error: unknown nation 'FRA'")
+
+
+def test_audit_show_asks_the_running_node(
+    netdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`audit show` reads through the node API (admin token); --db reads a stopped node's
+    database; a token of a lower role is refused with the role it lacks."""
+    with localnet.client_for(netdir, "KOR") as client:
+        report_id = client.publish_payloads(
+            "note", "SECRET//REL TO USA, KOR", [{"title": "audited"}]
+        ).ids[0]
+    code, out, exc = run(
+        "audit", "show", "--dir", str(netdir), "--nation", "KOR", "--report", report_id
+    )
+    assert code == 0, (out, exc)
+    assert "publish" in out and "release" in out and "USA" in out
+    db = str(netdir / "KOR" / "node.db")
+    code, offline, _ = run("audit", "show", "--dir", str(netdir), "--nation", "KOR", "--db", db)
+    assert code == 0 and "release" in offline
+    token_file = tmp_path / "reader-token"
+    code, out, _ = run(
+        "token",
+        "create",
+        "--dir",
+        str(netdir),
+        "--nation",
+        "KOR",
+        "--role",
+        "reader",
+        "--name",
+        "audit-reader",
+        "--out",
+        str(token_file),
+    )
+    assert code == 0, out
+    monkeypatch.setenv("TRILINK_API_TOKEN", token_file.read_text().strip())
+    code, _, exc = run("audit", "show", "--dir", str(netdir), "--nation", "KOR")
+    assert code != 0 and "admin" in str(exc)

@@ -331,14 +331,22 @@ def _tak_metrics(stats: dict[str, Any] | None) -> Iterator[Metric]:
         yield family
 
 
+# (format name, query parameters) -> (file bytes, media type, headers with the overall
+# marking and the count): how the daemon lets the API write the node's picture
+# (trilink.web.picture); a bad format or parameter raises a TrilinkError.
+Exporter = Callable[[str, dict[str, str]], tuple[bytes, str, dict[str, str]]]
+
+
 def create_api_app(
     service: NodeService,
     *,
     links: Callable[[], dict[str, dict[str, Any]]] | None = None,
+    exporter: Exporter | None = None,
     tak: Callable[[], dict[str, Any] | None] | None = None,
 ) -> FastAPI:
     """The node API of ``service``. ``links`` gives the replication state per partner
-    (the daemon passes its replicator's); ``tak`` the live TAK stream's state, if any."""
+    (the daemon passes its replicator's); ``exporter`` writes the current picture as a file
+    (``GET /api/v1/export``); ``tak`` the live TAK stream's state, if any."""
     nation = service.nation
     db: Store = open_store(service.store.url)  # reads on their own connection
     db_lock = threading.RLock()
@@ -693,16 +701,52 @@ def create_api_app(
             data["partners"].setdefault(partner, {}).update(link)
         return data
 
+    @app.get("/api/v1/export", tags=["reports"])
+    def export(
+        request: Request,
+        token: ApiToken = Depends(reader),
+        format: str = Query(..., max_length=20, description="geojson, kml, cot, geoparquet, csv"),
+        kind: str | None = Query(None, max_length=400),
+        since: str | None = Query(None, max_length=40),
+    ) -> Response:
+        """The node's current picture (newest state of every track, warning and report it
+        holds) as a file, each feature with its label, the file with its overall marking
+        (``X-Classification``). Audited."""
+        if exporter is None:
+            raise refuse(request, 404, f"node {nation} serves no exports here")
+        params = {k: v for k, v in (("kind", kind), ("since", since)) if v is not None}
+        try:
+            body, media_type, headers = exporter(format, params)
+        except TrilinkError as err:
+            raise refuse(request, 422, str(err)) from None
+        _write_audit(
+            [
+                AuditEntry(
+                    event="api",
+                    outcome="export",
+                    actor=f"api:{token.name}",
+                    reason=f"{format}: {headers['X-Trilink-Count']}, "
+                    f"{headers['X-Classification']}",
+                )
+            ]
+        )
+        return Response(body, media_type=media_type, headers=headers)
+
     @app.get("/api/v1/audit", tags=["node"])
     def audit(
         token: ApiToken = Depends(admin),
         after: int = Query(0, ge=0, le=2**62),
         limit: int = Query(1000, ge=1, le=MAX_LIST),
         report_id: str | None = Query(None, max_length=64),
+        newest: bool = Query(False, description="The newest `limit` rows (still in order)."),
     ) -> dict[str, Any]:
-        """Audit rows in order (admin)."""
+        """Audit rows in order (admin): after a sequence number, or the newest ones."""
         with db_lock:
-            rows = db.audit_rows(report_id=report_id, after=after, limit=limit)
+            if newest and report_id is None:
+                head = db.audit_head()
+                after = max(0, (head[0] if head else 0) - limit)
+            rows = db.audit_rows(report_id=report_id, after=after, limit=None if newest else limit)
+            rows = rows[-limit:]
         return {"rows": [r.as_dict() for r in rows]}
 
     return app
