@@ -83,10 +83,11 @@ def run_node(config: NodeConfig) -> None:
     replicator = Replicator(service, transport)
     app = create_app(service, replicator)
     feed = _tak_feed(app, service, config, tak) if tak is not None else None
+    cop_clients: list[Callable[[], int]] = []  # the COP's open streams, once it exists
     if config.api_port is not None:
-        _attach_api(app, service, replicator, config, feed)
+        _attach_api(app, service, replicator, config, feed, cop_clients)
     if config.cop_port is not None:
-        _attach_cop(app, service, config)
+        cop_clients.append(_attach_cop(app, service, config))
     log.info(
         "node %s: partners on %s%s%s%s",
         config.nation,
@@ -233,6 +234,7 @@ def _attach_api(
     replicator: Replicator,
     config: NodeConfig,
     feed: TakFeed | None,
+    cop_clients: list[Callable[[], int]],
 ) -> None:
     from trilink.api import create_api_app
 
@@ -241,6 +243,9 @@ def _attach_api(
         links=lambda: {p: link.as_dict() for p, link in replicator.links.items()},
         exporter=picture_exporter(service),
         tak=lambda: _tak_stats(feed),
+        cop_sse_clients=(
+            (lambda: sum(count() for count in cop_clients)) if config.cop_port else None
+        ),
     )
     server = _EmbeddedServer(
         uvicorn.Config(
@@ -260,7 +265,8 @@ def _attach_api(
     _embed(app, server, api_app.state.stop_streams)
 
 
-def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
+def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> Callable[[], int]:
+    """Serve the COP beside the partner app; returns how to count its open map streams."""
     from trilink.web import create_cop_app
     from trilink.web.app import cop_server_config
 
@@ -275,3 +281,5 @@ def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
         )
     )
     _embed(app, cop, cop_app.state.stop_streams)
+    clients: Callable[[], int] = cop_app.state.sse_clients
+    return clients

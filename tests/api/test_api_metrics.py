@@ -59,6 +59,8 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         doc["listen"] = f"127.0.0.1:{ports[nation][0]}"
         doc["api"] = f"127.0.0.1:{ports[nation][1]}"
         doc.pop("cop", None)
+        if nation == "USA":  # one node serves its COP too
+            doc["cop"] = f"127.0.0.1:{free_port()}"
         for partner, table in doc["partners"].items():
             table["url"] = f"https://127.0.0.1:{ports[partner][0]}"
         path.write_text(tomli_w.dumps(doc), "utf-8")
@@ -185,7 +187,7 @@ def test_metrics_follow_publish_replication_and_a_partner_down(net: Path) -> Non
 def test_sse_clients_are_counted(net: Path) -> None:
     config = config_of(net, "JPN")
     assert config.api_url is not None
-    assert scrape(net, "JPN")["trilink_sse_clients"] == 0
+    assert scrape(net, "JPN")['trilink_sse_clients{listener="api"}'] == 0
     opened = threading.Event()
     done = threading.Event()
 
@@ -205,11 +207,15 @@ def test_sse_clients_are_counted(net: Path) -> None:
     reader = threading.Thread(target=listen, daemon=True)
     reader.start()
     assert opened.wait(WAIT_S)
-    wait_for(lambda: scrape(net, "JPN")["trilink_sse_clients"] == 1, "one SSE client")
+    wait_for(
+        lambda: scrape(net, "JPN")['trilink_sse_clients{listener="api"}'] == 1, "one SSE client"
+    )
     done.set()
     publish_notes(net, "JPN", 1, "wake the stream")  # the reader returns on the next line
     reader.join(WAIT_S)
-    wait_for(lambda: scrape(net, "JPN")["trilink_sse_clients"] == 0, "no SSE client")
+    wait_for(
+        lambda: scrape(net, "JPN")['trilink_sse_clients{listener="api"}'] == 0, "no SSE client"
+    )
 
 
 def test_logs_are_json_lines_and_an_idle_minute_at_info_adds_none(net: Path) -> None:
@@ -244,3 +250,41 @@ def test_log_level_is_checked(net: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "LOUD" in result.stderr and "DEBUG, INFO, WARNING, ERROR" in result.stderr
+
+
+def test_cop_map_streams_are_counted(net: Path) -> None:
+    config = config_of(net, "USA")
+    assert 'trilink_sse_clients{listener="cop"}' not in scrape(net, "JPN")  # no COP there
+    assert scrape(net, "USA")['trilink_sse_clients{listener="cop"}'] == 0
+    password = "metrics-pass-1"
+    added = subprocess.run(
+        [sys.executable, "-m", "trilink", "user", "add", "--dir", str(net), "--nation", "USA",
+         "watch1", "--password", password],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    done = threading.Event()
+    opened = threading.Event()
+    base = f"http://{config.cop_host}:{config.cop_port}"
+
+    def listen() -> None:
+        with httpx.Client(base_url=base, timeout=WAIT_S) as client:
+            login = client.post("/login", data={"username": "watch1", "password": password})
+            assert login.status_code in (200, 303), login.text
+            with client.stream("GET", "/api/stream") as reply:
+                assert reply.status_code == 200
+                for _ in reply.iter_lines():
+                    opened.set()
+                    if done.is_set():
+                        return
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    assert opened.wait(WAIT_S)
+    wait_for(
+        lambda: scrape(net, "USA")['trilink_sse_clients{listener="cop"}'] == 1, "one map stream"
+    )
+    done.set()
+    publish_notes(net, "USA", 1, "wake the map")
+    reader.join(WAIT_S)
+    wait_for(lambda: scrape(net, "USA")['trilink_sse_clients{listener="cop"}'] == 0, "none")

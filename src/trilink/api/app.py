@@ -204,9 +204,11 @@ class _NodeMetrics(Collector):
         tak: Callable[[], dict[str, Any] | None] | None,
         hub: _Hub,
         refused: dict[int, int],
+        cop_sse_clients: Callable[[], int] | None,
     ) -> None:
         self.service, self.db, self.db_lock = service, db, db_lock
         self.links, self.tak, self.hub, self.refused = links, tak, hub, refused
+        self.cop_sse_clients = cop_sse_clients
 
     def collect(self) -> Iterator[Metric]:
         nation = self.service.nation
@@ -305,10 +307,15 @@ class _NodeMetrics(Collector):
         for status, count in sorted(dict(self.refused).items()):
             refused.add_metric([str(status)], count)
         yield refused
-        yield GaugeMetricFamily(
-            "trilink_sse_clients", "Open server-sent event streams (/api/v1/stream).",
-            value=len(self.hub.events),
-        )  # fmt: skip
+        sse = GaugeMetricFamily(
+            "trilink_sse_clients",
+            "Open server-sent event streams: api = /api/v1/stream, cop = the COP's map.",
+            labels=["listener"],
+        )
+        sse.add_metric(["api"], len(self.hub.events))
+        if self.cop_sse_clients is not None:
+            sse.add_metric(["cop"], self.cop_sse_clients())
+        yield sse
         yield from _tak_metrics(self.tak() if self.tak else None)
 
 
@@ -343,10 +350,12 @@ def create_api_app(
     links: Callable[[], dict[str, dict[str, Any]]] | None = None,
     exporter: Exporter | None = None,
     tak: Callable[[], dict[str, Any] | None] | None = None,
+    cop_sse_clients: Callable[[], int] | None = None,
 ) -> FastAPI:
     """The node API of ``service``. ``links`` gives the replication state per partner
     (the daemon passes its replicator's); ``exporter`` writes the current picture as a file
-    (``GET /api/v1/export``); ``tak`` the live TAK stream's state, if any."""
+    (``GET /api/v1/export``); ``tak`` the live TAK stream's state, if any;
+    ``cop_sse_clients`` the open streams of the COP served beside it."""
     nation = service.nation
     db: Store = open_store(service.store.url)  # reads on their own connection
     db_lock = threading.RLock()
@@ -355,7 +364,9 @@ def create_api_app(
     hub = _Hub()
     refused_counts: dict[int, int] = {}
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_NodeMetrics(service, db, db_lock, links, tak, hub, refused_counts))
+    registry.register(
+        _NodeMetrics(service, db, db_lock, links, tak, hub, refused_counts, cop_sse_clients)
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
