@@ -45,10 +45,13 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"errors", "model"},
     "runners": CORE | ENGINES | {"client"},
     "daemon": CORE | {"store", "node", "federation", "web", "api", "interop"},
+    # JSON log lines for the node process (stdlib logging only)
+    "logs": set(),
     "demo": CORE | ENGINES | {"store", "node", "federation", "web", "client", "runners"},
     "cli": CORE
     | ENGINES
-    | {"store", "node", "federation", "web", "demo", "daemon", "client", "runners", "interop"},
+    | {"store", "node", "federation", "web", "demo", "daemon", "client", "runners", "interop"}
+    | {"logs"},
     "__main__": {"cli"},
 }
 

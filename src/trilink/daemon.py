@@ -2,7 +2,9 @@
 
 - partners, on ``listen``: HTTPS with mutual TLS, and the replication loops;
 - this nation's people and programs, on ``api``: the node API (HTTPS, API tokens);
-- people, on ``cop`` (when configured): the COP web page.
+- people, on ``cop`` (when configured): the COP web page;
+- a TAK server (when ``[tak]`` is configured): live CoT over TCP or TLS, fed from the store
+  by ``trilink.interop.tak_feed`` (a thread; its state is in the API's ``/metrics``).
 
 This is the one module that composes node, federation and web; none of them imports another
 edge.
@@ -13,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import partial
+from typing import Any
 
 import uvicorn
 from cryptography import x509
@@ -32,6 +36,11 @@ from trilink.federation.server import (
     server_ssl_kwargs,
     write_trusted_cas,
 )
+from trilink.interop.tak_config import TakConfig, tak_config
+from trilink.interop.tak_feed import CURSOR_FILE, TakFeed
+from trilink.interop.tak_stream import TakStream
+from trilink.model.label import Label
+from trilink.model.report import Envelope
 from trilink.node.config import NodeConfig
 from trilink.node.service import NodeService
 from trilink.store import open_store
@@ -66,22 +75,34 @@ def check_stopped(config: NodeConfig) -> None:
 def run_node(config: NodeConfig) -> None:
     """Serve this node until SIGTERM/SIGINT."""
     check_stopped(config)
+    tak = tak_config(config.tak, base_dir=config.dir, source=str(config.path))
     # A damaged store is refused at start, before it replicates anything (trilink node check).
     service = NodeService(config, store=open_store(config.db_url, check=True))
     transport = HttpsTransport(config, service.keys.anchors)
     service.keys.anchor_listeners.append(transport.trust)
     replicator = Replicator(service, transport)
     app = create_app(service, replicator)
+    feed = _tak_feed(app, service, config, tak) if tak is not None else None
+    cop_clients: list[Callable[[], int]] = []  # the COP's open streams, once it exists
     if config.api_port is not None:
-        _attach_api(app, service, replicator, config)
+        _attach_api(app, service, replicator, config, feed, cop_clients)
     if config.cop_port is not None:
-        _attach_cop(app, service, config)
+        cop_clients.append(_attach_cop(app, service, config))
     log.info(
-        "node %s: partners on %s%s%s",
+        "node %s: partners on %s%s%s%s",
         config.nation,
         config.url,
         f", API on {config.api_url}" if config.api_url else "",
         f", COP on http://{config.cop_host}:{config.cop_port}" if config.cop_port else "",
+        f", TAK stream to {tak.address}" if tak else "",
+        extra={
+            "fields": {
+                "nation": config.nation,
+                "partner_url": config.url,
+                "api_url": config.api_url,
+                "tak": tak.address if tak else None,
+            }
+        },
     )
     uv_config = uvicorn.Config(
         app,
@@ -90,6 +111,7 @@ def run_node(config: NodeConfig) -> None:
         http=PeerCertProtocol,
         loop="uvloop",
         log_level="warning",
+        log_config=None,  # records go to the node's own (JSON) handler
         lifespan="on",
         timeout_graceful_shutdown=3,
         proxy_headers=False,  # partners are identified by their certificates, nothing else
@@ -159,8 +181,60 @@ def _embed(app: FastAPI, server: uvicorn.Server, on_stop: Callable[[], None]) ->
     app.router.lifespan_context = with_server
 
 
+def _tak_feed(app: FastAPI, service: NodeService, config: NodeConfig, tak: TakConfig) -> TakFeed:
+    """The live CoT feed to the TAK server, started and stopped with the partner app."""
+    store = open_store(config.db_url)  # the feed reads on its own connection
+    store_lock = threading.Lock()
+
+    def read(after: int, limit: int) -> list[tuple[int, Envelope]]:
+        with store_lock:
+            return [
+                (s.seq, s.report.envelope) for s in store.reports(after_seq=after, limit=limit)
+            ]
+
+    def label_of(text: str) -> Label:
+        return service.parse_label(text)
+
+    feed = TakFeed(
+        TakStream(tak),
+        nation=config.nation,
+        read=read,
+        label_of=label_of,
+        cursor_path=config.dir / CURSOR_FILE,
+    )
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def with_feed(app_: FastAPI) -> AsyncIterator[None]:
+        async with inner(app_):
+            service.listeners.append(feed.wake)
+            feed.start()
+            try:
+                yield
+            finally:
+                if feed.wake in service.listeners:
+                    service.listeners.remove(feed.wake)
+                await asyncio.to_thread(feed.stop)
+                with store_lock:
+                    store.close()
+
+    app.router.lifespan_context = with_feed
+    return feed
+
+
+def _tak_stats(feed: TakFeed | None) -> dict[str, Any] | None:
+    if feed is None:
+        return None
+    return {**feed.stream.stats().as_dict(), "cursor": feed.cursor}
+
+
 def _attach_api(
-    app: FastAPI, service: NodeService, replicator: Replicator, config: NodeConfig
+    app: FastAPI,
+    service: NodeService,
+    replicator: Replicator,
+    config: NodeConfig,
+    feed: TakFeed | None,
+    cop_clients: list[Callable[[], int]],
 ) -> None:
     from trilink.api import create_api_app
 
@@ -168,6 +242,10 @@ def _attach_api(
         service,
         links=lambda: {p: link.as_dict() for p, link in replicator.links.items()},
         exporter=picture_exporter(service),
+        tak=lambda: _tak_stats(feed),
+        cop_sse_clients=(
+            (lambda: sum(count() for count in cop_clients)) if config.cop_port else None
+        ),
     )
     server = _EmbeddedServer(
         uvicorn.Config(
@@ -175,6 +253,7 @@ def _attach_api(
             host=config.api_host or "127.0.0.1",
             port=config.api_port or 8200,
             log_level="warning",
+            log_config=None,
             ws="none",
             lifespan="on",
             proxy_headers=False,
@@ -186,7 +265,8 @@ def _attach_api(
     _embed(app, server, api_app.state.stop_streams)
 
 
-def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
+def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> Callable[[], int]:
+    """Serve the COP beside the partner app; returns how to count its open map streams."""
     from trilink.web import create_cop_app
     from trilink.web.app import cop_server_config
 
@@ -197,6 +277,9 @@ def _attach_cop(app: FastAPI, service: NodeService, config: NodeConfig) -> None:
             config.cop_host or "127.0.0.1",
             config.cop_port or 8000,
             timeout_graceful_shutdown=2,
+            log_config=None,
         )
     )
     _embed(app, cop, cop_app.state.stop_streams)
+    clients: Callable[[], int] = cop_app.state.sse_clients
+    return clients

@@ -5,6 +5,7 @@ the health checks carries ``Authorization: Bearer <token>`` (``trilink token cre
 the token's role decides what it may do: ``reader`` < ``publisher`` < ``admin``::
 
     GET    /healthz, /readyz                   liveness, readiness (no token)
+    GET    /metrics                            Prometheus text format (reader)
     GET    /api/v1/openapi.json                this API, described
     POST   /api/v1/reports                     publish reports and new versions (publisher)
     PUT    /api/v1/reports/{id}                a new version of one report (publisher)
@@ -28,17 +29,22 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pydantic import BaseModel, Field
 
 from trilink.api.taxii import TAXII_MEDIA, install_taxii, taxii_error_body
 from trilink.errors import TrilinkError
+from trilink.model.ids import parse_utc_timestamp
 from trilink.model.report import Report, report_json
 from trilink.node.limits import FailureAuditLimit
 from trilink.node.publish import Item
@@ -188,6 +194,153 @@ class _Hub:
         self.on_reports(())
 
 
+class _NodeMetrics(Collector):
+    """The node's metrics, read when Prometheus scrapes (nothing is kept between scrapes
+    but the node's own counters)."""
+
+    def __init__(
+        self,
+        service: NodeService,
+        db: Store,
+        db_lock: threading.RLock,
+        links: Callable[[], dict[str, dict[str, Any]]] | None,
+        tak: Callable[[], dict[str, Any] | None] | None,
+        hub: _Hub,
+        refused: dict[int, int],
+        cop_sse_clients: Callable[[], int] | None,
+    ) -> None:
+        self.service, self.db, self.db_lock = service, db, db_lock
+        self.links, self.tak, self.hub, self.refused = links, tak, hub, refused
+        self.cop_sse_clients = cop_sse_clients
+
+    def collect(self) -> Iterator[Metric]:
+        nation = self.service.nation
+        partners = sorted(self.service.config.policy.partners)
+        with self.db_lock:
+            reports = self.db.report_count()
+            size = self.db.size_bytes()
+            head = self.db.audit_head()
+            cursors = {p: (self.db.cursor(p), self.db.outbox_head(p)) for p in partners}
+            oldest = {p: self.db.oldest_queued_at(p, cursors[p][0][1]) for p in partners}
+        now = datetime.now(UTC)
+        links = self.links() if self.links else {}
+        info = GaugeMetricFamily("trilink_node_info", "This node.", labels=["nation"])
+        info.add_metric([nation], 1)
+        yield info
+        yield GaugeMetricFamily("trilink_reports", "Report versions stored.", value=reports)
+        yield GaugeMetricFamily("trilink_store_size_bytes", "Store size on disk.", value=size)
+        yield CounterMetricFamily(
+            "trilink_audit_rows", "Audit rows written.", value=head[0] if head else 0
+        )
+        queued = GaugeMetricFamily(
+            "trilink_outbox_queued_reports",
+            "Reports queued for a partner and not yet acknowledged (queue depth).",
+            labels=["partner"],
+        )
+        lag = GaugeMetricFamily(
+            "trilink_replication_lag_reports",
+            "Reports one side holds for the other and the other has not taken: out = "
+            "queued for the partner, in = the partner's queue for us beyond our cursor.",
+            labels=["partner", "direction"],
+        )
+        up = GaugeMetricFamily(
+            "trilink_partner_up", "1 when the last exchange with a partner worked.",
+            labels=["partner"],
+        )  # fmt: skip
+        age = GaugeMetricFamily(
+            "trilink_partner_last_ok_age_seconds",
+            "Seconds since the last exchange with a partner that worked.",
+            labels=["partner"],
+        )
+        waited = GaugeMetricFamily(
+            "trilink_replication_lag_seconds",
+            "How long the oldest report queued for a partner has waited (0: nothing waits).",
+            labels=["partner"],
+        )
+        pushed = CounterMetricFamily(
+            "trilink_replication_pushed_reports", "Reports partners acknowledged.",
+            labels=["partner"],
+        )  # fmt: skip
+        for partner, ((inbound, acked), outbox_head) in cursors.items():
+            link = links.get(partner, {})
+            queued.add_metric([partner], max(outbox_head - acked, 0))
+            lag.add_metric([partner, "out"], max(outbox_head - acked, 0))
+            partner_head = int(link.get("partner_head") or 0)
+            lag.add_metric([partner, "in"], max(partner_head - inbound, 0))
+            up.add_metric([partner], 1 if link.get("link") == "up" else 0)
+            if link.get("last_ok_s_ago") is not None:
+                age.add_metric([partner], float(link["last_ok_s_ago"]))
+            pushed.add_metric([partner], int(link.get("pushed") or 0))
+            since = oldest[partner]
+            waited.add_metric(
+                [partner],
+                max((now - parse_utc_timestamp(since)).total_seconds(), 0.0) if since else 0.0,
+            )
+        yield from (queued, lag, waited, up, age, pushed)
+        counters = self.service.counters
+        with counters.lock:
+            published, pub_refused = counters.published, counters.publish_refused
+            ingest = [
+                (p, counters.ingested[p], counters.duplicates[p], counters.ingest_refused[p])
+                for p in partners
+            ]
+        yield CounterMetricFamily(
+            "trilink_published_reports", "Reports this node published.", value=published
+        )
+        yield CounterMetricFamily(
+            "trilink_publish_refused", "Publish requests refused (validation, label, policy).",
+            value=pub_refused,
+        )  # fmt: skip
+        families = [
+            CounterMetricFamily(name, text, labels=["partner"])
+            for name, text in (
+                ("trilink_ingested_reports", "Partner reports stored."),
+                ("trilink_ingest_duplicates", "Partner reports already held."),
+                ("trilink_ingest_refused", "Partner reports refused (signature, label, gap)."),
+            )
+        ]
+        for partner, *values in ingest:
+            for family, value in zip(families, values, strict=True):
+                family.add_metric([partner], value)
+        yield from families
+        refused = CounterMetricFamily(
+            "trilink_api_refused_requests", "Node API requests refused, by HTTP status.",
+            labels=["status"],
+        )  # fmt: skip
+        for status, count in sorted(dict(self.refused).items()):
+            refused.add_metric([str(status)], count)
+        yield refused
+        sse = GaugeMetricFamily(
+            "trilink_sse_clients",
+            "Open server-sent event streams: api = /api/v1/stream, cop = the COP's map.",
+            labels=["listener"],
+        )
+        sse.add_metric(["api"], len(self.hub.events))
+        if self.cop_sse_clients is not None:
+            sse.add_metric(["cop"], self.cop_sse_clients())
+        yield sse
+        yield from _tak_metrics(self.tak() if self.tak else None)
+
+
+def _tak_metrics(stats: dict[str, Any] | None) -> Iterator[Metric]:
+    """The live TAK stream's state ([tak] in node.toml); none when it is not configured."""
+    if stats is None:
+        return
+    labels = [str(stats.get("address", ""))]
+    for name, text, cls, key in (
+        ("connected", "1 while connected to the TAK server.", GaugeMetricFamily, "connected"),
+        ("pending", "CoT objects waiting to be sent.", GaugeMetricFamily, "pending"),
+        ("cursor", "Store sequence handed to the stream so far.", GaugeMetricFamily, "cursor"),
+        ("sent_events", "CoT events written to the server.", CounterMetricFamily, "sent"),
+        ("connects", "Connections made.", CounterMetricFamily, "connects"),
+        ("failures", "Failed connections and broken ones.", CounterMetricFamily, "failures"),
+        ("dropped_objects", "Objects pushed out of a full queue.", CounterMetricFamily, "dropped"),
+    ):
+        family = cls(f"trilink_tak_{name}", text, labels=["server"])
+        family.add_metric(labels, float(stats.get(key) or 0))
+        yield family
+
+
 # (format name, query parameters) -> (file bytes, media type, headers with the overall
 # marking and the count): how the daemon lets the API write the node's picture
 # (trilink.web.picture); a bad format or parameter raises a TrilinkError.
@@ -199,10 +352,13 @@ def create_api_app(
     *,
     links: Callable[[], dict[str, dict[str, Any]]] | None = None,
     exporter: Exporter | None = None,
+    tak: Callable[[], dict[str, Any] | None] | None = None,
+    cop_sse_clients: Callable[[], int] | None = None,
 ) -> FastAPI:
     """The node API of ``service``. ``links`` gives the replication state per partner
     (the daemon passes its replicator's); ``exporter`` writes the current picture as a file
-    (``GET /api/v1/export``)."""
+    (``GET /api/v1/export``); ``tak`` the live TAK stream's state, if any;
+    ``cop_sse_clients`` the open streams of the COP served beside it."""
     nation = service.nation
     db: Store = open_store(service.store.url)  # reads on their own connection
     db_lock = threading.RLock()
@@ -210,6 +366,11 @@ def create_api_app(
     failures = FailureAuditLimit(event="api", what="node API requests")
     hub = _Hub()
     warmups: list[Callable[[threading.Event], object]] = []
+    refused_counts: dict[int, int] = {}
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        _NodeMetrics(service, db, db_lock, links, tak, hub, refused_counts, cop_sse_clients)
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -261,6 +422,7 @@ def create_api_app(
                 db.audit(entries)
 
     def refuse(request: Request, status: int, message: str, actor: str = "") -> HTTPException:
+        refused_counts[status] = refused_counts.get(status, 0) + 1
         client = request.client.host if request.client else "unknown"
         entries = failures.summaries()
         if failures.admit(client):
@@ -316,6 +478,8 @@ def create_api_app(
 
     def refused_publish(request: Request, err: TrilinkError, token: ApiToken) -> HTTPException:
         # the node audited the refusal itself (publish path): no second row here
+        with service.counters.lock:
+            service.counters.publish_refused += 1
         return HTTPException(422, str(err))
 
     @app.exception_handler(HTTPException)
@@ -344,6 +508,12 @@ def create_api_app(
         except TrilinkError as err:
             return JSONResponse({"nation": nation, "status": f"store: {err}"}, 503)
         return {"nation": nation, "status": "ready"}
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    def metrics(token: ApiToken = Depends(reader)) -> Response:
+        """The node's metrics in the Prometheus text format (a reader token: Prometheus's
+        ``authorization: credentials_file``)."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     # -- publish --------------------------------------------------------------------------
     @app.post(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
@@ -106,14 +105,33 @@ def net_status(root: Path = DirOption) -> None:
 def node_run(
     config: Path = typer.Option(..., "--config", help="The node's node.toml.", exists=False),
     db: str = DbOption,
+    log_level: str = typer.Option(
+        "",
+        "--log-level",
+        help="DEBUG, INFO, WARNING or ERROR (default: [log] level in node.toml, else INFO).",
+    ),
 ) -> None:
-    """Serve one node in the foreground (partners over HTTPS with mutual TLS)."""
+    """Serve one node in the foreground (partners over HTTPS with mutual TLS). Logs are
+    JSON lines on stderr, or the file of node.toml's [log] table (rotated)."""
     from dataclasses import replace
 
     from trilink.daemon import run_node
+    from trilink.logs import level_number, setup_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     node_config = load_node_config(config)
+    options = node_config.log
+    level = log_level or options.level
+    try:
+        level_number(level)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--log-level") from None
+    setup_logging(
+        level,
+        file=options.file,
+        max_bytes=options.max_bytes,
+        backups=options.backups,
+        fmt=options.format,
+    )
     if db:
         node_config = replace(node_config, db_url=db)
     run_node(node_config)

@@ -181,10 +181,12 @@ class Replicator:
     def _mark(self, partner: str, error: str | None) -> None:
         link = self.links[partner]
         if error is None:
+            if link.state == "down":
+                log.info("%s: link up again", partner, extra={"fields": {"partner": partner}})
             link.state, link.last_ok, link.last_error = "up", time.time(), ""
         else:
             if link.state != "down" or link.last_error != error:
-                log.warning("%s: %s", partner, error)
+                log.warning("%s: %s", partner, error, extra={"fields": {"partner": partner}})
             link.state, link.last_error = "down", error
 
     async def push_once(self, partner: str) -> int:

@@ -8,8 +8,10 @@
 * ``geoparquet`` GeoParquet 1.1 (WKB geometry, ``geo`` metadata)
 * ``tables``     CSV, one row per report
 * ``formats``    the formats by name, and writing a file whole or not at all
-* ``tak_config`` the ``[tak]`` table of node.toml; ``tak_stream`` live CoT to a TAK server
+* ``tak_config`` the ``[tak]`` table of node.toml; ``tak_stream`` live CoT to a TAK server;
+  ``tak_feed`` what the node stores, in order from a cursor on disk, into the stream
 
 Pure writers over items (no store, no network) except ``tak_stream``, which opens the one
-socket a node keeps to its TAK server.
+socket a node keeps to its TAK server, and ``tak_feed``, which keeps its cursor in a file
+(the store it reads is handed to it as a function by the daemon).
 """

@@ -13,6 +13,11 @@ CoT over TCP has no acknowledgement: ``sent`` counts states the operating system
 a state written in the instant the server dies can be lost with the connection, as with any
 TAK client. ``stats()`` is what a metrics endpoint shows (connected, sent, pending,
 connects, failures, dropped, the last error).
+
+A state may carry the store sequence it came from (``publish(items, seq=...)``):
+``resume_point(handed)`` is then the sequence below which every state was written to the
+server (or replaced by a newer one that was), which a feed keeps to resume from after a
+restart (``trilink.interop.tak_feed``).
 """
 
 from __future__ import annotations
@@ -68,7 +73,8 @@ class TakStream:
 
     def __init__(self, config: TakConfig) -> None:
         self.config = config
-        self._queue: OrderedDict[str, bytes] = OrderedDict()
+        self._queue: OrderedDict[str, tuple[bytes, int]] = OrderedDict()
+        self._inflight: int | None = None  # the store seq of the state being written
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._sock: socket.socket | None = None
@@ -83,25 +89,41 @@ class TakStream:
             self.config.exercise or not item.exercise
         )
 
-    def publish(self, items: Iterable[Item]) -> int:
+    def publish(self, items: Iterable[Item], *, seq: int = 0) -> int:
         """Queue the current state of each item with a position (a cancelled warning's state
-        is stale at once, so TAK removes it); returns how many were queued."""
+        is stale at once, so TAK removes it); returns how many were queued. ``seq``: the
+        store sequence the items came from (0: none; each item's own when it has one)."""
         queued = 0
         for item in items:
             if item.features and self.wanted(item):
-                self._put(uid_of(item), cot_event(item).encode() + b"\n")
+                self._put(uid_of(item), cot_event(item).encode() + b"\n", item.seq or seq)
                 queued += 1
         return queued
 
-    def delete(self, uid: str, label: str) -> None:
+    def delete(self, uid: str, label: str, *, seq: int = 0) -> None:
         """Tell TAK to remove an object (a deleted report)."""
         event = delete_event(uid, datetime.now(UTC), label)
-        self._put(uid, event.encode() + b"\n")
+        self._put(uid, event.encode() + b"\n", seq)
 
     def stats(self) -> TakStats:
         with self._cond:
             self._stats.pending = len(self._queue)
             return TakStats(**asdict(self._stats))
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def resume_point(self, handed: int) -> int:
+        """Every state from a store sequence up to the returned one was written (or replaced
+        by a newer state that was), given that the feed has handed over everything up to
+        ``handed``."""
+        with self._cond:
+            waiting = [seq for _, seq in self._queue.values() if seq > 0]
+            if self._inflight:
+                waiting.append(self._inflight)
+        return min(waiting) - 1 if waiting else handed
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="tak-stream", daemon=True)
@@ -116,16 +138,16 @@ class TakStream:
         self._close()
 
     # -- the thread -----------------------------------------------------------------------
-    def _put(self, uid: str, event: bytes) -> None:
+    def _put(self, uid: str, event: bytes, seq: int = 0) -> None:
         with self._cond:
             self._queue.pop(uid, None)
-            self._queue[uid] = event  # the newest state of an object replaces a waiting one
+            self._queue[uid] = (event, seq)  # an object's newest state replaces a waiting one
             while len(self._queue) > self.config.queue_max:
                 self._queue.popitem(last=False)
                 self._stats.dropped += 1
             self._cond.notify()
 
-    def _take(self, idle_s: float) -> tuple[str, bytes] | None:
+    def _take(self, idle_s: float) -> tuple[str, tuple[bytes, int]] | None:
         """The oldest waiting state; None after ``idle_s`` with nothing to send (or when
         stopping)."""
         with self._cond:
@@ -133,12 +155,15 @@ class TakStream:
                 self._cond.wait(idle_s)
             if self._stop.is_set() or not self._queue:
                 return None
-            return self._queue.popitem(last=False)
+            uid, state = self._queue.popitem(last=False)
+            self._inflight = state[1]
+            return uid, state
 
-    def _requeue(self, uid: str, event: bytes) -> None:
+    def _requeue(self, uid: str, state: tuple[bytes, int]) -> None:
         with self._cond:
+            self._inflight = None
             if uid not in self._queue:  # unless a newer state arrived meanwhile
-                self._queue[uid] = event
+                self._queue[uid] = state
                 self._queue.move_to_end(uid, last=False)
 
     def _connect(self) -> socket.socket:
@@ -183,10 +208,21 @@ class TakStream:
             self._stats.connected = False
 
     def _failed(self, err: BaseException) -> None:
+        """Count a failure; log it once per distinct error (a server down for hours is one
+        line, not one per retry), the repeats at DEBUG."""
+        error = f"{type(err).__name__}: {err}"[:300]
         with self._cond:
             self._stats.failures += 1
-            self._stats.last_error = f"{type(err).__name__}: {err}"[:300]
-        log.warning("TAK stream %s: %s", self.config.address, self._stats.last_error)
+            repeated = error == self._stats.last_error and not self._stats.connected
+            self._stats.last_error = error
+        fields = {"server": self.config.address, "failures": self._stats.failures}
+        log.log(
+            logging.DEBUG if repeated else logging.WARNING,
+            "TAK stream %s: %s (retrying with backoff)",
+            self.config.address,
+            error,
+            extra={"fields": fields},
+        )
         self._close()
 
     def _run(self) -> None:
@@ -205,7 +241,11 @@ class TakStream:
                 with self._cond:
                     self._stats.connected = True
                     self._stats.connects += 1
-                log.info("TAK stream connected to %s", self.config.address)
+                log.info(
+                    "TAK stream connected to %s",
+                    self.config.address,
+                    extra={"fields": {"server": self.config.address}},
+                )
             taken = self._take(IDLE_CHECK_S)
             try:
                 if self._closed_by_peer(self._sock):
@@ -217,12 +257,13 @@ class TakStream:
                 continue
             if taken is None:
                 continue  # idle (the connection was checked above) or stopping
-            uid, event = taken
+            uid, state = taken
             try:
-                self._sock.sendall(event)
+                self._sock.sendall(state[0])
             except (OSError, ssl.SSLError) as err:
-                self._requeue(uid, event)
+                self._requeue(uid, state)
                 self._failed(err)
                 continue
             with self._cond:
+                self._inflight = None
                 self._stats.sent += 1

@@ -29,6 +29,19 @@ trusted_proxies = ["127.0.0.1"]     # reverse proxies whose X-Forwarded-For is b
                                     # client, for the login throttle and the audit)
 secure_cookies = true               # session cookie marked Secure: users reach the COP
                                     # over HTTPS through the proxy (default false)
+
+How the node logs (``[log]``), and where it streams live CoT (``[tak]``, read by
+``trilink.interop.tak_config`` when the node starts)::
+
+[log]
+level = "INFO"                      # DEBUG, INFO, WARNING, ERROR (--log-level overrides)
+file = "node.log"                   # optional: default stderr; relative to this file
+max_bytes = 10485760                # rotate the file at this size ...
+backups = 5                         # ... keeping this many old files
+format = "json"                     # one JSON object per line, or "text"
+
+Every key is listed in ``KEYS`` (and docs/node-toml.md); an unknown key is refused, so a
+misspelt one does not silently keep its default.
 """
 
 from __future__ import annotations
@@ -48,6 +61,25 @@ from trilink.policy import NodePolicy, policy_from_config
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_TRUSTED_PROXIES = 64
+MAX_LOG_BYTES = 1 << 40
+
+# Every key the parser accepts, per table ("" is the top level; "partners.*" each partner's
+# table; "markings.*" maps a nation's marking words to levels and has no fixed keys; the
+# keys of [tak] are trilink.interop.tak_config.KEYS).
+KEYS: dict[str, tuple[str, ...]] = {
+    "": (
+        "nation", "nations", "listen", "api", "cop", "db", "accept_ceiling", "tls",
+        "partners", "markings", "log", "tak",
+    ),
+    "tls": ("ca", "cert", "key"),
+    "partners.*": (
+        "url", "bundle", "ceiling", "kinds", "policies", "accepts_exercise", "accepts_live"
+    ),
+    "cop": ("listen", "trusted_proxies", "secure_cookies"),
+    "log": ("level", "file", "max_bytes", "backups", "format"),
+}  # fmt: skip
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
 
 
 @dataclass(frozen=True)
@@ -65,7 +97,7 @@ def parse_cop_section(value: Any, src: str) -> tuple[str | None, int | None, Cop
         return None, None, CopOptions()
     table = value if isinstance(value, dict) else {"listen": value}
     where = "[cop] listen" if isinstance(value, dict) else "'cop'"
-    unknown = sorted(set(table) - {"listen", "trusted_proxies", "secure_cookies"})
+    unknown = sorted(set(table) - set(KEYS["cop"]))
     if unknown:
         raise ConfigError(
             f"{src}: [cop] has no key {str(unknown[0])[:40]!r}; "
@@ -109,6 +141,62 @@ def parse_cop_section(value: Any, src: str) -> tuple[str | None, int | None, Cop
 
 
 @dataclass(frozen=True)
+class LogOptions:
+    """The ``[log]`` table: level, file (None: stderr), rotation, format."""
+
+    level: str = "INFO"
+    file: Path | None = None
+    max_bytes: int = 10 * 1024 * 1024
+    backups: int = 5
+    format: str = "json"
+
+
+def _unknown_keys(table: dict[str, Any], section: str, src: str) -> None:
+    allowed = KEYS["partners.*" if section.startswith("partners.") else section]
+    unknown = sorted(str(k) for k in set(table) - set(allowed))
+    if unknown:
+        where = f"[{section}]" if section else "the top level"
+        raise ConfigError(
+            f"{src}: {where} has no key {unknown[0][:40]!r}; known: {', '.join(allowed)} "
+            "(see docs/node-toml.md)"
+        )
+
+
+def parse_log_section(value: Any, base: Path, src: str) -> LogOptions:
+    """The ``[log]`` table (absent: INFO as JSON lines to stderr)."""
+    if value is None:
+        return LogOptions()
+    if not isinstance(value, dict):
+        raise ConfigError(f'{src}: [log] must be a table (level = "INFO", file = "node.log")')
+    _unknown_keys(value, "log", src)
+    level = value.get("level", "INFO")
+    if not isinstance(level, str) or level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"{src}: [log] level must be one of {', '.join(LOG_LEVELS)}")
+    file = value.get("file")
+    if file is not None and (not isinstance(file, str) or not file.strip()):
+        raise ConfigError(f"{src}: [log] file must be a file name (default: stderr)")
+    numbers = {}
+    for key, low, high, default in (
+        ("max_bytes", 1024, MAX_LOG_BYTES, 10 * 1024 * 1024),
+        ("backups", 0, 1000, 5),
+    ):
+        number = value.get(key, default)
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            raise ConfigError(f"{src}: [log] {key} must be a whole number from {low} to {high}")
+        numbers[key] = number
+    fmt = value.get("format", "json")
+    if fmt not in LOG_FORMATS:
+        raise ConfigError(f"{src}: [log] format must be one of {', '.join(LOG_FORMATS)}")
+    return LogOptions(
+        level=level.upper(),
+        file=(base / Path(file).expanduser()).resolve() if file else None,
+        max_bytes=numbers["max_bytes"],
+        backups=numbers["backups"],
+        format=fmt,
+    )
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     path: Path
     nation: str
@@ -128,6 +216,9 @@ class NodeConfig:
     cop_host: str | None = None
     cop_port: int | None = None
     cop_options: CopOptions = CopOptions()
+    log: LogOptions = LogOptions()
+    # the [tak] table as written; trilink.interop.tak_config checks it when the node starts
+    tak: dict[str, Any] | None = None
 
     @property
     def dir(self) -> Path:
@@ -157,6 +248,7 @@ def load_node_config(path: Path) -> NodeConfig:
 
 def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
     src = str(path)
+    _unknown_keys(raw, "", src)
     nation = raw.get("nation")
     if not isinstance(nation, str) or not NATION_CODE.match(nation):
         raise ConfigError(f"{src}: 'nation' must be an ISO 3166-1 alpha-3 code, e.g. \"JPN\"")
@@ -170,10 +262,13 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
     tls = raw.get("tls", {})
     if not isinstance(tls, dict):
         raise ConfigError(f"{src}: [tls] must be a table")
+    _unknown_keys(tls, "tls", src)
     partners = raw.get("partners", {})
     urls: dict[str, str] = {}
     bundles: dict[str, Path] = {}
     for code, table in partners.items() if isinstance(partners, dict) else []:
+        if isinstance(table, dict):
+            _unknown_keys(table, f"partners.{code}", src)
         url = table.get("url") if isinstance(table, dict) else None
         if not isinstance(url, str) or not url.startswith("https://"):
             raise ConfigError(f'{src}: [partners.{code}] needs url = "https://host:port"')
@@ -194,7 +289,12 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
         accept_ceiling = Classification.from_text(str(ceiling_text))
     except LabelError as err:
         raise ConfigError(f"{src}: accept_ceiling: {err}") from None
+    tak = raw.get("tak")
+    if tak is not None and not isinstance(tak, dict):
+        raise ConfigError(f'{src}: [tak] must be a table (server = "HOST:PORT", ...)')
     return NodeConfig(
+        log=parse_log_section(raw.get("log"), base, src),
+        tak=tak,
         accept_ceiling=accept_ceiling,
         api_host=api_host,
         api_port=api_port,

@@ -11,8 +11,9 @@ through them (ARCHITECTURE §1), each in its own module:
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,6 +30,25 @@ from trilink.provenance.signing import Signer, Verifier
 from trilink.store import Store, open_store
 
 
+@dataclass
+class Counters:
+    """What the node did since it started, for its metrics: reports it published (stored
+    with itself as origin), and per partner the reports taken in, duplicates and refusals."""
+
+    published: int = 0
+    publish_refused: int = 0
+    ingested: Counter[str] = field(default_factory=Counter)
+    duplicates: Counter[str] = field(default_factory=Counter)
+    ingest_refused: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_ingest(self, sender: str, result: IngestResult) -> None:
+        with self.lock:
+            self.ingested[sender] += result.accepted
+            self.duplicates[sender] += result.duplicates
+            self.ingest_refused[sender] += result.rejected
+
+
 class NodeService:
     """One nation's node. Thread-safe: one writer at a time."""
 
@@ -38,6 +58,7 @@ class NodeService:
         self.store = store or open_store(config.db_url)
         self._lock = threading.RLock()
         self.listeners: list[Callable[[Sequence[Report]], None]] = []
+        self.counters = Counters()
         self.keys = KeyRing(config, self.store)
         self.publisher = Publisher(
             config, self.store, self.keys, self._lock, self.parse_label, self._notify
@@ -69,6 +90,10 @@ class NodeService:
         return parse_label(text, nations=self.config.policy.nations, markings=self.config.markings)
 
     def _notify(self, reports: Sequence[Report]) -> None:
+        own = sum(1 for r in reports if r.envelope.origin == self.nation)
+        if own:
+            with self.counters.lock:
+                self.counters.published += own
         for listener in list(self.listeners):
             listener(reports)
 
@@ -131,10 +156,14 @@ class NodeService:
         return self.feed.batch(partner, after, limit)
 
     def ingest(self, sender: str, batch: WireBatch) -> IngestResult:
-        return self.ingestor.ingest(sender, batch)
+        result = self.ingestor.ingest(sender, batch)
+        self.counters.count_ingest(sender, result)
+        return result
 
     def receive_push(self, sender: str, body: bytes) -> IngestResult:
-        return self.ingestor.receive_push(sender, body)
+        result = self.ingestor.receive_push(sender, body)
+        self.counters.count_ingest(sender, result)
+        return result
 
     def returns_for(self, requester: str, after_origin_seq: int, limit: int = 1000) -> bytes:
         return self.feed.returns(requester, after_origin_seq, limit)

@@ -661,6 +661,10 @@ class Store(abc.ABC):
     def report_count(self) -> int:
         return int(self._rows("SELECT COUNT(*) FROM reports")[0][0])
 
+    @abc.abstractmethod
+    def size_bytes(self) -> int:
+        """What the store takes on disk (for the node's metrics)."""
+
     def _select_reports(self, where: str, params: Sequence[Any]) -> list[StoredReport]:
         rows = self._rows(
             "SELECT seq, envelope, signature, received_from, stored_at FROM reports " + where,
@@ -707,6 +711,15 @@ class Store(abc.ABC):
             (partner, after, limit),
         )
         return [OutboxItem(int(p), bytes(e), s) for p, e, s in rows]
+
+    def oldest_queued_at(self, partner: str, after: int) -> str | None:
+        """When the oldest item of ``partner``'s outbox above ``after`` (its acknowledged
+        cursor) was queued (``utc_timestamp``); None when nothing waits."""
+        rows = self._rows(
+            "SELECT queued_at FROM outbox WHERE partner = ? AND pseq > ? ORDER BY pseq LIMIT 1",
+            (partner, after),
+        )
+        return str(rows[0][0]) if rows else None
 
     def outbox_head(self, partner: str) -> int:
         return self.counter(f"pseq:{partner}")

@@ -62,6 +62,15 @@ class PostgresStore(Store):
             self._conn.close()
             raise StoreError(f"cannot prepare schema {self.schema!r}: {err}") from err
 
+    def size_bytes(self) -> int:
+        """This node's tables with their indexes and TOAST (its schema of the database)."""
+        rows = self._rows(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+        )
+        return int(rows[0][0])
+
     def _store_error(self, err: Exception) -> StoreError:
         state = getattr(err, "sqlstate", None) or ""
         text = one_line(str(err))

@@ -60,6 +60,16 @@ class SqliteStore(Store):
     def name(self) -> str:
         return str(self.path)
 
+    def size_bytes(self) -> int:
+        """The database file and its write-ahead log."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                total += Path(f"{self.path}{suffix}").stat().st_size
+            except OSError:
+                pass
+        return total
+
     def _switch_to_wal(self) -> None:
         # Switching a new file to WAL can meet SQLITE_BUSY without the busy handler when
         # another process opens the same file at the same moment: retry briefly.

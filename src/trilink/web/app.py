@@ -136,6 +136,7 @@ def create_cop_app(
     app.state.store = cop.db
     app.state.stop_streams = hub.stop_streams
     app.state.wait_streams_ended = hub.wait_streams_ended
+    app.state.sse_clients = lambda: len(hub.queues)  # open map streams, for the node's metrics
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(HTTPException)
