@@ -109,7 +109,9 @@ def make_names(
             continue
         seen.add(t.casefold())
         script = script_of(t)
-        out.append(EntityName(text=t, kind=kind, script=script, lang=lang if script != "Latn" else None))
+        out.append(
+            EntityName(text=t, kind=kind, script=script, lang=lang if script != "Latn" else None)
+        )
     return tuple(out)
 
 

@@ -90,7 +90,9 @@ def parse_uk_ofsi(data: bytes, *, source_name: str = "ConList.xlsx") -> Sanction
         row = {h: (raw[j].strip() if j < len(raw) else "") for h, j in col.items()}
         gid = row["Group ID"]
         if not gid:
-            raise ListFormatError("a row has no Group ID", path=source_name, line=i, field="Group ID")
+            raise ListFormatError(
+                "a row has no Group ID", path=source_name, line=i, field="Group ID"
+            )
         groups[gid].append((i, row))
     anomalies: list[Anomaly] = []
     entities: list[Entity] = []
@@ -226,7 +228,9 @@ def _entity(
 
 
 def _vessel(e: Entity, row: dict[str, str]) -> VesselRecord:
-    kv = {k.strip().lower(): v.strip().rstrip(".") for k, v in _KV.findall(row["Other Information"])}
+    kv = {
+        k.strip().lower(): v.strip().rstrip(".") for k, v in _KV.findall(row["Other Information"])
+    }
     flags = tuple(f for f in (flag_iso3(kv.get("flag of ship", "")),) if f)
     former = tuple(f for f in (flag_iso3(kv.get("previous flags", "")),) if f)
     imo = e.ids("imo")

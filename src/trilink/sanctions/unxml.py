@@ -65,7 +65,7 @@ def parse_un_consolidated(data: bytes, *, source_name: str = "consolidated.xml")
     entities: list[Entity] = []
     for kind, tag in (("individual", "INDIVIDUAL"), ("entity", "ENTITY")):
         for el in root.iter(tag):
-            raw_ref = (el.findtext("REFERENCE_NUMBER") or "")
+            raw_ref = el.findtext("REFERENCE_NUMBER") or ""
             ref = _text(el.find("REFERENCE_NUMBER")) or _text(el.find("DATAID"))
             if raw_ref and raw_ref != raw_ref.strip():
                 anomalies.append(
@@ -163,7 +163,9 @@ def _entity(
     addresses = []
     countries: list[str] = []
     for a in el.iter(f"{tag}_ADDRESS"):
-        parts = [_text(a.find(f)) for f in ("STREET", "CITY", "STATE_PROVINCE", "ZIP_CODE", "COUNTRY")]
+        parts = [
+            _text(a.find(f)) for f in ("STREET", "CITY", "STATE_PROVINCE", "ZIP_CODE", "COUNTRY")
+        ]
         text = ", ".join(p for p in parts if p)
         if text:
             addresses.append(text)
@@ -180,7 +182,11 @@ def _entity(
         if not number:
             continue
         dtype = _text(d.find("TYPE_OF_DOCUMENT")).lower()
-        kind = "passport" if ("passport" in dtype or "pasaporte" in dtype or "passeport" in dtype) else "national_id"
+        kind = (
+            "passport"
+            if ("passport" in dtype or "pasaporte" in dtype or "passeport" in dtype)
+            else "national_id"
+        )
         ids.append(Identifier(kind=kind, value=number, note=_text(d.find("ISSUING_COUNTRY"))))
     dobs = []
     for d in el.iter("INDIVIDUAL_DATE_OF_BIRTH"):

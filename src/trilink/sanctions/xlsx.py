@@ -59,8 +59,7 @@ def _read_part(zf: zipfile.ZipFile, name: str, source: str) -> bytes:
         raise ListFormatError(f"the workbook has no part {name}", path=source) from None
     if info.file_size > MAX_UNCOMPRESSED:
         raise ListFormatError(
-            f"part {name} inflates to {info.file_size} bytes, over the {MAX_UNCOMPRESSED}"
-            " limit",
+            f"part {name} inflates to {info.file_size} bytes, over the {MAX_UNCOMPRESSED} limit",
             path=source,
         )
     with zf.open(info) as fh:
@@ -100,13 +99,26 @@ def read_workbook(data: bytes, *, source_name: str = "workbook.xlsx") -> list[Sh
     with zf:
         names = zf.namelist()
         if len(names) > MAX_MEMBERS:
-            raise ListFormatError(f"the workbook has {len(names)} parts; refused", path=source_name)
+            raise ListFormatError(
+                f"the workbook has {len(names)} parts; refused", path=source_name
+            )
         try:
             return _read(zf, set(names), source_name)
         except (zipfile.BadZipFile, EOFError, OSError) as err:
             raise ListFormatError(
                 f"a part of the workbook is damaged ({err})", path=source_name
             ) from None
+
+
+def sheet_names(data: bytes) -> list[str]:
+    """The sheet names of a workbook, cheaply (for recognising a list); [] if not a workbook."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            wb = _xml(zf, "xl/workbook.xml", "workbook")
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, ListFormatError):
+        return []
+    sheets_el = wb.find(f"{_M}sheets")
+    return [sh.get("name") or "" for sh in (sheets_el if sheets_el is not None else ())]
 
 
 def _read(zf: zipfile.ZipFile, names: set[str], source: str) -> list[Sheet]:
