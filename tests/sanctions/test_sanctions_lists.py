@@ -139,7 +139,10 @@ def test_jp_mof_all_44_sheets(lists: dict[str, SanctionsList]) -> None:
 
 
 def test_jp_mof_alias_cells() -> None:
-    cell = "（別称）コリア・ヨンボン\nKorea Yonbong General Corporation\n（旧称）リョンガクサン\nLyongaksan"
+    cell = (
+        "（別称）コリア・ヨンボン\nKorea Yonbong General Corporation\n"
+        "（旧称）リョンガクサン\nLyongaksan"
+    )
     assert split_names(cell) == [
         ("コリア・ヨンボン", "alias"),
         ("Korea Yonbong General Corporation", "alias"),
