@@ -19,6 +19,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from trilink.sanctions.errors import ListFormatError
@@ -104,7 +105,7 @@ def read_workbook(data: bytes, *, source_name: str = "workbook.xlsx") -> list[Sh
             )
         try:
             return _read(zf, set(names), source_name)
-        except (zipfile.BadZipFile, EOFError, OSError) as err:
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as err:
             raise ListFormatError(
                 f"a part of the workbook is damaged ({err})", path=source_name
             ) from None
@@ -115,7 +116,7 @@ def sheet_names(data: bytes) -> list[str]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             wb = _xml(zf, "xl/workbook.xml", "workbook")
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, ListFormatError):
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, zlib.error, ListFormatError):
         return []
     sheets_el = wb.find(f"{_M}sheets")
     return [sh.get("name") or "" for sh in (sheets_el if sheets_el is not None else ())]
@@ -152,8 +153,11 @@ def _read_sheet(
         return sheet
     rows: dict[int, list[str]] = {}
     for row in data.iter(f"{_M}row"):
-        rnum = int(row.get("r") or (max(rows) + 2 if rows else 1)) - 1
-        if rnum >= MAX_ROWS:
+        r_attr = row.get("r") or ""
+        if r_attr and not r_attr.isdigit():
+            raise ListFormatError(f"sheet {name!r}: row number {r_attr!r}", path=source)
+        rnum = int(r_attr or (max(rows) + 2 if rows else 1)) - 1
+        if not 0 <= rnum < MAX_ROWS:
             raise ListFormatError(f"sheet {name!r} has over {MAX_ROWS} rows; refused", path=source)
         cells: list[str] = []
         for pos, c in enumerate(row.iter(f"{_M}c")):
