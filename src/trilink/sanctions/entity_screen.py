@@ -303,8 +303,8 @@ class EntityScreener:
             e = self.entities[ei]
             if schema and e.schema != schema:
                 continue
-            best = max(evidence, key=lambda x: (x.score, _RULE_RANK.get(x.rule, 0)))
-            score, rule = best.score, best.rule
+            top = max(evidence, key=lambda x: (x.score, _RULE_RANK.get(x.rule, 0)))
+            score, rule = top.score, top.rule
             evidence = sorted(evidence, key=lambda x: -x.score)
             if qc and self._countries[ei]:
                 if qc in self._countries[ei]:
