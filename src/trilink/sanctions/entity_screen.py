@@ -19,9 +19,12 @@ Rules, best first (score 0-100; a match needs ``MATCH_SCORE``):
   equal once romanised (``trilink.sanctions.translit``) and folded to a cross-romanisation
   skeleton; ``name-romanisation`` (94): two Latin names that both look Korean and meet on
   the skeleton (McCune-Reischauer / Revised Romanization: CHOL = CHEOL, PAK = BAK).
-* ``name-fuzzy`` (100 x (1 - edits/letters)): at most 12 % of the letters differ, never more
-  than 3 edits, never under 8 letters; ``name-romanised-fuzzy`` the same on skeletons when
-  a script or Korean romanisation is involved.
+* ``name-fuzzy`` (100 - 60 x edits/letters): at most 12 % of the letters differ, never
+  more than 3 edits, never under 8 letters; ``name-romanised-fuzzy`` the same on skeletons
+  between two Korean-looking names, and for a kana/hangul/Cyrillic name against the Latin
+  names up to 20 % of the skeleton (katakana renders foreign names loosely), scored
+  100 - 50 x edits/letters. ``name-romanised`` also covers an equal consonant outline
+  (vowels dropped) of 8+ consonants between a transliterated and a Latin name (91).
 * Hard rules: names whose numbers differ never match (a company "No. 2" is not "No. 3");
   a query's type (Person, Organization, Vessel) restricts the entities compared.
 * Country: when the query gives one and the entity's countries are known, agreement adds
@@ -31,6 +34,7 @@ Rules, best first (score 0-100; a match needs ``MATCH_SCORE``):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,12 +50,14 @@ from trilink.sanctions.grams import GramIndex
 from trilink.sanctions.identifiers import check_imo, flag_iso3
 from trilink.sanctions.normalize import fold_ascii, looks_korean
 from trilink.sanctions.records import LIST_IDS, Entity
-from trilink.sanctions.translit import is_han, romanise, skeleton
+from trilink.sanctions.translit import consonants, is_han, romanise, skeleton_words
 
 MATCH_SCORE = 90.0
 MIN_FUZZY_LEN = 8
 FUZZY_RATE = 0.12
 MAX_EDITS = 3
+MIN_OUTLINE = 6  # consonants an outline needs to be compared at all
+TRANSLIT_RATE = 0.2  # share of skeleton letters that may differ after a transliteration
 _LIST_RANK = {lid: i for i, lid in enumerate(LIST_IDS)}
 _RULE_RANK = {
     "identifier-exact": 9,
@@ -70,6 +76,8 @@ _LEGAL = frozenset(
     FZC LTDA KK THE OF AND CIA SL GROUP HOLDING HOLDINGS
     KANPANI KOPORESHON RIMITEDDO INKOPORETEDDO GURUPU""".split()
 )
+# Long legal words are recognised with a typo too ("Corportaion", "Comprny", "Limiited").
+_LEGAL_LONG = tuple(w for w in _LEGAL if len(w) >= 5 and w.isalpha())
 _HAN_LEGAL = ("株式会社", "有限会社", "有限責任公司", "有限公司", "股份", "集团", "集團", "公司")
 _APOS = re.compile(r"['\u2018\u2019`\u00b4\u02bb\u02bc]")
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
@@ -84,6 +92,7 @@ class EntityKey:
     compact: str  # letters and digits, no spaces, legal forms removed (organisations)
     sorted: str
     skel: str  # cross-romanisation skeleton of the letter words
+    outline: str  # consonant outline of the skeleton (see translit.consonants)
     numsig: str
     han: str  # the Han characters of the name (legal forms removed), "" if none
     translit: bool  # romanised from kana, hangul or Cyrillic
@@ -97,7 +106,10 @@ class EntityKey:
 @lru_cache(maxsize=131072)
 def entity_key(raw: str, organisation: bool = True) -> EntityKey:
     """Normalised keys of one name (``organisation``: legal forms are dropped)."""
-    han = "".join(c for c in raw if is_han(c))
+    letters_all = [c for c in raw if c.isalpha()]
+    # Han characters are a key only for a name written in Han alone (丹東鴻祥実業発展有限公司),
+    # not for kana names with a Han word in them (アル・ハラマイン財団).
+    han = "".join(letters_all) if letters_all and all(is_han(c) for c in letters_all) else ""
     if han:
         for suffix in _HAN_LEGAL:
             han = han.replace(suffix, "") if organisation and len(han) > len(suffix) else han
@@ -106,20 +118,35 @@ def entity_key(raw: str, organisation: bool = True) -> EntityKey:
     text = text.replace("-", "")  # Ho-jin = Hojin; Al-Qaida = AlQaida (compact is spaceless)
     words = [w for w in _NON_ALNUM.sub(" ", text).split() if w]
     if organisation and len(words) > 1:
-        kept = [w for w in words if w not in _LEGAL]
+        kept = [w for w in words if not _is_legal(w)]
         words = kept or words
     letters = tuple(w for w in words if not w.isdigit())
     numbers = sorted(w.lstrip("0") or "0" for w in words if w.isdigit())
+    skel_words = skeleton_words(letters)
     return EntityKey(
         text=" ".join(words),
         words=tuple(words),
         compact="".join(words),
         sorted=" ".join(sorted(words)),
-        skel=skeleton(letters),
+        skel="".join(skel_words),
+        outline=consonants(skel_words),
         numsig="|".join(numbers),
         han=han,
         translit=translit,
         korean=bool(letters) and all(looks_korean(w) for w in letters),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _is_legal(word: str) -> bool:
+    if word in _LEGAL:
+        return True
+    if len(word) < 5 or not word.isalpha():
+        return False
+    limit = 2 if len(word) >= 9 else 1
+    return any(
+        abs(len(w) - len(word)) <= limit and OSA.distance(word, w, score_cutoff=limit) <= limit
+        for w in _LEGAL_LONG
     )
 
 
@@ -142,6 +169,7 @@ class EntityQuery:
     country: str = ""
     schema: str = ""  # Person, Organization, Vessel, or "" for any
     identifier: str = ""
+    lists: tuple[str, ...] = ()  # screen against these lists only ("" = every list in force)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +234,22 @@ def _country(text: str) -> str | None:
 
 
 def _norm_id(text: str) -> str:
-    return re.sub(r"[^0-9A-Z]", "", fold_ascii(text).upper())
+    return re.sub(r"[^0-9A-Z]", "", fold_ascii(unicodedata.normalize("NFKC", text)).upper())
+
+
+_ID_TOKEN = re.compile(r"[0-9A-Z][0-9A-Z\-/.]*[0-9A-Z]")
+
+
+def id_tokens(text: str) -> set[str]:
+    """The identifier(s) in a listed or queried value: the whole value normalised, and each
+    token of 5+ letters/digits holding a digit ("チュニジア旅券 E590976（…）" -> E590976)."""
+    t = fold_ascii(unicodedata.normalize("NFKC", text)).upper()
+    out = {_norm_id(t)} if _norm_id(t) else set()
+    for tok in _ID_TOKEN.findall(t):
+        norm = re.sub(r"[^0-9A-Z]", "", tok)
+        if len(norm) >= 5 and any(c.isdigit() for c in norm):
+            out.add(norm)
+    return out
 
 
 class EntityScreener:
@@ -218,6 +261,7 @@ class EntityScreener:
         self._exact: dict[str, list[int]] = defaultdict(list)
         self._sorted: dict[str, list[int]] = defaultdict(list)
         self._skel: dict[str, list[int]] = defaultdict(list)
+        self._outline: dict[str, list[int]] = defaultdict(list)
         self._han: dict[str, list[int]] = defaultdict(list)
         self._ids: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._countries: list[frozenset[str]] = []
@@ -227,7 +271,9 @@ class EntityScreener:
             for ident in e.identifiers:
                 if ident.kind in ("list_ref", "imo_invalid"):
                     continue
-                self._ids[_norm_id(ident.value)].append((ei, ident.kind))
+                for tok in id_tokens(ident.value):
+                    if (ei, ident.kind) not in self._ids[tok]:
+                        self._ids[tok].append((ei, ident.kind))
             seen: set[str] = set()
             for n in e.names:
                 for variant in name_variants(n.text):
@@ -244,6 +290,8 @@ class EntityScreener:
                         self._sorted[key.sorted].append(row)
                         if key.skel:
                             self._skel[key.numsig + "#" + key.skel].append(row)
+                        if len(key.outline) >= MIN_OUTLINE:
+                            self._outline[key.numsig + "#" + key.outline].append(row)
                     if key.han:
                         self._han[key.han].append(row)
         # fuzzy indexes: rows with a long enough key, sorted by key length (a query compares
@@ -257,6 +305,15 @@ class EntityScreener:
                 r
                 for r, k in enumerate(self._rows.key)
                 if len(k.compact) >= MIN_FUZZY_LEN and (k.translit or k.korean) and k.skel
+            ],
+            lambda k: k.skel,
+        )
+        # for a transliterated query (kana, hangul, Cyrillic): every Latin name's skeleton
+        self._f_latin = self._fuzzy_index(
+            [
+                r
+                for r, k in enumerate(self._rows.key)
+                if len(k.skel) >= MIN_FUZZY_LEN - 2 and not k.translit
             ],
             lambda k: k.skel,
         )
@@ -301,7 +358,7 @@ class EntityScreener:
         matches: list[EntityMatch] = []
         for ei, evidence in ev.items():
             e = self.entities[ei]
-            if schema and e.schema != schema:
+            if (schema and e.schema != schema) or (q.lists and e.list_id not in q.lists):
                 continue
             top = max(evidence, key=lambda x: (x.score, _RULE_RANK.get(x.rule, 0)))
             score, rule = top.score, top.rule
@@ -357,12 +414,15 @@ class EntityScreener:
         ident = _norm_id(q.identifier)
         if ident.startswith("IMO") and ident[3:].isdigit():
             ident = ident[3:]
-        hits = self._ids.get(ident, [])
+        hits: list[tuple[int, str, str]] = []
+        for tok in sorted({ident} | id_tokens(q.identifier)):
+            hits += [(ei, kind, tok) for ei, kind in self._ids.get(tok, [])
+                     if all(h[0] != ei for h in hits)]  # fmt: skip
         seven = len(ident) == 7 and ident.isdigit()
         if seven and schema == VESSEL and not check_imo(ident).valid:
             issues.append(f"IMO {ident} fails the ship check digit; not used for a vessel")
             return
-        for ei, kind in hits:
+        for ei, kind, tok in hits:  # noqa: B007 (tok is used below)
             if seven and kind in ("imo", "imo_company"):
                 want = "imo" if schema == VESSEL else "imo_company" if schema else kind
                 if kind != want:
@@ -387,12 +447,18 @@ class EntityScreener:
     ) -> None:
         found: dict[int, tuple[float, str, str]] = {}  # row -> (score, rule, detail)
 
+        allowed = set(q.lists)
+
         def add(rows: Iterable[int], score: float, rule: str, detail: str) -> None:
             for r in rows:
+                if allowed and self.entities[self._rows.entity[r]].list_id not in allowed:
+                    continue
                 if r not in found or found[r][0] < score:
                     found[r] = (score, rule, detail)
 
-        keys = [entity_key(v, schema != PERSON) for v in name_variants(q.name)]
+        # the query's own name and the name without (…); an acronym in parentheses is a name
+        # of a listed entity, but never searched alone for a query
+        keys = [entity_key(v, schema != PERSON) for v in name_variants(q.name)[:2]]
         qtext = " ".join(q.name.casefold().split())
         for key in keys:
             if key.empty:
@@ -420,6 +486,12 @@ class EntityScreener:
                     add([r], 95.0, "name-romanised", f"equal once romanised ({key.skel})")
                 elif key.korean and rk.korean:
                     add([r], 94.0, "name-romanisation", f"Korean romanisations ({key.skel})")
+            if key.translit and len(key.outline) >= MIN_OUTLINE:
+                for r in self._outline.get(key.numsig + "#" + key.outline, []):
+                    if not self._rows.key[r].translit:
+                        score = 91.0 if len(key.outline) >= 8 else 88.0
+                        add([r], score, "name-romanised", f"same consonants once romanised"
+                            f" ({key.outline})")  # fmt: skip
             if keep or not any(v[0] >= 99.0 for v in found.values()):
                 self._fuzzy(key, add)
         best: dict[int, tuple[float, int, int, str, str]] = {}
@@ -440,13 +512,17 @@ class EntityScreener:
         if len(key.compact) < MIN_FUZZY_LEN:
             return
         passes = [(key.compact, self._f_plain, False)]
-        if key.translit or key.korean:
+        if key.translit:
+            passes.append((key.skel, self._f_latin, True))
+        elif key.korean:
             passes.append((key.skel, self._f_phon, True))
         for text, idx, phon in passes:
             tlen = len(text)
             if tlen < MIN_FUZZY_LEN - 2 or not len(idx.rows):
                 continue
-            k = min(MAX_EDITS, int((tlen + MAX_EDITS) * FUZZY_RATE))
+            rate = TRANSLIT_RATE if phon and key.translit else FUZZY_RATE
+            max_edits = 4 if phon and key.translit else MAX_EDITS
+            k = min(max_edits, int((tlen + max_edits) * rate))
             if k == 0:
                 continue
             lo = int(np.searchsorted(idx.lens, tlen - k, side="left"))
@@ -465,7 +541,7 @@ class EntityScreener:
             if not len(cands):
                 continue
             dist = cdist([text], [idx.strings[c] for c in cands.tolist()], scorer=OSA.distance,
-                         score_cutoff=MAX_EDITS, dtype=np.int32, workers=1)[0]  # fmt: skip
+                         score_cutoff=max_edits, dtype=np.int32, workers=1)[0]  # fmt: skip
             for j in np.flatnonzero((dist <= limits) & (dist > 0)).tolist():
                 c = int(cands[j])
                 row = int(idx.rows[c])
@@ -473,11 +549,16 @@ class EntityScreener:
                     continue  # numbers differ: another entity (No. 2 / No. 3)
                 d = int(dist[j])
                 size = max(len(idx.strings[c]), tlen)
-                score = round(100.0 * (1 - d / size), 1)
+                # within the edit budget is a match: 12 % of the letters -> 92.8
+                score = round(100.0 - 60.0 * d / size, 1)
+                if phon and key.translit:
+                    # katakana renders foreign names loosely: 20 % of letters -> 90
+                    score = round(100.0 - 50.0 * d / size, 1)
                 if phon:
                     rule = "name-romanised-fuzzy"
                     detail = f"{d} edit(s) apart once romanised ({text} / {idx.strings[c]})"
                 else:
                     rule = "name-fuzzy"
-                    detail = f"{d} edit(s) apart (similarity {score})"
+                    sim = round(100.0 * (1 - d / size), 1)
+                    detail = f"{d} edit(s) apart (similarity {sim})"
                 add([row], score, rule, detail)

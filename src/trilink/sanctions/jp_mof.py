@@ -37,6 +37,9 @@ _ENUM = re.compile(r"\s*[（(][a-zA-Zａ-ｚ][)）]\s*")
 _MARKER = re.compile(r"[（(](?:別称|別名|旧称|以前の呼称|旧名)[)）]")
 _AKA = re.compile(r"^\(?\s*(?:a\.k\.a\.|f\.k\.a\.|aka|fka)\s*:?\s*", re.I)
 _UNKNOWN = {"不明", "なし", "無し", "-", "－", "―"}
+# Words that are labels or notes, not names: "別称" (alias), "不明" (unknown), birth notes.
+_NOT_A_NAME = _UNKNOWN | {"別称", "別名", "旧称", "以前の呼称", "旧名", "通称"}
+_NOTE_IN_NAME = re.compile(r"[（(][^（）()]*(?:出生|生まれ|年)[^（）()]*[)）]")
 _SUFFIXES = {"LTD", "LTD.", "INC", "INC.", "CO", "CO.", "LLC", "LIMITED", "JSC", "PJSC", "CORP"}
 
 
@@ -92,6 +95,9 @@ def split_names(cell: str) -> list[tuple[str, str]]:
                 parts.append(chunk)
         for p in parts:
             p = _balance(_AKA.sub("", p).strip(" :："))
+            p = _NOTE_IN_NAME.sub("", p).strip()
+            if p in _NOT_A_NAME or "出生" in p or "生まれ" in p:
+                continue
             if len(p) > 1 and any(c.isalpha() for c in p):
                 out.append((p, kind))
     return out

@@ -193,6 +193,14 @@ _SKEL_FOLDS = (
 )
 _DOUBLES = re.compile(r"(.)\1+")
 _CLOSING_U = re.compile(r"(?<=[^AEIOU])U(?=[^AEIOU]|$)")
+# katakana writes a closing T/D as ト/ド (TO/DO) and N before M/P/B as ン (MOHANMADO)
+_CLOSING_O = re.compile(r"(?<=T)O(?=[^AEIOU]|$)")
+_N_LABIAL = re.compile(r"N(?=[MP])")
+_VOWEL_RUN = re.compile(r"(?<!^)[AEIOU]+")
+
+
+def skeleton_words(words: tuple[str, ...] | list[str]) -> list[str]:
+    return [skeleton_word(w) for w in words]
 
 
 def skeleton(words: tuple[str, ...] | list[str]) -> str:
@@ -207,4 +215,12 @@ def skeleton_word(word: str) -> str:
     for a, b in _SKEL_FOLDS:
         out = out.replace(a, b)
     out = _DOUBLES.sub(r"\1", out)
-    return _CLOSING_U.sub("", out)
+    out = _CLOSING_U.sub("", out)
+    out = _CLOSING_O.sub("", out) if len(out) > 3 else out
+    return _DOUBLES.sub(r"\1", _N_LABIAL.sub("M", out))
+
+
+def consonants(skel_words: list[str]) -> str:
+    """The consonant outline of skeleton words (vowels but a first one dropped): the
+    coarsest key, used only between a transliterated name and a Latin one."""
+    return "".join(_DOUBLES.sub(r"\1", _VOWEL_RUN.sub("", w)) for w in skel_words)
