@@ -12,10 +12,12 @@ from collections.abc import Iterable
 
 import msgspec
 
+from trilink.sanctions.entities import entities_of
 from trilink.sanctions.normalize import name_key
 from trilink.sanctions.records import (
     UN_CONSOLIDATED,
     Anomaly,
+    Entity,
     PartyRecord,
     SanctionsList,
     VesselRecord,
@@ -109,6 +111,8 @@ class ListSet:
     def __init__(self, lists: Iterable[SanctionsList]) -> None:
         self.lists: dict[str, SanctionsList] = {sl.list_id: sl for sl in lists}
         self.vessels: list[VesselRecord] = [v for sl in self.lists.values() for v in sl.vessels]
+        # every person, organisation and vessel of every list (trilink.sanctions.entities)
+        self.entities: list[Entity] = [e for sl in self.lists.values() for e in entities_of(sl)]
         parties: list[PartyRecord] = []
         for sl in self.lists.values():
             if sl.list_id == UN_CONSOLIDATED:
