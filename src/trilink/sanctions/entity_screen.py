@@ -469,6 +469,9 @@ class EntityScreener:
                 continue
             rows = self._exact.get(key.compact, [])
             for r in rows:
+                if key.translit != self._rows.key[r].translit:
+                    add([r], 96.0, "name-romanised", "the same name once romanised")
+                    continue
                 same = " ".join(self._rows.name[r].casefold().split()) == qtext
                 add(
                     [r],
@@ -479,7 +482,11 @@ class EntityScreener:
                     else "the same name once case, punctuation,"
                     " spacing and legal forms are ignored",
                 )
-            add(self._sorted.get(key.sorted, []), 97.0, "name-word-order", "the same words")
+            for r in self._sorted.get(key.sorted, []):
+                if key.translit != self._rows.key[r].translit:
+                    add([r], 95.0, "name-romanised", "the same words once romanised")
+                else:
+                    add([r], 97.0, "name-word-order", "the same words")
             for r in self._skel.get(key.numsig + "#" + key.skel, []):
                 rk = self._rows.key[r]
                 if key.translit or rk.translit:

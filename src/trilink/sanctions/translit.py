@@ -206,7 +206,9 @@ def skeleton_words(words: tuple[str, ...] | list[str]) -> list[str]:
 def skeleton(words: tuple[str, ...] | list[str]) -> str:
     """Cross-romanisation key of a name given as upper-case letter words: each word is
     folded on its own (a fold never spans two words: SOK HA is not SOKHA), then joined."""
-    return "".join(skeleton_word(w) for w in words)
+    joined = "".join(skeleton_word(w) for w in words)
+    # across words too: ン before M/P is M (YON POK = YONBOKU), doubled letters are one
+    return _DOUBLES.sub(r"\1", _N_LABIAL.sub("M", joined))
 
 
 @lru_cache(maxsize=131072)
@@ -217,10 +219,11 @@ def skeleton_word(word: str) -> str:
     out = _DOUBLES.sub(r"\1", out)
     out = _CLOSING_U.sub("", out)
     out = _CLOSING_O.sub("", out) if len(out) > 3 else out
-    return _DOUBLES.sub(r"\1", _N_LABIAL.sub("M", out))
+    return _DOUBLES.sub(r"\1", out)
 
 
 def consonants(skel_words: list[str]) -> str:
     """The consonant outline of skeleton words (vowels but a first one dropped): the
     coarsest key, used only between a transliterated name and a Latin one."""
-    return "".join(_DOUBLES.sub(r"\1", _VOWEL_RUN.sub("", w)) for w in skel_words)
+    joined = _N_LABIAL.sub("M", "".join(skel_words))
+    return _DOUBLES.sub(r"\1", _VOWEL_RUN.sub("", joined))
