@@ -35,6 +35,7 @@ import argparse
 import csv
 import random
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -155,7 +156,7 @@ def build(seed: int) -> list[dict[str, str]]:
         })  # fmt: skip
 
     all_lists = sorted({e.list_id for e in entities})
-    for (list_id, schema), ents in sorted(by_list.items()):
+    for (_list_id, schema), ents in sorted(by_list.items()):
         sample = rng.sample(ents, min(PER_LIST, len(ents)))
         for e in sample:
             names = latin(e)
@@ -275,7 +276,7 @@ def main() -> None:
     cats = defaultdict(int)
     for c in cases:
         cats[c["category"]] += 1
-    print(f"{args.out}: {len(cases)} cases", dict(sorted(cats.items())))
+    sys.stdout.write(f"{args.out}: {len(cases)} cases {dict(sorted(cats.items()))}\n")
 
 
 if __name__ == "__main__":
