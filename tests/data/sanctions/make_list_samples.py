@@ -37,7 +37,6 @@ def build(src: Path, out: Path = OUT) -> None:
     def cells(row: bytes) -> list[str]:
         return [text(int(m.group(2))) for m in _SCELL.finditer(row)]
 
-    header = cells(rows[1])
     keep_groups: set[str] = set()
     other = 0
     for row in rows[2:]:
