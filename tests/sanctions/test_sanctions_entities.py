@@ -264,3 +264,23 @@ def test_publish_entity_hits_to_a_node(tmp_path: Path, data_dir: Path) -> None:
     assert len(entity_hits) == 4 and all(p.source == "screening" for p in payloads)
     assert {p.entities[0].listed.list_id for p in entity_hits} >= {"JP-MOF"}
     assert all(p.lists for p in payloads)
+
+
+# -- the companies behind the ships ------------------------------------------------------------
+
+
+def test_vessels_link_to_their_companies(lists: dict[str, object]) -> None:
+    from trilink.sanctions.io import parse_list_bytes
+
+    uk = DATA / "uk_ofsi_conlist_sample_2025-04-14.xlsx"
+    ls = ListSet([*lists.values(), parse_list_bytes(uk.read_bytes(), uk.name)])  # type: ignore[list-item]
+    chon_ma_san = next(v for v in ls.vessels if v.imo == "8660313" and v.list_id == "OFAC-SDN")
+    companies = {e.uid: (e.ids("imo_company"), how) for e, how in ls.companies_of(chon_ma_san)}
+    assert companies["UN-CONSOLIDATED:KPe.061"][0] == ["5936312"]  # Korea Achim Shipping
+    assert "JP-MOF:14-61" in companies  # the same company in the Japanese list
+    # OMM's UK entry lists the ships it operates by IMO (8606173 = RYONG GUN BONG)
+    ship = next(v for v in ls.vessels if v.imo == "8606173")
+    linked = {e.uid: how for e, how in ls.companies_of(ship)}
+    assert "ship IMO 8606173" in linked["UK-OFSI:13143"]
+    # a company IMO is never taken for the ship's own IMO
+    assert all(v.imo != "1790183" for v in ls.vessels)

@@ -210,6 +210,10 @@ def _result_json(res: ScreenResult, ls: ListSet) -> dict[str, Any]:
             "also_listed": list(m.also_listed),
             "programmes": list(v.programmes),
             "linked_parties": [f"{p.name} ({p.uid})" for p in ls.parties_of(v)],
+            "companies": [
+                {"uid": e.uid, "name": e.name, "company_imo": e.ids("imo_company"), "how": how}
+                for e, how in ls.companies_of(v)
+            ],
         }
 
     return {
@@ -262,6 +266,10 @@ def _explain(res: ScreenResult, ls: ListSet) -> None:
         for label, value in facts:
             if value:
                 console.print(f"  {label}: {value}")
+        for org, how in ls.companies_of(v):
+            cimo = ", ".join(org.ids("imo_company"))
+            extra = f", company IMO {cimo}" if cimo else ""
+            console.print(f"  company: {org.name} ({org.uid}{extra}) - {how}")
         for other in res.candidates[1:]:
             console.print(
                 f"  other candidate: {other.vessel.uid} {other.vessel.name!r} "

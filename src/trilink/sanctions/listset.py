@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from trilink.sanctions.entities import entities_of
+from trilink.sanctions.entities import ORGANIZATION, entities_of
 from trilink.sanctions.normalize import name_key
 from trilink.sanctions.records import (
     UN_CONSOLIDATED,
@@ -113,6 +113,8 @@ class ListSet:
         self.vessels: list[VesselRecord] = [v for sl in self.lists.values() for v in sl.vessels]
         # every person, organisation and vessel of every list (trilink.sanctions.entities)
         self.entities: list[Entity] = [e for sl in self.lists.values() for e in entities_of(sl)]
+        self._companies: dict[str, list[Entity]] | None = None  # built on first use
+        self._by_org_name: dict[str, list[Entity]] = {}
         parties: list[PartyRecord] = []
         for sl in self.lists.values():
             if sl.list_id == UN_CONSOLIDATED:
@@ -130,6 +132,39 @@ class ListSet:
                 linked = by_ref.get(ref)
                 if linked is not None and linked not in self._parties_by_vessel[v.uid]:
                     self._parties_by_vessel[v.uid].append(linked)
+
+    def companies_of(self, vessel: VesselRecord) -> list[tuple[Entity, str]]:
+        """Organisations of any list tied to a vessel, and how: their text names its ship IMO
+        (OMM's list of the vessels it operates), or the list names them as its owner or
+        linked party. Each with its company IMO where the list gives one."""
+        if self._companies is None:
+            self._companies = defaultdict(list)
+            by_name: dict[str, list[Entity]] = defaultdict(list)
+            for e in self.entities:
+                if e.schema != ORGANIZATION:
+                    continue
+                for link in e.linked:
+                    if link.startswith("imo:"):
+                        self._companies["imo:" + link[4:]].append(e)
+                for n in e.names:
+                    by_name[" ".join(n.text.upper().replace(",", " ").split())].append(e)
+            self._by_org_name = by_name
+        out: list[tuple[Entity, str]] = []
+        seen: set[str] = set()
+        if vessel.imo:
+            for e in self._companies.get("imo:" + vessel.imo, []):
+                if e.uid not in seen:
+                    seen.add(e.uid)
+                    out.append((e, f"its text names ship IMO {vessel.imo}"))
+        for name in (vessel.owner, *vessel.linked_to):
+            if not name:
+                continue
+            key = " ".join(name.upper().replace(",", " ").split())
+            for e in self._by_org_name.get(key, []):
+                if e.uid not in seen:
+                    seen.add(e.uid)
+                    out.append((e, f"named as owner/linked party {name!r}"))
+        return out
 
     def parties_of(self, vessel: VesselRecord) -> list[PartyRecord]:
         """Owners, operators and other entries linked to a vessel."""
