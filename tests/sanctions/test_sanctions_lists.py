@@ -324,3 +324,22 @@ def test_script_of() -> None:
     assert script_of("民間軍事会社ワグナー") == "Jpan"
     assert script_of("OCEAN MARITIME") == "Latn"
     assert script_of("صدام حسين") == "Arab"
+
+
+def test_update_diff_names_persons_and_organisations(tmp_path: Path) -> None:
+    """A list of persons and organisations changes: the diff says which entries, not only
+    vessels (it is what `sanctions update --publish` sends in sanctions.list-change)."""
+    eu = bundled_raw(EU_DPRK).decode("utf-8")
+    lines = eu.split("\n")
+    person = next(i for i, ln in enumerate(lines) if ",XIII.A," in ln and "Ri Je-Son" in ln)
+    removed = lines[:person] + lines[person + 1 :]
+    text = "\n".join(removed).replace("Yun Ho-jin", "Yun Ho-Jin (Dr)", 1)
+    path = tmp_path / "eu_2017-1509_2025-12-17.csv"
+    path.write_text(text, "utf-8")
+    store = ActiveLists(tmp_path / "lists")
+    sl, diff = store.install(path)
+    assert sl.list_id == EU_DPRK
+    assert diff.old_entries == 251 and diff.new_entries == 250
+    assert diff.count("removed") == 1 and diff.count("renamed") == 1
+    gone = next(c for c in diff.changes if c.change == "removed")
+    assert gone.name == "Ri Je-Son" and gone.key.startswith("Person XIII.A/")

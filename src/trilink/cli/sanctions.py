@@ -730,7 +730,7 @@ def _change_payload(d: ListDiff, sha: str) -> SanctionsListChangePayload:
         list_id=d.list_id, old_published=d.old_published, new_published=d.new_published,
         sha256=sha, old_vessels=d.old_vessels, new_vessels=d.new_vessels,
         added=d.count("added"), removed=d.count("removed"), renamed=d.count("renamed"),
-        changed=d.count("changed"),
+        changed=d.count("changed"), old_entries=d.old_entries, new_entries=d.new_entries,
         changes=[ListChange(change=c.change, key=c.key, name=c.name, old_name=c.old_name,
                             details=c.details) for c in d.changes[:2000]],
     )  # fmt: skip
@@ -738,14 +738,15 @@ def _change_payload(d: ListDiff, sha: str) -> SanctionsListChangePayload:
 
 def _print_diff(d: ListDiff, path: Path) -> None:
     console.print(
-        f"[bold]{d.list_id}[/] from {path}: {d.old_vessels} -> {d.new_vessels} vessels "
+        f"[bold]{d.list_id}[/] from {path}: {d.old_vessels} -> {d.new_vessels} vessels, "
+        f"{d.old_entries} -> {d.new_entries} persons/organisations "
         f"(published {d.old_published or '?'} -> {d.new_published or '?'}): "
         f"{d.count('added')} added, {d.count('removed')} removed, "
         f"{d.count('renamed')} renamed, {d.count('changed')} changed"
     )
     if not d.changes:
         return
-    table = Table("change", "vessel", "name", "was / details")
+    table = Table("change", "entry", "name", "was / details")
     for c in d.changes[:200]:
         table.add_row(c.change, c.key, c.name, c.old_name or c.details)
     console.print(table)

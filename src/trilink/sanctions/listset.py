@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from trilink.sanctions.entities import ORGANIZATION, entities_of
+from trilink.sanctions.entities import ORGANIZATION, VESSEL, entities_of
 from trilink.sanctions.normalize import name_key
 from trilink.sanctions.records import (
     UN_CONSOLIDATED,
@@ -43,6 +43,8 @@ class ListDiff(msgspec.Struct, frozen=True, kw_only=True):
     old_vessels: int
     new_vessels: int
     changes: tuple[VesselChange, ...]
+    old_entries: int = 0  # persons and organisations (vessels are counted above)
+    new_entries: int = 0
 
     def count(self, change: str) -> int:
         return sum(1 for c in self.changes if c.change == change)
@@ -53,7 +55,9 @@ def _vessel_key(v: VesselRecord) -> str:
 
 
 def diff_lists(old: SanctionsList | None, new: SanctionsList) -> ListDiff:
-    """Vessels added, removed, renamed (same IMO, other name) or otherwise changed."""
+    """Vessels added, removed, renamed (same IMO, other name) or otherwise changed, and
+    persons and organisations added, removed, renamed or changed (names, identifiers,
+    programmes, countries), keyed by type and entry id."""
     before = {_vessel_key(v): v for v in (old.vessels if old else ())}
     after = {_vessel_key(v): v for v in new.vessels}
     changes: list[VesselChange] = []
@@ -93,6 +97,9 @@ def diff_lists(old: SanctionsList | None, new: SanctionsList) -> ListDiff:
             changes.append(
                 VesselChange(change="removed", list_id=new.list_id, key=key, name=v.name)
             )
+    old_parties = _parties(old) if old else {}
+    new_parties = _parties(new)
+    changes += _entity_changes(new.list_id, old_parties, new_parties)
     order = {"added": 0, "removed": 1, "renamed": 2, "changed": 3}
     changes.sort(key=lambda c: (order[c.change], c.name))
     return ListDiff(
@@ -102,7 +109,45 @@ def diff_lists(old: SanctionsList | None, new: SanctionsList) -> ListDiff:
         old_vessels=len(old.vessels) if old else 0,
         new_vessels=len(new.vessels),
         changes=tuple(changes),
+        old_entries=len(old_parties),
+        new_entries=len(new_parties),
     )
+
+
+def _parties(sl: SanctionsList) -> dict[str, Entity]:
+    """Persons and organisations of a list by key (vessels are diffed by IMO above)."""
+    return {f"{e.schema} {e.entry_id}": e for e in entities_of(sl) if e.schema != VESSEL}
+
+
+def _entity_changes(
+    list_id: str, before: dict[str, Entity], after: dict[str, Entity]
+) -> list[VesselChange]:
+    out: list[VesselChange] = []
+    for key, e in after.items():
+        prev = before.get(key)
+        if prev is None:
+            out.append(VesselChange(change="added", list_id=list_id, key=key, name=e.name))
+            continue
+        if prev.name != e.name:
+            out.append(VesselChange(change="renamed", list_id=list_id, key=key, name=e.name,
+                                    old_name=prev.name))  # fmt: skip
+        diffs = []
+        for label, get in (
+            ("names", lambda x: {n.text for n in x.names}),
+            ("identifiers", lambda x: {f"{i.kind}:{i.value}" for i in x.identifiers}),
+            ("programmes", lambda x: set(x.programmes)),
+            ("countries", lambda x: set(x.countries)),
+        ):
+            a, b = get(prev), get(e)
+            if a != b:
+                diffs.append(f"{label}: +{len(b - a)} -{len(a - b)}")
+        if diffs:
+            out.append(VesselChange(change="changed", list_id=list_id, key=key, name=e.name,
+                                    details="; ".join(diffs)))  # fmt: skip
+    for key, e in before.items():
+        if key not in after:
+            out.append(VesselChange(change="removed", list_id=list_id, key=key, name=e.name))
+    return out
 
 
 class ListSet:

@@ -17,7 +17,7 @@ from trilink.model.kindspec import KindSpec, Point, Property, Shape, Symbol
 class ListVersion(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Which edition of a list a finding rests on (for a defensible decision)."""
 
-    list_id: str  # OFAC-SDN, UN-1718, UN-CONSOLIDATED
+    list_id: str  # OFAC-SDN, UN-1718, UN-CONSOLIDATED, OFAC-NON-SDN, JP-MOF, JP-METI-EUL, ...
     published: str | None = None  # YYYY-MM-DD
     sha256: str = ""
 
@@ -143,6 +143,8 @@ class SanctionsListChangePayload(
     renamed: int
     changed: int
     changes: list[ListChange]
+    old_entries: int = 0  # persons and organisations before / after (vessels above)
+    new_entries: int = 0
 
 
 SANCTIONED_VESSEL = Symbol("S", "X", "vessel matching a sanctions list")
