@@ -26,9 +26,9 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench_sanctions import machine
 from rapidfuzz import fuzz, process, utils
 
+from bench_sanctions import machine
 from trilink.sanctions.entity_screen import EntityQuery, EntityScreener
 from trilink.sanctions.evaluate import EvalReport, evaluate_entities
 
