@@ -205,6 +205,20 @@ class _Fuzzy:
     strings: list[str]
     lens: npt.NDArray[np.int64]
     grams: GramIndex
+    counts: npt.NDArray[np.int16]  # letter counts A-Z and 0-9 per string (36 columns)
+
+
+_ALPHABET = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
+
+
+def _letter_counts(strings: Sequence[str]) -> npt.NDArray[np.int16]:
+    out = np.zeros((len(strings), len(_ALPHABET)), dtype=np.int16)
+    for i, text in enumerate(strings):
+        for ch in text:
+            j = _ALPHABET.get(ch)
+            if j is not None:
+                out[i, j] += 1
+    return out
 
 
 @dataclass
@@ -307,6 +321,7 @@ class EntityScreener:
                 if len(k.compact) >= MIN_FUZZY_LEN and (k.translit or k.korean) and k.skel
             ],
             lambda k: k.skel,
+            q=2,
         )
         # for a transliterated query (kana, hangul, Cyrillic): every Latin name's skeleton
         self._f_latin = self._fuzzy_index(
@@ -316,16 +331,20 @@ class EntityScreener:
                 if len(k.skel) >= MIN_FUZZY_LEN - 2 and not k.translit
             ],
             lambda k: k.skel,
+            q=2,
         )
 
-    def _fuzzy_index(self, rows: list[int], text_of: Callable[[EntityKey], str]) -> _Fuzzy:
+    def _fuzzy_index(
+        self, rows: list[int], text_of: Callable[[EntityKey], str], q: int = 3
+    ) -> _Fuzzy:
         rows.sort(key=lambda r: len(text_of(self._rows.key[r])))
         strings = [text_of(self._rows.key[r]) for r in rows]
         return _Fuzzy(
             rows=np.asarray(rows, dtype=np.int64),
             strings=strings,
             lens=np.asarray([len(x) for x in strings], dtype=np.int64),
-            grams=GramIndex(strings, q=3),
+            grams=GramIndex(strings, q=q),
+            counts=_letter_counts(strings),
         )
 
     @property
@@ -539,6 +558,11 @@ class EntityScreener:
             cands = idx.grams.candidates(text, k, lo, hi)
             if cands is None:
                 cands = np.arange(lo, hi, dtype=np.int64)
+            if len(cands) > 64:
+                # lossless too: k OSA edits change the letter counts by at most 2k in total
+                qc = _letter_counts([text])[0]
+                l1 = np.abs(idx.counts[cands] - qc).sum(axis=1)
+                cands = cands[l1 <= 2 * k]
             if not len(cands):
                 continue
             clens = idx.lens[cands]
