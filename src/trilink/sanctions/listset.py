@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cached_property
 
 import msgspec
 
@@ -156,8 +157,6 @@ class ListSet:
     def __init__(self, lists: Iterable[SanctionsList]) -> None:
         self.lists: dict[str, SanctionsList] = {sl.list_id: sl for sl in lists}
         self.vessels: list[VesselRecord] = [v for sl in self.lists.values() for v in sl.vessels]
-        # every person, organisation and vessel of every list (trilink.sanctions.entities)
-        self.entities: list[Entity] = [e for sl in self.lists.values() for e in entities_of(sl)]
         self._companies: dict[str, list[Entity]] | None = None  # built on first use
         self._by_org_name: dict[str, list[Entity]] = {}
         parties: list[PartyRecord] = []
@@ -177,6 +176,12 @@ class ListSet:
                 linked = by_ref.get(ref)
                 if linked is not None and linked not in self._parties_by_vessel[v.uid]:
                     self._parties_by_vessel[v.uid].append(linked)
+
+    @cached_property
+    def entities(self) -> list[Entity]:
+        """Every person, organisation and vessel of every list (trilink.sanctions.entities),
+        built on first use: vessel screening does not need it."""
+        return [e for sl in self.lists.values() for e in entities_of(sl)]
 
     def companies_of(self, vessel: VesselRecord) -> list[tuple[Entity, str]]:
         """Organisations of any list tied to a vessel, and how: their text names its ship IMO
