@@ -227,6 +227,21 @@ def test_screen_entities_refuses_shift_jis(tmp_path: Path, data_dir: Path) -> No
     assert "JP-MOF" in out.read_text("utf-8")
 
 
+def test_screen_against_one_nations_lists(tmp_path: Path, data_dir: Path) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    _write_parties(src)
+    res = runner.invoke(app, ["sanctions", "screen", "--entities", "--csv", str(src),
+                              "--out", str(out), "--lists", "JP-MOF,JP-METI-EUL"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    with out.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    listed = {r["list"] for r in rows if r["matched"] == "true"}
+    assert listed and listed <= {"JP-MOF", "JP-METI-EUL"}
+    res = runner.invoke(app, ["sanctions", "screen", "--entities", "--name", "x",
+                              "--lists", "KR-MOFA"])  # fmt: skip
+    assert res.exit_code != 0 and "not in force" in str(res.exception)
+
+
 def test_screen_one_entity_json(data_dir: Path) -> None:
     import json
 

@@ -149,6 +149,12 @@ def screen(
     encoding: str = typer.Option(
         "utf-8", "--encoding", help="Encoding of the CSV (e.g. cp932 for Shift-JIS, euc_kr)."
     ),
+    only_lists: str = typer.Option(
+        "",
+        "--lists",
+        help="With --entities: screen against these lists only, comma-separated (e.g."
+        " JP-MOF,JP-METI-EUL); default every list in force.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     data_dir: Path = DataDirOption,
     publish: bool = PublishOption,
@@ -167,10 +173,10 @@ def screen(
             if out is None:
                 raise InputError("--csv needs --out OUT.csv for the results", field="--out")
             _screen_entities_csv(csv_in, out, data_dir, encoding, publish, node_dir, nation,
-                                 label)  # fmt: skip
+                                 label, only_lists)  # fmt: skip
             return
         _screen_one_entity(name, entity_type, country, identifier or imo, data_dir, as_json,
-                           publish, node_dir, nation, label)  # fmt: skip
+                           publish, node_dir, nation, label, only_lists)  # fmt: skip
         return
     if csv_in is not None:
         if out is None:
@@ -434,13 +440,30 @@ def _entity_screener(ls: ListSet) -> EntityScreener:
     return EntityScreener(ls.entities)
 
 
-def _entity_query(name: str, kind: str, country: str, identifier: str) -> tuple[EntityQuery, str]:
+def _entity_query(
+    name: str, kind: str, country: str, identifier: str, lists: tuple[str, ...] = ()
+) -> tuple[EntityQuery, str]:
     schema = parse_schema(kind)
     problem = ""
     if schema is None:
         problem = f"type {kind!r} is not person, organisation or vessel; screened as any type"
         schema = ""
-    return EntityQuery(name=name, country=country, schema=schema, identifier=identifier), problem
+    query = EntityQuery(
+        name=name, country=country, schema=schema, identifier=identifier, lists=lists
+    )
+    return query, problem
+
+
+def _list_filter(ls: ListSet, text: str) -> tuple[str, ...]:
+    wanted = tuple(x.strip().upper() for x in text.split(",") if x.strip())
+    unknown = [x for x in wanted if x not in ls.lists]
+    if unknown:
+        raise InputError(
+            f"--lists names {', '.join(unknown)}, not in force; lists in force:"
+            f" {', '.join(sorted(ls.lists))}",
+            field="--lists",
+        )
+    return wanted
 
 
 def _screen_parties(
@@ -453,7 +476,9 @@ def _screen_parties(
     if vessel_idx:
         vq = [Query(name=queries[i].name, imo=queries[i].identifier, flag=queries[i].country)
               for i in vessel_idx]  # fmt: skip
-        for i, res in zip(vessel_idx, Screener(ls.vessels).screen_many(vq), strict=True):
+        only = set(queries[vessel_idx[0]].lists)
+        vessels = [v for v in ls.vessels if not only or v.list_id in only]
+        for i, res in zip(vessel_idx, Screener(vessels).screen_many(vq), strict=True):
             out[i] = res
     other = [i for i, q in enumerate(queries) if q.schema != "Vessel"]
     if other:
@@ -468,14 +493,15 @@ def _screen_parties(
 
 def _screen_one_entity(
     name: str, kind: str, country: str, identifier: str, data_dir: Path | None, as_json: bool,
-    publish: bool, node_dir: Path, nation: str | None, label: str,
+    publish: bool, node_dir: Path, nation: str | None, label: str, only_lists: str = "",
 ) -> None:  # fmt: skip
     if not name.strip() and not identifier.strip():
         raise InputError("nothing to screen: give --name and/or --identifier, or --csv IN.csv")
-    query, problem = _entity_query(name, kind, country, identifier)
     ls = _lists(data_dir)
+    query, problem = _entity_query(name, kind, country, identifier, _list_filter(ls, only_lists))
     if query.schema == "Vessel":
-        vres = Screener(ls.vessels).screen(Query(name=name, imo=identifier, flag=country))
+        vessels = [v for v in ls.vessels if not query.lists or v.list_id in query.lists]
+        vres = Screener(vessels).screen(Query(name=name, imo=identifier, flag=country))
         console.print_json(json.dumps(_result_json(vres, ls))) if as_json else _explain(vres, ls)
         return
     res = _entity_screener(ls).screen(query)
@@ -563,7 +589,7 @@ def _explain_entity(res: EntityResult, problem: str = "") -> None:
 
 
 def _read_entity_rows(
-    path: Path, encoding: str
+    path: Path, encoding: str, lists: tuple[str, ...] = ()
 ) -> tuple[list[tuple[EntityQuery, str] | None], list[str]]:
     try:
         raw = path.read_bytes()
@@ -607,6 +633,7 @@ def _read_entity_rows(
                 vals.get("type", ""),
                 vals.get("country", ""),
                 vals.get("identifier", ""),
+                lists,
             )
         )
     return rows, problems
@@ -614,10 +641,10 @@ def _read_entity_rows(
 
 def _screen_entities_csv(
     csv_in: Path, out: Path, data_dir: Path | None, encoding: str, publish: bool,
-    node_dir: Path, nation: str | None, label: str,
+    node_dir: Path, nation: str | None, label: str, only_lists: str = "",
 ) -> None:  # fmt: skip
-    rows, problems = _read_entity_rows(csv_in, encoding)
     ls = _lists(data_dir)
+    rows, problems = _read_entity_rows(csv_in, encoding, _list_filter(ls, only_lists))
     good = [(i, r) for i, r in enumerate(rows) if r is not None]
     results = dict(
         zip([i for i, _r in good], _screen_parties(ls, [r[0] for _i, r in good]), strict=True)
