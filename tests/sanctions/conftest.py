@@ -7,14 +7,14 @@ from importlib import resources
 
 import pytest
 
-from trilink.sanctions.io import BUNDLED, bundled_lists
+from trilink.sanctions.io import BUNDLED, UN_CONSOLIDATED_2020, bundled_lists
 from trilink.sanctions.listset import ListSet
 from trilink.sanctions.records import OFAC_SDN, UN_1718, UN_CONSOLIDATED, SanctionsList
 from trilink.sanctions.screen import Screener
 
 
 def _raw(list_id: str) -> bytes:
-    fname = BUNDLED[list_id][0]
+    fname = UN_CONSOLIDATED_2020 if list_id == UN_CONSOLIDATED else BUNDLED[list_id][0]
     data = resources.files("trilink.sanctions").joinpath("data").joinpath(fname).read_bytes()
     return gzip.decompress(data)
 
@@ -31,7 +31,15 @@ def un1718_raw() -> bytes:
 
 @pytest.fixture(scope="session")
 def unxml_raw() -> bytes:
+    """The UN consolidated list of 2020-11-30 (the bundled list in force is the 2026 one)."""
     return _raw(UN_CONSOLIDATED)
+
+
+@pytest.fixture(scope="session")
+def un2020(unxml_raw: bytes) -> SanctionsList:
+    from trilink.sanctions.unxml import parse_un_consolidated
+
+    return parse_un_consolidated(unxml_raw, source_name="un_consolidated_2020-11-30.xml")
 
 
 @pytest.fixture(scope="session")

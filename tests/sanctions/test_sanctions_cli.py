@@ -139,7 +139,9 @@ def test_update_diff_refusal_and_lists(tmp_path: Path, data_dir: Path, ofac_raw:
 def test_lists_bundled(data_dir: Path) -> None:
     res = runner.invoke(app, ["sanctions", "lists", "--anomalies"])
     assert res.exit_code == 0, res.output
-    assert "bundled" in res.output and "851" in res.output and "1018" in res.output
+    assert "bundled" in res.output and "851" in res.output and "1003" in res.output
+    for list_id in ("OFAC-NON-SDN", "JP-MOF", "JP-METI-EUL", "EU-DPRK"):
+        assert list_id in res.output
     assert "imo-prefix-missing" in res.output and "mmsi-shared" in res.output
 
 

@@ -74,7 +74,8 @@ def test_update_then_refuse_damaged_keeps_previous(tmp_path: Path, ofac_raw: byt
     listed = {m.vessel.uid for m in res.candidates} | {
         u for m in res.candidates for u in m.also_listed
     }
-    assert listed == {"UN-1718:8503228"}  # gone from OFAC, still on the UN list
+    # gone from OFAC, still on the UN list and in the EU annexes
+    assert listed == {"UN-1718:8503228", "EU-DPRK:XIV.A/14"}
 
 
 def test_update_refuses_a_list_that_lost_most_vessels(tmp_path: Path, ofac_raw: bytes) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from trilink.sanctions.errors import ListFormatError
 from trilink.sanctions.ofac import parse_ofac_sdn
-from trilink.sanctions.records import OFAC_SDN, UN_1718, UN_CONSOLIDATED, SanctionsList
+from trilink.sanctions.records import OFAC_SDN, UN_1718, SanctionsList
 from trilink.sanctions.un1718 import parse_un_1718
 from trilink.sanctions.unxml import link_parties_to_vessels, parse_un_consolidated
 
@@ -146,19 +146,22 @@ def test_un1718_refuses_truncated_or_damaged(un1718_raw: bytes) -> None:
 # -- UN consolidated -------------------------------------------------------------------------
 
 
-def test_un_consolidated(lists: dict[str, SanctionsList]) -> None:
-    sl = lists[UN_CONSOLIDATED]
+def test_un_consolidated(un2020: SanctionsList) -> None:
+    sl = un2020
     assert sl.total_entries == 1018 and sl.published == "2020-11-30"
     kinds = Counter(p.party_type for p in sl.parties)
     assert kinds == {"individual": 713, "entity": 305}
     company = {a.entry_id for a in sl.anomalies if a.code == "company-imo"}
-    assert company == {"KPe.022", "KPe.066"}
+    # OMM's "International Maritime Organization (IMO) Number: 1790183" is one too
+    assert company == {"KPe.020", "KPe.022", "KPe.066"}
     kpe22 = next(p for p in sl.parties if p.entry_id == "KPe.022")
     assert kpe22.company_imos == ("5342883",)
 
 
-def test_entities_link_to_vessels_by_whole_name(lists: dict[str, SanctionsList]) -> None:
-    parties = link_parties_to_vessels(lists[UN_CONSOLIDATED].parties, lists[UN_1718].vessels)
+def test_entities_link_to_vessels_by_whole_name(
+    un2020: SanctionsList, lists: dict[str, SanctionsList]
+) -> None:
+    parties = link_parties_to_vessels(un2020.parties, lists[UN_1718].vessels)
     linked = {p.entry_id: p.vessels for p in parties if p.vessels}
     assert len(linked) == 21
     assert set(linked["KPe.070"]) == {"UN-1718:8898740", "UN-1718:8503228", "UN-1718:8408595"}

@@ -26,13 +26,21 @@ from trilink.model.payloads.sanctions import (
     ListVersion,
     SanctionsListChangePayload,
 )
+from trilink.sanctions.entity_hits import entity_hit_payload
+from trilink.sanctions.entity_screen import (
+    EntityQuery,
+    EntityResult,
+    EntityScreener,
+    parse_schema,
+)
 from trilink.sanctions.hits import hit_payload
 from trilink.sanctions.io import ActiveLists, default_data_dir
 from trilink.sanctions.listset import ListDiff, ListSet
 from trilink.sanctions.screen import Query, Screener, ScreenResult
 
 app = typer.Typer(
-    help="Sanctions screening of vessels against the OFAC SDN and UN 1718 lists.",
+    help="Sanctions and export-control screening of vessels, persons and organisations"
+    " against the lists in force (OFAC, UN, Japan MOF and METI, EU DPRK; UK OFSI if installed).",
     no_args_is_help=True,
 )
 
@@ -47,6 +55,19 @@ OUT_COLUMNS = (
     "reason",
 )
 IN_COLUMNS = ("name", "imo", "mmsi", "flag")
+ENTITY_IN_COLUMNS = ("name", "country", "type", "identifier")
+ENTITY_OUT_COLUMNS = (
+    "row",
+    "matched",
+    "list",
+    "list_id",
+    "type",
+    "matched_name",
+    "listed_name",
+    "score",
+    "rule",
+    "reason",
+)
 MAX_FIELD = 200  # longer than any vessel name or identifier: the row is garbage
 CHUNK = 2000
 
@@ -110,6 +131,30 @@ def screen(
     mmsi: str = typer.Option("", "--mmsi", help="9-digit MMSI."),
     call_sign: str = typer.Option("", "--call-sign", help="Radio call sign."),
     flag: str = typer.Option("", "--flag", help="Flag state (name, ISO alpha-2 or alpha-3)."),
+    entities: bool = typer.Option(
+        False,
+        "--entities",
+        help="Screen persons and organisations (and vessels) instead: the CSV has the columns"
+        " name,country,type,identifier; one party with --name [--type --country --identifier].",
+    ),
+    entity_type: str = typer.Option(
+        "", "--type", help="With --entities: person, organisation (company) or vessel."
+    ),
+    country: str = typer.Option("", "--country", help="With --entities: country of the party."),
+    identifier: str = typer.Option(
+        "",
+        "--identifier",
+        help="With --entities: passport, registration, IMO company/ship number, SWIFT/BIC.",
+    ),
+    encoding: str = typer.Option(
+        "utf-8", "--encoding", help="Encoding of the CSV (e.g. cp932 for Shift-JIS, euc_kr)."
+    ),
+    only_lists: str = typer.Option(
+        "",
+        "--lists",
+        help="With --entities: screen against these lists only, comma-separated (e.g."
+        " JP-MOF,JP-METI-EUL); default every list in force.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     data_dir: Path = DataDirOption,
     publish: bool = PublishOption,
@@ -119,7 +164,20 @@ def screen(
 ) -> None:
     """Is this vessel a sanctioned one? Exact IMO/MMSI first, then names (spacing, 'NO.',
     word order, Korean romanisation, small typos). Every match says which fields and rule
-    decided it. Two different valid IMOs never match; JI SONG 6 never matches JI SONG 8."""
+    decided it. Two different valid IMOs never match; JI SONG 6 never matches JI SONG 8.
+    With --entities: is this person, company or supplier listed? Names across scripts (kana,
+    hangul, kanji) and romanisations, legal forms and word order ignored, identifiers first;
+    a ship IMO never matches a company."""
+    if entities:
+        if csv_in is not None:
+            if out is None:
+                raise InputError("--csv needs --out OUT.csv for the results", field="--out")
+            _screen_entities_csv(csv_in, out, data_dir, encoding, publish, node_dir, nation,
+                                 label, only_lists)  # fmt: skip
+            return
+        _screen_one_entity(name, entity_type, country, identifier or imo, data_dir, as_json,
+                           publish, node_dir, nation, label, only_lists)  # fmt: skip
+        return
     if csv_in is not None:
         if out is None:
             raise InputError("--csv needs --out OUT.csv for the results", field="--out")
@@ -158,6 +216,10 @@ def _result_json(res: ScreenResult, ls: ListSet) -> dict[str, Any]:
             "also_listed": list(m.also_listed),
             "programmes": list(v.programmes),
             "linked_parties": [f"{p.name} ({p.uid})" for p in ls.parties_of(v)],
+            "companies": [
+                {"uid": e.uid, "name": e.name, "company_imo": e.ids("imo_company"), "how": how}
+                for e, how in ls.companies_of(v)
+            ],
         }
 
     return {
@@ -210,6 +272,10 @@ def _explain(res: ScreenResult, ls: ListSet) -> None:
         for label, value in facts:
             if value:
                 console.print(f"  {label}: {value}")
+        for org, how in ls.companies_of(v):
+            cimo = ", ".join(org.ids("imo_company"))
+            extra = f", company IMO {cimo}" if cimo else ""
+            console.print(f"  company: {org.name} ({org.uid}{extra}) - {how}")
         for other in res.candidates[1:]:
             console.print(
                 f"  other candidate: {other.vessel.uid} {other.vessel.name!r} "
@@ -217,6 +283,28 @@ def _explain(res: ScreenResult, ls: ListSet) -> None:
             )
     for ex in res.excluded:
         console.print(f"[dim]excluded: {ex}[/]")
+
+
+def _decode(raw: bytes, path: Path, encoding: str = "utf-8") -> str:
+    """The CSV text. A file that is not in the stated encoding is refused, naming the
+    encoding it reads as (Shift-JIS, EUC-KR) so the user can say so with --encoding."""
+    enc = "utf-8-sig" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") else encoding
+    try:
+        return raw.decode(enc)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}", field="--encoding") from None
+    except UnicodeDecodeError as err:
+        guesses = []
+        for cand, label in (("cp932", "Shift-JIS (cp932)"), ("euc_kr", "EUC-KR")):
+            try:
+                raw.decode(cand)
+                guesses.append(f"{label}: --encoding {cand}")
+            except UnicodeDecodeError:
+                pass
+        hint = f"; it reads as {' or '.join(guesses)}" if guesses else ""
+        raise InputError(
+            f"not {encoding} text (byte {err.start}){hint}; or save it as UTF-8", path=str(path)
+        ) from None
 
 
 def _read_rows(path: Path) -> tuple[list[Query | None], list[str]]:
@@ -345,6 +433,280 @@ def _out_row(row: int, res: ScreenResult | None, problems: list[str]) -> list[st
             m.vessel.imo or "", f"{m.score:.1f}", reason]  # fmt: skip
 
 
+# -- entities (persons, organisations, suppliers) ------------------------------------------
+
+
+def _entity_screener(ls: ListSet) -> EntityScreener:
+    return EntityScreener(ls.entities)
+
+
+def _entity_query(
+    name: str, kind: str, country: str, identifier: str, lists: tuple[str, ...] = ()
+) -> tuple[EntityQuery, str]:
+    schema = parse_schema(kind)
+    problem = ""
+    if schema is None:
+        problem = f"type {kind!r} is not person, organisation or vessel; screened as any type"
+        schema = ""
+    query = EntityQuery(
+        name=name, country=country, schema=schema, identifier=identifier, lists=lists
+    )
+    return query, problem
+
+
+def _list_filter(ls: ListSet, text: str) -> tuple[str, ...]:
+    wanted = tuple(x.strip().upper() for x in text.split(",") if x.strip())
+    unknown = [x for x in wanted if x not in ls.lists]
+    if unknown:
+        raise InputError(
+            f"--lists names {', '.join(unknown)}, not in force; lists in force:"
+            f" {', '.join(sorted(ls.lists))}",
+            field="--lists",
+        )
+    return wanted
+
+
+def _screen_parties(
+    ls: ListSet, queries: Sequence[EntityQuery]
+) -> list[EntityResult | ScreenResult]:
+    """Vessels go through the vessel screener (its rules and measured quality); persons and
+    organisations through the entity screener."""
+    out: list[EntityResult | ScreenResult | None] = [None] * len(queries)
+    vessel_idx = [i for i, q in enumerate(queries) if q.schema == "Vessel"]
+    if vessel_idx:
+        vq = [Query(name=queries[i].name, imo=queries[i].identifier, flag=queries[i].country)
+              for i in vessel_idx]  # fmt: skip
+        only = set(queries[vessel_idx[0]].lists)
+        vessels = [v for v in ls.vessels if not only or v.list_id in only]
+        for i, res in zip(vessel_idx, Screener(vessels).screen_many(vq), strict=True):
+            out[i] = res
+    other = [i for i, q in enumerate(queries) if q.schema != "Vessel"]
+    if other:
+        screener = _entity_screener(ls)
+        for start in range(0, len(other), CHUNK):
+            idx = other[start : start + CHUNK]
+            for i, eres in zip(idx, screener.screen_many([queries[j] for j in idx]),
+                               strict=True):  # fmt: skip
+                out[i] = eres
+    return [r for r in out if r is not None]
+
+
+def _screen_one_entity(
+    name: str, kind: str, country: str, identifier: str, data_dir: Path | None, as_json: bool,
+    publish: bool, node_dir: Path, nation: str | None, label: str, only_lists: str = "",
+) -> None:  # fmt: skip
+    if not name.strip() and not identifier.strip():
+        raise InputError("nothing to screen: give --name and/or --identifier, or --csv IN.csv")
+    ls = _lists(data_dir)
+    query, problem = _entity_query(name, kind, country, identifier, _list_filter(ls, only_lists))
+    if query.schema == "Vessel":
+        vessels = [v for v in ls.vessels if not query.lists or v.list_id in query.lists]
+        vres = Screener(vessels).screen(Query(name=name, imo=identifier, flag=country))
+        console.print_json(json.dumps(_result_json(vres, ls))) if as_json else _explain(vres, ls)
+        return
+    res = _entity_screener(ls).screen(query)
+    if as_json:
+        console.print_json(json.dumps(_entity_json(res, problem)))
+    else:
+        _explain_entity(res, problem)
+    if publish and res.matched:
+        payload = entity_hit_payload(res, lists=_versions(ls))
+        assert payload is not None
+        ids = _publish(node_dir, nation, "sanctions.hit", label, [payload])
+        console.print(f"published sanctions.hit {ids[0]}")
+
+
+def _entity_json(res: EntityResult, problem: str = "") -> dict[str, Any]:
+    def match(m: Any) -> dict[str, Any]:
+        e = m.entity
+        return {
+            "list": e.list_id,
+            "list_id": e.entry_id,
+            "type": e.schema,
+            "listed_name": e.name,
+            "matched_name": m.matched_name,
+            "names": [{"text": n.text, "kind": n.kind, "script": n.script} for n in e.names],
+            "identifiers": [f"{i.kind}:{i.value}" for i in e.identifiers],
+            "countries": list(e.countries),
+            "programmes": list(e.programmes),
+            "score": m.score,
+            "rule": m.rule,
+            "reason": m.reason,
+            "evidence": [
+                {"field": x.field, "rule": x.rule, "score": x.score, "detail": x.detail}
+                for x in m.evidence
+            ],
+        }
+
+    q = res.query
+    return {
+        "query": {
+            "name": q.name,
+            "country": q.country,
+            "type": q.schema,
+            "identifier": q.identifier,
+        },  # fmt: skip
+        "matched": res.matched,
+        "best": match(res.best) if res.best else None,
+        "candidates": [match(m) for m in res.candidates[:10]],
+        "issues": [*res.issues, *([problem] if problem else [])],
+    }
+
+
+def _explain_entity(res: EntityResult, problem: str = "") -> None:
+    for issue in [*res.issues, *([problem] if problem else [])]:
+        console.print(f"[yellow]input:[/] {issue}")
+    if not res.matched or res.best is None:
+        console.print("[bold green]NO MATCH[/] against the lists in force")
+    else:
+        m = res.best
+        e = m.entity
+        console.print(
+            f"[bold red]MATCH[/] {e.list_id} entry {e.entry_id} ({e.schema}): [bold]{e.name}[/]"
+            f"  score {m.score:.1f}  rule [bold]{m.rule}[/]"
+        )
+        table = Table("field", "rule", "score", "why", show_lines=False)
+        for x in m.evidence:
+            table.add_row(x.field, x.rule, f"{x.score:.1f}", x.detail)
+        console.print(table)
+        others = "; ".join(f"{n.text} ({n.script})" for n in e.names[1:12])
+        facts = [
+            ("other names", others),
+            ("identifiers", ", ".join(f"{i.kind} {i.value}" for i in e.identifiers[:10])),
+            ("countries", ", ".join(e.countries[:6])),
+            ("programmes", ", ".join(e.programmes[:6])),
+            ("listed on", ", ".join(e.listed_on)),
+            ("linked", ", ".join(e.linked[:12])),
+        ]
+        for key, value in facts:
+            if value:
+                console.print(f"  {key}: {value}")
+    for other in res.candidates[1:6]:
+        console.print(
+            f"  candidate: {other.entity.uid} {other.entity.name!r} score {other.score:.1f}"
+            f" ({other.rule})"
+        )
+
+
+def _read_entity_rows(
+    path: Path, encoding: str, lists: tuple[str, ...] = ()
+) -> tuple[list[tuple[EntityQuery, str] | None], list[str]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
+    text = _decode(raw, path, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError("the file is empty; expected a header name,country,type,identifier",
+                         path=str(path)) from None  # fmt: skip
+    cols = [h.strip().lower() for h in header]
+    if "name" not in cols and "identifier" not in cols:
+        raise InputError(
+            f"header {header!r} has neither a name nor an identifier column;"
+            " expected name,country,type,identifier",
+            path=str(path),
+            line=1,
+        )
+    where = {c: cols.index(c) for c in ENTITY_IN_COLUMNS if c in cols}
+    rows: list[tuple[EntityQuery, str] | None] = []
+    problems: list[str] = []
+    for n, row in enumerate(reader, start=1):
+        line = reader.line_num
+        problem = None
+        if len(row) > len(cols) and any(x.strip() for x in row[len(cols) :]):
+            problem = f"{len(row)} fields, the header has {len(cols)}"
+        elif any(len(x) > MAX_FIELD * 2 for x in row):
+            problem = f"a field is longer than {MAX_FIELD * 2} characters"
+        elif any(ch < " " for x in row for ch in x):
+            problem = "control characters in a field"
+        if problem is not None:
+            problems.append(f"row {n} (line {line}): {problem}; not screened")
+            rows.append(None)
+            continue
+        vals = {c: (row[i].strip() if i < len(row) else "") for c, i in where.items()}
+        rows.append(
+            _entity_query(
+                vals.get("name", ""),
+                vals.get("type", ""),
+                vals.get("country", ""),
+                vals.get("identifier", ""),
+                lists,
+            )
+        )
+    return rows, problems
+
+
+def _screen_entities_csv(
+    csv_in: Path, out: Path, data_dir: Path | None, encoding: str, publish: bool,
+    node_dir: Path, nation: str | None, label: str, only_lists: str = "",
+) -> None:  # fmt: skip
+    ls = _lists(data_dir)
+    rows, problems = _read_entity_rows(csv_in, encoding, _list_filter(ls, only_lists))
+    good = [(i, r) for i, r in enumerate(rows) if r is not None]
+    results = dict(
+        zip([i for i, _r in good], _screen_parties(ls, [r[0] for _i, r in good]), strict=True)
+    )
+    matched = 0
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(ENTITY_OUT_COLUMNS)
+            for i in range(len(rows)):
+                got = results.get(i)
+                entry = rows[i]
+                w.writerow(_entity_out_row(i + 1, got, entry[1] if entry else "", problems))
+                matched += bool(got and got.matched)
+    except OSError as err:
+        raise InputError(f"cannot write: {err.strerror}", path=str(out)) from None
+    for p in problems:
+        err_console.print(f"[yellow]{csv_in}: {p}[/]")
+    console.print(
+        f"screened {len(results)} of {len(rows)} rows: [bold]{matched} matched[/], "
+        f"{len(problems)} garbage rows -> {out}"
+    )
+    if publish and matched:
+        versions = _versions(ls)
+        payloads: list[msgspec.Struct] = []
+        for r in results.values():
+            if not r.matched:
+                continue
+            if isinstance(r, EntityResult):
+                payload = entity_hit_payload(r, lists=versions)
+            else:
+                payload = hit_payload({"type": "screening"}, [("screened", r)], lists=versions,
+                                      parties_of=ls.parties_of)  # fmt: skip
+            if payload is not None:
+                payloads.append(payload)
+        ids = _publish(node_dir, nation, "sanctions.hit", label, payloads)
+        console.print(f"published {len(ids)} sanctions.hit reports")
+
+
+def _entity_out_row(
+    row: int, res: EntityResult | ScreenResult | None, problem: str, problems: list[str]
+) -> list[str]:
+    if res is None:
+        why = next((p for p in problems if p.startswith(f"row {row} ")), "garbage row")
+        return [str(row), "false", "", "", "", "", "", "", "", f"not screened: {why}"]
+    notes = "; ".join([*res.issues, *([problem] if problem else [])])
+    if not res.matched or res.best is None:
+        return [str(row), "false", "", "", "", "", "", "", "", notes]
+    if isinstance(res, ScreenResult):
+        m = res.best
+        v = m.vessel
+        reason = f"{m.reason}" + (f"; {notes}" if notes else "")
+        return [str(row), "true", v.list_id, v.entry_id, "Vessel", m.matched_name, v.name,
+                f"{m.score:.1f}", m.rule, reason]  # fmt: skip
+    em = res.best
+    e = em.entity
+    reason = em.reason + (f"; {notes}" if notes else "")
+    return [str(row), "true", e.list_id, e.entry_id, e.schema, em.matched_name, e.name,
+            f"{em.score:.1f}", em.rule, reason]  # fmt: skip
+
+
 # -- update / lists -------------------------------------------------------------------------
 
 
@@ -395,7 +757,7 @@ def _change_payload(d: ListDiff, sha: str) -> SanctionsListChangePayload:
         list_id=d.list_id, old_published=d.old_published, new_published=d.new_published,
         sha256=sha, old_vessels=d.old_vessels, new_vessels=d.new_vessels,
         added=d.count("added"), removed=d.count("removed"), renamed=d.count("renamed"),
-        changed=d.count("changed"),
+        changed=d.count("changed"), old_entries=d.old_entries, new_entries=d.new_entries,
         changes=[ListChange(change=c.change, key=c.key, name=c.name, old_name=c.old_name,
                             details=c.details) for c in d.changes[:2000]],
     )  # fmt: skip
@@ -403,14 +765,15 @@ def _change_payload(d: ListDiff, sha: str) -> SanctionsListChangePayload:
 
 def _print_diff(d: ListDiff, path: Path) -> None:
     console.print(
-        f"[bold]{d.list_id}[/] from {path}: {d.old_vessels} -> {d.new_vessels} vessels "
+        f"[bold]{d.list_id}[/] from {path}: {d.old_vessels} -> {d.new_vessels} vessels, "
+        f"{d.old_entries} -> {d.new_entries} persons/organisations "
         f"(published {d.old_published or '?'} -> {d.new_published or '?'}): "
         f"{d.count('added')} added, {d.count('removed')} removed, "
         f"{d.count('renamed')} renamed, {d.count('changed')} changed"
     )
     if not d.changes:
         return
-    table = Table("change", "vessel", "name", "was / details")
+    table = Table("change", "entry", "name", "was / details")
     for c in d.changes[:200]:
         table.add_row(c.change, c.key, c.name, c.old_name or c.details)
     console.print(table)

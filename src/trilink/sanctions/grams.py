@@ -27,15 +27,24 @@ def bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
+def qgrams(text: str, q: int) -> set[str]:
+    return {text[i : i + q] for i in range(len(text) - q + 1)}
+
+
 class GramIndex:
     """Posting lists of bigram -> positions (0..n-1) in the indexed list of strings."""
 
-    def __init__(self, strings: Sequence[str], include: Sequence[bool] | None = None) -> None:
+    def __init__(
+        self, strings: Sequence[str], include: Sequence[bool] | None = None, q: int = 2
+    ) -> None:
+        # One OSA edit destroys at most 3 bigrams, or q + 1 q-grams for q >= 3 (a swap).
+        self.q = q
+        self._per_edit = 3 if q == 2 else q + 1
         post: dict[str, list[int]] = defaultdict(list)
         for i, s in enumerate(strings):
             if include is not None and not include[i]:
                 continue
-            for g in bigrams(s):
+            for g in qgrams(s, q):
                 post[g].append(i)
         self._post = {g: np.asarray(v, dtype=np.int64) for g, v in post.items()}
         self._post_list = {g: list(v) for g, v in post.items()}  # for cheap bisect
@@ -52,8 +61,8 @@ class GramIndex:
 
         None when the filter cannot exclude anything (very short query): compare all.
         """
-        grams = bigrams(query)
-        need = len(grams) - 3 * max_edits
+        grams = qgrams(query, self.q)
+        need = len(grams) - self._per_edit * max_edits
         if need <= 0:
             return None
         hi = self._n if hi is None else hi

@@ -22,21 +22,60 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+import msgspec
+
+from trilink.sanctions.entities import entities_of
 from trilink.sanctions.errors import ListFormatError
+from trilink.sanctions.eu_dprk import parse_eu_dprk
+from trilink.sanctions.jp_meti import parse_jp_meti
+from trilink.sanctions.jp_mof import parse_jp_mof
 from trilink.sanctions.listset import ListDiff, ListSet, diff_lists
 from trilink.sanctions.ofac import parse_ofac_sdn
-from trilink.sanctions.records import OFAC_SDN, UN_1718, UN_CONSOLIDATED, SanctionsList
+from trilink.sanctions.ofac_xml import list_id_for, parse_ofac_xml
+from trilink.sanctions.records import (
+    EU_DPRK,
+    JP_METI,
+    JP_MOF,
+    LIST_IDS,
+    OFAC_NON_SDN,
+    OFAC_SDN,
+    UK_OFSI,
+    UN_1718,
+    UN_CONSOLIDATED,
+    SanctionsList,
+)
+from trilink.sanctions.uk_ofsi import parse_uk_ofsi
 from trilink.sanctions.un1718 import parse_un_1718
 from trilink.sanctions.unxml import parse_un_consolidated
+from trilink.sanctions.xlsx import sheet_names
 
 ENV_DIR = "TRILINK_SANCTIONS_DIR"
 MANIFEST = "manifest.json"
+# The lists in force when none was installed: the three nations' own lists (Japan's MOF and
+# METI lists; the US OFAC lists; South Korea's designations were not available as a file),
+# the UN lists all three enforce, and the EU DPRK annexes. The UK OFSI list (2.2 MB xlsx) is
+# not bundled: install it with `trilink sanctions update ConList.xlsx`.
 BUNDLED = {
     OFAC_SDN: ("ofac_sdn_2024-05-03.csv.gz", "2024-05-03"),
     UN_1718: ("un_1718_designated_vessels_2020-06-04.html.gz", None),
-    UN_CONSOLIDATED: ("un_consolidated_2020-11-30.xml.gz", None),
+    UN_CONSOLIDATED: ("un_consolidated_2026-02-27.xml.gz", None),
+    OFAC_NON_SDN: ("ofac_consolidated_non_sdn_2026-01-08.xml.gz", None),
+    JP_MOF: ("jp_mof_asset_freeze_list_2026-03-05.xlsx.gz", "2026-03-05"),
+    JP_METI: ("jp_meti_end_user_list_2025-09-29.xlsx.gz", "2025-09-29"),
+    EU_DPRK: ("eu_reg_2017-1509_dprk_annexes_2025-12-17.csv.gz", "2025-12-17"),
 }
-_EXT = {OFAC_SDN: "csv", UN_1718: "html", UN_CONSOLIDATED: "xml"}
+# Kept in the package for the parser tests: the edition the UN list had before.
+UN_CONSOLIDATED_2020 = "un_consolidated_2020-11-30.xml.gz"
+_EXT = {
+    OFAC_SDN: "csv",
+    UN_1718: "html",
+    UN_CONSOLIDATED: "xml",
+    OFAC_NON_SDN: "xml",
+    UK_OFSI: "xlsx",
+    JP_MOF: "xlsx",
+    JP_METI: "xlsx",
+    EU_DPRK: "csv",
+}
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 # An update that loses more than this share of a list's vessels is refused unless forced.
 MAX_SHRINK = 0.5
@@ -61,18 +100,38 @@ def _decompress(data: bytes, name: str) -> bytes:
         ) from None
 
 
-def detect_list(data: bytes) -> str:
-    """Which list a file holds, from its content (never from its name)."""
+def detect_list(data: bytes, source_name: str = "") -> str:
+    """Which list a file holds, from its content (OFAC XML: SDN or non-SDN from its name)."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \r\n\t")
+    if head[:4] == b"PK\x03\x04":
+        names = [n.strip() for n in sheet_names(data)]
+        if "一覧" in names:
+            return JP_MOF
+        if "ユーザーリスト" in names:
+            return JP_METI
+        if names == ["Data"]:
+            return UK_OFSI
+        raise ListFormatError(
+            f"a workbook with sheets {names[:5]} is not a list trilink knows: expected the UK"
+            " OFSI ConList.xlsx (sheet 'Data'), Japan MOF's list (sheet '一覧') or METI's End"
+            " User List (sheet 'ユーザーリスト')"
+        )
     if b"<CONSOLIDATED_LIST" in head:
         return UN_CONSOLIDATED
+    if b"<sdnList" in head:
+        return list_id_for(source_name)
+    if head.startswith(b"celex,recordId,programKey"):
+        return EU_DPRK
     if b"1718 Designated Vessels List" in data[:20000]:
         return UN_1718
     if re.match(rb'^\d+,"', head):
         return OFAC_SDN
+    if head[:2] in (b"\xfe\xff", b"\xff\xfe"):
+        raise ListFormatError("the file is UTF-16; save it as UTF-8")
     raise ListFormatError(
-        "not a list trilink knows: expected OFAC sdn.csv, the UN 1718 Designated Vessels List"
-        " (HTML) or the UN Consolidated List (XML)"
+        "not a list trilink knows: expected OFAC sdn.csv or XML, the UN 1718 Designated"
+        " Vessels List (HTML), the UN Consolidated List (XML), UK OFSI ConList.xlsx, Japan"
+        " MOF or METI xlsx, or the EU 2017/1509 annexes CSV"
     )
 
 
@@ -97,9 +156,11 @@ def parse_list_bytes(
 
 def _parse(raw: bytes, source_name: str, published: str | None) -> SanctionsList:
     try:
-        list_id = detect_list(raw)
+        list_id = detect_list(raw, Path(source_name).name)
     except ListFormatError as err:
         raise ListFormatError(str(err), path=source_name) from None
+    if list_id in (OFAC_SDN, OFAC_NON_SDN) and raw.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"<":
+        return parse_ofac_xml(raw, source_name=source_name, list_id=list_id)
     if list_id == OFAC_SDN:
         if published is None:
             m = _DATE_IN_NAME.search(Path(source_name).name)
@@ -107,7 +168,18 @@ def _parse(raw: bytes, source_name: str, published: str | None) -> SanctionsList
         return parse_ofac_sdn(raw, source_name=source_name, published=published)
     if list_id == UN_1718:
         return parse_un_1718(raw, source_name=source_name)
-    return parse_un_consolidated(raw, source_name=source_name)
+    if list_id == UN_CONSOLIDATED:
+        return parse_un_consolidated(raw, source_name=source_name)
+    parser = {
+        UK_OFSI: parse_uk_ofsi,
+        JP_MOF: parse_jp_mof,
+        JP_METI: parse_jp_meti,
+        EU_DPRK: parse_eu_dprk,
+    }[list_id]
+    sl = parser(raw, source_name=source_name)
+    if published and not sl.published:
+        sl = msgspec.structs.replace(sl, published=published)
+    return sl
 
 
 def read_list_file(path: Path, *, published: str | None = None) -> SanctionsList:
@@ -162,7 +234,10 @@ class ActiveLists:
             lists[list_id] = read_list_file(path, published=str(published) if published else None)
         for sl in bundled_lists():
             lists.setdefault(sl.list_id, sl)
-        return [lists[k] for k in sorted(lists)]
+        # The lists read before the entity model first: a tie between equal matches goes to
+        # OFAC, then the UN, as it always did.
+        order = {k: i for i, k in enumerate(LIST_IDS)}
+        return [lists[k] for k in sorted(lists, key=lambda k: (order.get(k, 99), k))]
 
     def install(
         self, path: Path, *, published: str | None = None, force: bool = False
@@ -180,6 +255,21 @@ class ActiveLists:
         new = read_list_file(path, published=published)
         current = {sl.list_id: sl for sl in self.load_lists()}
         old = current.get(new.list_id)
+        if old is not None and not force:
+            old_n, new_n = len(entities_of(old)), len(entities_of(new))
+            if new_n < MAX_SHRINK * old_n:
+                raise ListFormatError(
+                    f"the new {new.list_id} list has {new_n} entries, the one in force"
+                    f" {old_n}: it looks truncated. Check the file; use --force if the"
+                    " authority really removed them",
+                    path=str(path),
+                )
+            if old.published and new.published and new.published < old.published:
+                raise ListFormatError(
+                    f"the new {new.list_id} list is dated {new.published}, older than the one"
+                    f" in force ({old.published}); use --force to go back to it",
+                    path=str(path),
+                )
         if old is not None and not force and len(new.vessels) < MAX_SHRINK * len(old.vessels):
             raise ListFormatError(
                 f"the new {new.list_id} list has {len(new.vessels)} vessels, the one in force"
@@ -200,6 +290,7 @@ class ActiveLists:
             "installed_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "vessels": len(new.vessels),
             "entries": new.total_entries,
+            "entities": len(entities_of(new)),
         }
         _atomic_write(
             self.directory / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode()

@@ -10,9 +10,14 @@ from __future__ import annotations
 import msgspec
 
 OFAC_SDN = "OFAC-SDN"
+OFAC_NON_SDN = "OFAC-NON-SDN"
+UK_OFSI = "UK-OFSI"
+JP_MOF = "JP-MOF"
+JP_METI = "JP-METI-EUL"
+EU_DPRK = "EU-DPRK"
 UN_1718 = "UN-1718"
 UN_CONSOLIDATED = "UN-CONSOLIDATED"
-LIST_IDS = (OFAC_SDN, UN_1718, UN_CONSOLIDATED)
+LIST_IDS = (OFAC_SDN, UN_1718, UN_CONSOLIDATED, OFAC_NON_SDN, UK_OFSI, JP_MOF, JP_METI, EU_DPRK)
 
 
 class Anomaly(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,6 +92,48 @@ class PartyRecord(msgspec.Struct, frozen=True, kw_only=True):
         return f"{self.list_id}:{self.entry_id}"
 
 
+class EntityName(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    kind: str = "primary"
+    script: str = "Latn"  # ISO 15924: Latn, Kana, Hani, Jpan, Hang, Arab, Cyrl, Zyyy ...
+    lang: str | None = None
+
+
+class Identifier(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str
+    value: str
+    note: str = ""
+
+
+class Entity(msgspec.Struct, frozen=True, kw_only=True):
+    """One listed person, organisation or vessel, as one list publishes it."""
+
+    list_id: str
+    entry_id: str
+    schema: str  # Person, Organization or Vessel
+    names: tuple[EntityName, ...]
+    identifiers: tuple[Identifier, ...] = ()
+    addresses: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()  # as the list writes them (country names or codes)
+    programmes: tuple[str, ...] = ()
+    listed_on: tuple[str, ...] = ()  # ISO dates where the list gives them
+    birth_dates: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+    linked: tuple[str, ...] = ()  # names or entry ids of linked parties / vessels
+    remarks: str = ""
+
+    @property
+    def uid(self) -> str:
+        return f"{self.list_id}:{self.entry_id}"
+
+    @property
+    def name(self) -> str:
+        return self.names[0].text if self.names else ""
+
+    def ids(self, kind: str) -> list[str]:
+        return [i.value for i in self.identifiers if i.kind == kind]
+
+
 class SanctionsList(msgspec.Struct, frozen=True, kw_only=True):
     """One parsed list file."""
 
@@ -99,3 +146,8 @@ class SanctionsList(msgspec.Struct, frozen=True, kw_only=True):
     parties: tuple[PartyRecord, ...] = ()
     anomalies: tuple[Anomaly, ...] = ()
     total_entries: int = 0  # all entries in the file, vessels or not
+    # Every entry as one entity model (persons, organisations, vessels); empty for lists
+    # parsed before the model existed: see ``trilink.sanctions.entities.entities_of``.
+    entities: tuple[Entity, ...] = ()
+    # The publisher's own count of entries, where the file states one (checked on parsing).
+    publisher_total: int | None = None

@@ -37,9 +37,11 @@ from trilink.sanctions.identifiers import (
     flag_iso3,
 )
 from trilink.sanctions.normalize import NameKey, name_key
-from trilink.sanctions.records import VesselRecord
+from trilink.sanctions.records import LIST_IDS, VesselRecord
 
 AIS_NAME_LEN = 20  # AIS static data carries at most 20 characters of name
+# Equal matches go to the list read first (OFAC, the UN, then the others: LIST_IDS).
+_LIST_RANK = {lid: i for i, lid in enumerate(LIST_IDS)}
 # Scores (0-100) each rule gives; the best one is the match's score.
 SCORE_IMO = 100.0
 SCORE_MMSI = 90.0
@@ -490,7 +492,13 @@ class Screener:
             if m is not None:
                 matches.append(m)
         matches.sort(
-            key=lambda m: (-m.score, -_RULE_RANK.get(m.rule, 0), -len(m.evidence), m.vessel.uid)
+            key=lambda m: (
+                -m.score,
+                -_RULE_RANK.get(m.rule, 0),
+                -len(m.evidence),
+                _LIST_RANK.get(m.vessel.list_id, 99),
+                m.vessel.uid,
+            )
         )
         matches = self._merge_same_vessel(matches)
         if len(matches) > 1:

@@ -17,17 +17,20 @@ from collections.abc import Iterable
 
 import msgspec
 
+from trilink.sanctions.entities import ORGANIZATION, PERSON, clean, linked_ship_imos, make_names
 from trilink.sanctions.errors import ListFormatError
 from trilink.sanctions.identifiers import check_imo
 from trilink.sanctions.records import (
     UN_CONSOLIDATED,
     Anomaly,
+    Entity,
+    Identifier,
     PartyRecord,
     SanctionsList,
     VesselRecord,
 )
 
-_COMPANY_IMO_RE = re.compile(r"IMO(?:\s+(?:Number|number|No\.?))?\s*:?\s*(\d{7})")
+_COMPANY_IMO_RE = re.compile(r"IMO\)?(?:\s+(?:Number|number|No\.?))?\s*:?\s*(\d{7})")
 
 
 def _text(el: ET.Element | None) -> str:
@@ -59,9 +62,21 @@ def parse_un_consolidated(data: bytes, *, source_name: str = "consolidated.xml")
     published = generated[:10] if re.match(r"^\d{4}-\d{2}-\d{2}", generated) else None
     anomalies: list[Anomaly] = []
     parties: list[PartyRecord] = []
+    entities: list[Entity] = []
     for kind, tag in (("individual", "INDIVIDUAL"), ("entity", "ENTITY")):
         for el in root.iter(tag):
+            raw_ref = el.findtext("REFERENCE_NUMBER") or ""
             ref = _text(el.find("REFERENCE_NUMBER")) or _text(el.find("DATAID"))
+            if raw_ref and raw_ref != raw_ref.strip():
+                anomalies.append(
+                    Anomaly(
+                        list_id=UN_CONSOLIDATED,
+                        entry_id=ref,
+                        field="REFERENCE_NUMBER",
+                        code="ref-whitespace",
+                        message=f"reference number {raw_ref!r} has stray spaces; stripped",
+                    )
+                )
             name = " ".join(
                 t
                 for t in (
@@ -100,6 +115,7 @@ def parse_un_consolidated(data: bytes, *, source_name: str = "consolidated.xml")
                         message=msg + "; never used to match a vessel",
                     )
                 )
+            entities.append(_entity(el, tag, ref, name, company_imos, comments))
             parties.append(
                 PartyRecord(
                     list_id=UN_CONSOLIDATED,
@@ -127,6 +143,72 @@ def parse_un_consolidated(data: bytes, *, source_name: str = "consolidated.xml")
         parties=tuple(parties),
         anomalies=tuple(anomalies),
         total_entries=len(parties),
+        entities=tuple(entities),
+    )
+
+
+def _entity(
+    el: ET.Element, tag: str, ref: str, name: str, company_imos: list[str], comments: str
+) -> Entity:
+    others: list[tuple[str, str]] = []
+    for a in el.iter(f"{tag}_ALIAS"):
+        alias = _text(a.find("ALIAS_NAME"))
+        quality = _text(a.find("QUALITY")).lower()
+        if alias:
+            kind = "weak" if quality == "low" else "former" if quality == "f.k.a." else "alias"
+            others.append((alias, kind))
+    original = _text(el.find("NAME_ORIGINAL_SCRIPT"))
+    if original:
+        others.append((original, "original"))
+    addresses = []
+    countries: list[str] = []
+    for a in el.iter(f"{tag}_ADDRESS"):
+        parts = [
+            _text(a.find(f)) for f in ("STREET", "CITY", "STATE_PROVINCE", "ZIP_CODE", "COUNTRY")
+        ]
+        text = ", ".join(p for p in parts if p)
+        if text:
+            addresses.append(text)
+        country = _text(a.find("COUNTRY"))
+        if country:
+            countries.append(country)
+    nat = el.find("NATIONALITY")
+    if nat is not None:
+        countries += [_text(v) for v in nat.iter("VALUE") if _text(v)]
+    ids = [Identifier(kind="list_ref", value=ref)]
+    ids += [Identifier(kind="imo_company", value=n) for n in company_imos]
+    for d in el.iter("INDIVIDUAL_DOCUMENT"):
+        number = _text(d.find("NUMBER"))
+        if not number:
+            continue
+        dtype = _text(d.find("TYPE_OF_DOCUMENT")).lower()
+        kind = (
+            "passport"
+            if ("passport" in dtype or "pasaporte" in dtype or "passeport" in dtype)
+            else "national_id"
+        )
+        ids.append(Identifier(kind=kind, value=number, note=_text(d.find("ISSUING_COUNTRY"))))
+    dobs = []
+    for d in el.iter("INDIVIDUAL_DATE_OF_BIRTH"):
+        dob = _text(d.find("DATE")) or _text(d.find("YEAR"))
+        if not dob and _text(d.find("FROM_YEAR")):
+            dob = f"{_text(d.find('FROM_YEAR'))}..{_text(d.find('TO_YEAR'))}"
+        if dob:
+            dobs.append(dob)
+    listed = _text(el.find("LISTED_ON"))
+    return Entity(
+        list_id=UN_CONSOLIDATED,
+        entry_id=ref,
+        schema=PERSON if tag == "INDIVIDUAL" else ORGANIZATION,
+        names=make_names(name, others),
+        identifiers=tuple(ids),
+        addresses=tuple(dict.fromkeys(addresses)),
+        countries=tuple(dict.fromkeys(clean(c) for c in countries)),
+        programmes=(_text(el.find("UN_LIST_TYPE")),),
+        listed_on=(listed,) if listed else (),
+        birth_dates=tuple(dobs),
+        linked=tuple(linked_ship_imos(comments, company_imos)) if tag == "ENTITY" else (),
+        remarks=comments,
     )
 
 

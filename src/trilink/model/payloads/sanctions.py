@@ -17,7 +17,7 @@ from trilink.model.kindspec import KindSpec, Point, Property, Shape, Symbol
 class ListVersion(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Which edition of a list a finding rests on (for a defensible decision)."""
 
-    list_id: str  # OFAC-SDN, UN-1718, UN-CONSOLIDATED
+    list_id: str  # OFAC-SDN, UN-1718, UN-CONSOLIDATED, OFAC-NON-SDN, JP-MOF, JP-METI-EUL, ...
     published: str | None = None  # YYYY-MM-DD
     sha256: str = ""
 
@@ -65,8 +65,45 @@ class VesselHit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     evidence: list[Evidence]
 
 
+class SeenEntity(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A person, organisation (supplier, end user) or vessel as screened."""
+
+    name: str = ""
+    country: str = ""
+    type: str = ""  # Person, Organization, Vessel or "" (any)
+    identifier: str = ""
+
+
+class ListedEntity(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The listed entity a screened party matched, as the list gives it."""
+
+    list_id: str  # OFAC-SDN, UN-CONSOLIDATED, JP-MOF, JP-METI-EUL (export control), ...
+    entry_id: str
+    schema: str  # Person, Organization, Vessel
+    name: str
+    names: list[str] = []  # other names, every script (first 20)
+    identifiers: list[str] = []  # "kind:value", e.g. "imo_company:1790183"
+    countries: list[str] = []
+    programmes: list[str] = []
+    listed_on: list[str] = []
+    linked: list[str] = []  # linked parties or vessels ("imo:8606173")
+
+
+class EntityHit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    role: str = "screened"
+    seen: SeenEntity
+    listed: ListedEntity
+    matched_name: str
+    score: float  # 0-100
+    rule: str  # deciding rule, e.g. identifier-exact, name-romanised
+    reason: str  # which fields, which list and entry, which rule
+    evidence: list[Evidence]
+    export_control: bool = False  # the list is an export-control list (METI End User List)
+
+
 class SanctionsHitPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A sanctioned vessel found in the maritime picture (or in a screening run)."""
+    """A sanctioned vessel found in the maritime picture (or in a screening run), or a
+    screened person/organisation matching a listed one (``entities``)."""
 
     priority: str = "high"
     summary: str
@@ -77,8 +114,9 @@ class SanctionsHitPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     lat: float | None = None
     lon: float | None = None
     event: dict[str, Any] = {}  # the maritime event as received (finite numbers only)
-    hits: list[VesselHit]
+    hits: list[VesselHit] = []
     lists: list[ListVersion] = []
+    entities: list[EntityHit] = []
 
 
 class ListChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -105,6 +143,8 @@ class SanctionsListChangePayload(
     renamed: int
     changed: int
     changes: list[ListChange]
+    old_entries: int = 0  # persons and organisations before / after (vessels above)
+    new_entries: int = 0
 
 
 SANCTIONED_VESSEL = Symbol("S", "X", "vessel matching a sanctions list")
@@ -120,6 +160,16 @@ def _digits(text: str) -> int | None:
 
 
 def _hit_properties(h: SanctionsHitPayload) -> dict[str, Property]:
+    if not h.hits and h.entities:
+        e = h.entities[0]
+        return {
+            "priority": h.priority,
+            "source": h.source,
+            "name": e.seen.name or None,
+            "listed_name": e.listed.name,
+            "list_id": e.listed.list_id,
+            "score": max(x.score for x in h.entities),
+        }
     first = h.hits[0] if h.hits else None
     imo = (first.seen.imo or first.listed.imo or "") if first else ""
     return {

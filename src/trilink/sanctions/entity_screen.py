@@ -1,0 +1,595 @@
+"""Screening of persons, organisations (suppliers, end users) and vessels by name and
+identifier, across scripts and romanisations, against every entity of the lists in force.
+
+Flow: ``EntityScreener(entities)`` indexes every name of every entity under keys
+(``entity_key``); ``screen_many([EntityQuery…])`` decides each query by the rules below and
+explains the decision (which fields, which list and entry, which rule). Pure: no I/O.
+
+Rules, best first (score 0-100; a match needs ``MATCH_SCORE``):
+
+* ``identifier-exact`` (100): a passport, national id, registration number, SWIFT/BIC or a
+  company IMO equal to the listed one. IMO numbers are typed by the query: a vessel's
+  7-digit identifier is a *ship* IMO (check digit), an organisation's a *company* IMO; a
+  ship IMO never matches a company and a company IMO never a ship (``imo-type-differs`` is
+  reported instead), whatever its check digit says.
+* ``name-exact`` (100) / ``name-normalised`` (99): the same name, or the same once case,
+  accents, punctuation, spacing and legal forms (Co., Ltd, LLC, JSC, 株式会社, 有限公司 …)
+  are ignored; ``name-word-order`` (97): the same words in another order.
+* ``name-romanised`` (95): one name is written in kana, hangul or Cyrillic, and the two are
+  equal once romanised (``trilink.sanctions.translit``) and folded to a cross-romanisation
+  skeleton; ``name-romanisation`` (94): two Latin names that both look Korean and meet on
+  the skeleton (McCune-Reischauer / Revised Romanization: CHOL = CHEOL, PAK = BAK).
+* ``name-fuzzy`` (100 - 60 x edits/letters): at most 12 % of the letters differ, never
+  more than 3 edits, never under 8 letters; ``name-romanised-fuzzy`` the same on skeletons
+  between two Korean-looking names, and for a kana/hangul/Cyrillic name against the Latin
+  names up to 20 % of the skeleton (katakana renders foreign names loosely), scored
+  100 - 50 x edits/letters. ``name-romanised`` also covers an equal consonant outline
+  (vowels dropped) of 8+ consonants between a transliterated and a Latin name (91).
+* Hard rules: names whose numbers differ never match (a company "No. 2" is not "No. 3");
+  a query's type (Person, Organization, Vessel) restricts the entities compared.
+* Country: when the query gives one and the entity's countries are known, agreement adds
+  2 and disagreement takes 5 (nationality and address differ too often to exclude).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import cdist
+
+from trilink.sanctions.entities import ORGANIZATION, PERSON, VESSEL
+from trilink.sanctions.grams import GramIndex
+from trilink.sanctions.identifiers import check_imo, flag_iso3
+from trilink.sanctions.normalize import fold_ascii, looks_korean
+from trilink.sanctions.records import LIST_IDS, Entity
+from trilink.sanctions.translit import consonants, is_han, romanise, skeleton_words
+
+MATCH_SCORE = 90.0
+MIN_FUZZY_LEN = 8
+FUZZY_RATE = 0.12
+MAX_EDITS = 3
+MIN_OUTLINE = 6  # consonants an outline needs to be compared at all
+TRANSLIT_RATE = 0.2  # share of skeleton letters that may differ after a transliteration
+_LIST_RANK = {lid: i for i, lid in enumerate(LIST_IDS)}
+_RULE_RANK = {
+    "identifier-exact": 9,
+    "name-exact": 8,
+    "name-normalised": 7,
+    "name-word-order": 6,
+    "name-romanised": 5,
+    "name-romanisation": 4,
+    "name-fuzzy": 3,
+    "name-romanised-fuzzy": 2,
+}
+# Legal forms and filler words of organisation names, removed before comparing.
+_LEGAL = frozenset(
+    """CO COMPANY CORP CORPORATION INC INCORPORATED LTD LIMITED LLC LLP LP PLC JSC OJSC PJSC
+    CJSC AO OAO ZAO PAO OOO TOO GMBH AG SA SAS SARL SRL SPA BV NV PTE PVT SDN BHD FZE FZCO
+    FZC LTDA KK THE OF AND CIA SL GROUP HOLDING HOLDINGS
+    KANPANI KOPORESHON RIMITEDDO INKOPORETEDDO GURUPU""".split()
+)
+# Long legal words are recognised with a typo too ("Corportaion", "Comprny", "Limiited").
+_LEGAL_LONG = tuple(w for w in _LEGAL if len(w) >= 5 and w.isalpha())
+_HAN_LEGAL = ("株式会社", "有限会社", "有限責任公司", "有限公司", "股份", "集团", "集團", "公司")
+_APOS = re.compile(r"['\u2018\u2019`\u00b4\u02bb\u02bc]")
+_NON_ALNUM = re.compile(r"[^A-Z0-9]+")
+_PAREN = re.compile(r"[(（]([^()（）]*)[)）]")
+_ACRONYM = re.compile(r"^[A-Z][A-Z0-9&.\-]{1,9}$")
+
+
+@dataclass(frozen=True, slots=True)
+class EntityKey:
+    text: str  # normalised words, spaced
+    words: tuple[str, ...]
+    compact: str  # letters and digits, no spaces, legal forms removed (organisations)
+    sorted: str
+    skel: str  # cross-romanisation skeleton of the letter words
+    outline: str  # consonant outline of the skeleton (see translit.consonants)
+    numsig: str
+    han: str  # the Han characters of the name (legal forms removed), "" if none
+    translit: bool  # romanised from kana, hangul or Cyrillic
+    korean: bool
+
+    @property
+    def empty(self) -> bool:
+        return not self.compact and not self.han
+
+
+@lru_cache(maxsize=131072)
+def entity_key(raw: str, organisation: bool = True) -> EntityKey:
+    """Normalised keys of one name (``organisation``: legal forms are dropped)."""
+    letters_all = [c for c in raw if c.isalpha()]
+    # Han characters are a key only for a name written in Han alone (丹東鴻祥実業発展有限公司),
+    # not for kana names with a Han word in them (アル・ハラマイン財団).
+    han = "".join(letters_all) if letters_all and all(is_han(c) for c in letters_all) else ""
+    if han:
+        for suffix in _HAN_LEGAL:
+            han = han.replace(suffix, "") if organisation and len(han) > len(suffix) else han
+    latin, translit = romanise(raw)
+    text = _APOS.sub("", fold_ascii(latin).upper())
+    text = text.replace("-", "")  # Ho-jin = Hojin; Al-Qaida = AlQaida (compact is spaceless)
+    words = [w for w in _NON_ALNUM.sub(" ", text).split() if w]
+    if organisation and len(words) > 1:
+        kept = [w for w in words if not _is_legal(w)]
+        words = kept or words
+    letters = tuple(w for w in words if not w.isdigit())
+    numbers = sorted(w.lstrip("0") or "0" for w in words if w.isdigit())
+    skel_words = skeleton_words(letters)
+    return EntityKey(
+        text=" ".join(words),
+        words=tuple(words),
+        compact="".join(words),
+        sorted=" ".join(sorted(words)),
+        skel="".join(skel_words),
+        outline=consonants(skel_words),
+        numsig="|".join(numbers),
+        han=han,
+        translit=translit,
+        korean=bool(letters) and all(looks_korean(w) for w in letters),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _is_legal(word: str) -> bool:
+    if word in _LEGAL:
+        return True
+    if len(word) < 5 or not word.isalpha():
+        return False
+    limit = 2 if len(word) >= 9 else 1
+    return any(
+        abs(len(w) - len(word)) <= limit and OSA.distance(word, w, score_cutoff=limit) <= limit
+        for w in _LEGAL_LONG
+    )
+
+
+def name_variants(name: str) -> list[str]:
+    """A listed name, the name without its parenthesised parts, and an acronym given in
+    parentheses: "Korea Ryonbong General Corporation (KRGC)" -> also "KRGC"."""
+    out = [name]
+    inner = _PAREN.findall(name)
+    if inner:
+        bare = _PAREN.sub(" ", name).strip()
+        if bare:
+            out.append(bare)
+        out += [x.strip() for x in inner if _ACRONYM.match(x.strip())]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class EntityQuery:
+    name: str
+    country: str = ""
+    schema: str = ""  # Person, Organization, Vessel, or "" for any
+    identifier: str = ""
+    lists: tuple[str, ...] = ()  # screen against these lists only ("" = every list in force)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityEvidence:
+    field: str  # "name", "identifier", "country"
+    rule: str
+    score: float
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntityMatch:
+    entity: Entity
+    score: float
+    rule: str
+    matched_name: str
+    evidence: tuple[EntityEvidence, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntityResult:
+    query: EntityQuery
+    matched: bool
+    best: EntityMatch | None
+    candidates: tuple[EntityMatch, ...] = ()
+    issues: tuple[str, ...] = ()
+
+
+@dataclass
+class _Fuzzy:
+    rows: npt.NDArray[np.int64]  # name rows, by length of their key
+    strings: list[str]
+    lens: npt.NDArray[np.int64]
+    grams: GramIndex
+    counts: npt.NDArray[np.int16]  # letter counts A-Z and 0-9 per string (36 columns)
+
+
+_ALPHABET = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
+
+
+def _letter_counts(strings: Sequence[str]) -> npt.NDArray[np.int16]:
+    out = np.zeros((len(strings), len(_ALPHABET)), dtype=np.int16)
+    for i, text in enumerate(strings):
+        for ch in text:
+            j = _ALPHABET.get(ch)
+            if j is not None:
+                out[i, j] += 1
+    return out
+
+
+@dataclass
+class _Rows:
+    entity: list[int] = field(default_factory=list)
+    name: list[str] = field(default_factory=list)
+    key: list[EntityKey] = field(default_factory=list)
+
+
+SCHEMA_ALIASES = {
+    "person": PERSON, "individual": PERSON, "organization": ORGANIZATION,
+    "organisation": ORGANIZATION, "company": ORGANIZATION, "entity": ORGANIZATION,
+    "supplier": ORGANIZATION, "vessel": VESSEL, "ship": VESSEL, "": "",
+}  # fmt: skip
+
+
+def parse_schema(text: str) -> str | None:
+    """The entity type a user wrote (person, organisation, company, vessel …), or None."""
+    return SCHEMA_ALIASES.get(text.strip().lower())
+
+
+def _country(text: str) -> str | None:
+    t = text.strip()
+    if not t:
+        return None
+    return flag_iso3(t) or flag_iso3(t.split("\n")[-1]) or None
+
+
+def _norm_id(text: str) -> str:
+    return re.sub(r"[^0-9A-Z]", "", fold_ascii(unicodedata.normalize("NFKC", text)).upper())
+
+
+_ID_TOKEN = re.compile(r"[0-9A-Z][0-9A-Z\-/.]*[0-9A-Z]")
+
+
+def id_tokens(text: str) -> set[str]:
+    """The identifier(s) in a listed or queried value: the whole value normalised, and each
+    token of 5+ letters/digits holding a digit ("チュニジア旅券 E590976（…）" -> E590976)."""
+    t = fold_ascii(unicodedata.normalize("NFKC", text)).upper()
+    out = {_norm_id(t)} if _norm_id(t) else set()
+    for tok in _ID_TOKEN.findall(t):
+        norm = re.sub(r"[^0-9A-Z]", "", tok)
+        if len(norm) >= 5 and any(c.isdigit() for c in norm):
+            out.add(norm)
+    return out
+
+
+class EntityScreener:
+    """Index over the entities of the lists in force. Build once, screen many."""
+
+    def __init__(self, entities: Iterable[Entity]) -> None:
+        self.entities: list[Entity] = list(entities)
+        self._rows = _Rows()
+        self._exact: dict[str, list[int]] = defaultdict(list)
+        self._sorted: dict[str, list[int]] = defaultdict(list)
+        self._skel: dict[str, list[int]] = defaultdict(list)
+        self._outline: dict[str, list[int]] = defaultdict(list)
+        self._han: dict[str, list[int]] = defaultdict(list)
+        self._ids: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self._countries: list[frozenset[str]] = []
+        for ei, e in enumerate(self.entities):
+            org = e.schema != PERSON
+            self._countries.append(frozenset(c for c in (_country(x) for x in e.countries) if c))
+            for ident in e.identifiers:
+                if ident.kind in ("list_ref", "imo_invalid"):
+                    continue
+                for tok in id_tokens(ident.value):
+                    if (ei, ident.kind) not in self._ids[tok]:
+                        self._ids[tok].append((ei, ident.kind))
+            seen: set[str] = set()
+            for n in e.names:
+                for variant in name_variants(n.text):
+                    key = entity_key(variant, org)
+                    if key.empty or (key.compact + "|" + key.han) in seen:
+                        continue
+                    seen.add(key.compact + "|" + key.han)
+                    row = len(self._rows.key)
+                    self._rows.entity.append(ei)
+                    self._rows.name.append(variant)
+                    self._rows.key.append(key)
+                    if key.compact:
+                        self._exact[key.compact].append(row)
+                        self._sorted[key.sorted].append(row)
+                        if key.skel:
+                            self._skel[key.numsig + "#" + key.skel].append(row)
+                        if len(key.outline) >= MIN_OUTLINE:
+                            self._outline[key.numsig + "#" + key.outline].append(row)
+                    if key.han:
+                        self._han[key.han].append(row)
+        # fuzzy indexes: rows with a long enough key, sorted by key length (a query compares
+        # only the window of compatible lengths, and the bigram filter prunes that window)
+        self._f_plain = self._fuzzy_index(
+            [r for r, k in enumerate(self._rows.key) if len(k.compact) >= MIN_FUZZY_LEN],
+            lambda k: k.compact,
+        )
+        self._f_phon = self._fuzzy_index(
+            [
+                r
+                for r, k in enumerate(self._rows.key)
+                if len(k.compact) >= MIN_FUZZY_LEN and (k.translit or k.korean) and k.skel
+            ],
+            lambda k: k.skel,
+            q=2,
+        )
+        # for a transliterated query (kana, hangul, Cyrillic): every Latin name's skeleton
+        self._f_latin = self._fuzzy_index(
+            [
+                r
+                for r, k in enumerate(self._rows.key)
+                if len(k.skel) >= MIN_FUZZY_LEN - 2 and not k.translit
+            ],
+            lambda k: k.skel,
+            q=2,
+        )
+
+    def _fuzzy_index(
+        self, rows: list[int], text_of: Callable[[EntityKey], str], q: int = 3
+    ) -> _Fuzzy:
+        rows.sort(key=lambda r: len(text_of(self._rows.key[r])))
+        strings = [text_of(self._rows.key[r]) for r in rows]
+        return _Fuzzy(
+            rows=np.asarray(rows, dtype=np.int64),
+            strings=strings,
+            lens=np.asarray([len(x) for x in strings], dtype=np.int64),
+            grams=GramIndex(strings, q=q),
+            counts=_letter_counts(strings),
+        )
+
+    @property
+    def name_count(self) -> int:
+        return len(self._rows.key)
+
+    def screen(self, query: EntityQuery) -> EntityResult:
+        return self.screen_many([query], keep_candidates=True)[0]
+
+    def screen_many(
+        self, queries: Sequence[EntityQuery], *, keep_candidates: bool = False
+    ) -> list[EntityResult]:
+        return [self._screen(q, keep_candidates) for q in queries]
+
+    # -- one query -------------------------------------------------------------------------
+
+    def _screen(self, q: EntityQuery, keep: bool) -> EntityResult:
+        issues: list[str] = []
+        schema = q.schema
+        # entity index -> list of evidence
+        ev: dict[int, list[EntityEvidence]] = defaultdict(list)
+        names: dict[int, str] = {}
+        if q.identifier.strip():
+            self._by_identifier(q, schema, ev, issues)
+        if q.name.strip():
+            self._by_name(q, schema, ev, names, keep)
+        qc = _country(q.country) if q.country else None
+        if q.country and qc is None:
+            issues.append(f"country {q.country!r} is not a country trilink knows; not used")
+        matches: list[EntityMatch] = []
+        for ei, evidence in ev.items():
+            e = self.entities[ei]
+            if (schema and e.schema != schema) or (q.lists and e.list_id not in q.lists):
+                continue
+            top = max(evidence, key=lambda x: (x.score, _RULE_RANK.get(x.rule, 0)))
+            score, rule = top.score, top.rule
+            evidence = sorted(evidence, key=lambda x: -x.score)
+            if qc and self._countries[ei]:
+                if qc in self._countries[ei]:
+                    score = min(100.0, score + 2.0)
+                    evidence.append(EntityEvidence("country", "country-agrees", 2.0, qc))
+                else:
+                    score -= 5.0
+                    listed = ", ".join(sorted(self._countries[ei]))
+                    evidence.append(
+                        EntityEvidence("country", "country-differs", -5.0, f"{qc} vs {listed}")
+                    )
+            reason = f"{rule} on {e.list_id} {e.entry_id} ({e.schema}): " + "; ".join(
+                x.detail for x in evidence
+            )
+            matches.append(
+                EntityMatch(
+                    entity=e,
+                    score=round(score, 1),
+                    rule=rule,
+                    matched_name=names.get(ei, e.name),
+                    evidence=tuple(evidence),
+                    reason=reason,
+                )
+            )
+        matches.sort(
+            key=lambda m: (
+                -m.score,
+                -_RULE_RANK.get(m.rule, 0),
+                _LIST_RANK.get(m.entity.list_id, 99),
+                m.entity.uid,
+            )
+        )
+        hits = [m for m in matches if m.score >= MATCH_SCORE]
+        best = hits[0] if hits else None
+        return EntityResult(
+            query=q,
+            matched=best is not None,
+            best=best,
+            candidates=tuple(matches[:20]) if keep else (),
+            issues=tuple(issues),
+        )
+
+    def _by_identifier(
+        self,
+        q: EntityQuery,
+        schema: str,
+        ev: dict[int, list[EntityEvidence]],
+        issues: list[str],
+    ) -> None:
+        ident = _norm_id(q.identifier)
+        if ident.startswith("IMO") and ident[3:].isdigit():
+            ident = ident[3:]
+        hits: list[tuple[int, str, str]] = []
+        for tok in sorted({ident} | id_tokens(q.identifier)):
+            hits += [(ei, kind, tok) for ei, kind in self._ids.get(tok, [])
+                     if all(h[0] != ei for h in hits)]  # fmt: skip
+        seven = len(ident) == 7 and ident.isdigit()
+        if seven and schema == VESSEL and not check_imo(ident).valid:
+            issues.append(f"IMO {ident} fails the ship check digit; not used for a vessel")
+            return
+        for ei, kind, tok in hits:  # noqa: B007 (tok is used below)
+            if seven and kind in ("imo", "imo_company"):
+                want = "imo" if schema == VESSEL else "imo_company" if schema else kind
+                if kind != want:
+                    e = self.entities[ei]
+                    what = "a ship IMO" if kind == "imo" else "a company IMO"
+                    issues.append(
+                        f"imo-type-differs: {ident} is {what} of {e.uid} {e.name!r}; a"
+                        f" {schema or 'query'}'s number is never matched with it"
+                    )
+                    continue
+            ev[ei].append(
+                EntityEvidence("identifier", "identifier-exact", 100.0, f"{kind} {ident} equal")
+            )
+
+    def _by_name(
+        self,
+        q: EntityQuery,
+        schema: str,
+        ev: dict[int, list[EntityEvidence]],
+        names: dict[int, str],
+        keep: bool,
+    ) -> None:
+        found: dict[int, tuple[float, str, str]] = {}  # row -> (score, rule, detail)
+
+        allowed = set(q.lists)
+
+        def add(rows: Iterable[int], score: float, rule: str, detail: str) -> None:
+            for r in rows:
+                if allowed and self.entities[self._rows.entity[r]].list_id not in allowed:
+                    continue
+                if r not in found or found[r][0] < score:
+                    found[r] = (score, rule, detail)
+
+        # the query's own name and the name without (…); an acronym in parentheses is a name
+        # of a listed entity, but never searched alone for a query
+        keys = [entity_key(v, schema != PERSON) for v in name_variants(q.name)[:2]]
+        qtext = " ".join(q.name.casefold().split())
+        for key in keys:
+            if key.empty:
+                continue
+            if key.han and key.han in self._han:
+                add(self._han[key.han], 100.0, "name-exact", "the same Han characters")
+            if not key.compact:
+                continue
+            rows = self._exact.get(key.compact, [])
+            for r in rows:
+                if key.translit != self._rows.key[r].translit:
+                    add([r], 96.0, "name-romanised", "the same name once romanised")
+                    continue
+                same = " ".join(self._rows.name[r].casefold().split()) == qtext
+                add(
+                    [r],
+                    100.0 if same else 99.0,
+                    "name-exact" if same else "name-normalised",
+                    "the same name"
+                    if same
+                    else "the same name once case, punctuation,"
+                    " spacing and legal forms are ignored",
+                )
+            for r in self._sorted.get(key.sorted, []):
+                if key.translit != self._rows.key[r].translit:
+                    add([r], 95.0, "name-romanised", "the same words once romanised")
+                else:
+                    add([r], 97.0, "name-word-order", "the same words")
+            for r in self._skel.get(key.numsig + "#" + key.skel, []):
+                rk = self._rows.key[r]
+                if key.translit or rk.translit:
+                    add([r], 95.0, "name-romanised", f"equal once romanised ({key.skel})")
+                elif key.korean and rk.korean:
+                    add([r], 94.0, "name-romanisation", f"Korean romanisations ({key.skel})")
+            if key.translit and len(key.outline) >= MIN_OUTLINE:
+                for r in self._outline.get(key.numsig + "#" + key.outline, []):
+                    if not self._rows.key[r].translit:
+                        score = 91.0 if len(key.outline) >= 8 else 88.0
+                        add([r], score, "name-romanised", f"same consonants once romanised"
+                            f" ({key.outline})")  # fmt: skip
+            if keep or not any(v[0] >= 99.0 for v in found.values()):
+                self._fuzzy(key, add)
+        best: dict[int, tuple[float, int, int, str, str]] = {}
+        for r, (score, rule, detail) in found.items():
+            ei = self._rows.entity[r]
+            rank = _RULE_RANK.get(rule, 0)
+            if ei not in best or (score, rank) > best[ei][:2]:
+                best[ei] = (score, rank, r, rule, detail)
+        for ei, (score, _rank, r, rule, detail) in best.items():
+            listed = self._rows.name[r]
+            kind = next((n.kind for n in self.entities[ei].names if n.text == listed), "variant")
+            names[ei] = listed
+            ev[ei].append(EntityEvidence("name", rule, score, f"{detail}: {kind} name {listed!r}"))
+
+    def _fuzzy(
+        self, key: EntityKey, add: Callable[[Iterable[int], float, str, str], None]
+    ) -> None:
+        if len(key.compact) < MIN_FUZZY_LEN:
+            return
+        passes = [(key.compact, self._f_plain, False)]
+        if key.translit:
+            passes.append((key.skel, self._f_latin, True))
+        elif key.korean:
+            passes.append((key.skel, self._f_phon, True))
+        for text, idx, phon in passes:
+            tlen = len(text)
+            if tlen < MIN_FUZZY_LEN - 2 or not len(idx.rows):
+                continue
+            rate = TRANSLIT_RATE if phon and key.translit else FUZZY_RATE
+            max_edits = 4 if phon and key.translit else MAX_EDITS
+            k = min(max_edits, int((tlen + max_edits) * rate))
+            if k == 0:
+                continue
+            lo = int(np.searchsorted(idx.lens, tlen - k, side="left"))
+            hi = int(np.searchsorted(idx.lens, tlen + k, side="right"))
+            if lo >= hi:
+                continue
+            cands = idx.grams.candidates(text, k, lo, hi)
+            if cands is None:
+                cands = np.arange(lo, hi, dtype=np.int64)
+            if len(cands) > 64:
+                # lossless too: k OSA edits change the letter counts by at most 2k in total
+                qc = _letter_counts([text])[0]
+                l1 = np.abs(idx.counts[cands] - qc).sum(axis=1)
+                cands = cands[l1 <= 2 * k]
+            if not len(cands):
+                continue
+            clens = idx.lens[cands]
+            limits = np.minimum((np.maximum(clens, tlen) * FUZZY_RATE).astype(np.int32), MAX_EDITS)
+            keep = np.abs(clens - tlen) <= limits
+            cands, limits = cands[keep], limits[keep]
+            if not len(cands):
+                continue
+            dist = cdist([text], [idx.strings[c] for c in cands.tolist()], scorer=OSA.distance,
+                         score_cutoff=max_edits, dtype=np.int32, workers=1)[0]  # fmt: skip
+            for j in np.flatnonzero((dist <= limits) & (dist > 0)).tolist():
+                c = int(cands[j])
+                row = int(idx.rows[c])
+                if self._rows.key[row].numsig != key.numsig:
+                    continue  # numbers differ: another entity (No. 2 / No. 3)
+                d = int(dist[j])
+                size = max(len(idx.strings[c]), tlen)
+                # within the edit budget is a match: 12 % of the letters -> 92.8
+                score = round(100.0 - 60.0 * d / size, 1)
+                if phon and key.translit:
+                    # katakana renders foreign names loosely: 20 % of letters -> 90
+                    score = round(100.0 - 50.0 * d / size, 1)
+                if phon:
+                    rule = "name-romanised-fuzzy"
+                    detail = f"{d} edit(s) apart once romanised ({text} / {idx.strings[c]})"
+                else:
+                    rule = "name-fuzzy"
+                    sim = round(100.0 * (1 - d / size), 1)
+                    detail = f"{d} edit(s) apart (similarity {sim})"
+                add([row], score, rule, detail)
