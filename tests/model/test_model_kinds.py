@@ -19,6 +19,11 @@ from trilink.model.payloads.missile import MissileTrackPayload, uncertainty_elli
 
 GEOD = Geod(ellps="WGS84")
 ENGINE_KINDS = [
+    "crisis.ack",
+    "crisis.alert",
+    "crisis.assessment",
+    "crisis.incident",
+    "crisis.lesson",
     "maritime.event",
     "maritime.track",
     "missile.track",

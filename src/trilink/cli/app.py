@@ -9,6 +9,7 @@ import typer
 from trilink.cli import (
     audit,
     check,
+    crisis,
     demo,
     export,
     maritime,
@@ -42,6 +43,7 @@ app.add_typer(maritime.app, name="maritime")
 app.add_typer(sanctions.app, name="sanctions")
 app.add_typer(missile.app, name="missile")
 app.add_typer(sim.app, name="sim")
+app.add_typer(crisis.app, name="crisis")
 app.command("export")(export.export)
 
 

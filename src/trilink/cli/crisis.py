@@ -1,0 +1,324 @@
+"""`trilink crisis ...`: command-line edge of `trilink.crisis`.
+
+Files: ``playbook check``, ``roster check``, ``roster who``. At a node (``--dir D --nation N``,
+through its API only): ``run`` (the nation's crisis cell: opens incidents on triggers, applies
+acknowledgements, escalates), ``open``, ``ack``, ``status``, ``cap``, ``timeline``,
+``assess``, ``divergence``, ``lesson``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from trilink.cli.common import (
+    DirOption,
+    NationOption,
+    client_for,
+    console,
+    err_console,
+    nation_code,
+)
+from trilink.errors import InputError
+
+app = typer.Typer(
+    help="Joint crisis management: playbooks, rosters, incidents, acknowledgements, "
+    "escalation, public alerts (CAP), after-action records.",
+    no_args_is_help=True,
+)
+playbook_app = typer.Typer(help="Crisis playbooks (TOML or YAML).", no_args_is_help=True)
+roster_app = typer.Typer(help="Duty rosters per nation.", no_args_is_help=True)
+app.add_typer(playbook_app, name="playbook")
+app.add_typer(roster_app, name="roster")
+
+MAX_FILE_BYTES = 1_000_000
+DEFAULT_LABEL = "SECRET//REL TO USA, JPN, KOR"
+
+
+def _read(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"larger than {MAX_FILE_BYTES:,} bytes", path=str(path))
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path=str(path)) from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"not UTF-8 text ({err.reason})", path=str(path)) from None
+
+
+def _playbooks(paths: list[Path]) -> list[Any]:
+    from trilink.crisis.playbook import load_playbook_text
+
+    return [load_playbook_text(_read(p), str(p)) for p in paths]
+
+
+def _roster(path: Path | None) -> Any:
+    from trilink.crisis.roster import load_roster_text
+
+    return load_roster_text(_read(path), str(path)) if path is not None else None
+
+
+def _now_iso() -> str:
+    from trilink.crisis.incident import iso
+
+    return iso(datetime.now(UTC))
+
+
+@playbook_app.command("check")
+def playbook_check(
+    files: list[Path] = typer.Argument(..., help="Playbook files (.toml, .yaml, .yml)."),
+    rosters: list[Path] = typer.Option(
+        [], "--roster", help="Also check that someone on this roster can do each step."
+    ),
+) -> None:
+    """Check playbooks: each problem as FILE:LINE: problem (unknown role, a step nobody can
+    do, a cycle, an unreachable step, unknown fields, missing messages). Exit 1 if any."""
+    from trilink.crisis.playbook import check_against_roster, check_playbook_text
+    from trilink.crisis.roster import check_roster_text
+
+    holders: dict[str, set[str]] = {}
+    problems = []
+    for path in rosters:
+        roster, found = check_roster_text(_read(path), str(path))
+        problems += found
+        if roster is not None:
+            holders[roster.nation] = roster.holders()
+    for path in files:
+        try:
+            text = _read(path)
+        except InputError as err:
+            err_console.print(str(err), highlight=False)
+            problems.append(err)
+            continue
+        book, found = check_playbook_text(text, str(path))
+        if book is not None:
+            found += check_against_roster(book, holders)
+        problems += found
+        if book is not None and not found:
+            console.print(
+                f"{path}: ok: playbook {book.id} v{book.version}, {len(book.steps)} steps, "
+                f"trigger {', '.join(book.trigger_kinds) or 'by hand only'}",
+                highlight=False,
+            )
+    for p in problems:
+        console.print(str(p), highlight=False, markup=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+@roster_app.command("check")
+def roster_check(files: list[Path] = typer.Argument(..., help="Roster files.")) -> None:
+    """Check duty rosters: each problem as FILE:LINE: problem. Exit 1 if any."""
+    from trilink.crisis.roster import check_roster_text
+
+    bad = 0
+    for path in files:
+        roster, problems = check_roster_text(_read(path), str(path))
+        for p in problems:
+            console.print(str(p), highlight=False, markup=False)
+        bad += len(problems)
+        if roster is not None:
+            console.print(f"{path}: ok: {roster.nation}, {roster.zone.key}, "
+                          f"{len(roster.people)} people, {len(roster.shifts)} shifts")  # fmt: skip
+    if bad:
+        raise typer.Exit(1)
+
+
+@roster_app.command("who")
+def roster_who(
+    file: Path = typer.Argument(..., help="Roster file."),
+    role: str = typer.Option("duty-officer", "--role", help="Role to look up."),
+    at: str | None = typer.Option(
+        None, "--at", help="Instant (ISO 8601 with zone, e.g. 2026-12-06T20:00+09:00); now."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Who holds ROLE now (or --at): on duty, the next hand-over, the escalation chain."""
+    from trilink.crisis.playbook import ESCALATION_LEVELS
+    from trilink.crisis.roster import escalation_chain, next_on, on_duty
+
+    roster = _roster(file)
+    when = datetime.now(UTC)
+    if at:
+        try:
+            when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            raise typer.BadParameter("expected ISO 8601, e.g. 2026-12-06T20:00+09:00",
+                                     param_hint="--at") from None  # fmt: skip
+        if when.tzinfo is None:
+            raise typer.BadParameter("give a time zone (Z, +09:00)", param_hint="--at")
+    now = on_duty(roster, role, when)
+    nxt = next_on(roster, role, when)
+    chain = escalation_chain(roster, role, when, ESCALATION_LEVELS)
+
+    def spell(d: Any) -> dict[str, str]:
+        return {"person": d.person, "start": d.start.isoformat(), "end": d.end.isoformat(),
+                "start_utc": d.start.astimezone(UTC).isoformat(),
+                "end_utc": d.end.astimezone(UTC).isoformat()}  # fmt: skip
+
+    if as_json:
+        console.print_json(json.dumps({
+            "nation": roster.nation, "timezone": roster.zone.key, "role": role,
+            "at": when.astimezone(roster.zone).isoformat(), "on_duty": [spell(d) for d in now],
+            "next": [spell(d) for d in nxt], "escalation_chain": chain,
+        }, ensure_ascii=False))  # fmt: skip
+        return
+    local = when.astimezone(roster.zone)
+    console.print(f"{roster.nation} {role} at {local:%Y-%m-%d %H:%M %Z} "
+                  f"({when.astimezone(UTC):%H:%MZ}):", highlight=False)  # fmt: skip
+    for d in now:
+        console.print(f"  on duty: {d.describe()}", highlight=False)
+    if not now:
+        console.print("  on duty: nobody", highlight=False)
+    for d in nxt:
+        console.print(f"  next:    {d.describe()}", highlight=False)
+    console.print(f"  escalation: {' -> '.join(p or '(nobody)' for p in chain)}", highlight=False)
+
+
+@app.command("run")
+def run(
+    root: Path = DirOption,
+    nation: str = NationOption,
+    playbooks: list[Path] = typer.Option(..., "--playbook", help="Playbook file (repeatable)."),
+    roster: Path | None = typer.Option(None, "--roster", help="This nation's duty roster."),
+    seconds: float | None = typer.Option(None, "--for", help="Stop after this many seconds."),
+    tick: float = typer.Option(0.25, "--tick", help="Seconds between deadline checks."),
+) -> None:
+    """Run NATION's crisis cell at its own node: open incidents when a trigger report
+    arrives (or a partner opens one), apply acknowledgements from every nation, escalate
+    this nation's missed deadlines. Restart-safe: state is read back from the node."""
+    from trilink.runners.crisis import CrisisRunner
+
+    code = nation_code(nation)
+    books = _playbooks(playbooks)
+    duty = _roster(roster)
+    if duty is not None and duty.nation != code:
+        raise InputError(f"this is {duty.nation}'s roster; the runner acts for {code}",
+                         path=str(roster))  # fmt: skip
+    client = client_for(root, code)
+    runner = CrisisRunner(client, code, books, roster=duty, tick_s=tick)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if seconds is not None:
+        threading.Timer(seconds, stop.set).start()
+    err_console.print(f"{code} crisis cell: playbooks {', '.join(b.id for b in books)}; "
+                      "following the node", highlight=False)  # fmt: skip
+    try:
+        stats = runner.run(stop)
+    except KeyboardInterrupt:
+        stats = runner.stats
+    err_console.print(
+        f"{code}: {stats.opened} opened, {stats.joined} joined, {stats.acks} acknowledgements, "
+        f"{stats.rejected} rejected, {stats.escalations} escalations, {stats.published} "
+        f"versions published, {stats.refused} refused, {stats.bad_reports} bad reports"
+        + (f"; last problem: {stats.last_problem}" if stats.last_problem else ""),
+        highlight=False,
+    )
+
+
+@app.command("open")
+def open_(
+    root: Path = DirOption,
+    nation: str = NationOption,
+    playbook: Path = typer.Option(..., "--playbook", help="Playbook file."),
+    title: str = typer.Option(..., "--title", help="What happened."),
+    by: str = typer.Option(..., "--by", help="Who opens it."),
+    label: str = typer.Option(DEFAULT_LABEL, "--label", help="Label of the incident."),
+) -> None:
+    """Open an incident by hand at NATION's node (partners' runners join it when their
+    nodes receive it). Prints the incident id."""
+    import uuid
+
+    from trilink.client import item
+    from trilink.crisis.incident import open_incident
+
+    code = nation_code(nation)
+    (book,) = _playbooks([playbook])
+    incident_id = f"{book.id}:{uuid.uuid4()}"
+    inc = open_incident(book, nation=code, incident_id=incident_id, at=datetime.now(UTC),
+                        title=title, by=by)  # fmt: skip
+    with client_for(root, code) as client:
+        client.publish([item("crisis.incident", label, inc)])
+    console.print(incident_id, highlight=False)
+
+
+def _incident(client: Any, nation: str, incident_id: str) -> dict[str, Any]:
+    for report in client.reports(kind="crisis.incident", origin=nation):
+        if report["payload"].get("incident_id") == incident_id:
+            return dict(report)
+    known = [r["payload"].get("incident_id") for r in client.reports(kind="crisis.incident")]
+    raise InputError(
+        f"{nation}'s node holds no incident {incident_id!r} of its own"
+        + (f"; known: {', '.join(sorted(set(map(str, known)))[:10])}" if known else ""),
+        field="INCIDENT",
+    )
+
+
+@app.command("ack")
+def ack(
+    incident_id: str = typer.Argument(..., help="Incident id."),
+    root: Path = DirOption,
+    nation: str = NationOption,
+    by: str = typer.Option(..., "--by", help="Who acknowledges."),
+    step: str = typer.Option("ack", "--step", help="The step acknowledged or done."),
+    action: str = typer.Option("ack", "--action", help="ack, done, close or cancel."),
+    role: str = typer.Option("", "--role", help="The role acting."),
+    note: str = typer.Option("", "--note", help="A note for the record."),
+) -> None:
+    """Acknowledge a step (or mark it done, or close/cancel the incident) in NATION's own
+    node; partners see it when their nodes receive it."""
+    from trilink.client import item
+    from trilink.model.payloads.crisis import AckPayload
+
+    code = nation_code(nation)
+    if action not in ("ack", "done", "close", "cancel"):
+        raise typer.BadParameter("use ack, done, close or cancel", param_hint="--action")
+    with client_for(root, code) as client:
+        incident = _incident(client, code, incident_id)
+        payload = AckPayload(incident_id=incident_id, nation=code, action=action,  # type: ignore[arg-type]
+                             step=step if action in ("ack", "done") else "", by=by, role=role,
+                             at=_now_iso(), note=note)  # fmt: skip
+        result = client.publish(
+            [item("crisis.ack", incident["label"], payload, derived_from=[incident["id"]])]
+        )
+    console.print(result.ids[0], highlight=False)
+
+
+@app.command("status")
+def status(
+    root: Path = DirOption,
+    nation: str = NationOption,
+    incident_id: str | None = typer.Argument(None, help="Incident id (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Incidents at NATION's node: status, who has and has not acknowledged, deadlines."""
+    code = nation_code(nation)
+    with client_for(root, code) as client:
+        reports = (
+            [_incident(client, code, incident_id)]
+            if incident_id
+            else client.reports(kind="crisis.incident", origin=code)
+        )
+    if as_json:
+        console.print_json(json.dumps([r["payload"] for r in reports], ensure_ascii=False))
+        return
+    for r in reports:
+        p = r["payload"]
+        acks = ", ".join(f"{n} {'at ' + t if t else 'PENDING'}" for n, t in p["acks"].items())
+        console.print(f"{p['incident_id']} [{p['status']}] {p['title']}", highlight=False,
+                      markup=False)  # fmt: skip
+        console.print(f"  acknowledged: {acks or '-'}; next deadline {p['next_deadline']}",
+                      highlight=False, markup=False)  # fmt: skip
+        for t in p["tasks"]:
+            extra = f" escalated to level {t['level']} ({t['called']})" if t["level"] else ""
+            console.print(f"  {t['nation']} {t['step']} ({t['role']}): {t['state']}, deadline "
+                          f"{t['deadline']}, done {t['done_at'] or '-'}{extra}",
+                          highlight=False, markup=False)  # fmt: skip

@@ -1,0 +1,168 @@
+"""Three real node processes and three `trilink crisis run` processes, one per nation, each
+at its own node: a missile warning published at Japan's node opens the incident at all
+three nodes; each nation acknowledges in its own node and every nation sees who has and has
+not; Korea's runner is killed (-9) before its deadline and restarted after it: the missed
+deadline escalates once per level, none twice, none lost; bad acknowledgements are recorded
+as rejected and nothing stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.crisis.crisis_samples import fast_playbook, missile_warning, rosters
+from tests.federation.conftest import cli, wait_until
+from trilink.client import item
+from trilink.crisis.incident import parse_time
+from trilink.federation import localnet
+
+NATIONS = ("USA", "JPN", "KOR")
+LABEL = "EXERCISE//SECRET//REL TO USA, JPN, KOR"
+ACK_S = 20.0  # every nation acknowledges within 20 s
+INTERVAL_S = 3.0  # then the next on the roster, 3 s later the cell lead
+
+
+@pytest.fixture
+def net(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "net"
+    localnet.net_up(root)
+    try:
+        yield root
+    finally:
+        for nation in NATIONS:
+            localnet.stop_node(root, nation, kill=True)
+
+
+class Runners:
+    def __init__(self, root: Path, playbook: Path, logs: Path) -> None:
+        self.root, self.playbook, self.logs = root, playbook, logs
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, nation: str) -> None:
+        with (self.logs / f"{nation}.log").open("ab") as log:
+            self.procs[nation] = subprocess.Popen(
+                [sys.executable, "-m", "trilink", "crisis", "run", "--dir", str(self.root),
+                 "--nation", nation, "--playbook", str(self.playbook),
+                 "--roster", str(rosters()[nation]), "--tick", "0.2"],
+                stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+            )  # fmt: skip
+
+    def kill9(self, nation: str) -> None:
+        proc = self.procs.pop(nation)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+
+def incident(root: Path, nation: str, incident_id: str) -> dict[str, Any] | None:
+    with localnet.client_for(root, nation) as client:
+        for report in client.reports(kind="crisis.incident", origin=nation):
+            if report["payload"]["incident_id"] == incident_id:
+                return dict(report["payload"])
+    return None
+
+
+def escalations(payload: dict[str, Any] | None) -> list[str]:
+    return [e["key"] for e in (payload or {}).get("events", []) if e["type"] == "escalated"]
+
+
+@pytest.mark.slow
+def test_three_nations_acknowledge_and_escalate_across_restarts(net: Path, tmp_path: Path) -> None:
+    playbook = tmp_path / "bm-fast.toml"
+    playbook.write_text(fast_playbook(ack_s=ACK_S, interval_s=INTERVAL_S), "utf-8")
+    runners = Runners(net, playbook, tmp_path)
+    try:
+        for nation in NATIONS:
+            runners.start(nation)
+        with localnet.client_for(net, "JPN") as jpn:
+            warning_id = jpn.publish([item("missile.warning", LABEL, missile_warning())]).ids[0]
+            incident_id = f"bm-fast:{warning_id}"
+            # an acknowledgement for an incident nobody has: kept, counted, harmless
+            jpn.publish([item("crisis.ack", LABEL, {
+                "incident_id": "bm-fast:nope", "nation": "JPN", "step": "ack", "by": "x",
+                "at": "2026-12-06T10:00:00Z"})])  # fmt: skip
+        wait_until(
+            lambda: all(incident(net, n, incident_id) for n in NATIONS),
+            timeout_s=30, what="the incident open at all three nodes",
+        )  # fmt: skip
+        # Korea's runner dies before its deadline; USA and JPN acknowledge in their nodes
+        runners.kill9("KOR")
+        for nation, who in (("USA", "usa-day"), ("JPN", "jpn-day")):
+            res = cli("crisis", "ack", incident_id, "--dir", str(net), "--nation", nation,
+                      "--by", who, "--role", "duty-officer")  # fmt: skip
+            assert res.returncode == 0, res.stderr
+        # a forged acknowledgement: KOR's node claims it is the USA's
+        with localnet.client_for(net, "KOR") as kor:
+            kor.publish([item("crisis.ack", LABEL, {
+                "incident_id": incident_id, "nation": "USA", "step": "ack", "by": "mallory",
+                "at": "2026-12-06T10:00:00Z"})])  # fmt: skip
+
+        def usa_sees_two() -> bool:
+            p = incident(net, "USA", incident_id)
+            return bool(p and p["acks"]["USA"] and p["acks"]["JPN"] and not p["acks"]["KOR"])
+
+        wait_until(usa_sees_two, timeout_s=30, what="USA seeing USA and JPN acknowledged")
+        # past KOR's deadline and both escalation levels, with KOR's runner dead
+        opened = incident(net, "KOR", incident_id)
+        assert opened is not None and escalations(opened) == []
+        both_due = parse_time(opened["opened_at"]).timestamp() + ACK_S + INTERVAL_S + 1.0
+        time.sleep(max(0.0, both_due - time.time()))
+        assert escalations(incident(net, "KOR", incident_id)) == []  # nobody escalated it
+        runners.start("KOR")
+        wait_until(
+            lambda: len(escalations(incident(net, "KOR", incident_id))) == 2,
+            timeout_s=30, what="KOR's missed deadline escalated after restart",
+        )  # fmt: skip
+        kor = incident(net, "KOR", incident_id)
+        assert kor is not None
+        assert escalations(kor) == ["escalated/ack/KOR/1", "escalated/ack/KOR/2"]
+        called = [e["who"] for e in kor["events"] if e["type"] == "escalated"]
+        assert called[1] == "kor-lead" and called[0] in ("kor-day", "kor-night")
+        assert kor["status"] == "escalated"
+        # KOR saw the acknowledgements that arrived while it was down, and the forgery
+        assert kor["acks"]["USA"] and kor["acks"]["JPN"] and kor["acks"]["KOR"] is None
+        rejected = [e for e in kor["events"] if e["type"] == "rejected"]
+        assert len(rejected) == 1 and "published by KOR's node" in rejected[0]["detail"]
+        # kill -9 again and restart: nothing fires twice
+        runners.kill9("KOR")
+        runners.start("KOR")
+        res = cli("crisis", "ack", incident_id, "--dir", str(net), "--nation", "KOR",
+                  "--by", "kor-lead", "--role", "cell-lead")  # fmt: skip
+        assert res.returncode == 0, res.stderr
+
+        def all_acknowledged() -> bool:
+            ps = [incident(net, n, incident_id) for n in NATIONS]
+            return all(p and p["status"] == "acknowledged" for p in ps)
+
+        wait_until(all_acknowledged, timeout_s=30, what="all three nodes: acknowledged")
+        final = {n: incident(net, n, incident_id) for n in NATIONS}
+        for nation, p in final.items():
+            assert p is not None
+            keys = Counter(e["key"] for e in p["events"])
+            assert max(keys.values()) == 1, (nation, keys)
+            assert set(p["acks"]) == set(NATIONS) and all(p["acks"].values())
+        assert escalations(final["KOR"]) == ["escalated/ack/KOR/1", "escalated/ack/KOR/2"]
+        assert escalations(final["USA"]) == escalations(final["JPN"]) == []
+        # the status command shows it
+        res = cli("crisis", "status", incident_id, "--dir", str(net), "--nation", "USA")
+        assert res.returncode == 0 and "acknowledged" in res.stdout, res.stderr
+    finally:
+        runners.stop_all()
