@@ -349,7 +349,7 @@ def _graph_problems(c: _Check, steps: list[Step], index: dict[str, int], start: 
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
-                    c.add(("step", index[nxt], "next"),
+                    c.add(("step", index[node], "next"),
                           f"steps form a cycle: {' -> '.join([*cycle, nxt])}")  # fmt: skip
             elif colour.get(nxt) is None:
                 visit(nxt, [*trail, nxt])
