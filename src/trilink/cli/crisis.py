@@ -322,3 +322,96 @@ def status(
             console.print(f"  {t['nation']} {t['step']} ({t['role']}): {t['state']}, deadline "
                           f"{t['deadline']}, done {t['done_at'] or '-'}{extra}",
                           highlight=False, markup=False)  # fmt: skip
+
+
+def _trigger_payload(client: Any, incident: dict[str, Any]) -> dict[str, Any]:
+    p = incident["payload"]
+    if not p.get("trigger_report"):
+        return {}
+    for report in client.reports(kind=p["trigger_kind"]):
+        if report["id"] == p["trigger_report"]:
+            return dict(report["payload"])
+    raise InputError(f"the node no longer holds the trigger report {p['trigger_report']}",
+                     field="INCIDENT")  # fmt: skip
+
+
+@app.command("cap")
+def cap(
+    incident_id: str = typer.Argument(..., help="Incident id."),
+    root: Path = DirOption,
+    nation: str = NationOption,
+    playbook: Path = typer.Option(..., "--playbook", help="The incident's playbook."),
+    out: Path = typer.Option(..., "--out", help="Directory for the CAP messages."),
+    correction: bool = typer.Option(
+        False, "--correction", help="Prepare the correction instead of the update."
+    ),
+    release: str | None = typer.Option(
+        None, "--release", help="Release this one to the public: alert, update or cancel."
+    ),
+    by: str = typer.Option("", "--by", help="Who releases it (must hold the release role)."),
+    roster: Path | None = typer.Option(None, "--roster", help="NATION's roster (for --release)."),
+) -> None:
+    """Write the incident's CAP 1.2 Alert, Update and Cancel (prepared together, before the
+    alert goes out; info in English, Japanese and Korean; area from the impact ellipse;
+    only the fields the playbook releases). --release publishes one as an UNCLASSIFIED
+    crisis.alert report, if --by holds the playbook's release role on --roster."""
+    import msgspec
+
+    from trilink.client import item
+    from trilink.crisis.cap import incident_messages, release_check
+    from trilink.model.payloads.crisis import AlertPayload, IncidentPayload
+
+    code = nation_code(nation)
+    (book,) = _playbooks([playbook])
+    duty = _roster(roster)
+    if release is not None:
+        if release not in ("alert", "update", "cancel"):
+            raise typer.BadParameter("use alert, update or cancel", param_hint="--release")
+        if duty is None or duty.nation != code:
+            raise InputError(f"--release needs {code}'s roster (--roster) to check the role of "
+                             f"{by or '--by'}")  # fmt: skip
+        person = duty.people.get(by)
+        why = release_check(book, by, person.roles if person else ())
+        if why is not None:
+            raise InputError(f"release refused: {why}", field="--by")
+    with client_for(root, code) as client:
+        report = _incident(client, code, incident_id)
+        incident = msgspec.convert(report["payload"], IncidentPayload)
+        trigger = _trigger_payload(client, report)
+        messages = incident_messages(book, incident, trigger, sent=datetime.now(UTC),
+                                     correction=correction)  # fmt: skip
+        out.mkdir(parents=True, exist_ok=True)
+        for n, m in enumerate(messages, 1):
+            path = out / f"{n:02d}-{m.msg_type.lower()}.xml"
+            path.write_text(m.xml, "utf-8")
+            console.print(f"{path}  {m.msg_type} {m.identifier} sent {m.sent}", highlight=False)
+        if release is not None:
+            chosen = {"alert": "Alert", "update": "Update", "cancel": "Cancel"}[release]
+            m = next(m for m in messages if m.msg_type == chosen)
+            label = "EXERCISE//UNCLASSIFIED" if incident.exercise else "UNCLASSIFIED"
+            payload = AlertPayload(
+                incident_id=incident_id, nation=code, identifier=m.identifier,
+                msg_type=chosen,  # type: ignore[arg-type]
+                cap_status="Exercise" if incident.exercise else "Actual", sent=m.sent,
+                headline=m.headline, languages=["en-US", "ja-JP", "ko-KR"],
+                references=list(m.references), area=m.area, released_by=by,
+                release_role=book.release_role, redacted=list(m.redacted), xml=m.xml,
+            )  # fmt: skip
+            ids = client.publish([item("crisis.alert", label, payload)]).ids
+            console.print(f"released {chosen} as report {ids[0]} ({label})", highlight=False)
+
+
+@app.command("feed")
+def feed(
+    root: Path = DirOption,
+    nation: str = NationOption,
+    out: Path = typer.Option(..., "--out", help="Atom file to write."),
+) -> None:
+    """Write the Atom feed of the public alerts NATION's node holds (for public consumers)."""
+    from trilink.crisis.cap import atom_feed
+
+    code = nation_code(nation)
+    with client_for(root, code) as client:
+        alerts = [r["payload"] for r in client.reports(kind="crisis.alert", all_versions=True)]
+    out.write_text(atom_feed(code, alerts, updated=_now_iso()), "utf-8")
+    console.print(f"{out}: {len(alerts)} alerts", highlight=False)
