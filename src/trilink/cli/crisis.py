@@ -86,6 +86,7 @@ def playbook_check(
 
     holders: dict[str, set[str]] = {}
     problems = []
+    unreadable: list[str] = []
     for path in rosters:
         roster, found = check_roster_text(_read(path), str(path))
         problems += found
@@ -95,8 +96,7 @@ def playbook_check(
         try:
             text = _read(path)
         except InputError as err:
-            err_console.print(str(err), highlight=False)
-            problems.append(err)
+            unreadable.append(str(err))
             continue
         book, found = check_playbook_text(text, str(path))
         if book is not None:
@@ -108,9 +108,9 @@ def playbook_check(
                 f"trigger {', '.join(book.trigger_kinds) or 'by hand only'}",
                 highlight=False,
             )
-    for p in problems:
-        console.print(str(p), highlight=False, markup=False)
-    if problems:
+    for text in unreadable + [str(p) for p in problems]:
+        console.print(text, highlight=False, markup=False)
+    if problems or unreadable:
         raise typer.Exit(1)
 
 
@@ -415,3 +415,132 @@ def feed(
         alerts = [r["payload"] for r in client.reports(kind="crisis.alert", all_versions=True)]
     out.write_text(atom_feed(code, alerts, updated=_now_iso()), "utf-8")
     console.print(f"{out}: {len(alerts)} alerts", highlight=False)
+
+
+@app.command("timeline")
+def timeline(
+    incident_id: str = typer.Argument(..., help="Incident id."),
+    root: Path = DirOption,
+    nation: str = NationOption,
+    out: Path = typer.Option(..., "--out", help="report.html (self-contained) or report.png."),
+) -> None:
+    """After-action record: per nation when each step happened against its deadline, who
+    acknowledged when, escalations, what was sent to the public, lessons learned."""
+    import msgspec
+
+    from trilink.crisis.timeline import timeline_html, timeline_png
+    from trilink.model.payloads.crisis import AlertPayload, IncidentPayload, LessonPayload
+
+    code = nation_code(nation)
+    with client_for(root, code) as client:
+        report = _incident(client, code, incident_id)
+        inc = msgspec.convert(report["payload"], IncidentPayload)
+        partners = [
+            msgspec.convert(r["payload"], IncidentPayload)
+            for r in client.reports(kind="crisis.incident")
+            if r["origin"] != code and r["payload"].get("incident_id") == incident_id
+        ]
+        alerts = [
+            msgspec.convert(r["payload"], AlertPayload)
+            for r in client.reports(kind="crisis.alert", all_versions=True)
+            if r["payload"].get("incident_id") == incident_id
+        ]
+        lessons = [
+            msgspec.convert(r["payload"], LessonPayload)
+            for r in client.reports(kind="crisis.lesson")
+            if r["payload"].get("incident_id") == incident_id
+        ]
+    if out.suffix.lower() == ".png":
+        out.write_bytes(timeline_png(inc, alerts=alerts))
+    else:
+        out.write_text(timeline_html(inc, alerts=alerts, lessons=lessons, partners=partners,
+                                     label=report["label"]), "utf-8")  # fmt: skip
+    console.print(f"{out}: {len(inc.tasks)} tasks, {len(inc.events)} events, {len(alerts)} "
+                  f"public messages, {len(lessons)} lessons", highlight=False)  # fmt: skip
+
+
+@app.command("assess")
+def assess(
+    event_ref: str = typer.Argument(..., help="The report id (or incident id) assessed."),
+    root: Path = DirOption,
+    nation: str = NationOption,
+    level: str = typer.Option(..., "--level", help="low, moderate, elevated, high, critical."),
+    confidence: float = typer.Option(..., "--confidence", help="0 to 1."),
+    actor: str = typer.Option("", "--actor", help="Who is behind it."),
+    intent: str = typer.Option("", "--intent", help="What they intend."),
+    rationale: str = typer.Option("", "--rationale", help="Why."),
+    by: str = typer.Option("", "--by", help="Who assesses."),
+    label: str = typer.Option(DEFAULT_LABEL, "--label", help="Label of the assessment."),
+) -> None:
+    """Record NATION's own threat assessment of an event, as its own report."""
+    from trilink.client import item
+    from trilink.model.payloads.crisis import THREAT_LEVELS, AssessmentPayload
+
+    code = nation_code(nation)
+    if level not in THREAT_LEVELS:
+        raise typer.BadParameter(f"use one of {', '.join(THREAT_LEVELS)}", param_hint="--level")
+    if not 0.0 <= confidence <= 1.0:
+        raise typer.BadParameter("a confidence is from 0 to 1", param_hint="--confidence")
+    payload = AssessmentPayload(event_ref=event_ref, nation=code, threat_level=level,  # type: ignore[arg-type]
+                                actor=actor, intent=intent, confidence=confidence,
+                                rationale=rationale, at=_now_iso(), by=by)  # fmt: skip
+    with client_for(root, code) as client:
+        ids = client.publish([item("crisis.assessment", label, payload)]).ids
+    console.print(ids[0], highlight=False)
+
+
+@app.command("divergence")
+def divergence_cmd(
+    event_ref: str = typer.Argument(..., help="The report id (or incident id) assessed."),
+    root: Path = DirOption,
+    nation: str = NationOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The three nations' assessments of EVENT side by side (those NATION's node holds):
+    where they agree and where they disagree."""
+    import msgspec
+
+    from trilink.crisis.divergence import divergence
+    from trilink.model.payloads.crisis import AssessmentPayload
+
+    code = nation_code(nation)
+    with client_for(root, code) as client:
+        held = [
+            msgspec.convert(r["payload"], AssessmentPayload)
+            for r in client.reports(kind="crisis.assessment", all_versions=True)
+        ]
+    view = divergence(event_ref, held)
+    if as_json:
+        console.print_json(json.dumps(view, ensure_ascii=False))
+        return
+    console.print(f"{event_ref}: assessed by {', '.join(view['nations']) or 'nobody'}"
+                  + (f"; missing {', '.join(view['missing'])}" if view["missing"] else ""),
+                  highlight=False, markup=False)  # fmt: skip
+    for name, f in view["fields"].items():
+        values = ", ".join(f"{n} {v}" for n, v in f["values"].items())
+        console.print(f"  {'agree   ' if f['agree'] else 'DISAGREE'} {name}: {values}",
+                      highlight=False, markup=False)  # fmt: skip
+
+
+@app.command("lesson")
+def lesson(
+    incident_id: str = typer.Argument(..., help="Incident id."),
+    root: Path = DirOption,
+    nation: str = NationOption,
+    text: str = typer.Option(..., "--text", help="The lesson."),
+    by: str = typer.Option("", "--by", help="Who records it."),
+) -> None:
+    """Record a lesson learned from an incident (partners receive it under the incident's
+    label)."""
+    from trilink.client import item
+    from trilink.model.payloads.crisis import LessonPayload
+
+    code = nation_code(nation)
+    with client_for(root, code) as client:
+        report = _incident(client, code, incident_id)
+        payload = LessonPayload(incident_id=incident_id, nation=code, text=text, by=by,
+                                at=_now_iso())  # fmt: skip
+        ids = client.publish(
+            [item("crisis.lesson", report["label"], payload, derived_from=[report["id"]])]
+        ).ids
+    console.print(ids[0], highlight=False)

@@ -31,6 +31,7 @@ from transitions import Machine
 from trilink.crisis.playbook import Playbook
 from trilink.model.payloads.crisis import (
     AckPayload,
+    EventType,
     IncidentEvent,
     IncidentPayload,
     Lifecycle,
@@ -246,7 +247,7 @@ def open_incident(
 ) -> IncidentPayload:
     """A new incident of ``book`` at ``nation``'s node: opened by its trigger, by hand
     (``by``), or joined because a partner opened it (``joined_from``: the partner)."""
-    kind = "joined" if joined_from else "opened"
+    kind: EventType = "joined" if joined_from else "opened"
     detail = (
         f"opened by {joined_from}'s incident"
         if joined_from
@@ -314,7 +315,7 @@ def receive_ack(
                 report=report_id, detail=f"{origin} decided to {ack.action} its incident"
                 f"{': ' + ack.note if ack.note else ''}",
             )])  # fmt: skip
-        kind = "closed" if ack.action == "close" else "cancelled"
+        kind: EventType = "closed" if ack.action == "close" else "cancelled"
         return record(book, inc, [IncidentEvent(
             key=kind, type=kind, at=iso(now), nation=origin, who=ack.by, role=ack.role,
             report=report_id, detail=ack.note + skew,

@@ -73,21 +73,23 @@ class Condition:
         have = payload.get(self.field)
         try:
             if self.op == "in":
-                return have in self.value
+                return bool(have in self.value)
             if self.op == "contains":
-                return self.value in have
+                return bool(have is not None and self.value in have)
             if self.op == "==":
                 return bool(have == self.value)
             if self.op == "!=":
                 return bool(have != self.value)
             if have is None:
                 return False
-            return {
-                ">=": have >= self.value,
-                ">": have > self.value,
-                "<=": have <= self.value,
-                "<": have < self.value,
-            }[self.op]
+            return bool(
+                {
+                    ">=": have >= self.value,
+                    ">": have > self.value,
+                    "<=": have <= self.value,
+                    "<": have < self.value,
+                }[self.op]
+            )
         except TypeError:
             return False
 
@@ -435,9 +437,9 @@ def _build(data: Mapping[str, Any], path: str, lines: Lines) -> tuple[Playbook |
     for i, sid in _raw_ids(raw_steps):
         positions.setdefault(sid, i)
     start = c.text_list(head, "start", ("playbook",)) or ([steps[0].id] if steps else [])
-    for s in start:
-        if s not in index:
-            c.add(("playbook", "start"), f"start step {s!r} does not exist")
+    for sid in start:
+        if sid not in index:
+            c.add(("playbook", "start"), f"start step {sid!r} does not exist")
     _graph_problems(_Remap(c, positions, steps), steps, index, start)
     escalation = c.table(data, "escalation")
     chain = c.text_list(escalation, "chain", ("escalation",)) or list(ESCALATION_LEVELS)
