@@ -7,7 +7,9 @@ as rejected and nothing stops."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +23,7 @@ import pytest
 
 from tests.crisis.crisis_samples import fast_playbook, missile_warning, rosters
 from tests.federation.conftest import cli, wait_until
+from tests.interop.xsd_validator import Validator
 from trilink.client import item
 from trilink.crisis.incident import parse_time
 from trilink.federation import localnet
@@ -164,5 +167,77 @@ def test_three_nations_acknowledge_and_escalate_across_restarts(net: Path, tmp_p
         # the status command shows it
         res = cli("crisis", "status", incident_id, "--dir", str(net), "--nation", "USA")
         assert res.returncode == 0 and "acknowledged" in res.stdout, res.stderr
+        public_products(net, tmp_path, playbook, incident_id, warning_id)
     finally:
         runners.stop_all()
+
+
+def public_products(net: Path, tmp: Path, playbook: Path, incident_id: str, warning: str) -> None:
+    """CAP release by role (refused without it), the Atom feed, assessments side by side,
+    a lesson, and the after-action record, all through the nodes' APIs."""
+    d = ["--dir", str(net)]
+    jpn_roster = str(rosters()["JPN"])
+    refused = cli("crisis", "cap", incident_id, *d, "--nation", "JPN", "--playbook",
+                  str(playbook), "--out", str(tmp / "cap"), "--release", "alert",
+                  "--by", "jpn-lead", "--roster", jpn_roster)  # fmt: skip
+    assert refused.returncode == 2
+    assert "release refused: jpn-lead does not hold the release role 'pio'" in refused.stderr
+    res = cli("crisis", "cap", incident_id, *d, "--nation", "JPN", "--playbook", str(playbook),
+              "--out", str(tmp / "cap"), "--release", "alert", "--by", "jpn-day",
+              "--roster", jpn_roster)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    files = sorted(p.name for p in (tmp / "cap").iterdir())
+    assert files == ["01-alert.xml", "02-update.xml", "03-cancel.xml"]
+    validator = Validator(Path(__file__).resolve().parent / "schemas" / "CAP-v1.2.xsd")
+    for name in files:
+        assert validator.errors((tmp / "cap" / name).read_bytes()) == [], name
+    assert "+09:00</sent>" in (tmp / "cap" / "01-alert.xml").read_text("utf-8")
+
+    def alert_at(nation: str) -> list[dict[str, Any]]:
+        with localnet.client_for(net, nation) as client:
+            return client.reports(kind="crisis.alert")
+
+    wait_until(lambda: bool(alert_at("KOR")), timeout_s=30, what="the public alert at KOR")
+    (held,) = alert_at("KOR")
+    assert (
+        held["label"] == "EXERCISE//UNCLASSIFIED//REL TO USA, JPN, KOR" and held["origin"] == "JPN"
+    )
+    assert held["payload"]["released_by"] == "jpn-day" and "launch_lat" in held["payload"][
+        "redacted"]  # fmt: skip
+    res = cli("crisis", "feed", *d, "--nation", "KOR", "--out", str(tmp / "feed.xml"))
+    assert res.returncode == 0 and "1 alerts" in res.stdout, res.stderr
+    # each nation's own assessment, then the view side by side at one node
+    for nation, level, conf in (("USA", "high", "0.8"), ("JPN", "critical", "0.9"),
+                                ("KOR", "high", "0.7")):  # fmt: skip
+        res = cli("crisis", "assess", warning, *d, "--nation", nation, "--level", level,
+                  "--confidence", conf, "--actor", "DPRK", "--label", LABEL)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+
+    def divergence() -> dict[str, Any]:
+        res = cli("crisis", "divergence", warning, *d, "--nation", "USA", "--json")
+        assert res.returncode == 0, res.stderr
+        return dict(json.loads(res.stdout))
+
+    wait_until(lambda: divergence()["missing"] == [], timeout_s=30, what="three assessments")
+    view = divergence()
+    assert view["disagree"] == ["threat_level"] and "actor" in view["agree"]
+    lesson = "KOR's cell was down: keep two runners' worth of duty officers"
+    res = cli("crisis", "lesson", incident_id, *d, "--nation", "KOR", "--text", lesson,
+              "--by", "kor-lead")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    wait_until(lambda: bool(_lessons(net, "JPN")), timeout_s=30, what="KOR's lesson at JPN")
+    res = cli("crisis", "timeline", incident_id, *d, "--nation", "JPN", "--out",
+              str(tmp / "report.html"))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    page = (tmp / "report.html").read_text("utf-8")
+    assert "Missile launch: take shelter" in page and "keep two runners" in page
+    # JPN's record shows KOR's own record as JPN's node holds it: acknowledged, 2 escalations
+    assert "<svg" in page and re.search(r"KOR</td><td>acknowledged</td><td>[^<]+</td><td>2<", page)
+    res = cli("crisis", "timeline", incident_id, *d, "--nation", "KOR", "--out",
+              str(tmp / "report.png"))  # fmt: skip
+    assert res.returncode == 0 and (tmp / "report.png").read_bytes().startswith(b"\x89PNG")
+
+
+def _lessons(net: Path, nation: str) -> list[dict[str, Any]]:
+    with localnet.client_for(net, nation) as client:
+        return client.reports(kind="crisis.lesson")

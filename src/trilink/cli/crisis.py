@@ -39,6 +39,7 @@ app.add_typer(roster_app, name="roster")
 
 MAX_FILE_BYTES = 1_000_000
 DEFAULT_LABEL = "SECRET//REL TO USA, JPN, KOR"
+PUBLIC_LABEL = "UNCLASSIFIED//REL TO USA, JPN, KOR"
 
 
 def _read(path: Path) -> str:
@@ -388,7 +389,8 @@ def cap(
         if release is not None:
             chosen = {"alert": "Alert", "update": "Update", "cancel": "Cancel"}[release]
             m = next(m for m in messages if m.msg_type == chosen)
-            label = "EXERCISE//UNCLASSIFIED" if incident.exercise else "UNCLASSIFIED"
+            # UNCLASSIFIED, and releasable to both partners (their nodes serve it too)
+            label = ("EXERCISE//" if incident.exercise else "") + PUBLIC_LABEL
             payload = AlertPayload(
                 incident_id=incident_id, nation=code, identifier=m.identifier,
                 msg_type=chosen,  # type: ignore[arg-type]
