@@ -19,6 +19,7 @@ ORDER = [
     "missile_engines",
     "store",
     "cop",
+    "crisis",
 ]
 
 

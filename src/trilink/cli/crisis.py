@@ -213,7 +213,8 @@ def run(
     err_console.print(f"{code} crisis cell: playbooks {', '.join(b.id for b in books)}; "
                       "following the node", highlight=False)  # fmt: skip
     try:
-        stats = runner.run(stop)
+        stats = runner.run(stop, on_ready=lambda n: err_console.print(
+            f"{code}: ready, {n} incidents held", highlight=False))  # fmt: skip
     except KeyboardInterrupt:
         stats = runner.stats
     err_console.print(

@@ -302,11 +302,15 @@ class CrisisRunner:
         self.stats.published += len(items)
 
     def run(self, stop: threading.Event | None = None, *, status_every_s: float = 0.0,
-            on_status: Callable[[CrisisStats], None] | None = None) -> CrisisStats:  # fmt: skip
-        """Load, then follow the node's stream and tick until ``stop`` is set."""
+            on_status: Callable[[CrisisStats], None] | None = None,
+            on_ready: Callable[[int], None] | None = None) -> CrisisStats:  # fmt: skip
+        """Load, then follow the node's stream and tick until ``stop`` is set; ``on_ready``
+        gets the number of incidents held once loaded."""
         stop = stop or threading.Event()
         after = self.load()
         self.tick()
+        if on_ready is not None:
+            on_ready(len(self.incidents))
         thread = threading.Thread(target=self._follow, args=(after,), daemon=True)
         thread.start()
         last_status = time.monotonic()
