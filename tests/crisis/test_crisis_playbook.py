@@ -210,3 +210,16 @@ def test_fuzz_mutated_playbooks_report_lines(edits: list[tuple[int, str]]) -> No
     for p in found:
         assert p.path == "m.toml" and (p.line is None or 1 <= p.line <= total), p
         assert p.message
+
+
+def test_maritime_yaml_example_and_unknown_tables() -> None:
+    path = BM_EEZ.parent / "maritime-incursion.yaml"
+    book = load_playbook_text(path.read_text("utf-8"), str(path))
+    assert book.trigger_kinds == ("maritime.event",)
+    assert book.matches("maritime.event", {"type": "foreign_fishing"})
+    assert not book.matches("maritime.event", {"type": "port_visit"})
+    assert book.step("review").deadline_s == 7200 and not book.messages
+    roster = rosters()["USA"]
+    out = problems(roster.read_text("utf-8"), "r.toml")
+    assert "r.toml:6: unknown table 'person'" in out and "r.toml:1: no [playbook] table " \
+        "(id, version, title)" not in out  # fmt: skip

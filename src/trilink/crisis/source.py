@@ -84,6 +84,7 @@ def toml_lines(text: str) -> Lines:
         if s.startswith("[[") and "]]" in s:
             table = _resolve(arrays, _split_key(s[2 : s.index("]]")]))
             arrays[table] = arrays.get(table, -1) + 1
+            lines.at.setdefault(table, number)
             table = (*table, arrays[table])
             lines.at.setdefault(table, number)
             continue
