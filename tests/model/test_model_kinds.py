@@ -22,6 +22,7 @@ ENGINE_KINDS = [
     "crisis.ack",
     "crisis.alert",
     "crisis.assessment",
+    "crisis.commitment",
     "crisis.incident",
     "crisis.lesson",
     "maritime.event",

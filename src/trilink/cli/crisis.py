@@ -36,6 +36,11 @@ playbook_app = typer.Typer(help="Crisis playbooks (TOML or YAML).", no_args_is_h
 roster_app = typer.Typer(help="Duty rosters per nation.", no_args_is_help=True)
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(roster_app, name="roster")
+commitments_app = typer.Typer(
+    help="The commitments register: agreements, meetings, deliverables owned by roles.",
+    no_args_is_help=True,
+)
+app.add_typer(commitments_app, name="commitments")
 
 MAX_FILE_BYTES = 1_000_000
 DEFAULT_LABEL = "SECRET//REL TO USA, JPN, KOR"
@@ -547,3 +552,136 @@ def lesson(
             [item("crisis.lesson", report["label"], payload, derived_from=[report["id"]])]
         ).ids
     console.print(ids[0], highlight=False)
+
+
+def _register(path: Path) -> Any:
+    from trilink.crisis.commitments import load_register_text
+
+    return load_register_text(_read(path), str(path))
+
+
+def _commitment_payload(register: Any, standing: Any, nation: str) -> Any:
+    from trilink.model.payloads.crisis import CommitmentPayload
+
+    c = standing.commitment
+    return CommitmentPayload(
+        register_id=register.id, commitment_id=c.id, nation=nation, title=c.title,
+        type=c.type, level=c.level, source=c.source, owners=dict(c.owners),
+        due=c.due.isoformat() if c.due else None, every=c.every,
+        first=c.first.isoformat() if c.first else None, done=[d.isoformat() for d in c.done],
+        next_due=standing.next_due.isoformat() if standing.next_due else None,
+        overdue_days=standing.overdue_days, notes=c.notes,
+    )  # fmt: skip
+
+
+@commitments_app.command("due")
+def commitments_due(
+    file: Path = typer.Argument(..., help="Commitments register (TOML or YAML)."),
+    at: str | None = typer.Option(None, "--at", help="As of this date (YYYY-MM-DD); today."),
+    rosters: list[Path] = typer.Option(
+        [], "--roster", help="A nation's roster: name who holds each owner role today."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """What is overdue and what comes next; the people who must act are whoever holds the
+    owner roles on the rosters today (a change of office holder changes only the roster).
+    Exit 1 when anything is overdue."""
+    from datetime import date, time
+
+    from trilink.crisis.commitments import status
+    from trilink.crisis.roster import on_duty
+
+    register = _register(file)
+    try:
+        today = date.fromisoformat(at) if at else datetime.now(UTC).date()
+    except ValueError:
+        raise typer.BadParameter("expected YYYY-MM-DD", param_hint="--at") from None
+    duty = {r.nation: r for r in (_roster(p) for p in rosters)}
+    rows: list[dict[str, Any]] = []
+    for s in status(register, today):
+        holders = {}
+        for nation, role in s.commitment.owners.items():
+            if nation in duty:
+                noon = datetime.combine(today, time(12), duty[nation].zone)  # local noon
+                people = [d.person for d in on_duty(duty[nation], role, noon)]
+                holders[nation] = people or [
+                    p.id for p in duty[nation].people.values() if role in p.roles
+                ]
+        rows.append({
+            "id": s.commitment.id, "title": s.commitment.title, "type": s.commitment.type,
+            "level": s.commitment.level, "next_due": s.next_due.isoformat() if s.next_due
+            else None, "overdue_days": s.overdue_days,
+            "last_done": s.last_done.isoformat() if s.last_done else None,
+            "owners": s.commitment.owners, "holders": holders,
+        })  # fmt: skip
+    if as_json:
+        console.print_json(json.dumps(rows, ensure_ascii=False))
+    else:
+        for r in rows:
+            state = f"OVERDUE {r['overdue_days']} d" if r["overdue_days"] else "on track"
+            owners = ", ".join(
+                f"{n} {role}" + (f" ({'/'.join(r['holders'][n])})" if n in r["holders"] else "")
+                for n, role in r["owners"].items()
+            )
+            console.print(f"{r['id']}: {state}; next due {r['next_due'] or '-'}; last met "
+                          f"{r['last_done'] or 'never'}; owners {owners}", highlight=False,
+                          markup=False)  # fmt: skip
+    if any(r["overdue_days"] for r in rows):
+        raise typer.Exit(1)
+
+
+@commitments_app.command("check")
+def commitments_check(files: list[Path] = typer.Argument(..., help="Registers.")) -> None:
+    """Check commitments registers: each problem as FILE:LINE: problem. Exit 1 if any."""
+    from trilink.crisis.commitments import check_register_text
+
+    bad = 0
+    for path in files:
+        reg, problems = check_register_text(_read(path), str(path))
+        for p in problems:
+            console.print(str(p), highlight=False, markup=False)
+        bad += len(problems)
+        if reg is not None:
+            console.print(f"{path}: ok: {len(reg.commitments)} commitments", highlight=False)
+    if bad:
+        raise typer.Exit(1)
+
+
+@commitments_app.command("publish")
+def commitments_publish(
+    file: Path = typer.Argument(..., help="Commitments register."),
+    root: Path = DirOption,
+    nation: str = NationOption,
+    label: str = typer.Option(
+        "UNCLASSIFIED//REL TO USA, JPN, KOR", "--label", help="Label of the entries."
+    ),
+) -> None:
+    """Publish the register at NATION's node: each commitment one living report, a new
+    version only when it changed (its versions are the history of every change)."""
+    import msgspec
+
+    from trilink.client import item
+    from trilink.crisis.commitments import status
+
+    code = nation_code(nation)
+    register = _register(file)
+    today = datetime.now(UTC).date()
+    with client_for(root, code) as client:
+        held = {
+            (r["payload"].get("register_id"), r["payload"].get("commitment_id")): r
+            for r in client.reports(kind="crisis.commitment", origin=code)
+        }
+        items, changed = [], []
+        for s in status(register, today):
+            payload = _commitment_payload(register, s, code)
+            old = held.get((register.id, s.commitment.id))
+            if old is not None and old["payload"] == msgspec.to_builtins(payload):
+                continue
+            items.append(item("crisis.commitment", label, payload,
+                              report_id=old["id"] if old else None))  # fmt: skip
+            changed.append(s.commitment.id)
+        if items:
+            client.publish(items)
+    console.print(f"{len(changed)} of {len(register.commitments)} commitments published"
+                  + (f": {', '.join(changed)}" if changed else " (none changed)"),
+                  highlight=False)  # fmt: skip

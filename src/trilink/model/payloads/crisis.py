@@ -12,6 +12,8 @@
 ``crisis.assessment``  one nation's threat assessment of an event (level, actor, intent,
                        confidence, rationale).
 ``crisis.lesson``      a lesson learned from an incident (after-action record).
+``crisis.commitment``  one entry of the commitments register (a living report: its versions
+                       are the history of its changes).
 """
 
 from __future__ import annotations
@@ -136,6 +138,27 @@ class LessonPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     at: str
 
 
+class CommitmentPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One commitment of a register, as its owner nation publishes it; each change (a
+    meeting held, a deadline moved, an owner role changed) is a new version."""
+
+    register_id: str
+    commitment_id: str
+    nation: str
+    title: str
+    type: Literal["agreement", "meeting", "deliverable"]
+    level: str = ""
+    source: str = ""
+    owners: dict[str, str] = {}  # nation -> role (never a person)
+    due: str | None = None
+    every: str = ""
+    first: str | None = None
+    done: list[str] = []
+    next_due: str | None = None
+    overdue_days: int = 0
+    notes: str = ""
+
+
 def _incident_props(p: IncidentPayload) -> dict[str, Property]:
     props: dict[str, Property] = {
         "incident_id": p.incident_id,
@@ -161,7 +184,8 @@ KINDS: tuple[
     | KindSpec[AckPayload]
     | KindSpec[AlertPayload]
     | KindSpec[AssessmentPayload]
-    | KindSpec[LessonPayload],
+    | KindSpec[LessonPayload]
+    | KindSpec[CommitmentPayload],
     ...,
 ] = (
     KindSpec(
@@ -236,5 +260,20 @@ KINDS: tuple[
         panel=("incident_id", "nation", "text", "by", "at"),
         observed=lambda p: p.at,
         folder="Lessons learned",
+    ),
+    KindSpec(
+        kind="crisis.commitment",
+        payload=CommitmentPayload,
+        title=lambda p: f"commitment {p.title}" + (" (OVERDUE)" if p.overdue_days else ""),
+        panel=("title", "type", "level", "owners", "next_due", "overdue_days", "done", "source"),
+        properties=lambda p: {
+            "register": p.register_id,
+            "commitment": p.commitment_id,
+            "next_due": p.next_due,
+            "overdue_days": p.overdue_days,
+        },  # fmt: skip
+        track=lambda p: f"commitment:{p.nation}:{p.register_id}:{p.commitment_id}",
+        status=lambda p: "overdue" if p.overdue_days else "on track",
+        folder="Commitments",
     ),
 )
