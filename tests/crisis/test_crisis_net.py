@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.crisis.crisis_samples import fast_playbook, missile_warning, rosters
+from tests.crisis.crisis_samples import EXAMPLES, fast_playbook, missile_warning, rosters
 from tests.federation.conftest import cli, wait_until
 from tests.interop.xsd_validator import Validator
 from trilink.client import item
@@ -168,6 +168,7 @@ def test_three_nations_acknowledge_and_escalate_across_restarts(net: Path, tmp_p
         res = cli("crisis", "status", incident_id, "--dir", str(net), "--nation", "USA")
         assert res.returncode == 0 and "acknowledged" in res.stdout, res.stderr
         public_products(net, tmp_path, playbook, incident_id, warning_id)
+        commitments_history(net, tmp_path)
     finally:
         runners.stop_all()
 
@@ -236,6 +237,31 @@ def public_products(net: Path, tmp: Path, playbook: Path, incident_id: str, warn
     res = cli("crisis", "timeline", incident_id, *d, "--nation", "KOR", "--out",
               str(tmp / "report.png"))  # fmt: skip
     assert res.returncode == 0 and (tmp / "report.png").read_bytes().startswith(b"\x89PNG")
+
+
+def commitments_history(net: Path, tmp: Path) -> None:
+    """The register published at JPN's node: a new version only for what changed, and the
+    partners receive the history."""
+    register = tmp / "commitments.toml"
+    text = (EXAMPLES / "commitments.toml").read_text("utf-8")
+    register.write_text(text, "utf-8")
+    d = ["--dir", str(net), "--nation", "JPN"]
+    res = cli("crisis", "commitments", "publish", str(register), *d)
+    assert res.returncode == 0 and "4 of 4 commitments published" in res.stdout, res.stderr
+    res = cli("crisis", "commitments", "publish", str(register), *d)
+    assert "0 of 4 commitments published (none changed)" in res.stdout, res.stderr
+    register.write_text(text.replace('"2026-09-14"]', '"2026-09-14", "2026-12-05"]'), "utf-8")
+    res = cli("crisis", "commitments", "publish", str(register), *d)
+    assert "1 of 4 commitments published: hotline-test" in res.stdout, res.stderr
+
+    def kor_history() -> list[dict[str, Any]]:
+        with localnet.client_for(net, "KOR") as client:
+            return [r for r in client.reports(kind="crisis.commitment", all_versions=True)
+                    if r["payload"]["commitment_id"] == "hotline-test"]  # fmt: skip
+
+    wait_until(lambda: len(kor_history()) == 2, timeout_s=30, what="the history at KOR")
+    versions = sorted(kor_history(), key=lambda r: r["version"])
+    assert [v["payload"]["next_due"] for v in versions] == ["2026-12-14", "2027-03-05"]
 
 
 def _lessons(net: Path, nation: str) -> list[dict[str, Any]]:
