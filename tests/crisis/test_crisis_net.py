@@ -167,10 +167,36 @@ def test_three_nations_acknowledge_and_escalate_across_restarts(net: Path, tmp_p
         # the status command shows it
         res = cli("crisis", "status", incident_id, "--dir", str(net), "--nation", "USA")
         assert res.returncode == 0 and "acknowledged" in res.stdout, res.stderr
+        by_hand_and_trigger_updates(net, playbook, warning_id, incident_id)
         public_products(net, tmp_path, playbook, incident_id, warning_id)
         commitments_history(net, tmp_path)
     finally:
         runners.stop_all()
+
+
+def by_hand_and_trigger_updates(net: Path, playbook: Path, warning: str, incident_id: str) -> None:
+    """An incident opened by hand at USA's node opens at all three (partners join it); the
+    trigger's next version (the warning cancelled) is recorded in every nation's incident."""
+    res = cli("crisis", "open", "--dir", str(net), "--nation", "USA", "--playbook",
+              str(playbook), "--title", "Launch reported by a fishing boat", "--by", "usa-day",
+              "--label", LABEL)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    by_hand = res.stdout.strip()
+    wait_until(lambda: all(incident(net, n, by_hand) for n in NATIONS), timeout_s=30,
+               what="the hand-opened incident at all three nodes")  # fmt: skip
+    kinds = {n: (incident(net, n, by_hand) or {})["events"][0]["type"] for n in NATIONS}
+    assert kinds == {"USA": "opened", "JPN": "joined", "KOR": "joined"}
+    with localnet.client_for(net, "JPN") as jpn:
+        jpn.publish([item("missile.warning", LABEL, missile_warning("cancel"), report_id=warning)])
+
+    def cancelled_everywhere() -> bool:
+        return all(
+            any(e["type"] == "trigger" and "cancel" in e["detail"]
+                for e in (incident(net, n, incident_id) or {}).get("events", []))
+            for n in NATIONS
+        )  # fmt: skip
+
+    wait_until(cancelled_everywhere, timeout_s=30, what="the cancelled warning in every record")
 
 
 def public_products(net: Path, tmp: Path, playbook: Path, incident_id: str, warning: str) -> None:
