@@ -3,7 +3,10 @@ at its own node: a missile warning published at Japan's node opens the incident 
 three nodes; each nation acknowledges in its own node and every nation sees who has and has
 not; Korea's runner is killed (-9) before its deadline and restarted after it: the missed
 deadline escalates once per level, none twice, none lost; bad acknowledgements are recorded
-as rejected and nothing stops."""
+as rejected and nothing stops. Then: an incident opened by hand spreads to the partners and,
+with Korea's node killed (-9) and restarted under its runner, escalates once per level at
+every node; the trigger's cancel reaches every record; CAP release by role; the Atom feed;
+assessments side by side; a lesson; the after-action record; the commitments register."""
 
 from __future__ import annotations
 
@@ -167,14 +170,15 @@ def test_three_nations_acknowledge_and_escalate_across_restarts(net: Path, tmp_p
         # the status command shows it
         res = cli("crisis", "status", incident_id, "--dir", str(net), "--nation", "USA")
         assert res.returncode == 0 and "acknowledged" in res.stdout, res.stderr
-        by_hand_and_trigger_updates(net, playbook, warning_id, incident_id)
+        by_hand = by_hand_and_trigger_updates(net, playbook, warning_id, incident_id)
         public_products(net, tmp_path, playbook, incident_id, warning_id)
         commitments_history(net, tmp_path)
+        escalated_once_everywhere(net, by_hand)
     finally:
         runners.stop_all()
 
 
-def by_hand_and_trigger_updates(net: Path, playbook: Path, warning: str, incident_id: str) -> None:
+def by_hand_and_trigger_updates(net: Path, playbook: Path, warning: str, incident_id: str) -> str:
     """An incident opened by hand at USA's node opens at all three (partners join it); the
     trigger's next version (the warning cancelled) is recorded in every nation's incident."""
     res = cli("crisis", "open", "--dir", str(net), "--nation", "USA", "--playbook",
@@ -186,6 +190,11 @@ def by_hand_and_trigger_updates(net: Path, playbook: Path, warning: str, inciden
                what="the hand-opened incident at all three nodes")  # fmt: skip
     kinds = {n: (incident(net, n, by_hand) or {})["events"][0]["type"] for n in NATIONS}
     assert kinds == {"USA": "opened", "JPN": "joined", "KOR": "joined"}
+    # nobody acknowledges it; KOR's node is killed (-9) and restarted under its runner
+    localnet.stop_node(net, "KOR", kill=True)
+    time.sleep(2)
+    localnet.start_node(net, "KOR")
+    localnet.wait_healthy(net, ["KOR"], timeout_s=60)
     with localnet.client_for(net, "JPN") as jpn:
         jpn.publish([item("missile.warning", LABEL, missile_warning("cancel"), report_id=warning)])
 
@@ -197,6 +206,24 @@ def by_hand_and_trigger_updates(net: Path, playbook: Path, warning: str, inciden
         )  # fmt: skip
 
     wait_until(cancelled_everywhere, timeout_s=30, what="the cancelled warning in every record")
+    return by_hand
+
+
+def escalated_once_everywhere(net: Path, incident_id: str) -> None:
+    """Every nation escalated its own missed acknowledgement of ``incident_id`` once per
+    level, and holds one record of it (also KOR, whose node was killed meanwhile)."""
+
+    def two_each() -> bool:
+        return all(len(escalations(incident(net, n, incident_id))) == 2 for n in NATIONS)
+
+    wait_until(two_each, timeout_s=60, what="both escalation levels at every node")
+    for nation in NATIONS:
+        with localnet.client_for(net, nation) as client:
+            mine = [r for r in client.reports(kind="crisis.incident", origin=nation)
+                    if r["payload"]["incident_id"] == incident_id]  # fmt: skip
+        assert len(mine) == 1, nation
+        assert escalations(mine[0]["payload"]) == [
+            f"escalated/ack/{nation}/1", f"escalated/ack/{nation}/2"]  # fmt: skip
 
 
 def public_products(net: Path, tmp: Path, playbook: Path, incident_id: str, warning: str) -> None:

@@ -8,9 +8,12 @@ reports its node received through federation; each is applied to the incident it
 Every tick it asks the engine which of its own nation's deadlines have passed and publishes
 the escalations as a new version of its incident report.
 
-Survives restarts: on start it reads its own incidents and every acknowledgement back from
-its node, so a pending deadline fires once after a kill -9 (an escalation published before
-the kill is in the incident's events; one decided but not published is decided again).
+Survives restarts of its node: what the node did not answer for is kept and published again
+(once the runner has asked the node which new incidents it did store), and the event stream
+resumes where it broke. Survives its own: on start it reads its own incidents and every
+acknowledgement back from its node, so a pending deadline fires once after a kill -9 (an
+escalation published before the kill is in the incident's events; one decided but not
+published is decided again).
 
 It acts for one nation only, holds no key and opens no store: only its node's API token.
 """
@@ -57,6 +60,7 @@ class CrisisStats:
     refused: int = 0
     waiting_acks: int = 0  # acknowledgements for incidents this node has not opened (yet)
     bad_reports: int = 0
+    unreachable: int = 0  # publishes or loads the node did not answer (retried)
     last_problem: str = ""
     open_latency_s: list[float] = field(default_factory=list)
 
@@ -92,6 +96,7 @@ class CrisisRunner:
         self.labels: dict[str, str] = {}  # report id -> label (trigger and partner incidents)
         self.stats = CrisisStats()
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._unanswered = False
         self.kinds = {INCIDENT, ACK} | {k for b in playbooks for k in b.trigger_kinds}
 
     def now(self) -> datetime:
@@ -281,6 +286,17 @@ class CrisisRunner:
         dirty = [h for h in self.incidents.values() if h.dirty]
         if not dirty:
             return
+        if self._unanswered and any(h.report_id is None for h in dirty):
+            # the last publish went unanswered: the node may have stored it; never open a
+            # second record of one incident
+            try:
+                for r in self.client.reports(kind=INCIDENT, origin=self.nation):
+                    held = self.incidents.get(r["payload"].get("incident_id"))
+                    if held is not None and held.report_id is None:
+                        held.report_id = r["id"]
+            except ApiError as err:
+                self.stats.last_problem = str(err)
+                return
         items = [
             item(INCIDENT, h.label, h.payload, derived_from=h.derived_from,
                  report_id=h.report_id)
@@ -289,13 +305,17 @@ class CrisisRunner:
         try:
             result = self.client.publish(items)
         except ApiError as err:
-            if err.status == 0:
-                raise
+            if err.status == 0:  # the node is away (restarting): keep it all, try next tick
+                self.stats.unreachable += 1
+                self.stats.last_problem = str(err)
+                self._unanswered = True
+                return
             self.stats.refused += len(items)
             self.stats.last_problem = str(err)
             for h in dirty:
                 h.dirty = False  # the node said why (and audited it); do not loop on it
             return
+        self._unanswered = False
         for h, stored in zip(dirty, result.reports, strict=True):
             h.report_id = stored["id"]
             h.dirty = False
@@ -307,7 +327,16 @@ class CrisisRunner:
         """Load, then follow the node's stream and tick until ``stop`` is set; ``on_ready``
         gets the number of incidents held once loaded."""
         stop = stop or threading.Event()
-        after = self.load()
+        while True:
+            try:
+                after = self.load()
+                break
+            except ApiError as err:
+                if err.status != 0 or stop.is_set():
+                    raise
+                self.stats.unreachable += 1
+                self.stats.last_problem = str(err)
+                stop.wait(1.0)  # the node is not up yet
         self.tick()
         if on_ready is not None:
             on_ready(len(self.incidents))
@@ -329,6 +358,12 @@ class CrisisRunner:
         return self.stats
 
     def _follow(self, after: int) -> None:
-        for report in self.client.stream(after=after):
-            if report.get("kind") in self.kinds:
-                self._queue.put(report)
+        while True:
+            try:
+                for report in self.client.stream(after=after):
+                    after = max(after, int(report.get("seq", after)))
+                    if report.get("kind") in self.kinds:
+                        self._queue.put(report)
+            except ApiError as err:  # e.g. the node answering 503 while it starts again
+                self.stats.last_problem = str(err)
+                time.sleep(1.0)
