@@ -45,6 +45,7 @@ def test_acknowledgements_and_derived_tasks() -> None:
         inc = receive_ack(BOOK, inc, ack(n, at=t), origin=n, report_id=f"a-{n}", now=t)
     assert inc.status == "acknowledged"
     assert inc.acks["KOR"] == "2026-12-06T10:41:30.000Z"
+    assert inc.ack_summary == "USA 10:40:30Z, JPN 10:41:00Z, KOR 10:41:30Z"
     tasks = {(t.step, t.nation): t for t in inc.tasks}
     # the next steps start when the last nation acknowledged, each with its own deadline
     assert tasks[("public-alert", "JPN")].state == "active"

@@ -224,8 +224,14 @@ def _replace(inc: IncidentPayload, **changes: Any) -> IncidentPayload:
 
 def refresh(book: Playbook, inc: IncidentPayload) -> IncidentPayload:
     view = derive(book, inc)
+    summary = ", ".join(f"{n} {t[11:19] + 'Z' if t else 'PENDING'}" for n, t in view.acks.items())
     return _replace(
-        inc, tasks=view.tasks, acks=view.acks, status=view.status, next_deadline=view.next_deadline
+        inc,
+        tasks=view.tasks,
+        acks=view.acks,
+        ack_summary=summary,
+        status=view.status,
+        next_deadline=view.next_deadline,
     )
 
 

@@ -47,6 +47,7 @@ from trilink.model.payloads.crisis import AckPayload, IncidentPayload
 
 INCIDENT = "crisis.incident"
 ACK = "crisis.ack"
+MAX_WAITING_ACKS = 10_000  # acknowledgements kept for incidents not (yet) open here
 
 
 @dataclass
@@ -236,6 +237,13 @@ class CrisisRunner:
         ack = msgspec.convert(report["payload"], AckPayload)
         held = self.incidents.get(ack.incident_id)
         if held is None:
+            if self.stats.waiting_acks >= MAX_WAITING_ACKS:
+                self.stats.bad_reports += 1
+                self.stats.last_problem = (
+                    f"acknowledgement {report['id']} for unknown incident {ack.incident_id!r} "
+                    f"dropped: {MAX_WAITING_ACKS} already wait for incidents not open here"
+                )
+                return
             self.waiting.setdefault(ack.incident_id, []).append(
                 (ack, report["origin"], report["id"])
             )

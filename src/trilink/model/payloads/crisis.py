@@ -87,6 +87,7 @@ class IncidentPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     events: list[IncidentEvent] = []
     tasks: list[TaskState] = []
     acks: dict[str, str | None] = {}  # nation -> when its acknowledgement arrived, or None
+    ack_summary: str = ""  # "USA 10:40:30Z, JPN 10:41:02Z, KOR PENDING" (for the COP panel)
     next_deadline: str | None = None
 
 
@@ -193,7 +194,7 @@ KINDS: tuple[
         payload=IncidentPayload,
         title=lambda p: f"incident {p.title} ({p.nation})",
         shapes=_incident_shapes,
-        panel=("status", "title", "playbook_id", "opened_at", "acks", "next_deadline"),
+        panel=("status", "title", "ack_summary", "next_deadline", "opened_at", "playbook_id"),
         properties=_incident_props,
         observed=lambda p: p.opened_at,
         track=lambda p: f"incident:{p.nation}:{p.incident_id}",
