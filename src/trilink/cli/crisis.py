@@ -209,6 +209,12 @@ def run(
     if duty is not None and duty.nation != code:
         raise InputError(f"this is {duty.nation}'s roster; the runner acts for {code}",
                          path=str(roster))  # fmt: skip
+    if duty is not None:
+        from trilink.crisis.playbook import check_against_roster
+
+        for book in books:
+            for problem in check_against_roster(book, {code: duty.holders()}):
+                err_console.print(f"warning: {problem}", highlight=False, markup=False)
     client = client_for(root, code)
     runner = CrisisRunner(client, code, books, roster=duty, tick_s=tick)
     stop = threading.Event()
