@@ -76,6 +76,16 @@ def test_refused_inputs_are_recorded_not_lost() -> None:
     assert inc.acks == {"USA": None, "JPN": None, "KOR": None}
 
 
+def test_a_flood_of_bad_input_does_not_outgrow_the_report() -> None:
+    inc = opened()
+    for i in range(300):
+        inc = receive_ack(BOOK, inc, ack("USA"), origin="KOR", report_id=f"f{i}", now=T0)
+    assert sum(1 for e in inc.events if e.type == "rejected") == 100
+    assert len(msgspec.json.encode(inc)) < 256 * 1024
+    good = receive_ack(BOOK, inc, ack("KOR"), origin="KOR", report_id="ok", now=T0)
+    assert good.acks["KOR"] is not None
+
+
 def test_clock_skew_is_flagged_and_our_clock_decides() -> None:
     inc = opened()
     stated = T0 + timedelta(minutes=7)  # the partner's clock runs 7 minutes fast

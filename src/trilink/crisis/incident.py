@@ -41,6 +41,8 @@ from trilink.model.payloads.crisis import (
 # Clock difference between nodes tolerated before an acknowledgement's stated time is flagged
 MAX_SKEW_S = 300.0
 FINAL: tuple[str, ...] = ("resolved", "cancelled")
+# Refused inputs recorded per incident (beyond this they are counted by the runner only)
+MAX_REJECTED_EVENTS = 100
 
 # who is called at each escalation level of (step role, at instant): [on duty, level 1, ...]
 Chain = Callable[[str, datetime], list[str]]
@@ -294,6 +296,8 @@ def receive_ack(
     it. Refused inputs are recorded as ``rejected`` events naming why; nothing is lost."""
 
     def reject(why: str) -> IncidentPayload:
+        if sum(1 for e in inc.events if e.type == "rejected") >= MAX_REJECTED_EVENTS:
+            return inc  # a flood of bad input must not outgrow the report; the runner counts
         return record(book, inc, [IncidentEvent(
             key=f"rejected/{report_id}", type="rejected", at=iso(now), nation=origin,
             step=ack.step, who=ack.by, report=report_id, detail=why,

@@ -93,7 +93,7 @@ class CrisisRunner:
         self.clock = clock
         self.tick_s = tick_s
         self.incidents: dict[str, _Held] = {}
-        self.waiting: dict[str, list[tuple[AckPayload, str, str]]] = {}
+        self.waiting: dict[str, list[tuple[AckPayload, str, str, datetime]]] = {}
         self.labels: dict[str, str] = {}  # report id -> label (trigger and partner incidents)
         self.stats = CrisisStats()
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -134,7 +134,7 @@ class CrisisRunner:
             if kind == INCIDENT:
                 self._incident(report, replay)
             elif kind == ACK:
-                self._ack(report)
+                self._ack(report, replay)
             else:
                 self._trigger(report, replay)
         except (msgspec.ValidationError, KeyError, TypeError, ValueError) as err:
@@ -233,8 +233,17 @@ class CrisisRunner:
         self.stats.joined += 1
         self._apply_waiting(inc.incident_id)
 
-    def _ack(self, report: dict[str, Any]) -> None:
+    def _ack(self, report: dict[str, Any], replay: bool = False) -> None:
         ack = msgspec.convert(report["payload"], AckPayload)
+        received = self.now()
+        if replay:
+            # it arrived while this runner was down: count it from when it was created (the
+            # partner's clock, never later than now) rather than from this restart
+            try:
+                created = datetime.fromisoformat(str(report["created"]).replace("Z", "+00:00"))
+                received = min(received, created) if created.tzinfo else received
+            except (KeyError, ValueError):
+                pass
         held = self.incidents.get(ack.incident_id)
         if held is None:
             if self.stats.waiting_acks >= MAX_WAITING_ACKS:
@@ -245,30 +254,38 @@ class CrisisRunner:
                 )
                 return
             self.waiting.setdefault(ack.incident_id, []).append(
-                (ack, report["origin"], report["id"])
+                (ack, report["origin"], report["id"], received)
             )
             self.stats.waiting_acks = sum(len(v) for v in self.waiting.values())
             return
-        self._apply_ack(held, ack, report["origin"], report["id"])
+        self._apply_ack(held, ack, report["origin"], report["id"], received)
 
-    def _apply_ack(self, held: _Held, ack: AckPayload, origin: str, report_id: str) -> None:
+    def _apply_ack(
+        self, held: _Held, ack: AckPayload, origin: str, report_id: str, received: datetime
+    ) -> None:
         book = self.books.get(held.payload.playbook_id)
         if book is None:
             return
         before = len(held.payload.events)
         after = receive_ack(book, held.payload, ack, origin=origin, report_id=report_id,
-                            now=self.now())  # fmt: skip
+                            now=received)  # fmt: skip
         if len(after.events) > before:
             if after.events[-1].type == "rejected":
                 self.stats.rejected += 1
             else:
                 self.stats.acks += 1
+        elif (
+            after is held.payload
+            and ack.step
+            and not any(e.report == report_id for e in after.events)
+        ):
+            self.stats.rejected += 1  # refused and not recorded: the incident's limit
         self._update(held, after)
 
     def _apply_waiting(self, incident_id: str) -> None:
         held = self.incidents[incident_id]
-        for ack, origin, report_id in self.waiting.pop(incident_id, []):
-            self._apply_ack(held, ack, origin, report_id)
+        for ack, origin, report_id, received in self.waiting.pop(incident_id, []):
+            self._apply_ack(held, ack, origin, report_id, received)
         self.stats.waiting_acks = sum(len(v) for v in self.waiting.values())
 
     def _update(self, held: _Held, payload: IncidentPayload) -> None:
