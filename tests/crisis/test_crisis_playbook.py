@@ -223,3 +223,15 @@ def test_maritime_yaml_example_and_unknown_tables() -> None:
     out = problems(roster.read_text("utf-8"), "r.toml")
     assert "r.toml:6: unknown table 'person'" in out and "r.toml:1: no [playbook] table " \
         "(id, version, title)" not in out  # fmt: skip
+
+
+def test_alias_bombs_and_deep_nesting_are_refused_quickly() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(9):
+        prev, name = chr(97 + i), chr(98 + i)
+        lines.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
+    out = problems("\n".join(lines), "bomb.yaml")  # 9**10 leaves if expanded
+    assert "bomb.yaml: no [playbook] table (id, version, title)" in out
+    assert problems("a = " + "[" * 5000 + "]" * 5000) == ["p.toml: nested too deeply"]
+    deep = problems("a: " + "[" * 3000 + "]" * 3000, "d.yaml")
+    assert len(deep) == 1 and deep[0].startswith("d.yaml")

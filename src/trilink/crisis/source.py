@@ -114,16 +114,19 @@ def _resolve(arrays: dict[PathKey, int], parts: list[str]) -> PathKey:
     return path
 
 
-def _yaml_lines(node: Any, path: PathKey, lines: Lines) -> None:
+def _yaml_lines(node: Any, path: PathKey, lines: Lines, seen: set[int]) -> None:
     lines.at.setdefault(path, node.start_mark.line + 1)
+    if id(node) in seen:  # an alias: its lines are those of the anchor, walked once
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             name = key.value if isinstance(key, yaml.ScalarNode) else str(key.start_mark.line)
             lines.at.setdefault((*path, name), key.start_mark.line + 1)
-            _yaml_lines(value, (*path, name), lines)
+            _yaml_lines(value, (*path, name), lines, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, value in enumerate(node.value):
-            _yaml_lines(value, (*path, index), lines)
+            _yaml_lines(value, (*path, index), lines, seen)
 
 
 def read_document(text: str, path: str) -> tuple[dict[str, Any], Lines]:
@@ -138,6 +141,8 @@ def read_document(text: str, path: str) -> tuple[dict[str, Any], Lines]:
         return _read_yaml(text, path)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise InputError("nested too deeply", path=path) from None
     except tomllib.TOMLDecodeError as err:
         m = _TOML_LINE.search(str(err))
         raise InputError(
@@ -164,5 +169,8 @@ def _read_yaml(text: str, path: str) -> tuple[dict[str, Any], Lines]:
         raise InputError("the document must be a mapping of keys to values", path=path, line=1)
     lines = Lines()
     if node is not None:
-        _yaml_lines(node, (), lines)
+        try:
+            _yaml_lines(node, (), lines, set())
+        except RecursionError:
+            raise InputError("nested too deeply", path=path) from None
     return dict(data), lines
