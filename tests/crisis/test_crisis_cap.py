@@ -74,6 +74,7 @@ def test_contents(validator: Validator) -> None:
     # nothing the playbook does not release: launch site, tracks, probabilities, reason
     for m in (alert, update, cancel):
         assert "125.6" not in m.xml and "T7" not in m.xml and "0.9" not in m.xml
+        assert "0193-abc" not in m.xml  # the incident's internal id (a report id) stays out
         assert m.redacted == ("confidence", "launch_lat", "launch_lon", "nations",
                               "p_impact_in_japan_eez", "p_overflies_japan", "reason",
                               "status", "time", "time_to_impact_s", "track_ids",

@@ -164,13 +164,14 @@ def build_message(
         f"<status>{'Exercise' if is_exercise else 'Actual'}</status>",
         f"<msgType>{msg_type}</msgType>",
         "<scope>Public</scope>",
-        "<note>UNCLASSIFIED. Released by an authorised role from trilink incident "
-        f"{escape(incident.incident_id)}; withheld fields: {escape(', '.join(redacted)) or 'none'}"
-        "</note>",
+        "<note>UNCLASSIFIED. Released by an authorised role; fields of the classified "
+        f"input withheld: {escape(', '.join(redacted)) or 'none'}</note>",
     ]
     if references:
         x.append(f"<references>{escape(' '.join(references))}</references>")
-    x.append(f"<incidents>{escape(_CAP_ID.sub('-', incident.incident_id))}</incidents>")
+    # the incident by a digest of its id: internal report ids stay out of public messages
+    x.append(f"<incidents>{escape(_identifier(nation, incident.incident_id, 'incident'))}"
+             "</incidents>")  # fmt: skip
     expires = cap_time(sent + timedelta(seconds=expires_after_s), zone)
     for lang in ("en", "ja", "ko"):
         values = {
