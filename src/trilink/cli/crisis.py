@@ -328,12 +328,12 @@ def status(
         acks = ", ".join(f"{n} {'at ' + t if t else 'PENDING'}" for n, t in p["acks"].items())
         console.print(f"{p['incident_id']} [{p['status']}] {p['title']}", highlight=False,
                       markup=False)  # fmt: skip
-        console.print(f"  acknowledged: {acks or '-'}; next deadline {p['next_deadline']}",
+        console.print(f"  acknowledged: {acks or '-'}; next deadline {p['next_deadline'] or '-'}",
                       highlight=False, markup=False)  # fmt: skip
         for t in p["tasks"]:
             extra = f" escalated to level {t['level']} ({t['called']})" if t["level"] else ""
             console.print(f"  {t['nation']} {t['step']} ({t['role']}): {t['state']}, deadline "
-                          f"{t['deadline']}, done {t['done_at'] or '-'}{extra}",
+                          f"{t['deadline'] or '-'}, done {t['done_at'] or '-'}{extra}",
                           highlight=False, markup=False)  # fmt: skip
 
 
