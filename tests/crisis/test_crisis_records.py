@@ -55,6 +55,8 @@ def test_timeline_html_is_a_page_a_person_can_open() -> None:
     assert {"html", "svg", "table", "circle", "rect", "line"} <= set(parser.tags)
     assert "<script" not in page and "&lt;KN-23&gt;" in page and "<KN-23>" not in page
     assert "KOR</td><td>not acknowledged" in page and "usa-day" in page
+    assert "<td>19:45:00 KST</td>" in page  # KOR's deadline in Seoul time
+    assert "<td>19:40:20 JST</td>" in page  # JPN acknowledged at 10:40:20Z: Tokyo time
     assert "escalated level 1 to b" in page and "Missile launch: take shelter" in page
     png = timeline_png(inc, alerts=[released])
     assert png.startswith(b"\x89PNG") and len(png) > 5000

@@ -12,7 +12,9 @@ import html
 import io
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from trilink.crisis.cap import ZONES
 from trilink.crisis.incident import parse_time
 from trilink.model.payloads.crisis import AlertPayload, IncidentPayload, LessonPayload
 
@@ -26,6 +28,14 @@ def _t(text: str | None) -> datetime | None:
         return parse_time(text)
     except ValueError:
         return None
+
+
+def _local(text: str | None, nation: str) -> str:
+    """An instant in the nation's own time zone (JST, KST, UTC), for the cell's own log."""
+    t = _t(text)
+    if t is None:
+        return "-"
+    return t.astimezone(ZoneInfo(ZONES.get(nation, "UTC"))).strftime("%H:%M:%S %Z")
 
 
 def _span(inc: IncidentPayload, alerts: Sequence[AlertPayload]) -> tuple[datetime, datetime]:
@@ -121,7 +131,8 @@ def timeline_html(
     tasks = "".join(
         f"<tr><td>{e(t.nation)}</td><td>{e(t.step)}</td><td>{e(t.role)}</td>"
         f"<td>{e(t.active_since or '-')}</td><td>{e(t.deadline or '-')}</td>"
-        f"<td>{e(t.done_at or '-')}</td><td>{e(t.done_by)}</td>"
+        f"<td>{e(t.done_at or '-')}</td><td>{e(_local(t.deadline, t.nation))}</td>"
+        f"<td>{e(_local(t.done_at, t.nation))}</td><td>{e(t.done_by)}</td>"
         f"<td>{'LATE' if t.late else ('' if t.done_at else t.state)}</td>"
         f"<td>{f'level {t.level}: {e(t.called)}' if t.level else ''}</td></tr>"
         for t in inc.tasks
@@ -165,8 +176,9 @@ Trigger: {e(inc.trigger_kind or "opened by hand")} {e(inc.trigger_report or "")}
 {e(inc.trigger_summary)}</p>
 <h2>Steps against their deadlines</h2>
 {_svg(inc, alerts)}
-<table><tr><th>nation</th><th>step</th><th>role</th><th>due from</th><th>deadline</th>
-<th>done</th><th>by</th><th></th><th>escalation</th></tr>{tasks}</table>
+<table><tr><th>nation</th><th>step</th><th>role</th><th>due from (UTC)</th>
+<th>deadline (UTC)</th><th>done (UTC)</th><th>deadline (local)</th><th>done (local)</th>
+<th>by</th><th></th><th>escalation</th></tr>{tasks}</table>
 <h2>Acknowledgements</h2>
 <table><tr><th>nation</th><th>received (this node's clock)</th></tr>{acks}</table>
 <h2>Sent to the public</h2>
