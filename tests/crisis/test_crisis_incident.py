@@ -167,3 +167,19 @@ def test_any_order_of_ticks_and_acks_escalates_at_most_once(
     if kor_ack.done_at is None and now >= T0 + timedelta(minutes=7):
         assert levels == [1, 2]
     validate_payload("crisis.incident", msgspec.to_builtins(inc))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(max_size=20), st.text(max_size=8), st.text(max_size=30),
+    st.sampled_from(["ack", "done", "close", "cancel"]), st.sampled_from(["USA", "JPN", "KOR"]),
+)  # fmt: skip
+def test_fuzz_acknowledgements_never_break_the_incident(
+    step: str, nation: str, at: str, action: str, origin: str
+) -> None:
+    inc = opened()
+    bad = AckPayload(incident_id="bm-eez:R1", nation=nation, step=step, by="x", at=at,
+                     action=action)  # type: ignore[arg-type]  # fmt: skip
+    after = receive_ack(BOOK, inc, bad, origin=origin, report_id="r", now=T0)
+    assert len(after.events) <= len(inc.events) + 1
+    validate_payload("crisis.incident", msgspec.to_builtins(after))

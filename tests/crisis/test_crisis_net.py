@@ -174,8 +174,15 @@ def test_three_nations_acknowledge_and_escalate_across_restarts(net: Path, tmp_p
         public_products(net, tmp_path, playbook, incident_id, warning_id)
         commitments_history(net, tmp_path)
         escalated_once_everywhere(net, by_hand)
+        res = cli("crisis", "ack", "bm-fast:nope", "--dir", str(net), "--nation", "USA",
+                  "--by", "usa-day")  # fmt: skip
+        assert res.returncode == 2 and "USA's node holds no incident 'bm-fast:nope'" in res.stderr
     finally:
         runners.stop_all()
+    # the acknowledgement for an incident nobody opened was kept aside, not lost, not fatal
+    for nation in NATIONS:
+        last = (tmp_path / f"{nation}.log").read_text("utf-8").strip().splitlines()[-1]
+        assert last.endswith("1 acknowledgements for incidents not open here"), last
 
 
 def by_hand_and_trigger_updates(net: Path, playbook: Path, warning: str, incident_id: str) -> str:

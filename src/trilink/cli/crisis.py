@@ -231,7 +231,8 @@ def run(
     err_console.print(
         f"{code}: {stats.opened} opened, {stats.joined} joined, {stats.acks} acknowledgements, "
         f"{stats.rejected} rejected, {stats.escalations} escalations, {stats.published} "
-        f"versions published, {stats.refused} refused, {stats.bad_reports} bad reports"
+        f"versions published, {stats.refused} refused, {stats.bad_reports} bad reports, "
+        f"{stats.waiting_acks} acknowledgements for incidents not open here"
         + (f"; last problem: {stats.last_problem}" if stats.last_problem else ""),
         highlight=False,
     )
