@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.crisis.crisis_samples import EXAMPLES, fast_playbook, missile_warning, rosters
@@ -265,8 +267,13 @@ def public_products(net: Path, tmp: Path, playbook: Path, incident_id: str, warn
     )
     assert held["payload"]["released_by"] == "jpn-day" and "launch_lat" in held["payload"][
         "redacted"]  # fmt: skip
+    # a SECRET report of kind crisis.alert at KOR's node never reaches the public
+    with localnet.client_for(net, "KOR") as kor:
+        kor.publish([item("crisis.alert", LABEL, held["payload"] | {
+            "identifier": "not-for-the-public", "nation": "KOR"})])  # fmt: skip
     res = cli("crisis", "feed", *d, "--nation", "KOR", "--out", str(tmp / "feed.xml"))
     assert res.returncode == 0 and "1 alerts" in res.stdout, res.stderr
+    served_feed(net, held["payload"]["identifier"], validator)
     # each nation's own assessment, then the view side by side at one node
     for nation, level, conf in (("USA", "high", "0.8"), ("JPN", "critical", "0.9"),
                                 ("KOR", "high", "0.7")):  # fmt: skip
@@ -297,6 +304,36 @@ def public_products(net: Path, tmp: Path, playbook: Path, incident_id: str, warn
     res = cli("crisis", "timeline", incident_id, *d, "--nation", "KOR", "--out",
               str(tmp / "report.png"))  # fmt: skip
     assert res.returncode == 0 and (tmp / "report.png").read_bytes().startswith(b"\x89PNG")
+
+
+def served_feed(net: Path, identifier: str, validator: Validator) -> None:
+    """KOR's public CAP feed served over HTTP: the released message, nothing classified."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trilink", "crisis", "feed", "--dir", str(net), "--nation", "KOR",
+         "--serve", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{base}/cap.atom", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout_s=30, what="the public feed")
+        atom = httpx.get(f"{base}/cap.atom").text
+        assert f"urn:cap:{identifier}" in atom and "not-for-the-public" not in atom
+        message = httpx.get(f"{base}/cap/{identifier}.xml")
+        assert message.headers["content-type"].startswith("application/cap+xml")
+        assert validator.errors(message.content) == []
+        assert httpx.get(f"{base}/cap/not-for-the-public.xml").status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def commitments_history(net: Path, tmp: Path) -> None:

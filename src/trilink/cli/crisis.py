@@ -420,16 +420,37 @@ def cap(
 def feed(
     root: Path = DirOption,
     nation: str = NationOption,
-    out: Path = typer.Option(..., "--out", help="Atom file to write."),
+    out: Path | None = typer.Option(None, "--out", help="Atom file to write."),
+    serve: str | None = typer.Option(
+        None, "--serve", help="Serve the feed to the public at HOST:PORT (until stopped)."
+    ),
 ) -> None:
-    """Write the Atom feed of the public alerts NATION's node holds (for public consumers)."""
+    """The Atom feed of the public alerts NATION's node holds (UNCLASSIFIED crisis.alert
+    reports only): written to --out, or served at --serve HOST:PORT as /cap.atom and
+    /cap/IDENTIFIER.xml for public consumers."""
     from trilink.crisis.cap import atom_feed
+    from trilink.runners.capfeed import CapFeed, public_alerts
 
     code = nation_code(nation)
-    with client_for(root, code) as client:
-        alerts = [r["payload"] for r in client.reports(kind="crisis.alert", all_versions=True)]
-    out.write_text(atom_feed(code, alerts, updated=_now_iso()), "utf-8")
-    console.print(f"{out}: {len(alerts)} alerts", highlight=False)
+    if out is None and serve is None:
+        raise typer.BadParameter("give --out FILE or --serve HOST:PORT", param_hint="--out")
+    client = client_for(root, code)
+    if out is not None:
+        alerts = public_alerts(client)
+        out.write_text(atom_feed(code, alerts, updated=_now_iso()), "utf-8")
+        console.print(f"{out}: {len(alerts)} alerts", highlight=False)
+    if serve is not None:
+        host, _, port = serve.rpartition(":")
+        if not host or not port.isdigit():
+            raise typer.BadParameter("expected HOST:PORT, e.g. 0.0.0.0:8600", param_hint="--serve")
+        server = CapFeed(client, code).server(host, int(port))
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        err_console.print(f"{code} public CAP feed at http://{serve}/cap.atom", highlight=False)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        server.server_close()
 
 
 @app.command("timeline")
