@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ORDER = [
     "replication",
     "sanctions",
+    "cyber",
     "maritime",
     "sim",
     "geo",

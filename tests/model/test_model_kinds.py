@@ -25,6 +25,7 @@ ENGINE_KINDS = [
     "crisis.commitment",
     "crisis.incident",
     "crisis.lesson",
+    "cyber.stix",
     "maritime.event",
     "maritime.track",
     "missile.track",

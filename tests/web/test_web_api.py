@@ -142,6 +142,12 @@ def test_report_panel_data(net: dict[str, NodeService], cop: dict[str, TestClien
     sources = {s["id"]: s for s in detail["derived_from"]}
     assert sources[ids["launch"]]["held"] and sources[ids["launch"]]["origin"] == "KOR"
     assert sources[ids["vessel"]]["origin"] == "JPN"
+    assert detail["derived_into"] == []
+    # the sources list what was derived from them (an indicator its sightings, per nation)
+    launch = cop["JPN"].get(f"/api/reports/{ids['launch']}").json()
+    assert [(p["id"], p["origin"], p["title"]) for p in launch["derived_into"]] == [
+        (ids["fused"], "USA", "fused assessment v2")
+    ]
     events = {(a["event"], a["outcome"]) for a in detail["audit"]}
     assert ("inbound", "accepted") in events
     # at the origin the audit shows the publication and the release decision per partner
@@ -196,7 +202,7 @@ def test_exports_carry_labels(net: dict[str, NodeService], cop: dict[str, TestCl
     geo = client.get("/api/export.geojson?bbox=120,25,140,45&exercise=live")
     assert geo.status_code == 200
     assert geo.headers["x-classification"] == "SECRET//REL TO USA, JPN, KOR"
-    assert geo.headers["content-disposition"] == 'attachment; filename="cop-USA.geojson"'
+    assert geo.headers["content-disposition"] == 'attachment; filename="trilink-USA.geojson"'
     doc = json.loads(geo.text)
     assert doc["classification"] == "SECRET//REL TO USA, JPN, KOR"
     assert len(doc["features"]) == 4  # launch point, track, vessel point, ellipse (not the drill)
@@ -235,7 +241,7 @@ def test_exports_carry_labels(net: dict[str, NodeService], cop: dict[str, TestCl
     assert len(table.text.splitlines()) == 2 + 4  # marking, header, every report (the note too)
     parquet = client.get("/api/export.geoparquet?exercise=live")
     assert parquet.content[:4] == b"PAR1"
-    assert parquet.headers["content-disposition"] == 'attachment; filename="cop-USA.parquet"'
+    assert parquet.headers["content-disposition"] == 'attachment; filename="trilink-USA.parquet"'
     exports = [r for r in net["USA"].store.audit_rows() if r.entry.outcome == "export"]
     assert len(exports) == 5
     assert exports[0].entry.reason == "geojson: 4 features, SECRET//REL TO USA, JPN, KOR"

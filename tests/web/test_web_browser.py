@@ -618,6 +618,8 @@ def test_report_panel_shows_provenance(net: dict[str, NodeService], browser: Any
             assert launch.envelope.id in text
             assert cop.page.locator("#panel dd.sig").inner_text() == "yes"
             assert "inbound/accepted" in text and "Version history" in text
+            # what was derived from it, by nation (a cyber indicator's sightings likewise)
+            assert "Derived reports (1)" in text and "USA: assessment" in text
             cop.shot("cop-usa-panel.png")
             cop.page.locator("#report-list li", has_text="assessment").click()
             cop.page.locator("#panel h4", has_text="Derived from").wait_for()

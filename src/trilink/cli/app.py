@@ -10,6 +10,7 @@ from trilink.cli import (
     audit,
     check,
     crisis,
+    cyber,
     demo,
     export,
     maritime,
@@ -44,6 +45,7 @@ app.add_typer(sanctions.app, name="sanctions")
 app.add_typer(missile.app, name="missile")
 app.add_typer(sim.app, name="sim")
 app.add_typer(crisis.app, name="crisis")
+app.add_typer(cyber.app, name="cyber")
 app.command("export")(export.export)
 
 

@@ -8,7 +8,9 @@ and identity changes, write files you can open, and optionally publish each even
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from trilink.maritime.nmea import ProblemLog
 from trilink.maritime.pipeline import run_batch
 from trilink.maritime.plot import render_map
 from trilink.maritime.share import event_payloads
-from trilink.maritime.tables import epoch_ms
+from trilink.maritime.tables import bbox_of, epoch_ms
 
 app = typer.Typer(
     help="Maritime awareness: AIS ingest, vessel events, dark vessels; publish as reports.",
@@ -41,6 +43,13 @@ InputsArg = typer.Argument(
     "Parquet.",
     exists=True,
     dir_okay=False,
+)
+ArchiveInputsArg = typer.Argument(
+    ...,
+    help="AIS files: NMEA (.nmea/.ais/.log/.txt, .gz ok), CSV "
+    "(trilink, MarineCadastre, Danish Maritime Authority layouts) or "
+    "Parquet; or a directory of them (an archive: run on Dask).",
+    exists=True,
 )
 PublishOpt = typer.Option(
     False,
@@ -98,16 +107,12 @@ def _print_malformed(problems: ProblemLog, shown: int = 20, *, totals: bool = Tr
 
 
 def _bbox(df: pl.DataFrame) -> tuple[float, float, float, float] | None:
-    if not df.height:
-        return None
-    lon = df.get_column("lon").to_numpy()
-    lat = df.get_column("lat").to_numpy()
-    return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    return bbox_of(df)
 
 
 @app.command("events")
 def events_cmd(
-    inputs: list[Path] = InputsArg,
+    inputs: list[Path] = ArchiveInputsArg,
     out: Path = typer.Option(
         ..., "--out", help="Output directory (created if missing).", file_okay=False
     ),
@@ -165,9 +170,75 @@ def events_cmd(
     publish_tracks: bool = typer.Option(
         False, "--publish-tracks", help="With --publish: also one maritime.track per vessel."
     ),
+    dask: bool = typer.Option(
+        None,
+        "--dask/--single",
+        help="Run on Dask distributed, partitioned by vessel (the default when an input is a "
+        "directory), or in this process (the default for files).",
+    ),
+    scheduler: str = typer.Option(
+        None,
+        "--scheduler",
+        help="With Dask: address of a running scheduler (tcp://host:8786); inputs, OUT and "
+        "--work must be on a filesystem every worker sees. Default: a local cluster.",
+    ),
+    workers: int = typer.Option(
+        2, "--workers", min=1, help="With Dask and no --scheduler: local worker processes."
+    ),
+    memory_limit: str = typer.Option(
+        "2GB", "--memory-limit", help="With Dask and no --scheduler: memory limit per worker."
+    ),
+    partitions: int = typer.Option(
+        None,
+        "--partitions",
+        min=1,
+        help="With Dask: vessel partitions (default: one per 2 million positions).",
+    ),
+    work: Path = typer.Option(
+        None,
+        "--work",
+        help="With Dask: scratch directory for the partitions (default OUT/_work, removed "
+        "at the end).",
+        file_okay=False,
+    ),
 ) -> None:
     """Find vessel events in AIS files and write events.csv/.geojson/.parquet, cleaned
-    tracks, a quality report and a PNG map to OUT."""
+    tracks, a quality report and a PNG map to OUT.
+
+    A directory runs as an archive on Dask: tracks go to OUT/tracks/part-*.parquet
+    (no tracks.geojson, no map), with the same events as a single-process run."""
+    if dask is None:
+        dask = any(p.is_dir() for p in inputs)
+    if dask:
+        if publish_tracks:
+            raise ConfigError(
+                "--publish-tracks is for single runs: an archive's cleaned tracks are "
+                f"written to {out}/tracks/part-*.parquet, too many to publish as reports"
+            )
+        _events_dask(
+            inputs,
+            out,
+            zones=zones,
+            detections=detections,
+            config=config,
+            ports=ports,
+            aoi=aoi,
+            bundled=not no_bundled,
+            zone_view=zone_view,
+            default_zones=not no_default_zones,
+            scheduler=scheduler,
+            workers=workers,
+            memory_limit=memory_limit,
+            partitions=partitions,
+            work=work,
+        )
+        if publish:
+            publish_events(
+                pl.read_parquet(out / "events.parquet"), root, nation, label, screen=screen
+            )
+        return
+    if any(p.is_dir() for p in inputs):
+        raise ConfigError("--single reads files, not directories: list the files")
     cfg = load_config(config)
     sizes = sum(p.stat().st_size for p in inputs)
     with Progress(
@@ -221,6 +292,90 @@ def events_cmd(
             screen=screen,
             tracks=result.tracks if publish_tracks else None,
         )
+
+
+def _events_dask(
+    inputs: list[Path],
+    out: Path,
+    *,
+    zones: Path | None,
+    detections: Path | None,
+    config: Path | None,
+    ports: Path | None,
+    aoi: Path | None,
+    bundled: bool,
+    zone_view: str,
+    default_zones: bool,
+    scheduler: str | None,
+    workers: int,
+    memory_limit: str,
+    partitions: int | None,
+    work: Path | None,
+) -> None:
+    from distributed import Client, LocalCluster
+
+    from trilink.maritime.archive import GeoSpec, archive_files, run_archive
+
+    cfg = load_config(config)
+    paths: list[Path] = []
+    for p in inputs:
+        paths += archive_files(p) if p.is_dir() else [p]
+    if not paths:
+        raise ConfigError(
+            f"no AIS files (.parquet, .csv, .nmea, ...) in {', '.join(map(str, inputs))}"
+        )
+    dets = read_detections(detections) if detections else None
+    spec = GeoSpec(
+        None,
+        zones_path=zones,
+        ports_path=ports,
+        aoi_path=aoi,
+        bundled=bundled,
+        default_zones=default_zones,
+        zone_view=zone_view,
+    )
+    t0 = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        target: str | LocalCluster = scheduler or stack.enter_context(
+            LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=workers,
+                threads_per_worker=1,
+                memory_limit=memory_limit,
+                dashboard_address=":0",
+                silence_logs=logging.CRITICAL,
+            )
+        )
+        client = stack.enter_context(Client(target))  # type: ignore[no-untyped-call]
+        console.print(f"Dask scheduler {client.scheduler.address}", soft_wrap=True)
+        result = run_archive(
+            paths,
+            out,
+            client,
+            spec=spec,
+            config=cfg,
+            now_ms=int(time.time() * 1000),
+            detections=dets,
+            partitions=partitions,
+            work=work,
+            progress=lambda msg: console.print(msg, soft_wrap=True),
+        )
+    write_events(result.events, out)
+    write_quality(result.quality, out)
+    q = result.quality
+    console.print(
+        f"read {result.files} file(s) in {result.partitions} partitions: {q.input_rows} "
+        f"positions, kept {q.output_rows} of {q.vessels} vessels in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+    counts = result.events.group_by("type").len().sort("type").iter_rows()
+    console.print("events: " + (", ".join(f"{t} {n}" for t, n in counts) or "none"))
+    peak = max(result.worker_peak_rss.values(), default=0)
+    console.print(f"peak worker memory {peak / 1e6:.0f} MB")
+    console.print(
+        f"wrote {out}/events.csv, events.geojson, events.parquet, tracks/part-*.parquet, "
+        "quality.json, quality.txt",
+        soft_wrap=True,
+    )
 
 
 @app.command("decode")

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from trilink.errors import InputError, TrilinkError
+from trilink.model.label import ALLIANCE
 
 app = typer.Typer(help="Generate exercise scenarios (synthetic data).", no_args_is_help=True)
 console = Console(stderr=True)
@@ -30,11 +31,56 @@ def _parse_start(text: str) -> datetime:
     return dt.astimezone(UTC)
 
 
+def _write_archive(config: object, out: Path, part_vessels: int, t0: float) -> None:
+    from trilink.sim.io import write_archive
+    from trilink.sim.scenario import ScenarioConfig
+
+    assert isinstance(config, ScenarioConfig)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("archive parts", total=None)
+        files, counts = write_archive(
+            config,
+            out,
+            part_vessels=part_vessels,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    table = Table(title=f"archive seed {config.seed}: {out}")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for key in ("vessels", "positions", "parts", "files"):
+        table.add_row(key, f"{counts[key]:,}")
+    table.add_row("days", f"{config.hours / 24:g}")
+    for name, path in files.items():
+        table.add_row(name, str(path))
+    table.add_row("seconds", f"{time.perf_counter() - t0:.1f}")
+    Console().print(table)
+
+
 @app.command("maritime")
 def maritime(
     out: Path = typer.Option(..., "--out", help="Directory to write the scenario files into."),
     seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same files."),
-    hours: float = typer.Option(24.0, "--hours", min=1.0, max=336.0, help="Length of the run."),
+    hours: float = typer.Option(24.0, "--hours", min=1.0, max=744.0, help="Length of the run."),
+    days: float = typer.Option(
+        None, "--days", min=0.05, max=31.0, help="Length of the run in days (instead of --hours)."
+    ),
+    archive: bool = typer.Option(
+        False,
+        "--archive",
+        help="Write a Parquet archive instead (OUT/archive/positions_<day>_p<part>.parquet, "
+        "one file per UTC day and part of --part-vessels vessels; memory of one part), "
+        "with ports.csv, zones, SAR detections and ground truth beside it. For "
+        "'trilink maritime events OUT/archive' on Dask.",
+    ),
+    part_vessels: int = typer.Option(
+        25, "--part-vessels", min=1, help="With --archive: background vessels per part."
+    ),
     vessels: int = typer.Option(
         200, "--vessels", min=0, help="Background vessels (planted event vessels come on top)."
     ),
@@ -68,10 +114,15 @@ def maritime(
     from trilink.sim.scenario import ScenarioConfig, generate
 
     t0 = time.perf_counter()
+    if days is not None:
+        hours = days * 24.0
     try:
         config = ScenarioConfig(seed=seed, hours=hours, vessels=vessels, start=_parse_start(start))
     except ValueError as err:
         raise InputError(str(err)) from None
+    if archive:
+        _write_archive(config, out, part_vessels, t0)
+        return
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -166,7 +217,7 @@ def missile(
             f"[bold red]error:[/] cannot write into {out}: {err.strerror}", highlight=False
         )
         raise typer.Exit(2) from None
-    per_nation = {n: 0 for n in ("USA", "JPN", "KOR")}
+    per_nation = {n: 0 for n in ALLIANCE}
     for p in delivered.plots:
         per_nation[p.nation] += 1
     table = Table(title=f"{sc.name}: {out}")

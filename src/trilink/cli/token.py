@@ -10,9 +10,10 @@ import typer
 from rich.table import Table
 
 from trilink.cli.common import console, nation_code, node_dir
+from trilink.errors import ConfigError
 from trilink.node.config import load_node_config
 from trilink.store import open_store
-from trilink.store.tokens import TOKEN_ROLES, TokenRepository
+from trilink.store.tokens import TAXII_ROLE, TOKEN_ROLES, TokenRepository
 
 app = typer.Typer(help="API tokens of a node's API.", no_args_is_help=True)
 
@@ -33,17 +34,31 @@ def _repository(directory: Path, nation: str | None) -> tuple[TokenRepository, s
 @app.command("create")
 def create(
     directory: Path = DirArg,
-    role: str = typer.Option(..., "--role", help=f"One of {', '.join(TOKEN_ROLES)}."),
+    role: str = typer.Option(
+        ..., "--role", help=f"One of {', '.join((*TOKEN_ROLES, TAXII_ROLE))}."
+    ),
     name: str = typer.Option(None, "--name", help="Who or what uses it (default: the role)."),
     out: Path = typer.Option(
         None, "--out", help="Write the token to this file (mode 0600) instead of printing it."
     ),
     nation: str = NationArg,
+    partner: str = typer.Option(
+        None,
+        "--partner",
+        help="With --role taxii: the partner nation whose TAXII API root the token reads "
+        "(its CERT logs in with user = that nation code, password = the token).",
+    ),
 ) -> None:
     """Create an API token. It is shown once: the node keeps only its hash."""
     repo, code = _repository(directory, nation)
+    if partner is not None:
+        partner = nation_code(partner)
+        if partner == code:
+            repo.store.close()
+            raise ConfigError(f"--partner {partner} is this node's own nation: use --role reader")
+    default_name = f"{role}-{partner}" if partner else role
     try:
-        token = repo.create(name or role, role)
+        token = repo.create(name or default_name, role, partner=partner)
     finally:
         repo.store.close()
     if out is None:
@@ -52,7 +67,7 @@ def create(
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")
-    console.print(f"{role} token {name or role!r} for {code}'s node written to {out}")
+    console.print(f"{role} token {name or default_name!r} for {code}'s node written to {out}")
 
 
 @app.command("list")

@@ -66,6 +66,26 @@ def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return df.select(exprs + [pl.col(c) for c in extra])
 
 
+def bbox_of(positions: pl.DataFrame) -> tuple[float, float, float, float] | None:
+    """(lon min, lat min, lon max, lat max) of the valid positions, None if there are none.
+    Nulls and out-of-range values are left out, so the bbox of a table split in parts is the
+    min/max of the parts' bboxes."""
+    good = (
+        positions.select("lon", "lat")
+        .drop_nulls()
+        .filter((pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180))
+    )
+    if not good.height:
+        return None
+    row = good.select(
+        pl.col("lon").min().alias("x0"),
+        pl.col("lat").min().alias("y0"),
+        pl.col("lon").max().alias("x1"),
+        pl.col("lat").max().alias("y1"),
+    ).row(0)
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
 def epoch_ms(df: pl.DataFrame, column: str = "timestamp") -> np.ndarray:
     """Epoch milliseconds of a timestamp column as int64 (no copy when possible)."""
     return df.get_column(column).dt.epoch("ms").to_numpy()

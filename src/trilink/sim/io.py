@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,10 @@ import polars as pl
 from numpy.typing import NDArray
 
 from trilink.geo import load_zones, zones_to_geojson
+from trilink.sim.catalog import IdentityFactory
 from trilink.sim.nmea import iter_chunks, position_fields
 from trilink.sim.routing import PORTS
-from trilink.sim.scenario import Scenario, iso
+from trilink.sim.scenario import Scenario, ScenarioConfig, generate, iso
 
 CSV_COLUMNS = (
     "mmsi",
@@ -77,24 +79,26 @@ def write_outputs(
     *,
     nmea: bool = True,
     parquet: bool = True,
+    csv: bool = True,
     step: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
     """Write every output file; returns name -> path."""
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     df = positions_frame(scen)
-    if step:
-        step("positions.csv")
-    # Shortest round-trip text for floats (lat/lon already at 1e-6, sog/cog at 0.1); written
-    # in slices so a 10-million-row day does not hold every row as text at once.
-    files["positions_csv"] = out / "positions.csv"
-    with files["positions_csv"].open("wb") as fh:
-        for k, part in enumerate(df.select(CSV_COLUMNS).iter_slices(1_000_000)):
-            part.with_columns(
-                pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                pl.col("lat", "lon").cast(pl.String),
-                pl.col("sog_kn", "cog_deg").round(1).cast(pl.String),
-            ).write_csv(fh, include_header=k == 0)
+    if csv:
+        if step:
+            step("positions.csv")
+        # Shortest round-trip text for floats (lat/lon already at 1e-6, sog/cog at 0.1);
+        # written in slices so a 10-million-row day does not hold every row as text at once.
+        files["positions_csv"] = out / "positions.csv"
+        with files["positions_csv"].open("wb") as fh:
+            for k, part in enumerate(df.select(CSV_COLUMNS).iter_slices(1_000_000)):
+                part.with_columns(
+                    pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    pl.col("lat", "lon").cast(pl.String),
+                    pl.col("sog_kn", "cog_deg").round(1).cast(pl.String),
+                ).write_csv(fh, include_header=k == 0)
     if parquet:
         if step:
             step("positions.parquet")
@@ -171,6 +175,54 @@ def write_outputs(
     files["truth"] = out / "ground_truth.json"
     files["truth"].write_text(json.dumps(truth, indent=2, default=_json_default), encoding="utf-8")
     return files
+
+
+ARCHIVE_DIR = "archive"
+
+
+def write_archive(
+    config: ScenarioConfig,
+    out: Path,
+    *,
+    part_vessels: int = 25,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, Path], dict[str, int]]:
+    """A month-long archive in bounded memory: Parquet files in ``out/archive``, one per UTC
+    day and part of ``part_vessels`` background vessels
+    (``positions_<YYYY-MM-DD>_p<part>.parquet``, trilink layout, like ``positions.parquet``),
+    plus part 0's ports, zones, SAR detections and ground truth beside it.
+
+    ``config.vessels`` background vessels in all; part 0 also carries the planted events.
+    Only one part's positions are in memory at a time. Returns the files and counts
+    (parts, vessels, positions, files).
+    """
+    arch = out / ARCHIVE_DIR
+    arch.mkdir(parents=True, exist_ok=True)
+    for old in arch.glob("positions_*.parquet"):
+        old.unlink()
+    per_part = max(part_vessels, 1)
+    n_parts = max(1, -(-config.vessels // per_part))
+    files: dict[str, Path] = {"archive": arch}
+    counts = {"parts": n_parts, "vessels": 0, "positions": 0, "files": 0}
+    # One factory for every part: no MMSI or IMO is drawn twice.
+    ids = IdentityFactory(np.random.default_rng([config.seed, 1]))
+    for part in range(n_parts):
+        n = max(0, min(per_part, config.vessels - part * per_part))
+        scen = generate(replace(config, vessels=n), part=part, ids=ids)
+        if part == 0:
+            files.update(write_outputs(scen, out, nmea=False, parquet=False, csv=False))
+        df = positions_frame(scen).with_columns(pl.col("timestamp").dt.date().alias("_day"))
+        for (day,), chunk in df.partition_by("_day", as_dict=True, maintain_order=True).items():
+            chunk.drop("_day").write_parquet(
+                arch / f"positions_{day}_p{part:04d}.parquet", compression="zstd"
+            )
+            counts["files"] += 1
+        counts["vessels"] += len(scen.identities)
+        counts["positions"] += df.height
+        del df, scen
+        if progress is not None:
+            progress(part + 1, n_parts)
+    return files, counts
 
 
 def _json_default(o: object) -> object:

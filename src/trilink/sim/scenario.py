@@ -31,6 +31,7 @@ from trilink.sim.tracks import (
 H = 3600.0
 STATIC_INTERVAL_S = 360.0
 DEFAULT_START = datetime(2026, 5, 1, tzinfo=UTC)
+MAX_HOURS = 24.0 * 31
 
 #: Event definitions the planted events obey (Global Fishing Watch defaults).
 DEFINITIONS: dict[str, dict[str, float]] = {
@@ -59,8 +60,8 @@ class ScenarioConfig:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.start.utcoffset() != timedelta(0):
             raise ValueError("start must be a timezone-aware UTC datetime")
-        if not 1.0 <= self.hours <= 24.0 * 14:
-            raise ValueError("hours must be between 1 and 336")
+        if not 1.0 <= self.hours <= MAX_HOURS:
+            raise ValueError(f"hours must be between 1 and {MAX_HOURS:g} (31 days)")
         if self.vessels < 0:
             raise ValueError("vessels must be >= 0")
 
@@ -148,15 +149,39 @@ def _vessel_reports(
 
 
 def generate(
-    config: ScenarioConfig, progress: Callable[[int, int], None] | None = None
+    config: ScenarioConfig,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    part: int = 0,
+    ids: IdentityFactory | None = None,
 ) -> Scenario:
-    """Generate the scenario (deterministic for a config)."""
+    """Generate the scenario (deterministic for a config).
+
+    An archive is generated in parts of ``config.vessels`` background vessels each, so its
+    memory is one part's: part 0 is the ordinary scenario (planted events included), parts
+    1, 2, ... add background traffic only, from their own seeds ``[seed, 2, part]`` and
+    ``[seed, 3, part]``, drawing identities from the ``ids`` factory of the earlier parts so
+    no MMSI or IMO repeats.
+    """
     t0_unix = int(config.start.timestamp())
-    rng_p = np.random.default_rng([config.seed, 1])
-    rng_b = np.random.default_rng([config.seed, 2])
-    rng_r = np.random.default_rng([config.seed, 3])
-    ids = IdentityFactory(rng_p)
-    planted = plant(ids, rng_p, config.hours, config.n_yamato)
+    if part == 0:
+        rng_p = np.random.default_rng([config.seed, 1])
+        rng_b = np.random.default_rng([config.seed, 2])
+        rng_r = np.random.default_rng([config.seed, 3])
+        if ids is None:
+            ids = IdentityFactory(rng_p)
+        else:
+            ids.rng = rng_p
+        planted = plant(ids, rng_p, config.hours, config.n_yamato)
+    else:
+        rng_b = np.random.default_rng([config.seed, 2, part])
+        rng_r = np.random.default_rng([config.seed, 3, part])
+        if ids is None:
+            raise ValueError("parts after the first need the identity factory of part 0")
+        # Part 0's planted events, redrawn only for the areas background ships keep out of.
+        rng_p = np.random.default_rng([config.seed, 1])
+        keep_out = plant(IdentityFactory(rng_p), rng_p, config.hours, config.n_yamato)
+        planted = Planted([], [], keep_out.exclusions, [], [])
     tracks: list[tuple[Identity, Keyframes, list[tuple[float, float]], str]] = [
         (v.identity, v.keyframes, v.silent, v.role) for v in planted.vessels
     ]

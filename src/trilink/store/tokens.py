@@ -17,6 +17,9 @@ from trilink.store.base import Store
 # Lowest to highest: each role may do everything the roles before it may.
 TOKEN_ROLES = ("reader", "publisher", "admin")
 TOKEN_PREFIX = "tl_"
+# A partner's TAXII token (issue #18): it reads only that partner's TAXII API root on this
+# node, and nothing else of the node API. Stored as role ``taxii:<NATION>``.
+TAXII_ROLE = "taxii"
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,15 @@ class ApiToken:
     revoked: bool
 
     def may(self, role: str) -> bool:
+        if self.role not in TOKEN_ROLES:
+            return False
         return TOKEN_ROLES.index(self.role) >= TOKEN_ROLES.index(role)
+
+    @property
+    def partner(self) -> str | None:
+        """The partner nation of a TAXII token, None for this nation's own tokens."""
+        kind, _, nation = self.role.partition(":")
+        return nation if kind == TAXII_ROLE and nation else None
 
 
 def token_hash(token: str) -> str:
@@ -38,10 +49,22 @@ class TokenRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def create(self, name: str, role: str) -> str:
-        """A new token for ``name`` with ``role``; returns the token text (shown once)."""
-        if role not in TOKEN_ROLES:
-            raise ConfigError(f"role must be one of {', '.join(TOKEN_ROLES)}, not {role!r}")
+    def create(self, name: str, role: str, *, partner: str | None = None) -> str:
+        """A new token for ``name`` with ``role``; returns the token text (shown once).
+        ``role="taxii"`` needs ``partner``: the nation whose TAXII API root it reads."""
+        if role == TAXII_ROLE:
+            code = (partner or "").strip().upper()
+            if len(code) != 3 or not code.isascii() or not code.isalpha():
+                raise ConfigError(
+                    "a taxii token is for one partner: give --partner with its nation code"
+                )
+            role = f"{TAXII_ROLE}:{code}"
+        elif partner:
+            raise ConfigError(f"--partner is for taxii tokens only, not {role!r} tokens")
+        elif role not in TOKEN_ROLES:
+            raise ConfigError(
+                f"role must be one of {', '.join((*TOKEN_ROLES, TAXII_ROLE))}, not {role!r}"
+            )
         if not name or len(name) > 64 or not name.isprintable():
             raise ConfigError("a token name is 1 to 64 printable characters")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

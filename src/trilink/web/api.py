@@ -84,7 +84,7 @@ def routes(cop: Cop) -> APIRouter:
         # and PostgreSQL could not even be asked (text cannot hold NUL).
         if shown == report_id and report_id.isascii() and report_id.isprintable():
             with cop.lock:
-                found = cop.index.detail(report_id, service.verifier)
+                found = cop.refreshed().detail(report_id, service.verifier)
         if found is None:
             cop.audit_failure(
                 client_of(request),

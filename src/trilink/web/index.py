@@ -92,6 +92,9 @@ class ReportIndex:
     tracks: dict[str, Track] = field(default_factory=dict)
     # (seq, report id) of every visible change, in seq order: what SSE clients replay.
     changes: list[tuple[int, str]] = field(default_factory=list)
+    # source report id -> the visible reports derived from it (a cyber indicator's sightings,
+    # a maritime event's sanctions hits), in arrival order
+    derived: dict[str, list[str]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _labels: dict[str, Label | None] = field(default_factory=dict)
 
@@ -157,6 +160,10 @@ class ReportIndex:
             )
             self._changed(stored.seq, env.id)
             return
+        for ref in env.derived_from:
+            products = self.derived.setdefault(ref, [])
+            if env.id not in products:
+                products.append(env.id)
         try:
             item = build_item(env, label, stored.seq)
         except ReportError as err:  # stored under a schema this version no longer accepts
@@ -300,19 +307,7 @@ class ReportIndex:
                     **_version_facts(e.kind, bytes(e.payload), e.is_tombstone),
                 }
             )
-        audit = [
-            {
-                "seq": row.seq,
-                "at": row.at,
-                "event": row.entry.event,
-                "outcome": row.entry.outcome,
-                "partner": row.entry.partner,
-                "version": row.entry.version,
-                "actor": row.entry.actor,
-                "reason": row.entry.reason,
-            }
-            for row in self.store.audit_rows(report_id=report_id)
-        ]
+        audit = [row.as_dict() for row in self.store.audit_rows(report_id=report_id)]
         label = self.label_of(env.label)
         payload = {} if env.is_tombstone else env.payload_obj()
         return {
@@ -334,8 +329,31 @@ class ReportIndex:
             "signature_verified": history[-1]["signature_verified"],
             "versions": history,
             "derived_from": self._chain(env.derived_from, DERIVED_DEPTH, {env.id}),
+            "derived_into": self._products(report_id),
             "audit": audit,
         }
+
+    def _products(self, report_id: str) -> list[dict[str, Any]]:
+        """The reports this node holds and shows that are derived from ``report_id``
+        (current state, deleted ones left out), by origin nation."""
+        out = []
+        with self.lock:
+            for rid in self.derived.get(report_id, []):
+                entry = self.entries.get(rid)
+                if entry is None or entry.deleted:
+                    continue
+                s = entry.summary
+                out.append(
+                    {
+                        "id": rid,
+                        "kind": s.get("kind"),
+                        "origin": s.get("origin"),
+                        "label": s.get("label"),
+                        "title": s.get("title", ""),
+                        "version": s.get("version"),
+                    }
+                )
+        return sorted(out, key=lambda p: (str(p["origin"]), str(p["title"])))
 
     def _chain(self, refs: list[str], depth: int, seen: set[str]) -> list[dict[str, Any]]:
         """The derived-from tree. A source this node does not hold is shown by id only: the

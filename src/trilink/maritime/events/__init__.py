@@ -32,7 +32,9 @@ __all__ = [
     "Tracks",
     "closest_approach",
     "detect_all",
+    "event_order",
     "events_frame",
+    "zone_vessels",
 ]
 
 
@@ -73,21 +75,38 @@ def detect_all(
     if geo.shore_m is None:
         notes.append("no shoreline given: loitering and gap shore-distance rules not applied")
     if geo.zones:
-        vessels = latest_statics(statics)
-        from trilink.maritime.flags import flag_from_mmsi_expr
-
-        all_mmsi = pl.DataFrame({"mmsi": tracks.mmsi[tracks.first_index]})
-        vessels = all_mmsi.join(vessels, on="mmsi", how="left").with_columns(
-            pl.coalesce(pl.col("flag"), flag_from_mmsi_expr(pl.col("mmsi"))).alias("flag")
-        )
+        vessels = zone_vessels(tracks, statics)
         events += detect_zone_events(tracks, geo.zones, config.zones, vessels, geo.ports)
     matches: list[Match] = []
     if detections is not None and detections.height:
         dark, matches = match_detections(tracks, detections, config.dark)
         events += dark
     events += detect_identity_changes(statics, positions)
-    events.sort(key=lambda e: (e.start_ms, e.type, e.mmsi or 0))
+    events.sort(key=event_order)
     return Detection(events, matches, notes)
+
+
+def event_order(e: Event) -> tuple[int, str, int, int, int, str]:
+    """Order of events in every output: by start, type, vessel, other vessel, end, details
+    (total, so a run split by vessel lists its events in exactly the same order)."""
+    return (
+        e.start_ms,
+        e.type,
+        e.mmsi or 0,
+        e.other_mmsi or 0,
+        e.end_ms,
+        json.dumps(e.details, sort_keys=True, default=str),
+    )
+
+
+def zone_vessels(tracks: Tracks, statics: pl.DataFrame) -> pl.DataFrame:
+    """One row per vessel of ``tracks``: latest statics, flag falling back to the MID."""
+    from trilink.maritime.flags import flag_from_mmsi_expr
+
+    all_mmsi = pl.DataFrame({"mmsi": tracks.mmsi[tracks.first_index]}, schema={"mmsi": pl.Int64})
+    return all_mmsi.join(
+        latest_statics(statics.drop("_order", strict=False)), on="mmsi", how="left"
+    ).with_columns(pl.coalesce(pl.col("flag"), flag_from_mmsi_expr(pl.col("mmsi"))).alias("flag"))
 
 
 EVENT_COLUMNS = (
@@ -106,8 +125,16 @@ EVENT_COLUMNS = (
 )
 
 
-def events_frame(events: Sequence[Event], statics: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Events as a table with vessel names/flags attached and details as JSON text."""
+def events_frame(
+    events: Sequence[Event],
+    statics: pl.DataFrame | None = None,
+    *,
+    latest: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Events as a table with vessel names/flags attached and details as JSON text.
+
+    Names come from ``statics`` (the history) or, already reduced to one row per MMSI by
+    ``latest_statics``, from ``latest``."""
     df = pl.DataFrame(
         {
             "type": [e.type for e in events],
@@ -138,7 +165,7 @@ def events_frame(events: Sequence[Event], statics: pl.DataFrame | None = None) -
     )
     from trilink.maritime.flags import flag_from_mmsi_expr
 
-    st = latest_statics(statics) if statics is not None else None
+    st = latest if latest is not None else latest_statics(statics) if statics is not None else None
     if st is not None and st.height:
         names = st.select("mmsi", "name", "flag")
         df = df.join(names, on="mmsi", how="left").join(

@@ -32,19 +32,23 @@ def match_detections(
     tracks: Tracks, detections: pl.DataFrame, cfg: DarkConfig
 ) -> tuple[list[Event], list[Match]]:
     """``detections``: columns timestamp, lat, lon and optionally length_m, id."""
+    best_d, best_m = nearest_vessels(tracks, detections, cfg)
+    return decide_detections(detections, best_d, best_m, cfg)
+
+
+def nearest_vessels(
+    tracks: Tracks, detections: pl.DataFrame, cfg: DarkConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per detection, the nearest vessel of ``tracks`` at its time: (distance m, MMSI), with
+    (inf, -1) when none is near; of equal distances the lower MMSI. For tracks split by
+    vessel, the nearest over the parts is the minimum of (distance, MMSI) of each part."""
     t_det = epoch_ms(detections)
     lat_det = detections.get_column("lat").to_numpy()
     lon_det = detections.get_column("lon").to_numpy()
-    length = (
-        detections.get_column("length_m").to_numpy()
-        if "length_m" in detections.columns
-        else np.full(detections.height, np.nan)
-    )
-    ids = (
-        detections.get_column("id").cast(pl.String).to_list()
-        if "id" in detections.columns
-        else [str(i + 1) for i in range(detections.height)]
-    )
+    out_d = np.full(t_det.size, np.inf)
+    out_m = np.full(t_det.size, -1, dtype=np.int64)
+    if tracks.size == 0:
+        return out_d, out_m
     gap_ms = int(cfg.max_interp_gap_h * 3_600_000)
     tol_ms = int(cfg.max_extrapolate_min * 60_000)
     window = max(gap_ms, tol_ms)
@@ -54,8 +58,6 @@ def match_detections(
     ends = np.append(firsts[1:], tracks.size)
     vessel_of_row = np.cumsum(tracks.start) - 1
     reach_deg = (MAX_SHIP_SPEED_KN * KN_MS * window / 1000.0 + cfg.max_distance_km * 1000) / 111e3
-    events: list[Event] = []
-    matches: list[Match] = []
     for k in range(t_det.size):
         t = int(t_det[k])
         lo, hi = np.searchsorted(t_sorted, [t - window, t + window + 1])
@@ -96,7 +98,6 @@ def match_detections(
                 cand_lon.append(float(pos[0]))
                 cand_lat.append(float(pos[1]))
                 cand_mmsi.append(int(tracks.mmsi[a]))
-        best_d, best_m = np.inf, None
         if cand_mmsi:
             d = geodesic_m(
                 np.asarray(cand_lon),
@@ -104,8 +105,34 @@ def match_detections(
                 np.full(len(cand_lon), lon_det[k]),
                 np.full(len(cand_lon), lat_det[k]),
             )
-            j = int(np.argmin(d))
-            best_d, best_m = float(d[j]), cand_mmsi[j]
+            j = int(np.argmin(d))  # vessels come in MMSI order: the first is the lowest
+            out_d[k], out_m[k] = float(d[j]), cand_mmsi[j]
+    return out_d, out_m
+
+
+def decide_detections(
+    detections: pl.DataFrame, best_d_all: np.ndarray, best_m_all: np.ndarray, cfg: DarkConfig
+) -> tuple[list[Event], list[Match]]:
+    """Match each detection to its nearest vessel, or make it a dark-vessel event."""
+    t_det = epoch_ms(detections)
+    lat_det = detections.get_column("lat").to_numpy()
+    lon_det = detections.get_column("lon").to_numpy()
+    length = (
+        detections.get_column("length_m").to_numpy()
+        if "length_m" in detections.columns
+        else np.full(detections.height, np.nan)
+    )
+    ids = (
+        detections.get_column("id").cast(pl.String).to_list()
+        if "id" in detections.columns
+        else [str(i + 1) for i in range(detections.height)]
+    )
+    events: list[Event] = []
+    matches: list[Match] = []
+    for k in range(t_det.size):
+        t = int(t_det[k])
+        best_d = float(best_d_all[k])
+        best_m = None if best_m_all[k] < 0 else int(best_m_all[k])
         if best_d <= cfg.max_distance_km * 1000:
             matches.append(Match(k, best_m, best_d))
             continue

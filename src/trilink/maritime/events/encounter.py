@@ -70,46 +70,96 @@ def resample(
 def detect_encounters(
     tracks: Tracks, cfg: EncounterConfig, ports: Ports | None = None
 ) -> list[Event]:
+    grid = grid_points(tracks, cfg)
+    return encounter_events(close_pairs(grid, cfg), cfg, ports)
+
+
+def grid_points(tracks: Tracks, cfg: EncounterConfig) -> pl.DataFrame:
+    """The slow grid points of every track (``mmsi, bin, lat, lon, speed``): all an
+    encounter needs from one vessel. Each vessel has at most one point per bin."""
     step = int(cfg.resample_min * 60_000)
     row, bins, lat, lon, speed = resample(
         tracks, step, int(cfg.max_interp_gap_h * 3_600_000), cfg.max_speed_kn
     )
-    if row.size < 2:
-        return []
+    return pl.DataFrame(
+        {"mmsi": tracks.mmsi[row], "bin": bins, "lat": lat, "lon": lon, "speed": speed},
+        schema=GRID_SCHEMA,
+    )
+
+
+GRID_SCHEMA = {
+    "mmsi": pl.Int64,
+    "bin": pl.Int64,
+    "lat": pl.Float64,
+    "lon": pl.Float64,
+    "speed": pl.Float64,
+}
+PAIR_SCHEMA = {
+    "a": pl.Int64,
+    "b": pl.Int64,
+    "bin": pl.Int64,
+    "d": pl.Float64,
+    "lat": pl.Float64,
+    "lon": pl.Float64,
+    "sa": pl.Float64,
+    "sb": pl.Float64,
+}
+
+
+def close_pairs(grid: pl.DataFrame, cfg: EncounterConfig) -> pl.DataFrame:
+    """Same-bin grid points of two vessels within ``max_distance_m`` (geodesic): one row per
+    (a, b, bin) with ``a`` the lower MMSI, measured from a to b.
+
+    Only points of the same bin pair, so any split of the grid by bin gives the same rows.
+    """
+    empty = pl.DataFrame(schema=PAIR_SCHEMA)
+    if grid.height < 2:
+        return empty
+    mmsi = grid.get_column("mmsi").to_numpy()
+    bins = grid.get_column("bin").to_numpy()
+    lat = grid.get_column("lat").to_numpy()
+    lon = grid.get_column("lon").to_numpy()
+    speed = grid.get_column("speed").to_numpy()
     xyz = ecef_unit_m(lon, lat)
     # Time as a 4th axis spaced far beyond the search radius: only same-bin points pair.
     pts = np.column_stack((xyz, (bins - bins.min()).astype(np.float64) * 1e7))
     tree = cKDTree(pts)
     pairs = tree.query_pairs(cfg.max_distance_m * 1.01, output_type="ndarray")
     if not pairs.size:
-        return []
+        return empty
     a, b = pairs[:, 0], pairs[:, 1]
-    ma, mb = tracks.mmsi[row[a]], tracks.mmsi[row[b]]
-    diff = ma != mb
-    a, b, ma, mb = a[diff], b[diff], ma[diff], mb[diff]
+    two = mmsi[a] != mmsi[b]
+    a, b = a[two], b[two]
+    # Orient every pair from the lower MMSI: the result does not depend on point order.
+    swap = mmsi[a] > mmsi[b]
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
     d = geodesic_m(lon[a], lat[a], lon[b], lat[b])
     close = d <= cfg.max_distance_m
-    a, b, ma, mb, d = a[close], b[close], ma[close], mb[close], d[close]
-    if not a.size:
-        return []
-    lo = np.minimum(ma, mb)
-    hi = np.maximum(ma, mb)
-    df = (
-        pl.DataFrame(
-            {
-                "a": lo,
-                "b": hi,
-                "bin": bins[a],
-                "d": d,
-                "lat": (lat[a] + lat[b]) / 2,
-                "lon": (lon[a] + lon[b]) / 2,
-                "sa": speed[a],
-                "sb": speed[b],
-            }
-        )
-        .unique(subset=["a", "b", "bin"], keep="first")
-        .sort("a", "b", "bin")
+    a, b, d = a[close], b[close], d[close]
+    return pl.DataFrame(
+        {
+            "a": mmsi[a],
+            "b": mmsi[b],
+            "bin": bins[a],
+            "d": d,
+            "lat": (lat[a] + lat[b]) / 2,
+            "lon": (lon[a] + lon[b]) / 2,
+            "sa": speed[a],
+            "sb": speed[b],
+        },
+        schema=PAIR_SCHEMA,
     )
+
+
+def encounter_events(
+    pairs: pl.DataFrame, cfg: EncounterConfig, ports: Ports | None = None
+) -> list[Event]:
+    """Runs of consecutive paired bins of one vessel pair lasting ≥ ``min_duration_h``,
+    away from ports. Needs every row of a pair (any split by pair gives the same events)."""
+    if not pairs.height:
+        return []
+    step = int(cfg.resample_min * 60_000)
+    df = pairs.unique(subset=["a", "b", "bin"], keep="first").sort("a", "b", "bin")
     new_run = (
         (pl.col("a") != pl.col("a").shift(1))
         | (pl.col("b") != pl.col("b").shift(1))

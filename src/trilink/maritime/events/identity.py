@@ -11,19 +11,32 @@ import polars as pl
 from trilink.maritime.events.base import Event
 from trilink.maritime.tables import TS
 
+Change = dict[str, object]
+
 
 def detect_identity_changes(statics: pl.DataFrame, positions: pl.DataFrame) -> list[Event]:
     """``positions`` (cleaned) gives each change a location: the vessel's fix nearest in time."""
     if statics.height == 0:
         return []
-    st = (
-        statics.with_row_index("_order")
-        .with_columns(
-            pl.col("name").str.to_uppercase().str.replace_all(r"\s+", " ").str.strip_chars(),
-        )
-        .sort("mmsi", "timestamp", "_order", nulls_last=False)
-    )
-    changes: list[dict[str, object]] = []
+    st = prepare_statics(statics)
+    return locate_changes(field_changes(st) + imo_changes(imo_firsts(st)), positions)
+
+
+def prepare_statics(statics: pl.DataFrame) -> pl.DataFrame:
+    """Normalised names, sorted by (mmsi, time, arrival). Arrival is the ``_order`` column
+    when the caller gives one (an archive split by vessel keeps the archive's order), else
+    the row order."""
+    if "_order" not in statics.columns:
+        statics = statics.with_row_index("_order")
+    return statics.with_columns(
+        pl.col("_order").cast(pl.Int64),
+        pl.col("name").str.to_uppercase().str.replace_all(r"\s+", " ").str.strip_chars(),
+    ).sort("mmsi", "timestamp", "_order", nulls_last=False)
+
+
+def field_changes(st: pl.DataFrame) -> list[Change]:
+    """A new name, IMO or flag under one MMSI (needs only that vessel's statics)."""
+    changes: list[Change] = []
     for fld in ("name", "imo", "flag"):
         sub = st.filter(pl.col(fld).is_not_null()).select("mmsi", "timestamp", fld)
         sub = sub.with_columns(pl.col(fld).shift(1).over("mmsi").alias("_prev"))
@@ -40,13 +53,25 @@ def detect_identity_changes(statics: pl.DataFrame, positions: pl.DataFrame) -> l
                     "new": str(r[fld]),
                 }
             )
-    by_imo = (
+    return changes
+
+
+def imo_firsts(st: pl.DataFrame) -> pl.DataFrame:
+    """First time (and arrival) each (IMO, MMSI) was seen: one row per vessel and IMO, so
+    the tables of vessel partitions concatenate to the whole archive's."""
+    return (
         st.filter(pl.col("imo").is_not_null())
         .group_by("imo", "mmsi")
         .agg(pl.col("timestamp").min().alias("t"), pl.col("_order").min().alias("o"))
-        .sort("imo", "t", "o", nulls_last=False)
-        .with_columns(pl.col("mmsi").shift(1).over("imo").alias("_prev"))
     )
+
+
+def imo_changes(firsts: pl.DataFrame) -> list[Change]:
+    """An IMO seen under a new MMSI (``other`` = the previous MMSI)."""
+    by_imo = firsts.sort("imo", "t", "o", nulls_last=False).with_columns(
+        pl.col("mmsi").shift(1).over("imo").alias("_prev")
+    )
+    changes: list[Change] = []
     for r in by_imo.filter(pl.col("_prev").is_not_null()).iter_rows(named=True):
         changes.append(
             {
@@ -59,6 +84,11 @@ def detect_identity_changes(statics: pl.DataFrame, positions: pl.DataFrame) -> l
                 "imo": r["imo"],
             }
         )
+    return changes
+
+
+def locate_changes(changes: list[Change], positions: pl.DataFrame) -> list[Event]:
+    """Events at each changed vessel's fix nearest in time (its last fix when untimed)."""
     if not changes:
         return []
     ch = pl.DataFrame(

@@ -516,6 +516,17 @@
     frag.appendChild(vt);
     frag.appendChild(el("h4", "Derived from"));
     frag.appendChild(d.derived_from.length ? chainList(d.derived_from) : el("p", "original report (no sources)", "meta"));
+    if (d.derived_into && d.derived_into.length) {
+      // e.g. an indicator's sightings, each nation's under its own label
+      frag.appendChild(el("h4", `Derived reports (${d.derived_into.length})`));
+      const ul = el("ul");
+      for (const p of d.derived_into) {
+        const li = el("li", `${p.origin}: ${p.title} · ${p.label}`);
+        li.addEventListener("click", (e) => { e.stopPropagation(); openReport(p.id); });
+        ul.appendChild(li);
+      }
+      frag.appendChild(ul);
+    }
     frag.appendChild(el("h4", "Payload"));
     frag.appendChild(el("pre", JSON.stringify(d.payload, null, 1)));
     frag.appendChild(el("h4", `Audit (${d.audit.length})`));
