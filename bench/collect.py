@@ -21,6 +21,7 @@ ORDER = [
     "missile_engines",
     "store",
     "cop",
+    "crisis",
 ]
 
 

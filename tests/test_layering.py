@@ -21,7 +21,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "trilink"
 
 CORE = {"errors", "model", "policy", "provenance"}
-ENGINES = {"geo", "sim", "maritime", "sanctions", "missile", "cyber"}
+ENGINES = {"geo", "sim", "maritime", "sanctions", "missile", "crisis", "cyber"}
 EDGES_ENGINES_NEVER_IMPORT = {
     "node", "federation", "web", "cli", "store", "demo", "daemon", "api", "client", "runners"
 }  # fmt: skip
@@ -34,6 +34,8 @@ ALLOWED: dict[str, set[str]] = {
     "provenance": {"errors", "model"},
     "store": CORE - {"policy"},
     **{engine: CORE | ENGINES for engine in ENGINES},
+    # crisis management: playbooks, rosters, incidents, CAP; reads payloads and geo's ellipse
+    "crisis": {"errors", "model", "geo"},
     "node": CORE | {"store"},
     # exports for the tools users have (GeoJSON, KML, CoT/TAK, GeoParquet, CSV): pure writers
     # over the kind registry's items; geo draws the ellipses

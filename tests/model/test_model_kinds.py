@@ -19,6 +19,12 @@ from trilink.model.payloads.missile import MissileTrackPayload, uncertainty_elli
 
 GEOD = Geod(ellps="WGS84")
 ENGINE_KINDS = [
+    "crisis.ack",
+    "crisis.alert",
+    "crisis.assessment",
+    "crisis.commitment",
+    "crisis.incident",
+    "crisis.lesson",
     "cyber.stix",
     "maritime.event",
     "maritime.track",

@@ -9,6 +9,7 @@ import typer
 from trilink.cli import (
     audit,
     check,
+    crisis,
     cyber,
     demo,
     export,
@@ -43,6 +44,7 @@ app.add_typer(maritime.app, name="maritime")
 app.add_typer(sanctions.app, name="sanctions")
 app.add_typer(missile.app, name="missile")
 app.add_typer(sim.app, name="sim")
+app.add_typer(crisis.app, name="crisis")
 app.add_typer(cyber.app, name="cyber")
 app.command("export")(export.export)
 
