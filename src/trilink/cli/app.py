@@ -21,7 +21,6 @@ from trilink.cli import (
     web,
 )
 from trilink.errors import TrilinkError
-from trilink.store.base import driver_error
 
 app = typer.Typer(
     help="trilink: sovereign nodes sharing signed, labelled reports (USA, JPN, KOR).",
@@ -54,6 +53,8 @@ def main() -> None:
         sys.stderr.write(f"error: {err}\n")
         raise SystemExit(2) from None
     except Exception as err:
+        from trilink.store.base import driver_error
+
         store_error = driver_error(err)
         if store_error is None:
             raise

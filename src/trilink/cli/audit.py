@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from trilink.cli.common import DbOption, DirOption, NationOption, console, nation_code, node_dir
-from trilink.federation.https import ask_witnesses
-from trilink.node.anchors import AuditVerification, epoch_name, verify_log
-from trilink.node.config import load_node_config
-from trilink.node.service import NodeService
-from trilink.store import open_store
+from trilink.cli.common import (
+    DbOption,
+    DirOption,
+    NationOption,
+    console,
+    nation_code,
+    node_dir,
+)
+
+if TYPE_CHECKING:
+    from trilink.node.anchors import AuditVerification
 
 app = typer.Typer(help="The node's audit log.", no_args_is_help=True)
 
@@ -39,6 +44,11 @@ def verify(
     partner that cannot be asked is named on a line of its own ('could not ask ...'):
     the log is then checked locally, and against the other partners. Read-only; safe
     while the node runs."""
+    from trilink.federation.https import ask_witnesses
+    from trilink.node.anchors import verify_log
+    from trilink.node.config import load_node_config
+    from trilink.store import open_store
+
     code = nation_code(nation)
     config = load_node_config(node_dir(root, code) / "node.toml")
     if db:
@@ -58,6 +68,8 @@ def verify(
 
 
 def _print(result: AuditVerification) -> None:
+    from trilink.node.anchors import epoch_name
+
     # plain lines (a reason may hold brackets that rich would read as markup)
     head = result.head[1][:16] if result.head else "-"
     for problem in result.problems:
@@ -109,10 +121,35 @@ def show(
     report: str = typer.Option(None, "--report", help="Only rows about this report id."),
     limit: int = typer.Option(50, "--limit", help="Newest N rows."),
     db: str = DbOption,
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per row (JSON lines), oldest first."
+    ),
 ) -> None:
     """The newest audit rows: releases (allow/deny), inbound accept/reject, key changes."""
+    from rich.table import Table
+
+    from trilink.node.service import NodeService
+
     with NodeService.open_local(root, nation_code(nation), db_url=db) as node:
         rows = node.store.audit_rows(report_id=report)
+    if as_json:
+        for row in rows[-limit:] if limit > 0 else []:
+            e = row.entry
+            record = {
+                "seq": row.seq,
+                "at": row.at,
+                "event": e.event,
+                "outcome": e.outcome,
+                "partner": e.partner,
+                "report": e.report_id,
+                "version": e.version,
+                "reason": e.reason,
+                "origin": e.origin,
+                "actor": e.actor,
+                "hash": row.hash,
+            }
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        return
     table = Table(title=f"audit log of {nation_code(nation)}")
     for col in ("seq", "at", "event", "outcome", "partner", "report", "v", "reason"):
         table.add_column(col)

@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 
 from trilink.cli.common import console
-from trilink.demo import NATIONS, ensure_demo_users, run_demo
-from trilink.federation import localnet
 
 
 def demo(
@@ -29,6 +27,8 @@ def demo(
     under different labels, exercise missile launches seen by all three nations' radars
     (fused tracks, impact warnings), a maritime exercise with a sanctioned vessel's
     ship-to-ship transfer and foreign fishing in Japan's EEZ, and a replay of real AIS."""
+    from trilink.demo import NATIONS, ensure_demo_users, run_demo
+    from trilink.federation import localnet
 
     localnet.ensure_network(root)
     logins = ensure_demo_users(root)

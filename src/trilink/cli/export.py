@@ -7,26 +7,36 @@ import sys
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from trilink.cli.common import DirOption, NationOption, err_console, nation_code, node_dir
-from trilink.interop.formats import FORMATS, format_named, render, write_file
-from trilink.interop.items import Item
-from trilink.interop.marking import marking_of
-from trilink.model.kinds import known_kinds
-from trilink.node.config import load_node_config
-from trilink.store.base import open_store
-from trilink.web.filters import parse_filters
-from trilink.web.index import ReportIndex
 
-FORMAT_HELP = "; ".join(f"{f.name}: {f.describe}" for f in FORMATS.values())
+if TYPE_CHECKING:
+    from trilink.interop.items import Item
+
+# What `trilink.interop.formats.FORMATS` describes, written out so that `trilink --help`
+# need not import the exporters (a test checks the two agree).
+FORMAT_HELP = (
+    "geojson: RFC 7946 GeoJSON: every map feature with its label and properties; "
+    "kml: KML 2.2 for Google Earth: folders per kind and origin, time, altitude, styles; "
+    "cot: TAK data package: one Cursor-on-Target event per track or report; "
+    "geoparquet: GeoParquet 1.1: one row per map feature, WKB geometry; "
+    "csv: CSV: one row per report (event id, IMO, MMSI, times, position, label)"
+)
 
 
 def read_picture(root: Path, nation: str, params: dict[str, str]) -> tuple[list[Item], str]:
     """The current items of NATION's node passing the COP filters ``params`` (every item,
     no COP list limit), as its COP shows them, and the nation. Reads the node's store
     directly and only reads it; the node API client will take this function's place."""
+    from trilink.model.kinds import known_kinds
+    from trilink.node.config import load_node_config
+    from trilink.store.base import open_store
+    from trilink.web.filters import parse_filters
+    from trilink.web.index import ReportIndex
+
     config = load_node_config(node_dir(root, nation) / "node.toml")
     nations = config.policy.nations
     filters = parse_filters(params, nations=nations, known_kinds=known_kinds())
@@ -57,6 +67,9 @@ def export(
     """Write NATION's current picture (newest state of every track, warning and report it
     holds) as GeoJSON, KML, a TAK data package, GeoParquet or CSV, each feature with its
     label and the file with its overall marking."""
+    from trilink.interop.formats import format_named, render, write_file
+    from trilink.interop.marking import marking_of
+
     chosen = format_named(fmt)
     params = {k: v for k, v in (("kind", kind), ("since", since)) if v is not None}
     items, code = read_picture(root, nation_code(nation), params)

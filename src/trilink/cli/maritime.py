@@ -10,24 +10,31 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
-import polars as pl
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trilink.cli.common import client_for, console, nation_code
-from trilink.errors import ConfigError
-from trilink.maritime.config import load_config
-from trilink.maritime.events import closest_approach
-from trilink.maritime.geoio import build_geography
-from trilink.maritime.ingest import read_inputs
-from trilink.maritime.io import read_detections, write_events, write_quality, write_tracks
-from trilink.maritime.nmea import ProblemLog
-from trilink.maritime.pipeline import run_batch
-from trilink.maritime.plot import render_map
-from trilink.maritime.share import event_payloads
-from trilink.maritime.tables import epoch_ms
+from trilink.cli.common import (
+    client_for,
+    console,
+    err_console,
+    input_path,
+    is_stdio,
+    nation_code,
+    output_file,
+    progress,
+)
+from trilink.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.console import Console
+
+    from trilink.maritime.ingest import Ingested
+    from trilink.maritime.nmea import ProblemLog
 
 app = typer.Typer(
     help="Maritime awareness: AIS ingest, vessel events, dark vessels; publish as reports.",
@@ -36,12 +43,57 @@ app = typer.Typer(
 
 InputsArg = typer.Argument(
     ...,
-    help="AIS files: NMEA (.nmea/.ais/.log/.txt, .gz ok), CSV "
-    "(trilink, MarineCadastre, Danish Maritime Authority layouts) or "
-    "Parquet.",
-    exists=True,
-    dir_okay=False,
+    help="AIS files: NMEA (.nmea/.ais/.log/.txt, .gz ok), CSV (any layout whose columns "
+    "are recognised, e.g. trilink, MarineCadastre, Danish Maritime Authority; others "
+    "through --columns) or Parquet; - reads one from stdin.",
 )
+ColumnsOpt = typer.Option(
+    None,
+    "--columns",
+    help="Which CSV/Parquet column holds each field, for a table whose columns are not "
+    "recognised: FIELD=COLUMN,... e.g. mmsi=MMSI,timestamp=Time,lat=Latitude_degrees,"
+    "lon=Longitude_degrees (fields: mmsi, timestamp, lat, lon, sog_kn, cog_deg, heading_deg, "
+    "name, imo, callsign, ship_type, length_m, beam_m, flag). Fields not named are still "
+    "recognised by their usual spellings.",
+)
+
+
+@contextmanager
+def _input_files(inputs: list[Path]) -> Iterator[list[Path]]:
+    """The input files, standard input (``-``, at most once) spooled to a temporary file."""
+    if sum(1 for p in inputs if is_stdio(p)) > 1:
+        raise InputError("- (standard input) can be given only once")
+    with ExitStack() as stack:
+        yield [stack.enter_context(input_path(p, what="AIS input")) for p in inputs]
+
+
+def _read(files: list[Path], columns: str | None, what: str = "reading AIS") -> Ingested:
+    """Read the AIS inputs with a progress bar (on a terminal): files done of all, by size,
+    and the NMEA lines read so far."""
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeElapsedColumn
+
+    from trilink.maritime.csvlayout import parse_column_mapping
+    from trilink.maritime.ingest import read_inputs
+
+    mapping = parse_column_mapping(columns) if columns else None
+    sizes = {p: p.stat().st_size if p.is_file() else 0 for p in files}
+    lines = 0
+    with progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn()
+    ) as bar:
+        task = bar.add_task(what, total=sum(sizes.values()) or None)
+
+        def on_lines(n: int) -> None:
+            nonlocal lines
+            lines += n
+            bar.update(task, description=f"{what}: {lines:,} lines")
+
+        def on_file(path: Path) -> None:
+            bar.advance(task, sizes.get(path, 0))
+
+        return read_inputs(files, progress=on_lines, columns=mapping, on_file=on_file)
+
+
 PublishOpt = typer.Option(
     False,
     "--publish",
@@ -65,25 +117,30 @@ def publish_events(
     *,
     tracks: pl.DataFrame | None = None,
     screen: bool = True,
+    say: Console | None = None,
 ) -> list[str]:
     """Publish events (and the sanctions hits derived from them, and vessel tracks) on a
     node; prints what was published and returns the event report ids."""
     if root is None or nation is None or label is None:
         raise ConfigError("--publish needs --dir, --nation and --label")
+    from trilink.maritime.share import event_payloads
     from trilink.runners.maritime import publish_maritime
 
     payloads = event_payloads(events)
     with client_for(root, nation) as client:
         done = publish_maritime(client, label, payloads, tracks=tracks, screen=screen)
-    console.print(
+    (say or console).print(
         f"published on {nation_code(nation)}: {len(done.events)} maritime.event, "
         f"{len(done.hits)} sanctions.hit, {len(done.tracks)} maritime.track reports"
     )
     return done.events
 
 
-def _print_malformed(problems: ProblemLog, shown: int = 20, *, totals: bool = True) -> None:
+def _print_malformed(
+    problems: ProblemLog, shown: int = 20, *, totals: bool = True, say: Console | None = None
+) -> None:
     """Malformed input records by reason, then the first few with file and line."""
+    console = say or _stdout
     counts = problems.counts
     total = sum(counts.values())
     reasons = ", ".join(f"{k} {v}" for k, v in counts.most_common())
@@ -95,6 +152,9 @@ def _print_malformed(problems: ProblemLog, shown: int = 20, *, totals: bool = Tr
         console.print(f"  {p.source}:{p.line}: {p.reason}: {p.text}", markup=False, soft_wrap=True)
     if total > shown:
         console.print(f"  ... {total - min(shown, len(problems.items))} more")
+
+
+_stdout = console
 
 
 def _bbox(df: pl.DataFrame) -> tuple[float, float, float, float] | None:
@@ -111,6 +171,7 @@ def events_cmd(
     out: Path = typer.Option(
         ..., "--out", help="Output directory (created if missing).", file_okay=False
     ),
+    columns: str = ColumnsOpt,
     zones: Path = typer.Option(
         None,
         "--zones",
@@ -165,21 +226,27 @@ def events_cmd(
     publish_tracks: bool = typer.Option(
         False, "--publish-tracks", help="With --publish: also one maritime.track per vessel."
     ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the summary as one JSON object: inputs, counts, events by type, malformed "
+        "records by reason, files written.",
+    ),
 ) -> None:
     """Find vessel events in AIS files and write events.csv/.geojson/.parquet, cleaned
     tracks, a quality report and a PNG map to OUT."""
+    from trilink.maritime.config import load_config
+    from trilink.maritime.geoio import build_geography
+    from trilink.maritime.io import read_detections, write_events, write_quality, write_tracks
+    from trilink.maritime.pipeline import run_batch
+    from trilink.maritime.plot import render_map
+
     cfg = load_config(config)
-    sizes = sum(p.stat().st_size for p in inputs)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("reading AIS", total=len(inputs) + 4)
-        data = read_inputs(list(inputs))
-        bar.update(task, advance=len(inputs), description="loading geography")
+    with _input_files(list(inputs)) as files:
+        sizes = sum(p.stat().st_size for p in files)
+        data = _read(files, columns)
+    with progress() as bar:
+        task = bar.add_task("loading geography", total=4)
         dets = read_detections(detections) if detections else None
         geo, land = build_geography(
             _bbox(data.positions),
@@ -201,6 +268,13 @@ def events_cmd(
             render_map(result.tracks, result.events, out / "map.png", land=land, zones=geo.zones)
         bar.update(task, advance=1)
     q = result.quality
+    if as_json:
+        typer.echo(json.dumps(_events_summary(inputs, sizes, data, result, out, no_map)))
+        if publish:
+            publish_events(result.events, root, nation, label, screen=screen,
+                           tracks=result.tracks if publish_tracks else None,
+                           say=err_console)  # fmt: skip
+        return
     console.print(
         f"read {len(inputs)} file(s), {sizes / 1e6:.1f} MB: {q.input_rows} positions, "
         f"kept {q.output_rows} of {q.vessels} vessels"
@@ -229,8 +303,13 @@ def decode_cmd(
     out: Path = typer.Option(
         ...,
         "--out",
-        help="Output .parquet or .csv of positions; statics go next to it (<name>.statics.<ext>).",
+        help="Output .parquet or .csv of positions; statics go next to it (<name>.statics.<ext>). "
+        "- writes the positions to stdout (CSV unless --format parquet; no statics).",
     ),
+    fmt: str = typer.Option(
+        None, "--format", help="csv or parquet (default: from the --out suffix; csv for -)."
+    ),
+    columns: str = ColumnsOpt,
     as_json: bool = typer.Option(
         False,
         "--json",
@@ -240,22 +319,32 @@ def decode_cmd(
 ) -> None:
     """Decode/convert AIS files to one positions table (Parquet or CSV), uncleaned, with
     the static data beside it. Malformed lines are counted with file, line and reason,
-    never fatal: every good line is still decoded."""
-    data = read_inputs(list(inputs))
-    stem = out.with_suffix("")
-    static_path = stem.with_name(stem.name + ".statics" + out.suffix)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".csv":
-        data.positions.write_csv(out)
-        data.statics.write_csv(static_path)
+    never fatal: every good line is still decoded. Files are written whole or not at all."""
+    to_stdout = is_stdio(out)
+    kind = (fmt or ("csv" if to_stdout else out.suffix.lstrip(".") or "parquet")).lower()
+    if kind not in ("csv", "parquet"):
+        raise InputError(f"unknown output format {kind!r}: use csv or parquet", field="format")
+    if to_stdout and as_json:
+        raise InputError("--json prints to stdout, where --out - writes the positions: "
+                         "give --out a file", field="json")  # fmt: skip
+    with _input_files(list(inputs)) as files:
+        data = _read(files, columns, "decoding AIS")
+    say = err_console if to_stdout else console
+    if to_stdout:
+        with output_file(out) as fh:
+            _write_table(data.positions, fh, kind)
     else:
-        data.positions.write_parquet(out)
-        data.statics.write_parquet(static_path)
+        stem = out.with_suffix("")
+        static_path = stem.with_name(stem.name + ".statics" + (out.suffix or f".{kind}"))
+        with output_file(out) as fh, output_file(static_path) as sfh:
+            _write_table(data.positions, fh, kind)
+            _write_table(data.statics, sfh, kind)
     if as_json:
         summary = {
             "positions": data.positions.height,
             "statics": data.statics.height,
             "messages": data.messages,
+            "layouts": data.layouts,
             "malformed": dict(data.problems.counts.most_common()),
             "problems": [
                 {"source": p.source, "line": p.line, "reason": p.reason, "text": p.text}
@@ -264,8 +353,15 @@ def decode_cmd(
         }
         typer.echo(json.dumps(summary))
         return
-    console.print(f"{data.positions.height} positions, {data.statics.height} static reports")
-    _print_malformed(data.problems)
+    say.print(f"{data.positions.height} positions, {data.statics.height} static reports")
+    _print_malformed(data.problems, say=say)
+
+
+def _write_table(table: pl.DataFrame, fh: IO[bytes], kind: str) -> None:
+    if kind == "csv":
+        table.write_csv(fh)
+    else:
+        table.write_parquet(fh)
 
 
 @app.command("cpa")
@@ -273,9 +369,19 @@ def cpa_cmd(
     mmsi_a: int = typer.Argument(..., help="First vessel MMSI."),
     mmsi_b: int = typer.Argument(..., help="Second vessel MMSI."),
     inputs: list[Path] = InputsArg,
+    columns: str = ColumnsOpt,
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object: mmsi_a, mmsi_b, distance_m, time."
+    ),
 ) -> None:
     """Closest point of approach of two vessels (metres, UTC time) over their common time."""
-    data = read_inputs(list(inputs))
+    import polars as pl
+
+    from trilink.maritime.events import closest_approach
+    from trilink.maritime.tables import epoch_ms
+
+    with _input_files(list(inputs)) as files:
+        data = _read(files, columns)
     df = data.positions.drop_nulls(["timestamp", "lat", "lon"]).sort("timestamp")
     a = df.filter(pl.col("mmsi") == mmsi_a)
     b = df.filter(pl.col("mmsi") == mmsi_b)
@@ -290,10 +396,20 @@ def cpa_cmd(
         b["lat"].to_numpy(),
     )
     when = pl.Series([t_ms]).cast(pl.Datetime("ms", "UTC"))[0] if t_ms >= 0 else None
+    if as_json:
+        iso = when.isoformat().replace("+00:00", "Z") if when is not None else None
+        record = {"mmsi_a": mmsi_a, "mmsi_b": mmsi_b, "distance_m": round(float(dist), 3),
+                  "time": iso}  # fmt: skip
+        typer.echo(json.dumps(record))
+        return
     console.print(f"closest approach {dist:.3f} m at {when}")
 
 
 def _append_events(out: Path, events: pl.DataFrame) -> None:
+    import polars as pl
+
+    from trilink.maritime.share import event_payloads
+
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "events.csv"
     table = events.with_columns(
@@ -356,6 +472,9 @@ def listen_cmd(
 ) -> None:
     """Watch a live AIS feed and write (and optionally publish) each event as soon as its
     rule is met. Malformed records are counted by reason and never stop the listener."""
+    from trilink.maritime.config import load_config
+    from trilink.maritime.geoio import build_geography
+    from trilink.maritime.io import write_quality
     from trilink.maritime.live import LiveProcessor
     from trilink.maritime.live_io import open_tcp, open_udp, run
 
@@ -405,3 +524,26 @@ def listen_cmd(
         write_quality(processor.last_quality, out)
     console.print(processor.status_line(), markup=False, soft_wrap=True)
     _print_malformed(processor.parser.problems, shown=5, totals=False)
+
+
+def _events_summary(
+    inputs: list[Path], size: int, data: Ingested, result: object, out: Path, no_map: bool
+) -> dict[str, object]:
+    q = result.quality  # type: ignore[attr-defined]
+    events = result.events  # type: ignore[attr-defined]
+    counts = {t: n for t, n in events.group_by("type").len().sort("type").iter_rows()}
+    files = ["events.csv", "events.geojson", "events.parquet", "tracks.parquet",
+             "tracks.geojson", "quality.json", "quality.txt"]  # fmt: skip
+    files += [] if no_map else ["map.png"]
+    return {
+        "inputs": [str(p) for p in inputs],
+        "bytes": size,
+        "layouts": data.layouts,
+        "positions": q.input_rows,
+        "kept": q.output_rows,
+        "vessels": q.vessels,
+        "events": counts,
+        "malformed": dict(data.problems.counts.most_common()),
+        "out": str(out),
+        "files": files,
+    }

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from trilink.cli.common import (
     DirOption,
@@ -23,7 +22,6 @@ from trilink.cli.common import (
     err_console,
     nation_code,
 )
-from trilink.client import item
 from trilink.errors import InputError
 
 app = typer.Typer(
@@ -80,6 +78,8 @@ def publish(
 ) -> None:
     """Sign and store a report as NATION's node and queue it for the partners its label and
     the node's policy allow. Prints the new report id (one per payload)."""
+    from trilink.client import item
+
     payload = read_payload_file(payload_file)
     payloads = payload if isinstance(payload, list) else [payload]
     with client_for(root, nation) as client:
@@ -122,6 +122,8 @@ def list_reports(
             report = {k: v for k, v in report.items() if k not in ("seq", "received_from")}
             sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
         return
+    from rich.table import Table
+
     table = Table(title=f"reports held by {nation_code(nation)}")
     for col in ("id", "origin", "v", "kind", "label", "created", "deleted"):
         table.add_column(col)
@@ -211,6 +213,8 @@ def show(
         if v["derived_from"]:
             console.print(f"  derived from {', '.join(v['derived_from'])}")
         console.print_json(data=v["payload"])
+    from rich.table import Table
+
     table = Table(title="audit")
     for col in ("seq", "at", "event", "outcome", "partner", "v", "reason"):
         table.add_column(col)

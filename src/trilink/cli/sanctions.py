@@ -12,24 +12,27 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msgspec
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from trilink.cli.common import client_for, console, err_console
-from trilink.errors import ConfigError, InputError
-from trilink.model.payloads.sanctions import (
-    ListChange,
-    ListVersion,
-    SanctionsListChangePayload,
+from trilink.cli.common import (
+    client_for,
+    console,
+    err_console,
+    is_stdio,
+    progress,
+    read_input_bytes,
+    write_output,
 )
-from trilink.sanctions.hits import hit_payload
-from trilink.sanctions.io import ActiveLists, default_data_dir
-from trilink.sanctions.listset import ListDiff, ListSet
-from trilink.sanctions.screen import Query, Screener, ScreenResult
+from trilink.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    import msgspec
+
+    from trilink.model.payloads.sanctions import ListVersion, SanctionsListChangePayload
+    from trilink.sanctions.listset import ListDiff, ListSet
+    from trilink.sanctions.screen import Query, ScreenResult
 
 app = typer.Typer(
     help="Sanctions screening of vessels against the OFAC SDN and UN 1718 lists.",
@@ -72,10 +75,14 @@ LabelOption = typer.Option(
 
 
 def _lists(data_dir: Path | None) -> ListSet:
+    from trilink.sanctions.io import ActiveLists
+
     return ActiveLists(data_dir).load()
 
 
 def _versions(ls: ListSet) -> list[ListVersion]:
+    from trilink.model.payloads.sanctions import ListVersion
+
     return [
         ListVersion(list_id=sl.list_id, published=sl.published, sha256=sl.sha256)
         for sl in ls.lists.values()
@@ -99,11 +106,14 @@ def screen(
     csv_in: Path = typer.Option(
         None,
         "--csv",
-        help="CSV with columns name,imo,mmsi,flag (any may be empty).",
+        help="CSV with columns name,imo,mmsi,flag (any may be empty); - reads stdin.",
         dir_okay=False,
     ),
     out: Path = typer.Option(
-        None, "--out", help="Output CSV, one row per input row (needs --csv).", dir_okay=False
+        None,
+        "--out",
+        help="Output CSV, one row per input row (needs --csv); - writes it to stdout.",
+        dir_okay=False,
     ),
     name: str = typer.Option("", "--name", help="Vessel name as seen (AIS, report)."),
     imo: str = typer.Option("", "--imo", help="IMO number, with or without 'IMO'."),
@@ -120,10 +130,14 @@ def screen(
     """Is this vessel a sanctioned one? Exact IMO/MMSI first, then names (spacing, 'NO.',
     word order, Korean romanisation, small typos). Every match says which fields and rule
     decided it. Two different valid IMOs never match; JI SONG 6 never matches JI SONG 8."""
+    from trilink.sanctions.hits import hit_payload
+    from trilink.sanctions.screen import Query, Screener
+
     if csv_in is not None:
         if out is None:
-            raise InputError("--csv needs --out OUT.csv for the results", field="--out")
-        _screen_csv(csv_in, out, data_dir, publish, node_dir, nation, label)
+            raise InputError("--csv needs --out OUT.csv (or - for stdout) for the results",
+                             field="--out")  # fmt: skip
+        _screen_csv(csv_in, out, data_dir, publish, node_dir, nation, label, as_json)
         return
     if not any(v.strip() for v in (name, imo, mmsi, call_sign)):
         raise InputError(
@@ -177,6 +191,8 @@ def _result_json(res: ScreenResult, ls: ListSet) -> dict[str, Any]:
 
 
 def _explain(res: ScreenResult, ls: ListSet) -> None:
+    from rich.table import Table
+
     for issue in res.issues:
         console.print(f"[yellow]input:[/] {issue}")
     if not res.matched or res.best is None:
@@ -219,12 +235,18 @@ def _explain(res: ScreenResult, ls: ListSet) -> None:
         console.print(f"[dim]excluded: {ex}[/]")
 
 
+MAX_SCREEN_CSV = 512 * 1024 * 1024
+
+
 def _read_rows(path: Path) -> tuple[list[Query | None], list[str]]:
-    """Queries (None for a garbage row) and one problem line per garbage row."""
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
+    """Queries (None for a garbage row) and one problem line per garbage row; ``-`` reads
+    standard input."""
+    from trilink.sanctions.screen import Query
+
+    raw = read_input_bytes(path, MAX_SCREEN_CSV, what="vessels CSV")
+    if b"\0" in raw[:65536]:
+        raise InputError("not a CSV file (binary data); expected a header name,imo,mmsi,flag",
+                         path=str(path))  # fmt: skip
     text = raw.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -277,42 +299,57 @@ def _screen_csv(
     node_dir: Path,
     nation: str | None,
     label: str,
+    as_json: bool = False,
 ) -> None:
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+
+    from trilink.sanctions.hits import hit_payload
+    from trilink.sanctions.screen import Screener
+
     queries, problems = _read_rows(csv_in)
     ls = _lists(data_dir)
     screener = Screener(ls.vessels)
     good = [(i, q) for i, q in enumerate(queries) if q is not None]
     results: dict[int, ScreenResult] = {}
-    with Progress(
+    with progress(
         TextColumn("screening"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(), console=err_console, transient=True,
-    ) as progress:  # fmt: skip
-        task = progress.add_task("screen", total=len(good))
+        TimeRemainingColumn(),
+    ) as bar:  # fmt: skip
+        task = bar.add_task("screen", total=len(good))
         for start in range(0, len(good), CHUNK):
             chunk = good[start : start + CHUNK]
             for (i, _q), res in zip(chunk, screener.screen_many([q for _i, q in chunk]),
                                     strict=True):  # fmt: skip
                 results[i] = res
-            progress.advance(task, len(chunk))
+            bar.advance(task, len(chunk))
     matched = 0
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(OUT_COLUMNS)
+    for i in range(len(queries)):
+        got = results.get(i)
+        w.writerow(_out_row(i + 1, got, problems))
+        matched += bool(got and got.matched)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(OUT_COLUMNS)
-            for i in range(len(queries)):
-                got = results.get(i)
-                w.writerow(_out_row(i + 1, got, problems))
-                matched += bool(got and got.matched)
+        write_output(out, text.getvalue())
     except OSError as err:
         raise InputError(f"cannot write: {err.strerror}", path=str(out)) from None
     for problem in problems:
-        err_console.print(f"[yellow]{csv_in}: {problem}[/]")
+        err_console.print(f"[yellow]{csv_in}: {problem}[/]", markup=True, highlight=False)
     issues = sum(1 for r in results.values() if r.issues)
-    console.print(
-        f"screened {len(results)} of {len(queries)} rows: [bold]{matched} matched[/], "
-        f"{len(problems)} garbage rows, {issues} rows with unusable identifiers -> {out}"
-    )
+    # the results may be on stdout: the summary then goes to stderr
+    say = err_console if is_stdio(out) else console
+    if as_json:
+        summary = {"rows": len(queries), "screened": len(results), "matched": matched,
+                   "garbage_rows": len(problems), "unusable_identifiers": issues,
+                   "out": str(out), "problems": problems}  # fmt: skip
+        say.print(json.dumps(summary), markup=False, highlight=False)
+    else:
+        say.print(
+            f"screened {len(results)} of {len(queries)} rows: [bold]{matched} matched[/], "
+            f"{len(problems)} garbage rows, {issues} rows with unusable identifiers -> "
+            f"{'stdout' if is_stdio(out) else out}"
+        )
     if publish and matched:
         payloads = [
             p
@@ -329,7 +366,7 @@ def _screen_csv(
             is not None  # fmt: skip
         ]
         ids = _publish(node_dir, nation, "sanctions.hit", label, payloads)
-        console.print(f"published {len(ids)} sanctions.hit reports")
+        say.print(f"published {len(ids)} sanctions.hit reports")
 
 
 def _out_row(row: int, res: ScreenResult | None, problems: list[str]) -> list[str]:
@@ -360,7 +397,9 @@ def update(
     force: bool = typer.Option(
         False, "--force", help="Accept a list that lost more than half of its vessels."
     ),
-    diff_out: Path = typer.Option(None, "--diff-json", help="Also write the diffs as JSON."),
+    diff_out: Path = typer.Option(
+        None, "--diff-json", help="Also write the diffs as JSON to this file; - for stdout."
+    ),
     publish: bool = PublishOption,
     node_dir: Path = NodeDirOption,
     nation: str = NationOpt,
@@ -368,6 +407,10 @@ def update(
 ) -> None:
     """Put newer lists in force and show what changed (vessels added, removed, renamed).
     A damaged or truncated file is refused and the list in force stays as it was."""
+    import msgspec
+
+    from trilink.sanctions.io import ActiveLists
+
     store = ActiveLists(data_dir)
     diffs: list[tuple[ListDiff, str]] = []
     refused = 0
@@ -379,9 +422,10 @@ def update(
             err_console.print(f"[bold red]refused[/] {err}; the list in force is unchanged")
             continue
         diffs.append((diff, new.sha256))
-        _print_diff(diff, path)
+        if not is_stdio(diff_out):
+            _print_diff(diff, path)
     if diff_out is not None:
-        diff_out.write_text(json.dumps([msgspec.to_builtins(d) for d, _s in diffs], indent=2))
+        write_output(diff_out, json.dumps([msgspec.to_builtins(d) for d, _s in diffs], indent=2))
     if publish and diffs:
         payloads = [_change_payload(d, sha) for d, sha in diffs]
         ids = _publish(node_dir, nation, "sanctions.list-change", label, payloads)
@@ -391,6 +435,8 @@ def update(
 
 
 def _change_payload(d: ListDiff, sha: str) -> SanctionsListChangePayload:
+    from trilink.model.payloads.sanctions import ListChange, SanctionsListChangePayload
+
     return SanctionsListChangePayload(
         list_id=d.list_id, old_published=d.old_published, new_published=d.new_published,
         sha256=sha, old_vessels=d.old_vessels, new_vessels=d.new_vessels,
@@ -402,6 +448,8 @@ def _change_payload(d: ListDiff, sha: str) -> SanctionsListChangePayload:
 
 
 def _print_diff(d: ListDiff, path: Path) -> None:
+    from rich.table import Table
+
     console.print(
         f"[bold]{d.list_id}[/] from {path}: {d.old_vessels} -> {d.new_vessels} vessels "
         f"(published {d.old_published or '?'} -> {d.new_published or '?'}): "
@@ -422,11 +470,22 @@ def _print_diff(d: ListDiff, path: Path) -> None:
 def lists(
     data_dir: Path = DataDirOption,
     anomalies: bool = typer.Option(False, "--anomalies", help="Also list every anomaly found."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object: the lists, their counts and anomalies."
+    ),
 ) -> None:
     """Which lists are in force: publication date, vessels, entries, anomalies, source."""
+    from rich.table import Table
+
+    from trilink.sanctions.io import ActiveLists
+
     store = ActiveLists(data_dir)
     manifest = store.manifest()
     ls = store.load()
+    if as_json:
+        typer.echo(json.dumps(_lists_json(store.directory, manifest, ls, anomalies),
+                              ensure_ascii=False))  # fmt: skip
+        return
     table = Table("list", "published", "vessels", "entries", "anomalies", "from", "sha256")
     for sl in ls.lists.values():
         entry = manifest.get(sl.list_id)
@@ -447,4 +506,31 @@ def lists(
         console.print(at)
 
 
-__all__ = ["app", "default_data_dir"]
+def _lists_json(
+    directory: Path, manifest: dict[str, Any], ls: ListSet, anomalies: bool
+) -> dict[str, Any]:
+    rows = []
+    for sl in ls.lists.values():
+        entry = manifest.get(sl.list_id)
+        rows.append({
+            "list": sl.list_id, "published": sl.published, "vessels": len(sl.vessels),
+            "entries": sl.total_entries, "anomalies": len(sl.anomalies),
+            "source": str(entry.get("source_name", sl.source_name)) if entry else sl.source_name,
+            "installed": entry.get("installed_utc") if entry else None,
+            "bundled": not entry, "sha256": sl.sha256,
+        })  # fmt: skip
+    doc: dict[str, Any] = {
+        "data_directory": str(directory),
+        "lists": rows,
+        "vessels_in_force": len(ls.vessels),
+        "linked_parties": sum(1 for p in ls.linked_parties if p.vessels),
+    }
+    if anomalies:
+        doc["anomaly_list"] = [
+            {"list": a.list_id, "entry": a.entry_id, "field": a.field, "code": a.code,
+             "message": a.message} for a in ls.anomalies()
+        ]  # fmt: skip
+    return doc
+
+
+__all__ = ["app"]
