@@ -469,6 +469,12 @@ def listen_cmd(
     root: Path = DirOpt,
     nation: str = NationOpt,
     label: str = LabelOpt,
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print each event as one JSON object per line (JSON lines, as in events.jsonl) "
+        "on stdout; status lines go to stderr.",
+    ),
 ) -> None:
     """Watch a live AIS feed and write (and optionally publish) each event as soon as its
     rule is met. Malformed records are counted by reason and never stop the listener."""
@@ -490,10 +496,19 @@ def listen_cmd(
     processor = LiveProcessor(geo=geo, config=cfg, source=source, window_h=window_h)
     sock = open_udp(host, udp) if udp is not None else open_tcp(tcp)
     where = "UDP {}:{}".format(*sock.getsockname()[:2]) if udp is not None else f"TCP {tcp}"
-    console.print(f"listening on {where}; events go to {out}/events.csv", soft_wrap=True)
+    say = err_console if as_json else console
+    say.print(f"listening on {where}; events go to {out}/events.csv", soft_wrap=True)
 
     def on_events(events: pl.DataFrame) -> None:
         _append_events(out, events)
+        if as_json:
+            from trilink.maritime.share import event_payloads
+
+            for payload in event_payloads(events):
+                typer.echo(json.dumps(payload))
+            if publish:
+                publish_events(events, root, nation, label, say=err_console)
+            return
         for r in events.iter_rows(named=True):
             console.print(
                 f"{r['type']:<16} {r['start']}  mmsi {r['mmsi']}  "
@@ -504,7 +519,7 @@ def listen_cmd(
             publish_events(events, root, nation, label)
 
     def on_status(proc: LiveProcessor) -> None:
-        console.print("status: " + proc.status_line(), markup=False, soft_wrap=True)
+        say.print("status: " + proc.status_line(), markup=False, soft_wrap=True)
 
     try:
         run(
@@ -517,13 +532,13 @@ def listen_cmd(
             status_s=status,
         )
     except KeyboardInterrupt:
-        console.print("stopped")
+        say.print("stopped")
     finally:
         sock.close()
     if processor.last_quality is not None:
         write_quality(processor.last_quality, out)
-    console.print(processor.status_line(), markup=False, soft_wrap=True)
-    _print_malformed(processor.parser.problems, shown=5, totals=False)
+    say.print(processor.status_line(), markup=False, soft_wrap=True)
+    _print_malformed(processor.parser.problems, shown=5, totals=False, say=say)
 
 
 def _events_summary(

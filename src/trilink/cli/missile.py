@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from trilink.cli.common import console, err_console, progress
 from trilink.errors import TrilinkError
 
 app = typer.Typer(
     help="Missile warning: rebuild reported launches, list sensors, run scenarios.",
     no_args_is_help=True,
 )
-_out = Console()
-_err = Console(stderr=True)
+_out = console
+_err = err_console
 
 
 def _lat_lon(text: str, option: str) -> tuple[float, float]:
@@ -242,8 +242,6 @@ def reconstruct_cmd(
     """
     import csv
 
-    from rich.progress import Progress
-
     from trilink.missile.sim.reconstruct import as_row, load_records, reconstruct
     from trilink.missile.warn.zones import japan_geometries
 
@@ -259,11 +257,11 @@ def reconstruct_cmd(
     except TrilinkError as err:
         _err.print(f"[yellow]warning:[/] {err}", highlight=False)
     rows: list[dict[str, Any]] = []
-    with Progress(console=_err, transient=True) as progress:
-        task = progress.add_task("reconstructing launches", total=len(records))
+    with progress() as bar:
+        task = bar.add_task("reconstructing launches", total=len(records))
         for rec in records:
             rows.append(as_row(reconstruct(rec, japan_eez=eez, japan_territory=territory)))
-            progress.advance(task)
+            bar.advance(task)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="", encoding="utf-8") as fh:
@@ -402,8 +400,6 @@ def scenario_run(
     fed every plot runs alongside for comparison. Exercise scenarios mark every label
     EXERCISE//. Rejected measurements (NaN, out of time order) are counted in the summary.
     """
-    from rich.progress import Progress
-
     from trilink.missile.io.run_outputs import summary, write_outputs
     from trilink.missile.io.scenario_file import load_scenario
     from trilink.missile.run import ScenarioRun, iter_cycles
@@ -422,10 +418,10 @@ def scenario_run(
         raise _fail(err) from None
     run = ScenarioRun(scenario=sc, truths=truths)
     try:
-        with Progress(console=_err, transient=True) as progress:
-            task = progress.add_task(f"running {sc.name}", total=sc.duration_s)
+        with progress() as bar:
+            task = bar.add_task(f"running {sc.name}", total=sc.duration_s)
             for cycle in iter_cycles(sc, zones, truths=truths, run=run):
-                progress.update(task, completed=cycle.t_s)
+                bar.update(task, completed=cycle.t_s)
         files = write_outputs(run, out, zones, zones_note, plots=not no_plots)
     except TrilinkError as err:
         raise _fail(err) from None

@@ -38,14 +38,26 @@ def net_up(
         help="Database per node for new configs, with {nation}, e.g. "
         "'postgresql://127.0.0.1/test?schema=trilink_{nation}'. Default: SQLite in DIR.",
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object: each node's URL, COP URL and pid."
+    ),
 ) -> None:
     """Start the USA, JPN and KOR nodes in the background (ports 8101-8103)."""
     from trilink.federation import localnet
     from trilink.node.config import load_node_config
 
+    say = err_console if as_json else console
     for path in localnet.ensure_network(root, db_template=db):
-        console.print(f"created {path}")
+        say.print(f"created {path}")
     urls = localnet.net_up(root)
+    if as_json:
+        nodes = {}
+        for nation, url in urls.items():
+            config = load_node_config(root / nation / "node.toml")
+            cop = f"http://{config.cop_host}:{config.cop_port}/" if config.cop_port else None
+            nodes[nation] = {"url": url, "cop": cop, "pid": localnet.pid_of(root, nation)}
+        typer.echo(json.dumps({"network": str(root), "nodes": nodes}))
+        return
     for nation, url in urls.items():
         config = load_node_config(root / nation / "node.toml")
         cop = f"  COP http://{config.cop_host}:{config.cop_port}/" if config.cop_port else ""

@@ -159,10 +159,14 @@ def delete(
     root: Path = DirOption,
     nation: str = NationOption,
     reason: str = typer.Option("", "--reason", help="Why it is withdrawn."),
+    as_json: bool = typer.Option(False, "--json", help="Print the tombstone as JSON."),
 ) -> None:
     """Withdraw a report: a signed tombstone replaces it on every node that holds it."""
     with client_for(root, nation) as client:
         tomb = client.delete(report_id, reason)
+    if as_json:
+        typer.echo(json.dumps(tomb, ensure_ascii=False))
+        return
     typer.echo(f"{tomb['id']} deleted (tombstone version {tomb['version']})")
 
 
@@ -175,6 +179,7 @@ def edit(
         ..., "--payload-file", help="The new payload (JSON); - for stdin."
     ),
     label: str = typer.Option(None, "--label", help="A new label (default: keep)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the new version as JSON."),
 ) -> None:
     """Publish a new version of a report (earlier versions are kept)."""
     payload = read_payload_file(payload_file)
@@ -182,6 +187,9 @@ def edit(
         raise InputError("edit takes one JSON object", path=str(payload_file))
     with client_for(root, nation) as client:
         report = client.edit(report_id, payload, label=label)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
     typer.echo(f"{report['id']} version {report['version']}")
 
 

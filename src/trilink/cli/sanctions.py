@@ -400,6 +400,12 @@ def update(
     diff_out: Path = typer.Option(
         None, "--diff-json", help="Also write the diffs as JSON to this file; - for stdout."
     ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print one JSON object instead of tables: each list put in force (with its diff) "
+        "and each file refused.",
+    ),
     publish: bool = PublishOption,
     node_dir: Path = NodeDirOption,
     nation: str = NationOpt,
@@ -412,24 +418,33 @@ def update(
     from trilink.sanctions.io import ActiveLists
 
     store = ActiveLists(data_dir)
+    if as_json and is_stdio(diff_out):
+        raise InputError("--json and --diff-json - would both print to stdout",
+                         field="diff-json")  # fmt: skip
     diffs: list[tuple[ListDiff, str]] = []
-    refused = 0
+    refused: list[str] = []
     for path in files:
         try:
             new, diff = store.install(path, published=published, force=force)
         except InputError as err:
-            refused += 1
+            refused.append(str(err))
             err_console.print(f"[bold red]refused[/] {err}; the list in force is unchanged")
             continue
         diffs.append((diff, new.sha256))
-        if not is_stdio(diff_out):
+        if not is_stdio(diff_out) and not as_json:
             _print_diff(diff, path)
     if diff_out is not None:
         write_output(diff_out, json.dumps([msgspec.to_builtins(d) for d, _s in diffs], indent=2))
+    ids: list[str] = []
     if publish and diffs:
         payloads = [_change_payload(d, sha) for d, sha in diffs]
         ids = _publish(node_dir, nation, "sanctions.list-change", label, payloads)
-        console.print(f"published {len(ids)} sanctions.list-change reports")
+        if not as_json:
+            console.print(f"published {len(ids)} sanctions.list-change reports")
+    if as_json:
+        installed = [{**msgspec.to_builtins(d), "sha256": sha} for d, sha in diffs]
+        doc = {"installed": installed, "refused": refused, "published": ids}
+        typer.echo(json.dumps(doc, ensure_ascii=False))
     if refused:
         raise typer.Exit(code=2)
 
