@@ -193,7 +193,9 @@ def detect_layout(
         "mmsinumber",
         "sourcemmsi",
     )
-    if "basedatetime" in keys:
+    if given:
+        name = "mapped"
+    elif "basedatetime" in keys:
         name = "marinecadastre"
     elif "typeofmobile" in keys:
         name = "dma"
@@ -204,7 +206,7 @@ def detect_layout(
     elif "navstatus" in keys:
         name = "movingpandas-dma"
     else:
-        name = "mapped" if given else "generic"
+        name = "generic"
     return Layout(name=name, columns=mapping, ids_are_mmsi=ids_are_mmsi)
 
 
