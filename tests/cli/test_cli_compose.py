@@ -335,3 +335,13 @@ def test_pki_bundle_through_a_pipe(tmp_path: Path) -> None:
         stdin=b"not a bundle",
     )  # fmt: skip
     assert garbage.returncode == 2 and b"error:" in garbage.stderr
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    csv = DATA / "dk_gothenburg_2017_cpa_wgs84.csv"
+    script = (
+        f'"{sys.executable}" -m trilink maritime decode "{csv}" "{csv}" "{csv}" "{csv}" '
+        "--out - | head -c 100 >/dev/null"
+    )
+    done = subprocess.run(["bash", "-c", script], capture_output=True, timeout=300)
+    assert b"Traceback" not in done.stderr and b"BrokenPipe" not in done.stderr
