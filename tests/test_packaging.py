@@ -29,16 +29,9 @@ def hook() -> ModuleType:
 
 def fresh_copy(dest: Path) -> Path:
     """The files of a clone (what git tracks, and new files not ignored)."""
-    names = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.split(b"\0")  # fmt: skip
-    for name in filter(None, names):
-        src = ROOT / os.fsdecode(name)
-        if src.is_file():
-            (dest / os.fsdecode(name)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / os.fsdecode(name))
-    return dest
+    from tests.conftest import clone_files
+
+    return clone_files(ROOT, dest)
 
 
 def no_npm_path(tmp_path: Path) -> str:
