@@ -16,6 +16,7 @@ from trilink.cli.common import (
     console,
     nation_code,
     node_dir,
+    working,
 )
 
 if TYPE_CHECKING:
@@ -53,12 +54,13 @@ def verify(
     config = load_node_config(node_dir(root, code) / "node.toml")
     if db:
         config = replace(config, db_url=db)
-    answers = ask_witnesses(config)  # first: what a partner holds, this store already held
-    store = open_store(config.db_url)
-    try:
-        result = verify_log(store, config, answers)
-    finally:
-        store.close()
+    with working(f"verifying the audit log of {code}"):
+        answers = ask_witnesses(config)  # first: what a partner holds, this store already held
+        store = open_store(config.db_url)
+        try:
+            result = verify_log(store, config, answers)
+        finally:
+            store.close()
     if as_json:
         typer.echo(json.dumps(result.as_json_obj(), ensure_ascii=False))
     else:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from trilink.cli.common import working
 from trilink.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ def node_check(
         result.add("open", err)
     else:
         try:
-            result = check_store(store, full=True)
+            with working(f"checking {db}"):
+                result = check_store(store, full=True)
         finally:
             store.close()
     if as_json:

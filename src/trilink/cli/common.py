@@ -93,6 +93,17 @@ def progress(*columns: str | ProgressColumn) -> Progress:
     )
 
 
+@contextmanager
+def working(text: str) -> Iterator[None]:
+    """A spinner with ``text`` on stderr while a long step without a count runs, only when
+    stderr is a terminal."""
+    if not err_console.is_terminal:
+        yield
+        return
+    with err_console.status(text):
+        yield
+
+
 def is_stdio(path: Path | str | None) -> bool:
     return path is not None and str(path) == STDIO
 

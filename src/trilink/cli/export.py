@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from trilink.cli.common import DirOption, NationOption, err_console, nation_code, node_dir
+from trilink.cli.common import (
+    DirOption,
+    NationOption,
+    err_console,
+    nation_code,
+    node_dir,
+    working,
+)
 
 if TYPE_CHECKING:
     from trilink.interop.items import Item
@@ -72,14 +79,16 @@ def export(
 
     chosen = format_named(fmt)
     params = {k: v for k, v in (("kind", kind), ("since", since)) if v is not None}
-    items, code = read_picture(root, nation_code(nation), params)
+    with working(f"reading the picture of {nation_code(nation)}"):
+        items, code = read_picture(root, nation_code(nation), params)
     portions = chosen.portions(items)
     marking = marking_of([item.label for item in portions], code)
-    if out == "-":
-        body, count = render(chosen, portions, marking, code)
-        sys.stdout.buffer.write(body)
-        sys.stdout.buffer.flush()
-    else:
-        count = write_file(Path(out), chosen, portions, marking, code)
+    with working(f"writing {len(portions):,} items as {chosen.name}"):
+        if out == "-":
+            body, count = render(chosen, portions, marking, code)
+            sys.stdout.buffer.write(body)
+            sys.stdout.buffer.flush()
+        else:
+            count = write_file(Path(out), chosen, portions, marking, code)
     where = "stdout" if out == "-" else out
     err_console.print(f"wrote {count} {chosen.unit} to {where}, marked {marking.text}")

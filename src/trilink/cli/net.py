@@ -17,6 +17,7 @@ from trilink.cli.common import (
     is_stdio,
     nation_code,
     node_dir,
+    working,
     write_output,
 )
 
@@ -193,12 +194,14 @@ def node_backup(
     try:
         if is_stdio(out):
             with tempfile.TemporaryDirectory(prefix="trilink-backup-") as tmp:
-                info = backup(store, node_config.nation, Path(tmp) / "backup.db")
+                with working(f"backing up {node_config.nation}'s store"):
+                    info = backup(store, node_config.nation, Path(tmp) / "backup.db")
                 with (Path(tmp) / "backup.db").open("rb") as fh:
                     shutil.copyfileobj(fh, sys.stdout.buffer)
                 sys.stdout.buffer.flush()
         else:
-            info = backup(store, node_config.nation, out)
+            with working(f"backing up {node_config.nation}'s store"):
+                info = backup(store, node_config.nation, out)
     finally:
         store.close()
     (err_console if is_stdio(out) else console).print(
