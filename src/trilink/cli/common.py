@@ -149,6 +149,8 @@ def input_path(path: Path | str, *, suffix: str = "", what: str = "input") -> It
     temporary file (removed afterwards) named ``stdin<suffix>``, so the command reads it as
     it reads any file. An empty standard input is an error naming the option."""
     if not is_stdio(path):
+        if not Path(path).exists():
+            raise InputError(f"{what}: file not found", path=str(path))
         yield Path(path)
         return
     if sys.stdin is None or sys.stdin.isatty():

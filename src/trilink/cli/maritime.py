@@ -175,28 +175,29 @@ def events_cmd(
     zones: Path = typer.Option(
         None,
         "--zones",
-        help="Zones GeoJSON: polygons with owner, "
+        help="Zones GeoJSON (- for stdin): polygons with owner, "
         "zone_type (territorial_sea, contiguous_zone, eez, exercise_area,"
         " custom), optional allowed_flags and name.",
-        exists=True,
     ),
     detections: Path = typer.Option(
         None,
         "--detections",
-        help="SAR/radar detections CSV: time, lat, lon[, length][, id].",
-        exists=True,
+        help="SAR/radar detections CSV: time, lat, lon[, length][, id]; - for stdin.",
     ),
     config: Path = typer.Option(
-        None, "--config", help="TOML file overriding thresholds.", exists=True
+        None,
+        "--config",
+        help="TOML file overriding thresholds; - for stdin.",
     ),
     ports: Path = typer.Option(
-        None, "--ports", help="Extra ports CSV: name, lat, lon[, iso3].", exists=True
+        None,
+        "--ports",
+        help="Extra ports CSV: name, lat, lon[, iso3]; - for stdin.",
     ),
     aoi: Path = typer.Option(
         None,
         "--aoi",
-        help="Areas of interest GeoJSON: shorter AIS-gap threshold inside.",
-        exists=True,
+        help="Areas of interest GeoJSON: shorter AIS-gap threshold inside; - for stdin.",
     ),
     no_bundled: bool = typer.Option(
         False,
@@ -241,60 +242,78 @@ def events_cmd(
     from trilink.maritime.pipeline import run_batch
     from trilink.maritime.plot import render_map
 
-    cfg = load_config(config)
-    with _input_files(list(inputs)) as files:
+    extras = {"--zones": zones, "--detections": detections, "--config": config,
+              "--ports": ports, "--aoi": aoi}  # fmt: skip
+    dashes = [name for name, path in extras.items() if is_stdio(path)]
+    dashes += ["AIS input"] * sum(1 for p in inputs if is_stdio(p))
+    if len(dashes) > 1:
+        raise InputError(f"- (standard input) can be read only once: {', '.join(dashes)}")
+    suffix = {"--zones": ".geojson", "--aoi": ".geojson", "--config": ".toml"}
+    with ExitStack() as stack:
+        given = {
+            name: None
+            if path is None
+            else stack.enter_context(input_path(path, suffix=suffix.get(name, ".csv"), what=name))
+            for name, path in extras.items()
+        }
+        zones, detections, config = given["--zones"], given["--detections"], given["--config"]
+        ports, aoi = given["--ports"], given["--aoi"]
+        cfg = load_config(config)
+        files = [stack.enter_context(input_path(p, what="AIS input")) for p in inputs]
         sizes = sum(p.stat().st_size for p in files)
         data = _read(files, columns)
-    with progress() as bar:
-        task = bar.add_task("loading geography", total=4)
-        dets = read_detections(detections) if detections else None
-        geo, land = build_geography(
-            _bbox(data.positions),
-            zones_path=zones,
-            ports_path=ports,
-            aoi_path=aoi,
-            bundled=not no_bundled,
-            default_zones=not no_default_zones,
-            zone_view=zone_view,
+        with progress() as bar:
+            task = bar.add_task("loading geography", total=4)
+            dets = read_detections(detections) if detections else None
+            geo, land = build_geography(
+                _bbox(data.positions),
+                zones_path=zones,
+                ports_path=ports,
+                aoi_path=aoi,
+                bundled=not no_bundled,
+                default_zones=not no_default_zones,
+                zone_view=zone_view,
+            )
+            bar.update(task, advance=1, description="cleaning and detecting events")
+            result = run_batch(data, geo, cfg, now_ms=int(time.time() * 1000), detections=dets)
+            bar.update(task, advance=1, description="writing files")
+            write_events(result.events, out)
+            write_tracks(result.tracks, out, result.vessels)
+            write_quality(result.quality, out)
+            bar.update(task, advance=1, description="drawing map")
+            if not no_map:
+                render_map(
+                    result.tracks, result.events, out / "map.png", land=land, zones=geo.zones
+                )
+            bar.update(task, advance=1)
+        q = result.quality
+        if as_json:
+            typer.echo(json.dumps(_events_summary(inputs, sizes, data, result, out, no_map)))
+            if publish:
+                publish_events(result.events, root, nation, label, screen=screen,
+                               tracks=result.tracks if publish_tracks else None,
+                               say=err_console)  # fmt: skip
+            return
+        console.print(
+            f"read {len(inputs)} file(s), {sizes / 1e6:.1f} MB: {q.input_rows} positions, "
+            f"kept {q.output_rows} of {q.vessels} vessels"
         )
-        bar.update(task, advance=1, description="cleaning and detecting events")
-        result = run_batch(data, geo, cfg, now_ms=int(time.time() * 1000), detections=dets)
-        bar.update(task, advance=1, description="writing files")
-        write_events(result.events, out)
-        write_tracks(result.tracks, out, result.vessels)
-        write_quality(result.quality, out)
-        bar.update(task, advance=1, description="drawing map")
-        if not no_map:
-            render_map(result.tracks, result.events, out / "map.png", land=land, zones=geo.zones)
-        bar.update(task, advance=1)
-    q = result.quality
-    if as_json:
-        typer.echo(json.dumps(_events_summary(inputs, sizes, data, result, out, no_map)))
+        _print_malformed(data.problems, shown=5)
+        counts = result.events.group_by("type").len().sort("type").iter_rows()
+        console.print("events: " + (", ".join(f"{t} {n}" for t, n in counts) or "none"))
+        console.print(
+            f"wrote {out}/events.csv, events.geojson, events.parquet, tracks.parquet, "
+            f"tracks.geojson, quality.json, quality.txt" + ("" if no_map else ", map.png")
+        )
         if publish:
-            publish_events(result.events, root, nation, label, screen=screen,
-                           tracks=result.tracks if publish_tracks else None,
-                           say=err_console)  # fmt: skip
-        return
-    console.print(
-        f"read {len(inputs)} file(s), {sizes / 1e6:.1f} MB: {q.input_rows} positions, "
-        f"kept {q.output_rows} of {q.vessels} vessels"
-    )
-    _print_malformed(data.problems, shown=5)
-    counts = result.events.group_by("type").len().sort("type").iter_rows()
-    console.print("events: " + (", ".join(f"{t} {n}" for t, n in counts) or "none"))
-    console.print(
-        f"wrote {out}/events.csv, events.geojson, events.parquet, tracks.parquet, "
-        f"tracks.geojson, quality.json, quality.txt" + ("" if no_map else ", map.png")
-    )
-    if publish:
-        publish_events(
-            result.events,
-            root,
-            nation,
-            label,
-            screen=screen,
-            tracks=result.tracks if publish_tracks else None,
-        )
+            publish_events(
+                result.events,
+                root,
+                nation,
+                label,
+                screen=screen,
+                tracks=result.tracks if publish_tracks else None,
+            )
 
 
 @app.command("decode")
