@@ -20,6 +20,7 @@ from trilink.cli.common import (
     client_for,
     console,
     err_console,
+    input_path,
     is_stdio,
     progress,
     read_input_bytes,
@@ -388,7 +389,10 @@ def _out_row(row: int, res: ScreenResult | None, problems: list[str]) -> list[st
 @app.command("update")
 def update(
     files: list[Path] = typer.Argument(
-        ..., help="Newer list files (sdn.csv, 1718 HTML, XML).", exists=False, dir_okay=False
+        ...,
+        help="Newer list files (sdn.csv, 1718 HTML, XML, .gz ok); - reads one from stdin.",
+        exists=False,
+        dir_okay=False,
     ),  # fmt: skip
     data_dir: Path = DataDirOption,
     published: str = typer.Option(
@@ -423,16 +427,19 @@ def update(
                          field="diff-json")  # fmt: skip
     diffs: list[tuple[ListDiff, str]] = []
     refused: list[str] = []
-    for path in files:
+    if sum(1 for p in files if is_stdio(p)) > 1:
+        raise InputError("- (standard input) can be given only once")
+    for given in files:
         try:
-            new, diff = store.install(path, published=published, force=force)
+            with input_path(given, what="list file") as path:
+                new, diff = store.install(path, published=published, force=force)
         except InputError as err:
             refused.append(str(err))
             err_console.print(f"[bold red]refused[/] {err}; the list in force is unchanged")
             continue
         diffs.append((diff, new.sha256))
         if not is_stdio(diff_out) and not as_json:
-            _print_diff(diff, path)
+            _print_diff(diff, given)
     if diff_out is not None:
         write_output(diff_out, json.dumps([msgspec.to_builtins(d) for d, _s in diffs], indent=2))
     ids: list[str] = []
