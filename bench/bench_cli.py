@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_line  # noqa: E402
@@ -35,14 +37,20 @@ CASES: list[tuple[str, list[str]]] = [
 ]
 
 
-def seconds(args: list[str], rounds: int, src: Path = ROOT / "src") -> list[float]:
+def seconds(
+    args: list[str], rounds: int, src: Path = ROOT / "src"
+) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (user + system) seconds of each round."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    times = []
+    walls, cpus = [], []
     for _ in range(rounds):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run([sys.executable, *args], env=env, check=True, capture_output=True, cwd=ROOT)
-        times.append(time.perf_counter() - started)
-    return times
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
 def baseline_src(rev: str, into: Path) -> Path:
@@ -61,16 +69,18 @@ def main() -> None:
     parser.add_argument("--baseline", default="40def4a", help="earlier commit to compare with")
     args = parser.parse_args()
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         old_src = baseline_src(args.baseline, Path(tmp)) if args.baseline else None
         for name, argv in CASES:
-            times = seconds(argv, args.rounds)
-            row = [name, statistics.median(times), min(times), None]
+            walls, cpus = seconds(argv, args.rounds)
+            row: list[Any] = [name, statistics.median(walls), min(walls),
+                              statistics.median(cpus), None, None]  # fmt: skip
             if old_src is not None and name != CASES[0][0]:
-                row[3] = statistics.median(seconds(argv, args.rounds, old_src))
+                old_walls, old_cpus = seconds(argv, args.rounds, old_src)
+                row[4:] = [statistics.median(old_walls), statistics.median(old_cpus)]
             rows.append(row)
-            print(f"{name}: median {row[1]:.3f} s, best {row[2]:.3f} s, baseline {row[3]}",
-                  flush=True)  # fmt: skip
+            print(f"{name}: {row}", flush=True)
     lines = [
         "# CLI start-up",
         "",
@@ -78,14 +88,20 @@ def main() -> None:
         "fresh Python process (what every call from a script pays), median of the rounds; "
         f"the baseline is the same command at commit {args.baseline} (engines imported "
         "eagerly), measured in the same run. Target (#16): `trilink --help` under 0.5 s.",
-        f"Machine: {machine_line()}.",
+        f"Machine: {machine_line()}; load average {load_before:.1f} before the run, "
+        f"{os.getloadavg()[0]:.1f} after (the machine is shared: a quiet one is faster).",
         "",
-        f"| command | median s | best s | at {args.baseline}, median s |",
-        "|---|---:|---:|---:|",
+        "Wall-clock time depends on the machine's load; CPU time (user + system of the "
+        "process) much less.",
+        "",
+        f"| command | wall median s | wall best s | CPU median s | at {args.baseline}: wall "
+        "median s | CPU median s |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| `{name}` | {median:.3f} | {best:.3f} | {'' if old is None else f'{old:.3f}'} |"
-        for name, median, best, old in rows
+        f"| `{name}` | {wall:.3f} | {best:.3f} | {cpu:.3f} | "
+        f"{'' if old is None else f'{old:.3f}'} | {'' if old_cpu is None else f'{old_cpu:.3f}'} |"
+        for name, wall, best, cpu, old, old_cpu in rows
     ]
     out = ROOT / "docs" / "benchmarks" / "cli.md"
     out.parent.mkdir(parents=True, exist_ok=True)
