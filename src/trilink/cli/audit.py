@@ -13,6 +13,7 @@ from trilink.cli.common import (
     DbOption,
     DirOption,
     NationOption,
+    client_for,
     console,
     nation_code,
     node_dir,
@@ -127,44 +128,39 @@ def show(
         False, "--json", help="One JSON object per row (JSON lines), oldest first."
     ),
 ) -> None:
-    """The newest audit rows: releases (allow/deny), inbound accept/reject, key changes."""
+    """The newest audit rows: releases (allow/deny), inbound accept/reject, key changes.
+    Asks the running node (an admin token: the one 'trilink net up' writes is); with --db,
+    reads that database instead, for a node that is stopped."""
     from rich.table import Table
 
-    from trilink.node.service import NodeService
+    code = nation_code(nation)
+    if db:
+        from trilink.store import open_store
 
-    with NodeService.open_local(root, nation_code(nation), db_url=db) as node:
-        rows = node.store.audit_rows(report_id=report)
+        store = open_store(db, migrate=False)
+        try:
+            rows = [r.as_dict() for r in store.audit_rows(report_id=report)][-limit:]
+        finally:
+            store.close()
+    else:
+        with client_for(root, code) as client:
+            rows = client.audit(report_id=report, newest=limit)
     if as_json:
         for row in rows[-limit:] if limit > 0 else []:
-            e = row.entry
-            record = {
-                "seq": row.seq,
-                "at": row.at,
-                "event": e.event,
-                "outcome": e.outcome,
-                "partner": e.partner,
-                "report": e.report_id,
-                "version": e.version,
-                "reason": e.reason,
-                "origin": e.origin,
-                "actor": e.actor,
-                "hash": row.hash,
-            }
-            typer.echo(json.dumps(record, ensure_ascii=False))
+            typer.echo(json.dumps(row, ensure_ascii=False))
         return
-    table = Table(title=f"audit log of {nation_code(nation)}")
+    table = Table(title=f"audit log of {code}")
     for col in ("seq", "at", "event", "outcome", "partner", "report", "v", "reason"):
         table.add_column(col)
     for row in rows[-limit:]:
-        e = row.entry
         table.add_row(
-            str(row.seq),
-            row.at,
-            e.event,
-            e.outcome,
-            e.partner,
-            e.report_id[:13],
-            str(e.version or ""),
-            e.reason,
+            str(row["seq"]),
+            row["at"],
+            row["event"],
+            row["outcome"],
+            row["partner"],
+            row["report_id"][:13],
+            str(row["version"] or ""),
+            row["reason"],
         )
     console.print(table)

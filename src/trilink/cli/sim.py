@@ -192,7 +192,9 @@ def missile(
             f"[bold red]error:[/] cannot write into {out}: {err.strerror}", highlight=False
         )
         raise typer.Exit(2) from None
-    per_nation = {n: 0 for n in ("USA", "JPN", "KOR")}
+    from trilink.model.label import ALLIANCE
+
+    per_nation = {n: 0 for n in ALLIANCE}
     for p in delivered.plots:
         per_nation[p.nation] += 1
     if as_json:
