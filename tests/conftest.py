@@ -186,3 +186,41 @@ def running(root: Path, *nations: str) -> Iterator[Path]:
     finally:
         for nation in localnet.NATIONS:
             localnet.stop_node(root, nation, kill=True)
+
+
+# What a clone of the repository does not have (gitignored) when no git repository is at
+# hand (a snapshot made with `git archive`).
+_NOT_IN_A_CLONE = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
+                   ".hypothesis", ".benchmarks", "node_modules", "out", "demo-net", "dist",
+                   "build", "test-artifacts"}  # fmt: skip
+
+
+def clone_files(root: Path, dest: Path) -> Path:
+    """Copy into ``dest`` the files a fresh clone of the repository in ``root`` has: what git
+    tracks and new files it does not ignore (or, outside a git repository, every file but
+    the gitignored folders and the built map library)."""
+    import shutil
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root, capture_output=True,
+    )  # fmt: skip
+    if listed.returncode == 0:
+        names = [os.fsdecode(n) for n in listed.stdout.split(b"\0") if n]
+    else:
+        vendor = Path("src/trilink/web/static/vendor")
+        names = [
+            str(p.relative_to(root))
+            for p in root.rglob("*")
+            if p.is_file()
+            and not _NOT_IN_A_CLONE & set(p.relative_to(root).parts)
+            and not p.relative_to(root).is_relative_to(vendor)
+            and p.suffix != ".pyc"
+        ]
+    for name in names:
+        src = root / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest

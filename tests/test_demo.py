@@ -101,3 +101,39 @@ def test_maritime_scenes_publish_what_each_nation_reports(tmp_path: Path) -> Non
     assert all(len(ids) == 1 for ids in ids_of_vessel.values())  # one report per vessel
     assert max(e.version for e in tracks) == 2  # its next step is a new version
     assert any("real AIS replay" in line for line in said)
+
+
+def test_the_demo_played_twice_starts_over_instead_of_doubling(demo_dir: Path) -> None:
+    """`make demo` run again in the same directory: the nodes come back with their keys and
+    empty stores, so the second run holds what one run holds, not twice that."""
+    from trilink.demo import PLAYED_MARKER, reset_played_demo
+
+    def own_notes() -> dict[str, int]:
+        counts = {}
+        for nation in NATIONS:
+            with localnet.client_for(demo_dir, nation) as client:
+                counts[nation] = len(client.reports(kind="note"))
+        return counts
+
+    localnet.ensure_network(demo_dir)
+    assert reset_played_demo(demo_dir) == []  # a fresh directory: nothing to reset
+    key = (demo_dir / "USA" / "signing.key").read_bytes()
+    run_demo(demo_dir, Console(file=io.StringIO(), width=160), pause_s=0.0)
+    assert (demo_dir / PLAYED_MARKER).exists()
+    from tests.federation.conftest import wait_until
+
+    first: dict[str, int] = {}
+
+    def settled() -> bool:
+        nonlocal first
+        first = own_notes()
+        return first["USA"] >= 5
+
+    wait_until(settled, 60, "the first run's notes")
+    removed = reset_played_demo(demo_dir)
+    assert any(p.endswith("node.db") for p in removed)
+    assert not any(localnet.pid_of(demo_dir, n) for n in NATIONS)  # stopped first
+    localnet.ensure_network(demo_dir)
+    run_demo(demo_dir, Console(file=io.StringIO(), width=160), pause_s=0.0)
+    wait_until(lambda: own_notes() == first, 60, "the second run to hold what the first held")
+    assert (demo_dir / "USA" / "signing.key").read_bytes() == key  # same nodes, same keys

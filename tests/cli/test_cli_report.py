@@ -176,6 +176,56 @@ def test_main_turns_errors_into_one_line(
     assert capsys.readouterr().err.startswith("error: unknown nation 'FRA'")
 
 
+def test_every_answer_a_program_reads_is_json(netdir: Path) -> None:
+    """net status, report publish (payload on stdin), edit, delete, audit show, user list and
+    token list each print JSON a program parses (one document, or one object per line)."""
+    root = str(netdir)
+    status = runner.invoke(app, ["net", "status", "--dir", root, "--json"])
+    assert status.exit_code == 0, status.output
+    doc = json.loads(status.stdout)
+    assert [n["nation"] for n in doc["nodes"]] == ["USA", "JPN", "KOR"]
+    assert all(n["healthy"] for n in doc["nodes"])
+    published = runner.invoke(
+        app,
+        ["report", "publish", "--dir", root, "--nation", "KOR", "--kind", "note", "--label",
+         "SECRET//REL TO USA, KOR", "--payload-file", "-", "--json"],
+        input='{"title": "from stdin"}',
+    )  # fmt: skip
+    assert published.exit_code == 0, published.output
+    report_id = json.loads(published.stdout)["reports"][0]["id"]
+    edited = runner.invoke(
+        app,
+        ["report", "edit", report_id, "--dir", root, "--nation", "KOR", "--payload-file", "-",
+         "--json"],
+        input='{"title": "edited from stdin"}',
+    )  # fmt: skip
+    assert edited.exit_code == 0, edited.output
+    assert json.loads(edited.stdout)["version"] == 2
+    deleted = runner.invoke(
+        app, ["report", "delete", report_id, "--dir", root, "--nation", "KOR", "--json"]
+    )
+    assert deleted.exit_code == 0, deleted.output
+    assert json.loads(deleted.stdout)["id"] == report_id
+    audit = runner.invoke(
+        app, ["audit", "show", "--dir", root, "--nation", "KOR", "--report", report_id, "--json"]
+    )
+    assert audit.exit_code == 0, audit.output
+    rows = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert rows and all(r["report_id"] == report_id for r in rows)
+    assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
+    users = runner.invoke(
+        app, ["user", "add", "--dir", root, "--nation", "KOR", "scripted", "--password",
+              "a-long-enough-password"],
+    )  # fmt: skip
+    assert users.exit_code == 0, users.output
+    listed = runner.invoke(app, ["user", "list", "--dir", root, "--nation", "KOR", "--json"])
+    logins = {u["username"]: u for u in map(json.loads, listed.stdout.splitlines())}
+    assert logins["scripted"]["role"] == "viewer" and not logins["scripted"]["disabled"]
+    tokens = runner.invoke(app, ["token", "list", "--dir", root, "--nation", "KOR", "--json"])
+    assert tokens.exit_code == 0, tokens.output
+    assert any(json.loads(line)["role"] == "admin" for line in tokens.stdout.splitlines())
+
+
 def test_audit_show_asks_the_running_node(
     netdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -194,3 +194,26 @@ def test_publish_each_event_as_a_report(tmp_path: Path) -> None:
     assert sorted(p["type"] for p in payloads) == ["dark_vessel", "encounter", "incursion"]
     enc = next(p for p in payloads if p["type"] == "encounter")
     assert enc["other_mmsi"] == 445005678 and enc["details"]["min_distance_m"] < 500
+
+
+def test_events_read_an_input_or_the_detections_from_stdin(tmp_path: Path) -> None:
+    src, zones, dets = _scene(tmp_path)
+    base = ["maritime", "events", "--zones", str(zones), "--no-map", "--json"]
+    from_stdin = runner.invoke(
+        app, [*base, "-", "--detections", str(dets), "--out", str(tmp_path / "a")],
+        input=src.read_bytes(),
+    )  # fmt: skip
+    assert from_stdin.exit_code == 0, from_stdin.output
+    assert json.loads(from_stdin.stdout)["events"] == {"dark_vessel": 1, "encounter": 1,
+                                                       "incursion": 1}  # fmt: skip
+    dets_stdin = runner.invoke(
+        app, [*base, str(src), "--detections", "-", "--out", str(tmp_path / "b")],
+        input=dets.read_bytes(),
+    )  # fmt: skip
+    assert dets_stdin.exit_code == 0, dets_stdin.output
+    assert json.loads(dets_stdin.stdout)["events"]["dark_vessel"] == 1
+    twice = runner.invoke(
+        app, [*base, "-", "--detections", "-", "--out", str(tmp_path / "c")], input=b"x"
+    )
+    assert "can be read only once: --detections, AIS input" in str(twice.exception)
+    assert not (tmp_path / "c").exists()

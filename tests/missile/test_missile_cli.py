@@ -141,3 +141,14 @@ def test_reconstruct_writes_csv(tmp_path: Path) -> None:
     assert lines[0].startswith("date,")
     assert len(lines) > 2
     assert "Hwasong-19" in res.stdout
+
+
+def test_reconstruct_csv_to_stdout_is_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "recon.csv"
+    args = ["missile", "reconstruct", str(DATA), "--since", "2024-10-30", "--out"]
+    to_file = RUNNER.invoke(app, [*args, str(out)])
+    to_stdout = RUNNER.invoke(app, [*args, "-"])
+    assert to_file.exit_code == 0 and to_stdout.exit_code == 0, to_stdout.output
+    assert to_stdout.stdout.replace("\r\n", "\n") == out.read_text().replace("\r\n", "\n")
+    both = RUNNER.invoke(app, [*args, "-", "--json"])
+    assert both.exit_code != 0 and "both print to stdout" in str(both.exception)

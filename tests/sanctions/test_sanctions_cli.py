@@ -194,3 +194,21 @@ def test_csv_call_sign_column(tmp_path: Path, data_dir: Path) -> None:
     with out.open(newline="") as fh:
         row = next(csv.DictReader(fh))
     assert row["matched_imo"] == "8909575" and "call-sign+name" in row["reason"]
+
+
+def test_update_reads_a_list_from_stdin_and_answers_in_json(
+    tmp_path: Path, data_dir: Path, ofac_raw: bytes
+) -> None:
+    res = runner.invoke(app, ["sanctions", "update", "-", "--published", "2024-06-01", "--json"],
+                        input=newer_ofac(ofac_raw))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["refused"] == [] and doc["installed"][0]["list_id"] == "OFAC-SDN"
+    assert doc["installed"][0]["new_published"] == "2024-06-01"
+    garbage = runner.invoke(app, ["sanctions", "update", "-", "--json"], input=b"\x00garbage")
+    assert garbage.exit_code == 2
+    refused = json.loads(garbage.stdout)["refused"]
+    assert len(refused) == 1 and "not a list trilink knows" in refused[0]
+    lists = runner.invoke(app, ["sanctions", "lists", "--json"])
+    ofac = next(r for r in json.loads(lists.stdout)["lists"] if r["list"] == "OFAC-SDN")
+    assert ofac["published"] == "2024-06-01" and not ofac["bundled"]

@@ -23,7 +23,6 @@ from trilink.cli import (
     web,
 )
 from trilink.errors import TrilinkError
-from trilink.store.base import driver_error
 
 app = typer.Typer(
     help="trilink: sovereign nodes sharing signed, labelled reports (USA, JPN, KOR).",
@@ -49,15 +48,30 @@ app.add_typer(cyber.app, name="cyber")
 app.command("export")(export.export)
 
 
+def _broken_pipe(err: OSError) -> bool:
+    # Python raises BrokenPipeError; polars and pyarrow raise OSError("Broken pipe (os error 32)")
+    return isinstance(err, BrokenPipeError) or "os error 32" in str(err)
+
+
 def main() -> None:
     """Run the CLI; a ``TrilinkError``, or a database driver's error that escaped the store,
-    becomes a one-line message and exit status 2."""
+    becomes a one-line message and exit status 2. A reader that stops early (``| head``) ends
+    the command quietly, as it ends any Unix tool (status 141, no traceback)."""
     try:
         app()
+    except OSError as err:
+        if not _broken_pipe(err):
+            raise
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141) from None
     except TrilinkError as err:
         sys.stderr.write(f"error: {err}\n")
         raise SystemExit(2) from None
     except Exception as err:
+        from trilink.store.base import driver_error
+
         store_error = driver_error(err)
         if store_error is None:
             raise

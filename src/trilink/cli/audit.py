@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from trilink.cli.common import (
     DbOption,
@@ -17,11 +17,11 @@ from trilink.cli.common import (
     console,
     nation_code,
     node_dir,
+    working,
 )
-from trilink.federation.https import ask_witnesses
-from trilink.node.anchors import AuditVerification, epoch_name, verify_log
-from trilink.node.config import load_node_config
-from trilink.store import open_store
+
+if TYPE_CHECKING:
+    from trilink.node.anchors import AuditVerification
 
 app = typer.Typer(help="The node's audit log.", no_args_is_help=True)
 
@@ -46,16 +46,22 @@ def verify(
     partner that cannot be asked is named on a line of its own ('could not ask ...'):
     the log is then checked locally, and against the other partners. Read-only; safe
     while the node runs."""
+    from trilink.federation.https import ask_witnesses
+    from trilink.node.anchors import verify_log
+    from trilink.node.config import load_node_config
+    from trilink.store import open_store
+
     code = nation_code(nation)
     config = load_node_config(node_dir(root, code) / "node.toml")
     if db:
         config = replace(config, db_url=db)
-    answers = ask_witnesses(config)  # first: what a partner holds, this store already held
-    store = open_store(config.db_url)
-    try:
-        result = verify_log(store, config, answers)
-    finally:
-        store.close()
+    with working(f"verifying the audit log of {code}"):
+        answers = ask_witnesses(config)  # first: what a partner holds, this store already held
+        store = open_store(config.db_url)
+        try:
+            result = verify_log(store, config, answers)
+        finally:
+            store.close()
     if as_json:
         typer.echo(json.dumps(result.as_json_obj(), ensure_ascii=False))
     else:
@@ -65,6 +71,8 @@ def verify(
 
 
 def _print(result: AuditVerification) -> None:
+    from trilink.node.anchors import epoch_name
+
     # plain lines (a reason may hold brackets that rich would read as markup)
     head = result.head[1][:16] if result.head else "-"
     for problem in result.problems:
@@ -116,12 +124,19 @@ def show(
     report: str = typer.Option(None, "--report", help="Only rows about this report id."),
     limit: int = typer.Option(50, "--limit", help="Newest N rows."),
     db: str = DbOption,
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per row (JSON lines), oldest first."
+    ),
 ) -> None:
     """The newest audit rows: releases (allow/deny), inbound accept/reject, key changes.
     Asks the running node (an admin token: the one 'trilink net up' writes is); with --db,
     reads that database instead, for a node that is stopped."""
+    from rich.table import Table
+
     code = nation_code(nation)
     if db:
+        from trilink.store import open_store
+
         store = open_store(db, migrate=False)
         try:
             rows = [r.as_dict() for r in store.audit_rows(report_id=report)][-limit:]
@@ -130,6 +145,10 @@ def show(
     else:
         with client_for(root, code) as client:
             rows = client.audit(report_id=report, newest=limit)
+    if as_json:
+        for row in rows[-limit:] if limit > 0 else []:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
     table = Table(title=f"audit log of {code}")
     for col in ("seq", "at", "event", "outcome", "partner", "report", "v", "reason"):
         table.add_column(col)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from trilink.cli.common import working
 from trilink.errors import ConfigError, StoreError
-from trilink.node.config import load_node_config
-from trilink.store import open_store
-from trilink.store.check import CheckResult, check_store
+
+if TYPE_CHECKING:
+    from trilink.store.check import CheckResult
 
 DAMAGED_EXIT = 2
 
@@ -31,6 +33,10 @@ def node_check(
     hash, signature), the signing keys, the outbox and the audit hash chain. One line per
     problem. Exit 0 healthy, 2 damaged or unreadable. Changes nothing; safe while the node
     runs. A damaged database is restored from a backup: see docs/store.md."""
+    from trilink.node.config import load_node_config
+    from trilink.store import open_store
+    from trilink.store.check import CheckResult, check_store
+
     if db is None:
         if config is None:
             raise ConfigError("say which database: --config DIR/node.toml or --db PATH_OR_URL")
@@ -42,7 +48,8 @@ def node_check(
         result.add("open", err)
     else:
         try:
-            result = check_store(store, full=True)
+            with working(f"checking {db}"):
+                result = check_store(store, full=True)
         finally:
             store.close()
     if as_json:

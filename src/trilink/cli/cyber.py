@@ -11,20 +11,19 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from trilink.cli.common import DirOption, NationOption, client_for, console, err_console
-from trilink.client import NodeClient, item
-from trilink.cyber.bundle import bundle_of
-from trilink.cyber.errors import CyberInputError, Problem
-from trilink.cyber.markings import tlp_conflict
-from trilink.cyber.misp import is_misp, parse_misp
-from trilink.cyber.plan import KIND, ImportPlan, held_from_reports, plan_import
-from trilink.cyber.stixio import MAX_FILE_BYTES, Parsed, load_json, parse_document, summary
-from trilink.errors import InputError, LabelError
-from trilink.model.label import Label, parse_label
+from trilink.errors import InputError
+
+if TYPE_CHECKING:
+    from trilink.client import NodeClient
+    from trilink.cyber.errors import Problem
+    from trilink.cyber.plan import ImportPlan
+    from trilink.cyber.stixio import Parsed
+    from trilink.model.label import Label
 
 app = typer.Typer(
     help="Cyber threat sharing: STIX 2.1 and MISP import, STIX export, TAXII 2.1 pull.",
@@ -40,6 +39,9 @@ BATCH = 2000
 
 
 def _read(path: Path) -> bytes:
+    from trilink.cyber.errors import CyberInputError
+    from trilink.cyber.stixio import MAX_FILE_BYTES
+
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise CyberInputError(
@@ -54,6 +56,9 @@ def _read(path: Path) -> bytes:
 
 
 def _label(text: str) -> Label:
+    from trilink.errors import LabelError
+    from trilink.model.label import parse_label
+
     try:
         return parse_label(text)
     except LabelError as err:
@@ -75,6 +80,9 @@ def _publish(
 ) -> list[dict[str, Any]]:
     """Publish the plan's items in signed batches of ``BATCH`` (each all or nothing);
     ``derived``: the reports each STIX id is derived from."""
+    from trilink.client import item
+    from trilink.cyber.plan import KIND
+
     done: list[dict[str, Any]] = []
     items = [
         item(
@@ -103,6 +111,10 @@ def import_parsed(
     misp_distribution: str = "",
     dry_run: bool = False,
 ) -> tuple[ImportPlan, list[dict[str, Any]]]:
+    from trilink.cyber.markings import tlp_conflict
+    from trilink.cyber.plan import KIND, held_from_reports, plan_import
+    from trilink.cyber.stixio import summary
+
     tlps = sorted({p.tlp for p in parsed.objects if p.tlp})
     if tlps:
         console.print(f"source TLP: {', '.join('TLP:' + t.upper() for t in tlps)}")
@@ -140,6 +152,9 @@ def import_file(
 
     Objects that are not valid STIX 2.1 (or MISP attributes of types not mapped) are named
     and skipped; the rest is published. Exit status 1 when anything was skipped."""
+    from trilink.cyber.misp import is_misp, parse_misp
+    from trilink.cyber.stixio import load_json, parse_document
+
     parsed_label = _label(label)
     raw = _read(file)
     doc = load_json(raw, str(file))
@@ -183,6 +198,10 @@ def export(
 ) -> None:
     """Everything the node holds as one STIX 2.1 bundle, each object marked with its label
     (TLP 2.0 and the trilink releasability marking)."""
+    from trilink.cyber.bundle import bundle_of
+    from trilink.cyber.plan import KIND
+    from trilink.model.label import parse_label
+
     with client_for(directory, nation) as client:
         reports = client.reports(kind=KIND)
     entries = []
@@ -226,6 +245,7 @@ def match(
     import time
 
     from trilink.cyber.match import Matcher, sightings
+    from trilink.cyber.plan import KIND, held_from_reports, plan_import
     from trilink.cyber.stixio import parse_objects
     from trilink.model.ids import utc_timestamp
 
@@ -332,6 +352,9 @@ def pull(
     """Pull a collection from a TAXII 2.1 server (taxii2-client) and import it like a file."""
     from taxii2client.exceptions import TAXIIServiceException
     from taxii2client.v21 import Collection, as_pages
+
+    from trilink.cyber.errors import CyberInputError
+    from trilink.cyber.stixio import parse_document
 
     parsed_label = _label(label)
     password = os.environ.get(password_env, "")

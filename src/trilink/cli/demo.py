@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 
 from trilink.cli.common import console
-from trilink.demo import NATIONS, ensure_demo_users, run_demo
-from trilink.federation import localnet
 
 
 def demo(
@@ -28,8 +26,14 @@ def demo(
     """Start USA, JPN and KOR nodes, open their COPs and play a scenario: analysts' notes
     under different labels, exercise missile launches seen by all three nations' radars
     (fused tracks, impact warnings), a maritime exercise with a sanctioned vessel's
-    ship-to-ship transfer and foreign fishing in Japan's EEZ, and a replay of real AIS."""
+    ship-to-ship transfer and foreign fishing in Japan's EEZ, and a replay of real AIS.
+    Run again in the same --dir, it starts over from empty stores (the nodes keep their
+    keys) rather than publishing everything twice."""
+    from trilink.demo import NATIONS, ensure_demo_users, reset_played_demo, run_demo
+    from trilink.federation import localnet
 
+    if reset_played_demo(root):
+        console.print(f"the demo played in {root} before: its nodes start again from empty stores")
     localnet.ensure_network(root)
     logins = ensure_demo_users(root)
 

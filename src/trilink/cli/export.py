@@ -8,10 +8,24 @@ from pathlib import Path
 
 import typer
 
-from trilink.cli.common import DirOption, NationOption, client_for, err_console, nation_code
-from trilink.interop.formats import FORMATS, format_named, write_atomically
+from trilink.cli.common import (
+    DirOption,
+    NationOption,
+    client_for,
+    err_console,
+    nation_code,
+    working,
+)
 
-FORMAT_HELP = "; ".join(f"{f.name}: {f.describe}" for f in FORMATS.values())
+# What `trilink.interop.formats.FORMATS` describes, written out so that `trilink --help`
+# need not import the exporters (a test checks the two agree).
+FORMAT_HELP = (
+    "geojson: RFC 7946 GeoJSON: every map feature with its label and properties; "
+    "kml: KML 2.2 for Google Earth: folders per kind and origin, time, altitude, styles; "
+    "cot: TAK data package: one Cursor-on-Target event per track or report; "
+    "geoparquet: GeoParquet 1.1: one row per map feature, WKB geometry; "
+    "csv: CSV: one row per report (event id, IMO, MMSI, times, position, label)"
+)
 
 
 def export(
@@ -35,9 +49,11 @@ def export(
     holds) as GeoJSON, KML, a TAK data package, GeoParquet or CSV, each feature with its
     label and the file with its overall marking. The running node writes it (its node API,
     a reader token is enough), as its COP's download links do."""
+    from trilink.interop.formats import format_named, write_atomically
+
     chosen = format_named(fmt)  # an unknown format is refused before asking the node
     params = {k: v for k, v in (("kind", kind), ("since", since)) if v is not None}
-    with client_for(root, nation_code(nation)) as client:
+    with client_for(root, nation_code(nation)) as client, working(f"exporting {chosen.name}"):
         body, headers = client.export(chosen.name, params)
     if out == "-":
         sys.stdout.buffer.write(body)

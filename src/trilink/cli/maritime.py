@@ -8,28 +8,33 @@ and identity changes, write files you can open, and optionally publish each even
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
-import polars as pl
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trilink.cli.common import client_for, console, nation_code
-from trilink.errors import ConfigError
-from trilink.maritime.config import load_config
-from trilink.maritime.events import closest_approach
-from trilink.maritime.geoio import build_geography
-from trilink.maritime.ingest import read_inputs
-from trilink.maritime.io import read_detections, write_events, write_quality, write_tracks
-from trilink.maritime.nmea import ProblemLog
-from trilink.maritime.pipeline import run_batch
-from trilink.maritime.plot import render_map
-from trilink.maritime.share import event_payloads
-from trilink.maritime.tables import bbox_of, epoch_ms
+from trilink.cli.common import (
+    client_for,
+    console,
+    err_console,
+    input_path,
+    is_stdio,
+    nation_code,
+    output_file,
+    progress,
+)
+from trilink.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.console import Console
+
+    from trilink.maritime.ingest import Ingested
+    from trilink.maritime.nmea import ProblemLog
 
 app = typer.Typer(
     help="Maritime awareness: AIS ingest, vessel events, dark vessels; publish as reports.",
@@ -38,19 +43,57 @@ app = typer.Typer(
 
 InputsArg = typer.Argument(
     ...,
-    help="AIS files: NMEA (.nmea/.ais/.log/.txt, .gz ok), CSV "
-    "(trilink, MarineCadastre, Danish Maritime Authority layouts) or "
-    "Parquet.",
-    exists=True,
-    dir_okay=False,
+    help="AIS files: NMEA (.nmea/.ais/.log/.txt, .gz ok), CSV (any layout whose columns "
+    "are recognised, e.g. trilink, MarineCadastre, Danish Maritime Authority; others "
+    "through --columns) or Parquet; - reads one from stdin.",
 )
-ArchiveInputsArg = typer.Argument(
-    ...,
-    help="AIS files: NMEA (.nmea/.ais/.log/.txt, .gz ok), CSV "
-    "(trilink, MarineCadastre, Danish Maritime Authority layouts) or "
-    "Parquet; or a directory of them (an archive: run on Dask).",
-    exists=True,
+ColumnsOpt = typer.Option(
+    None,
+    "--columns",
+    help="Which CSV/Parquet column holds each field, for a table whose columns are not "
+    "recognised: FIELD=COLUMN,... e.g. mmsi=MMSI,timestamp=Time,lat=Latitude_degrees,"
+    "lon=Longitude_degrees (fields: mmsi, timestamp, lat, lon, sog_kn, cog_deg, heading_deg, "
+    "name, imo, callsign, ship_type, length_m, beam_m, flag). Fields not named are still "
+    "recognised by their usual spellings.",
 )
+
+
+@contextmanager
+def _input_files(inputs: list[Path]) -> Iterator[list[Path]]:
+    """The input files, standard input (``-``, at most once) spooled to a temporary file."""
+    if sum(1 for p in inputs if is_stdio(p)) > 1:
+        raise InputError("- (standard input) can be given only once")
+    with ExitStack() as stack:
+        yield [stack.enter_context(input_path(p, what="AIS input")) for p in inputs]
+
+
+def _read(files: list[Path], columns: str | None, what: str = "reading AIS") -> Ingested:
+    """Read the AIS inputs with a progress bar (on a terminal): files done of all, by size,
+    and the NMEA lines read so far."""
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeElapsedColumn
+
+    from trilink.maritime.csvlayout import parse_column_mapping
+    from trilink.maritime.ingest import read_inputs
+
+    mapping = parse_column_mapping(columns) if columns else None
+    sizes = {p: p.stat().st_size if p.is_file() else 0 for p in files}
+    lines = 0
+    with progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn()
+    ) as bar:
+        task = bar.add_task(what, total=sum(sizes.values()) or None)
+
+        def on_lines(n: int) -> None:
+            nonlocal lines
+            lines += n
+            bar.update(task, description=f"{what}: {lines:,} lines")
+
+        def on_file(path: Path) -> None:
+            bar.advance(task, sizes.get(path, 0))
+
+        return read_inputs(files, progress=on_lines, columns=mapping, on_file=on_file)
+
+
 PublishOpt = typer.Option(
     False,
     "--publish",
@@ -74,25 +117,30 @@ def publish_events(
     *,
     tracks: pl.DataFrame | None = None,
     screen: bool = True,
+    say: Console | None = None,
 ) -> list[str]:
     """Publish events (and the sanctions hits derived from them, and vessel tracks) on a
     node; prints what was published and returns the event report ids."""
     if root is None or nation is None or label is None:
         raise ConfigError("--publish needs --dir, --nation and --label")
+    from trilink.maritime.share import event_payloads
     from trilink.runners.maritime import publish_maritime
 
     payloads = event_payloads(events)
     with client_for(root, nation) as client:
         done = publish_maritime(client, label, payloads, tracks=tracks, screen=screen)
-    console.print(
+    (say or console).print(
         f"published on {nation_code(nation)}: {len(done.events)} maritime.event, "
         f"{len(done.hits)} sanctions.hit, {len(done.tracks)} maritime.track reports"
     )
     return done.events
 
 
-def _print_malformed(problems: ProblemLog, shown: int = 20, *, totals: bool = True) -> None:
+def _print_malformed(
+    problems: ProblemLog, shown: int = 20, *, totals: bool = True, say: Console | None = None
+) -> None:
     """Malformed input records by reason, then the first few with file and line."""
+    console = say or _stdout
     counts = problems.counts
     total = sum(counts.values())
     reasons = ", ".join(f"{k} {v}" for k, v in counts.most_common())
@@ -106,8 +154,21 @@ def _print_malformed(problems: ProblemLog, shown: int = 20, *, totals: bool = Tr
         console.print(f"  ... {total - min(shown, len(problems.items))} more")
 
 
+_stdout = console
+
+
 def _bbox(df: pl.DataFrame) -> tuple[float, float, float, float] | None:
+    from trilink.maritime.tables import bbox_of
+
     return bbox_of(df)
+
+
+ArchiveInputsArg = typer.Argument(
+    ...,
+    help="AIS files: NMEA (.nmea/.ais/.log/.txt, .gz ok), CSV (any layout whose columns "
+    "are recognised; others through --columns) or Parquet; - reads one from stdin; or a "
+    "directory of them (an archive: run on Dask).",
+)
 
 
 @app.command("events")
@@ -116,31 +177,33 @@ def events_cmd(
     out: Path = typer.Option(
         ..., "--out", help="Output directory (created if missing).", file_okay=False
     ),
+    columns: str = ColumnsOpt,
     zones: Path = typer.Option(
         None,
         "--zones",
-        help="Zones GeoJSON: polygons with owner, "
+        help="Zones GeoJSON (- for stdin): polygons with owner, "
         "zone_type (territorial_sea, contiguous_zone, eez, exercise_area,"
         " custom), optional allowed_flags and name.",
-        exists=True,
     ),
     detections: Path = typer.Option(
         None,
         "--detections",
-        help="SAR/radar detections CSV: time, lat, lon[, length][, id].",
-        exists=True,
+        help="SAR/radar detections CSV: time, lat, lon[, length][, id]; - for stdin.",
     ),
     config: Path = typer.Option(
-        None, "--config", help="TOML file overriding thresholds.", exists=True
+        None,
+        "--config",
+        help="TOML file overriding thresholds; - for stdin.",
     ),
     ports: Path = typer.Option(
-        None, "--ports", help="Extra ports CSV: name, lat, lon[, iso3].", exists=True
+        None,
+        "--ports",
+        help="Extra ports CSV: name, lat, lon[, iso3]; - for stdin.",
     ),
     aoi: Path = typer.Option(
         None,
         "--aoi",
-        help="Areas of interest GeoJSON: shorter AIS-gap threshold inside.",
-        exists=True,
+        help="Areas of interest GeoJSON: shorter AIS-gap threshold inside; - for stdin.",
     ),
     no_bundled: bool = typer.Option(
         False,
@@ -169,6 +232,12 @@ def events_cmd(
     ),
     publish_tracks: bool = typer.Option(
         False, "--publish-tracks", help="With --publish: also one maritime.track per vessel."
+    ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the summary as one JSON object: inputs, counts, events by type, malformed "
+        "records by reason, files written.",
     ),
     dask: bool = typer.Option(
         None,
@@ -207,6 +276,9 @@ def events_cmd(
 
     A directory runs as an archive on Dask: tracks go to OUT/tracks/part-*.parquet
     (no tracks.geojson, no map), with the same events as a single-process run."""
+    missing = [p for p in inputs if not is_stdio(p) and not p.exists()]
+    if missing:
+        raise InputError(f"{missing[0]}: no such file or directory")
     if dask is None:
         dask = any(p.is_dir() for p in inputs)
     if dask:
@@ -215,6 +287,8 @@ def events_cmd(
                 "--publish-tracks is for single runs: an archive's cleaned tracks are "
                 f"written to {out}/tracks/part-*.parquet, too many to publish as reports"
             )
+        if any(is_stdio(p) for p in (*inputs, zones, detections, config, ports, aoi)):
+            raise InputError("an archive run on Dask reads files, not standard input (-)")
         _events_dask(
             inputs,
             out,
@@ -233,65 +307,92 @@ def events_cmd(
             work=work,
         )
         if publish:
+            import polars as pl
+
             publish_events(
                 pl.read_parquet(out / "events.parquet"), root, nation, label, screen=screen
             )
         return
     if any(p.is_dir() for p in inputs):
         raise ConfigError("--single reads files, not directories: list the files")
-    cfg = load_config(config)
-    sizes = sum(p.stat().st_size for p in inputs)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("reading AIS", total=len(inputs) + 4)
-        data = read_inputs(list(inputs))
-        bar.update(task, advance=len(inputs), description="loading geography")
-        dets = read_detections(detections) if detections else None
-        geo, land = build_geography(
-            _bbox(data.positions),
-            zones_path=zones,
-            ports_path=ports,
-            aoi_path=aoi,
-            bundled=not no_bundled,
-            default_zones=not no_default_zones,
-            zone_view=zone_view,
+    from trilink.maritime.config import load_config
+    from trilink.maritime.geoio import build_geography
+    from trilink.maritime.io import read_detections, write_events, write_quality, write_tracks
+    from trilink.maritime.pipeline import run_batch
+    from trilink.maritime.plot import render_map
+
+    extras = {"--zones": zones, "--detections": detections, "--config": config,
+              "--ports": ports, "--aoi": aoi}  # fmt: skip
+    dashes = [name for name, path in extras.items() if is_stdio(path)]
+    dashes += ["AIS input"] * sum(1 for p in inputs if is_stdio(p))
+    if len(dashes) > 1:
+        raise InputError(f"- (standard input) can be read only once: {', '.join(dashes)}")
+    suffix = {"--zones": ".geojson", "--aoi": ".geojson", "--config": ".toml"}
+    with ExitStack() as stack:
+        given = {
+            name: None
+            if path is None
+            else stack.enter_context(input_path(path, suffix=suffix.get(name, ".csv"), what=name))
+            for name, path in extras.items()
+        }
+        zones, detections, config = given["--zones"], given["--detections"], given["--config"]
+        ports, aoi = given["--ports"], given["--aoi"]
+        cfg = load_config(config)
+        files = [stack.enter_context(input_path(p, what="AIS input")) for p in inputs]
+        sizes = sum(p.stat().st_size for p in files)
+        data = _read(files, columns)
+        with progress() as bar:
+            task = bar.add_task("loading geography", total=4)
+            dets = read_detections(detections) if detections else None
+            geo, land = build_geography(
+                _bbox(data.positions),
+                zones_path=zones,
+                ports_path=ports,
+                aoi_path=aoi,
+                bundled=not no_bundled,
+                default_zones=not no_default_zones,
+                zone_view=zone_view,
+            )
+            bar.update(task, advance=1, description="cleaning and detecting events")
+            result = run_batch(data, geo, cfg, now_ms=int(time.time() * 1000), detections=dets)
+            bar.update(task, advance=1, description="writing files")
+            write_events(result.events, out)
+            write_tracks(result.tracks, out, result.vessels)
+            write_quality(result.quality, out)
+            bar.update(task, advance=1, description="drawing map")
+            if not no_map:
+                render_map(
+                    result.tracks, result.events, out / "map.png", land=land, zones=geo.zones
+                )
+            bar.update(task, advance=1)
+        q = result.quality
+        if as_json:
+            typer.echo(json.dumps(_events_summary(inputs, sizes, data, result, out, no_map)))
+            if publish:
+                publish_events(result.events, root, nation, label, screen=screen,
+                               tracks=result.tracks if publish_tracks else None,
+                               say=err_console)  # fmt: skip
+            return
+        console.print(
+            f"read {len(inputs)} file(s), {sizes / 1e6:.1f} MB: {q.input_rows} positions, "
+            f"kept {q.output_rows} of {q.vessels} vessels"
         )
-        bar.update(task, advance=1, description="cleaning and detecting events")
-        result = run_batch(data, geo, cfg, now_ms=int(time.time() * 1000), detections=dets)
-        bar.update(task, advance=1, description="writing files")
-        write_events(result.events, out)
-        write_tracks(result.tracks, out, result.vessels)
-        write_quality(result.quality, out)
-        bar.update(task, advance=1, description="drawing map")
-        if not no_map:
-            render_map(result.tracks, result.events, out / "map.png", land=land, zones=geo.zones)
-        bar.update(task, advance=1)
-    q = result.quality
-    console.print(
-        f"read {len(inputs)} file(s), {sizes / 1e6:.1f} MB: {q.input_rows} positions, "
-        f"kept {q.output_rows} of {q.vessels} vessels"
-    )
-    _print_malformed(data.problems, shown=5)
-    counts = result.events.group_by("type").len().sort("type").iter_rows()
-    console.print("events: " + (", ".join(f"{t} {n}" for t, n in counts) or "none"))
-    console.print(
-        f"wrote {out}/events.csv, events.geojson, events.parquet, tracks.parquet, "
-        f"tracks.geojson, quality.json, quality.txt" + ("" if no_map else ", map.png")
-    )
-    if publish:
-        publish_events(
-            result.events,
-            root,
-            nation,
-            label,
-            screen=screen,
-            tracks=result.tracks if publish_tracks else None,
+        _print_malformed(data.problems, shown=5)
+        counts = result.events.group_by("type").len().sort("type").iter_rows()
+        console.print("events: " + (", ".join(f"{t} {n}" for t, n in counts) or "none"))
+        console.print(
+            f"wrote {out}/events.csv, events.geojson, events.parquet, tracks.parquet, "
+            f"tracks.geojson, quality.json, quality.txt" + ("" if no_map else ", map.png")
         )
+        if publish:
+            publish_events(
+                result.events,
+                root,
+                nation,
+                label,
+                screen=screen,
+                tracks=result.tracks if publish_tracks else None,
+            )
 
 
 def _events_dask(
@@ -312,9 +413,14 @@ def _events_dask(
     partitions: int | None,
     work: Path | None,
 ) -> None:
+    import contextlib
+    import logging
+
     from distributed import Client, LocalCluster
 
     from trilink.maritime.archive import GeoSpec, archive_files, run_archive
+    from trilink.maritime.config import load_config
+    from trilink.maritime.io import read_detections, write_events, write_quality
 
     cfg = load_config(config)
     paths: list[Path] = []
@@ -384,8 +490,13 @@ def decode_cmd(
     out: Path = typer.Option(
         ...,
         "--out",
-        help="Output .parquet or .csv of positions; statics go next to it (<name>.statics.<ext>).",
+        help="Output .parquet or .csv of positions; statics go next to it (<name>.statics.<ext>). "
+        "- writes the positions to stdout (CSV unless --format parquet; no statics).",
     ),
+    fmt: str = typer.Option(
+        None, "--format", help="csv or parquet (default: from the --out suffix; csv for -)."
+    ),
+    columns: str = ColumnsOpt,
     as_json: bool = typer.Option(
         False,
         "--json",
@@ -395,22 +506,32 @@ def decode_cmd(
 ) -> None:
     """Decode/convert AIS files to one positions table (Parquet or CSV), uncleaned, with
     the static data beside it. Malformed lines are counted with file, line and reason,
-    never fatal: every good line is still decoded."""
-    data = read_inputs(list(inputs))
-    stem = out.with_suffix("")
-    static_path = stem.with_name(stem.name + ".statics" + out.suffix)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".csv":
-        data.positions.write_csv(out)
-        data.statics.write_csv(static_path)
+    never fatal: every good line is still decoded. Files are written whole or not at all."""
+    to_stdout = is_stdio(out)
+    kind = (fmt or ("csv" if to_stdout else out.suffix.lstrip(".") or "parquet")).lower()
+    if kind not in ("csv", "parquet"):
+        raise InputError(f"unknown output format {kind!r}: use csv or parquet", field="format")
+    if to_stdout and as_json:
+        raise InputError("--json prints to stdout, where --out - writes the positions: "
+                         "give --out a file", field="json")  # fmt: skip
+    with _input_files(list(inputs)) as files:
+        data = _read(files, columns, "decoding AIS")
+    say = err_console if to_stdout else console
+    if to_stdout:
+        with output_file(out) as fh:
+            _write_table(data.positions, fh, kind)
     else:
-        data.positions.write_parquet(out)
-        data.statics.write_parquet(static_path)
+        stem = out.with_suffix("")
+        static_path = stem.with_name(stem.name + ".statics" + (out.suffix or f".{kind}"))
+        with output_file(out) as fh, output_file(static_path) as sfh:
+            _write_table(data.positions, fh, kind)
+            _write_table(data.statics, sfh, kind)
     if as_json:
         summary = {
             "positions": data.positions.height,
             "statics": data.statics.height,
             "messages": data.messages,
+            "layouts": data.layouts,
             "malformed": dict(data.problems.counts.most_common()),
             "problems": [
                 {"source": p.source, "line": p.line, "reason": p.reason, "text": p.text}
@@ -419,8 +540,15 @@ def decode_cmd(
         }
         typer.echo(json.dumps(summary))
         return
-    console.print(f"{data.positions.height} positions, {data.statics.height} static reports")
-    _print_malformed(data.problems)
+    say.print(f"{data.positions.height} positions, {data.statics.height} static reports")
+    _print_malformed(data.problems, say=say)
+
+
+def _write_table(table: pl.DataFrame, fh: IO[bytes], kind: str) -> None:
+    if kind == "csv":
+        table.write_csv(fh)
+    else:
+        table.write_parquet(fh)
 
 
 @app.command("cpa")
@@ -428,9 +556,19 @@ def cpa_cmd(
     mmsi_a: int = typer.Argument(..., help="First vessel MMSI."),
     mmsi_b: int = typer.Argument(..., help="Second vessel MMSI."),
     inputs: list[Path] = InputsArg,
+    columns: str = ColumnsOpt,
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object: mmsi_a, mmsi_b, distance_m, time."
+    ),
 ) -> None:
     """Closest point of approach of two vessels (metres, UTC time) over their common time."""
-    data = read_inputs(list(inputs))
+    import polars as pl
+
+    from trilink.maritime.events import closest_approach
+    from trilink.maritime.tables import epoch_ms
+
+    with _input_files(list(inputs)) as files:
+        data = _read(files, columns)
     df = data.positions.drop_nulls(["timestamp", "lat", "lon"]).sort("timestamp")
     a = df.filter(pl.col("mmsi") == mmsi_a)
     b = df.filter(pl.col("mmsi") == mmsi_b)
@@ -445,10 +583,20 @@ def cpa_cmd(
         b["lat"].to_numpy(),
     )
     when = pl.Series([t_ms]).cast(pl.Datetime("ms", "UTC"))[0] if t_ms >= 0 else None
+    if as_json:
+        iso = when.isoformat().replace("+00:00", "Z") if when is not None else None
+        record = {"mmsi_a": mmsi_a, "mmsi_b": mmsi_b, "distance_m": round(float(dist), 3),
+                  "time": iso}  # fmt: skip
+        typer.echo(json.dumps(record))
+        return
     console.print(f"closest approach {dist:.3f} m at {when}")
 
 
 def _append_events(out: Path, events: pl.DataFrame) -> None:
+    import polars as pl
+
+    from trilink.maritime.share import event_payloads
+
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "events.csv"
     table = events.with_columns(
@@ -508,9 +656,18 @@ def listen_cmd(
     root: Path = DirOpt,
     nation: str = NationOpt,
     label: str = LabelOpt,
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print each event as one JSON object per line (JSON lines, as in events.jsonl) "
+        "on stdout; status lines go to stderr.",
+    ),
 ) -> None:
     """Watch a live AIS feed and write (and optionally publish) each event as soon as its
     rule is met. Malformed records are counted by reason and never stop the listener."""
+    from trilink.maritime.config import load_config
+    from trilink.maritime.geoio import build_geography
+    from trilink.maritime.io import write_quality
     from trilink.maritime.live import LiveProcessor
     from trilink.maritime.live_io import open_tcp, open_udp, run
 
@@ -526,10 +683,19 @@ def listen_cmd(
     processor = LiveProcessor(geo=geo, config=cfg, source=source, window_h=window_h)
     sock = open_udp(host, udp) if udp is not None else open_tcp(tcp)
     where = "UDP {}:{}".format(*sock.getsockname()[:2]) if udp is not None else f"TCP {tcp}"
-    console.print(f"listening on {where}; events go to {out}/events.csv", soft_wrap=True)
+    say = err_console if as_json else console
+    say.print(f"listening on {where}; events go to {out}/events.csv", soft_wrap=True)
 
     def on_events(events: pl.DataFrame) -> None:
         _append_events(out, events)
+        if as_json:
+            from trilink.maritime.share import event_payloads
+
+            for payload in event_payloads(events):
+                typer.echo(json.dumps(payload))
+            if publish:
+                publish_events(events, root, nation, label, say=err_console)
+            return
         for r in events.iter_rows(named=True):
             console.print(
                 f"{r['type']:<16} {r['start']}  mmsi {r['mmsi']}  "
@@ -540,7 +706,7 @@ def listen_cmd(
             publish_events(events, root, nation, label)
 
     def on_status(proc: LiveProcessor) -> None:
-        console.print("status: " + proc.status_line(), markup=False, soft_wrap=True)
+        say.print("status: " + proc.status_line(), markup=False, soft_wrap=True)
 
     try:
         run(
@@ -553,10 +719,33 @@ def listen_cmd(
             status_s=status,
         )
     except KeyboardInterrupt:
-        console.print("stopped")
+        say.print("stopped")
     finally:
         sock.close()
     if processor.last_quality is not None:
         write_quality(processor.last_quality, out)
-    console.print(processor.status_line(), markup=False, soft_wrap=True)
-    _print_malformed(processor.parser.problems, shown=5, totals=False)
+    say.print(processor.status_line(), markup=False, soft_wrap=True)
+    _print_malformed(processor.parser.problems, shown=5, totals=False, say=say)
+
+
+def _events_summary(
+    inputs: list[Path], size: int, data: Ingested, result: object, out: Path, no_map: bool
+) -> dict[str, object]:
+    q = result.quality  # type: ignore[attr-defined]
+    events = result.events  # type: ignore[attr-defined]
+    counts = {t: n for t, n in events.group_by("type").len().sort("type").iter_rows()}
+    files = ["events.csv", "events.geojson", "events.parquet", "tracks.parquet",
+             "tracks.geojson", "quality.json", "quality.txt"]  # fmt: skip
+    files += [] if no_map else ["map.png"]
+    return {
+        "inputs": [str(p) for p in inputs],
+        "bytes": size,
+        "layouts": data.layouts,
+        "positions": q.input_rows,
+        "kept": q.output_rows,
+        "vessels": q.vessels,
+        "events": counts,
+        "malformed": dict(data.problems.counts.most_common()),
+        "out": str(out),
+        "files": files,
+    }

@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from trilink.errors import TrilinkError
+from trilink.cli.common import console, err_console, is_stdio, progress, write_output
+from trilink.errors import InputError, TrilinkError
 
 app = typer.Typer(
     help="Missile warning: rebuild reported launches, list sensors, run scenarios.",
     no_args_is_help=True,
 )
-_out = Console()
-_err = Console(stderr=True)
+_out = console
+_err = err_console
 
 
 def _lat_lon(text: str, option: str) -> tuple[float, float]:
@@ -228,7 +228,9 @@ def reconstruct_cmd(
         help="Folder of the nk-missile-tests data (test.en.json, facility.en.json, "
         "missile.en.json).",
     ),
-    out: Path | None = typer.Option(None, "--out", help="Write one CSV row per launch here."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write one CSV row per launch here; - writes the CSV to stdout."
+    ),
     since: str = typer.Option("", "--since", help="Only launches on or after YYYY-MM-DD."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
     view: str = typer.Option("administering", "--view", help="Geodata view for Japan's zones."),
@@ -241,12 +243,13 @@ def reconstruct_cmd(
     trajectory can match are listed as not reconstructed, with the reason.
     """
     import csv
-
-    from rich.progress import Progress
+    import io
 
     from trilink.missile.sim.reconstruct import as_row, load_records, reconstruct
     from trilink.missile.warn.zones import japan_geometries
 
+    if is_stdio(out) and as_json:
+        raise InputError("--json and --out - would both print to stdout", field="out")
     try:
         summary = load_records(data_dir)
     except TrilinkError as err:
@@ -259,17 +262,19 @@ def reconstruct_cmd(
     except TrilinkError as err:
         _err.print(f"[yellow]warning:[/] {err}", highlight=False)
     rows: list[dict[str, Any]] = []
-    with Progress(console=_err, transient=True) as progress:
-        task = progress.add_task("reconstructing launches", total=len(records))
+    with progress() as bar:
+        task = bar.add_task("reconstructing launches", total=len(records))
         for rec in records:
             rows.append(as_row(reconstruct(rec, japan_eez=eez, japan_territory=territory)))
-            progress.advance(task)
+            bar.advance(task)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["date"])
-            writer.writeheader()
-            writer.writerows(rows)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]) if rows else ["date"])
+        writer.writeheader()
+        writer.writerows(rows)
+        write_output(out, text.getvalue())
+        if is_stdio(out):
+            return
     if as_json:
         typer.echo(json.dumps(rows))
         return
@@ -315,7 +320,7 @@ def track(
         None,
         "--timeline",
         help="Write one JSON line per cycle that warned: when its plots entered the tracker "
-        "and the warning report versions published (for latency measurements).",
+        "and the warning report versions published (for latency measurements); - for stdout.",
     ),
 ) -> None:
     """Run this nation's tracker, fusion and warnings against its own node: its own radars'
@@ -331,6 +336,8 @@ def track(
         raise typer.BadParameter("realtime or fast", param_hint="--pace")
     if not speed > 0:
         raise typer.BadParameter("must be > 0", param_hint="--speed")
+    if is_stdio(timeline) and as_json:
+        raise InputError("--json and --timeline - would both print to stdout", field="timeline")
     nation = load_node_config(config).nation
     with PlotFeedReader(plots) as reader, client_for_config(config) as client:
         runner = MissileRunner(client, nation, reader)
@@ -341,7 +348,13 @@ def track(
         stats = runner.run(speed=speed if pace == "realtime" else None)
         problems = reader.problems
     if timeline is not None:
-        timeline.write_text("".join(json.dumps(e) + "\n" for e in runner.timeline))
+        if is_stdio(timeline) and as_json:
+            raise InputError(
+                "--json and --timeline - would both print to stdout", field="timeline"
+            )
+        write_output(timeline, "".join(json.dumps(e) + "\n" for e in runner.timeline))
+        if is_stdio(timeline):
+            return
     summary = {
         "nation": nation,
         "cycles": stats.cycles,
@@ -402,8 +415,6 @@ def scenario_run(
     fed every plot runs alongside for comparison. Exercise scenarios mark every label
     EXERCISE//. Rejected measurements (NaN, out of time order) are counted in the summary.
     """
-    from rich.progress import Progress
-
     from trilink.missile.io.run_outputs import summary, write_outputs
     from trilink.missile.io.scenario_file import load_scenario
     from trilink.missile.run import ScenarioRun, iter_cycles
@@ -422,10 +433,10 @@ def scenario_run(
         raise _fail(err) from None
     run = ScenarioRun(scenario=sc, truths=truths)
     try:
-        with Progress(console=_err, transient=True) as progress:
-            task = progress.add_task(f"running {sc.name}", total=sc.duration_s)
+        with progress() as bar:
+            task = bar.add_task(f"running {sc.name}", total=sc.duration_s)
             for cycle in iter_cycles(sc, zones, truths=truths, run=run):
-                progress.update(task, completed=cycle.t_s)
+                bar.update(task, completed=cycle.t_s)
         files = write_outputs(run, out, zones, zones_note, plots=not no_plots)
     except TrilinkError as err:
         raise _fail(err) from None

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from trilink.cli.common import DbOption, DirOption, console, nation_code, node_dir
-from trilink.federation import localnet
-from trilink.node.config import load_node_config
-from trilink.provenance.pki import issue_signing_key
+from trilink.cli.common import (
+    DbOption,
+    DirOption,
+    console,
+    err_console,
+    input_path,
+    is_stdio,
+    nation_code,
+    node_dir,
+    working,
+    write_output,
+)
 
 net_app = typer.Typer(
     help="The local three-nation network (USA, JPN, KOR on 127.0.0.1).", no_args_is_help=True
@@ -30,11 +38,26 @@ def net_up(
         help="Database per node for new configs, with {nation}, e.g. "
         "'postgresql://127.0.0.1/test?schema=trilink_{nation}'. Default: SQLite in DIR.",
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object: each node's URL, COP URL and pid."
+    ),
 ) -> None:
     """Start the USA, JPN and KOR nodes in the background (ports 8101-8103)."""
+    from trilink.federation import localnet
+    from trilink.node.config import load_node_config
+
+    say = err_console if as_json else console
     for path in localnet.ensure_network(root, db_template=db):
-        console.print(f"created {path}")
+        say.print(f"created {path}")
     urls = localnet.net_up(root)
+    if as_json:
+        nodes = {}
+        for nation, url in urls.items():
+            config = load_node_config(root / nation / "node.toml")
+            cop = f"http://{config.cop_host}:{config.cop_port}/" if config.cop_port else None
+            nodes[nation] = {"url": url, "cop": cop, "pid": localnet.pid_of(root, nation)}
+        typer.echo(json.dumps({"network": str(root), "nodes": nodes}))
+        return
     for nation, url in urls.items():
         config = load_node_config(root / nation / "node.toml")
         cop = f"  COP http://{config.cop_host}:{config.cop_port}/" if config.cop_port else ""
@@ -45,13 +68,43 @@ def net_up(
 @net_app.command("down")
 def net_down(root: Path = DirOption) -> None:
     """Stop the nodes started by 'trilink net up'."""
+    from trilink.federation import localnet
+
     stopped = localnet.net_down(root)
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
 @net_app.command("status")
-def net_status(root: Path = DirOption) -> None:
-    """Health of each node and replication lag per partner."""
+def net_status(
+    root: Path = DirOption,
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print one JSON object: each node's health and its partner links as the node "
+        "reports them.",
+    ),
+) -> None:
+    """Health of each node and replication lag per partner. Exit 1 if a node is down."""
+    from rich.table import Table
+
+    from trilink.federation import localnet
+
+    statuses = localnet.net_status(root)
+    if as_json:
+        nodes = [
+            {
+                "nation": s.nation,
+                "url": s.url,
+                "running": s.running,
+                "healthy": s.healthy,
+                "detail": s.detail,
+            }
+            for s in statuses
+        ]
+        typer.echo(json.dumps({"network": str(root), "nodes": nodes}, ensure_ascii=False))
+        if not all(s.healthy for s in statuses):
+            raise typer.Exit(1)
+        return
     table = Table(title=f"trilink network {root}")
     for col in (
         "node",
@@ -66,7 +119,7 @@ def net_status(root: Path = DirOption) -> None:
     ):
         table.add_column(col)
     any_down = False
-    for status in localnet.net_status(root):
+    for status in statuses:
         if not status.healthy:
             any_down = True
             table.add_row(
@@ -117,6 +170,7 @@ def node_run(
 
     from trilink.daemon import run_node
     from trilink.logs import level_number, setup_logging
+    from trilink.node.config import load_node_config
 
     node_config = load_node_config(config)
     options = node_config.log
@@ -140,24 +194,44 @@ def node_run(
 @node_app.command("backup")
 def node_backup(
     config: Path = typer.Option(..., "--config", help="The node's node.toml."),
-    out: Path = typer.Option(..., "--out", help="The backup file to write (SQLite)."),
+    out: Path = typer.Option(
+        ..., "--out", help="The backup file to write (SQLite); - writes it to stdout."
+    ),
 ) -> None:
     """Copy the node's whole store to one file, consistently, while the node runs."""
+    import shutil
+    import sys
+    import tempfile
+
+    from trilink.node.config import load_node_config
     from trilink.store import open_store
     from trilink.store.backup import backup
 
     node_config = load_node_config(config)
     store = open_store(node_config.db_url)
     try:
-        info = backup(store, node_config.nation, out)
+        if is_stdio(out):
+            with tempfile.TemporaryDirectory(prefix="trilink-backup-") as tmp:
+                with working(f"backing up {node_config.nation}'s store"):
+                    info = backup(store, node_config.nation, Path(tmp) / "backup.db")
+                with (Path(tmp) / "backup.db").open("rb") as fh:
+                    shutil.copyfileobj(fh, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+        else:
+            with working(f"backing up {node_config.nation}'s store"):
+                info = backup(store, node_config.nation, out)
     finally:
         store.close()
-    console.print(f"wrote {out}: {info.describe()}")
+    (err_console if is_stdio(out) else console).print(
+        f"wrote {'stdout' if is_stdio(out) else out}: {info.describe()}"
+    )
 
 
 @node_app.command("restore")
 def node_restore(
-    backup_file: Path = typer.Argument(..., help="A file written by 'trilink node backup'."),
+    backup_file: Path = typer.Argument(
+        ..., help="A file written by 'trilink node backup'; - reads it from stdin."
+    ),
     config: Path = typer.Option(..., "--config", help="The node's node.toml."),
 ) -> None:
     """Replace the node's store by a backup (the node must be stopped). When the node
@@ -165,6 +239,7 @@ def node_restore(
     lost: reports they published, and the node's own reports published after the backup."""
     from trilink.daemon import check_stopped
     from trilink.node.anchors import own_signer, sign_restore
+    from trilink.node.config import load_node_config
     from trilink.store import open_store
     from trilink.store.audit import AuditEntry
     from trilink.store.backup import restore
@@ -172,11 +247,13 @@ def node_restore(
     node_config = load_node_config(config)
     check_stopped(node_config)
     signer = own_signer(node_config)  # before anything is replaced: the restore is signed
-    info = restore(backup_file, node_config.db_url, node_config.nation)
+    with input_path(backup_file, suffix=".db", what="backup") as path:
+        info = restore(path, node_config.db_url, node_config.nation)
     store = open_store(node_config.db_url)
     try:
         with store.durable_transaction():
-            what = f"store replaced by {backup_file.name}: {info.describe()}"
+            name = "stdin" if is_stdio(backup_file) else backup_file.name
+            what = f"store replaced by {name}: {info.describe()}"
             store.audit(
                 [
                     AuditEntry(
@@ -267,21 +344,29 @@ def pki_init(
 def pki_export(
     directory: Path = NodeDirOption,
     nation: str | None = OptionalNation,
-    out: Path = typer.Option(..., "--out", help="Where to write the public trust bundle."),
+    out: Path = typer.Option(
+        ..., "--out", help="Where to write the public trust bundle; - writes it to stdout."
+    ),
 ) -> None:
     """Write this nation's public trust bundle (CA and signing certificates, revocations; no
     private key) and print its SHA-256 fingerprint, which partners check before trusting it."""
     directory = node_directory(directory, nation)
-    from trilink.node.setup import export_trust
+    from trilink.provenance.trust import export_bundle
 
-    fingerprint = export_trust(directory, out)
+    data, fingerprint = export_bundle(directory)
+    write_output(out, data)
+    if is_stdio(out):
+        err_console.print(f"fingerprint (SHA-256): {fingerprint}", highlight=False)
+        return
     console.print(f"wrote {out}")
     typer.echo(f"fingerprint (SHA-256): {fingerprint}")
 
 
 @pki_app.command("trust")
 def pki_trust(
-    bundle: Path = typer.Argument(..., help="The partner's trust bundle ('pki export')."),
+    bundle: Path = typer.Argument(
+        ..., help="The partner's trust bundle ('pki export'); - reads it from stdin."
+    ),
     directory: Path = NodeDirOption,
     partner: str = typer.Option(..., "--partner", help="The partner nation: USA, JPN or KOR."),
     url: str = typer.Option(..., "--url", help="https://HOST:PORT of the partner's node."),
@@ -303,15 +388,16 @@ def pki_trust(
     from trilink.node.setup import trust_partner
 
     code = nation_code(partner)
-    trusted = trust_partner(
-        directory,
-        code,
-        url,
-        bundle,
-        fingerprint=fingerprint,
-        ceiling=ceiling,
-        kinds=list(kind) or None,
-    )
+    with input_path(bundle, suffix=".bundle.json", what="trust bundle") as path:
+        trusted = trust_partner(
+            directory,
+            code,
+            url,
+            path,
+            fingerprint=fingerprint,
+            ceiling=ceiling,
+            kinds=list(kind) or None,
+        )
     if fingerprint is None:
         console.print(
             f"[yellow]no --fingerprint given: compare {trusted.fingerprint} with {code}'s site "
@@ -329,7 +415,7 @@ def pki_rotate(
     signed until now stay valid everywhere; partners learn the new key and the revocation
     from the next batch. A running node takes the new key up by itself."""
     directory = node_directory(directory, nation)
-    from trilink.provenance.pki import load_signing_key
+    from trilink.provenance.pki import issue_signing_key, load_signing_key
     from trilink.provenance.trust import issue_revocation
 
     old = load_signing_key(directory)[1]
@@ -385,6 +471,7 @@ def pki_renew(
     """Issue a new TLS certificate for this node from its own CA (before the old one expires,
     or when its address changes). Restart the node to serve it."""
     directory = node_directory(directory, nation)
+    from trilink.node.config import load_node_config
     from trilink.provenance.pki import issue_node_tls, tls_hosts_of
 
     config = load_node_config(directory / "node.toml")
@@ -420,6 +507,7 @@ def pki_rollover(
     signing key from the new CA; restart the node to serve the new TLS certificate. The old
     CA certificate is kept, so everything signed before stays verifiable."""
     directory = node_directory(directory, nation)
+    from trilink.node.config import load_node_config
     from trilink.provenance.pki import activate_ca_rollover, prepare_ca_rollover, tls_hosts_of
 
     config = load_node_config(directory / "node.toml")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from trilink.cli.common import (
     DirOption,
@@ -23,7 +22,6 @@ from trilink.cli.common import (
     err_console,
     nation_code,
 )
-from trilink.client import item
 from trilink.errors import InputError
 
 app = typer.Typer(
@@ -80,6 +78,8 @@ def publish(
 ) -> None:
     """Sign and store a report as NATION's node and queue it for the partners its label and
     the node's policy allow. Prints the new report id (one per payload)."""
+    from trilink.client import item
+
     payload = read_payload_file(payload_file)
     payloads = payload if isinstance(payload, list) else [payload]
     with client_for(root, nation) as client:
@@ -122,6 +122,8 @@ def list_reports(
             report = {k: v for k, v in report.items() if k not in ("seq", "received_from")}
             sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
         return
+    from rich.table import Table
+
     table = Table(title=f"reports held by {nation_code(nation)}")
     for col in ("id", "origin", "v", "kind", "label", "created", "deleted"):
         table.add_column(col)
@@ -157,10 +159,14 @@ def delete(
     root: Path = DirOption,
     nation: str = NationOption,
     reason: str = typer.Option("", "--reason", help="Why it is withdrawn."),
+    as_json: bool = typer.Option(False, "--json", help="Print the tombstone as JSON."),
 ) -> None:
     """Withdraw a report: a signed tombstone replaces it on every node that holds it."""
     with client_for(root, nation) as client:
         tomb = client.delete(report_id, reason)
+    if as_json:
+        typer.echo(json.dumps(tomb, ensure_ascii=False))
+        return
     typer.echo(f"{tomb['id']} deleted (tombstone version {tomb['version']})")
 
 
@@ -173,6 +179,7 @@ def edit(
         ..., "--payload-file", help="The new payload (JSON); - for stdin."
     ),
     label: str = typer.Option(None, "--label", help="A new label (default: keep)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the new version as JSON."),
 ) -> None:
     """Publish a new version of a report (earlier versions are kept)."""
     payload = read_payload_file(payload_file)
@@ -180,6 +187,9 @@ def edit(
         raise InputError("edit takes one JSON object", path=str(payload_file))
     with client_for(root, nation) as client:
         report = client.edit(report_id, payload, label=label)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
     typer.echo(f"{report['id']} version {report['version']}")
 
 
@@ -211,6 +221,8 @@ def show(
         if v["derived_from"]:
             console.print(f"  derived from {', '.join(v['derived_from'])}")
         console.print_json(data=v["payload"])
+    from rich.table import Table
+
     table = Table(title="audit")
     for col in ("seq", "at", "event", "outcome", "partner", "v", "reason"):
         table.add_column(col)

@@ -12,31 +12,29 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msgspec
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from trilink.cli.common import client_for, console, err_console
+from trilink.cli.common import (
+    client_for,
+    console,
+    err_console,
+    input_path,
+    is_stdio,
+    progress,
+    read_input_bytes,
+    write_output,
+)
 from trilink.errors import ConfigError, InputError
-from trilink.model.payloads.sanctions import (
-    ListChange,
-    ListVersion,
-    SanctionsListChangePayload,
-)
-from trilink.sanctions.entity_hits import entity_hit_payload
-from trilink.sanctions.entity_screen import (
-    EntityQuery,
-    EntityResult,
-    EntityScreener,
-    parse_schema,
-)
-from trilink.sanctions.hits import hit_payload
-from trilink.sanctions.io import ActiveLists, default_data_dir
-from trilink.sanctions.listset import ListDiff, ListSet
-from trilink.sanctions.screen import Query, Screener, ScreenResult
+
+if TYPE_CHECKING:
+    import msgspec
+
+    from trilink.model.payloads.sanctions import ListVersion, SanctionsListChangePayload
+    from trilink.sanctions.entity_screen import EntityQuery, EntityResult, EntityScreener
+    from trilink.sanctions.listset import ListDiff, ListSet
+    from trilink.sanctions.screen import Query, ScreenResult
 
 app = typer.Typer(
     help="Sanctions and export-control screening of vessels, persons and organisations"
@@ -93,10 +91,14 @@ LabelOption = typer.Option(
 
 
 def _lists(data_dir: Path | None) -> ListSet:
+    from trilink.sanctions.io import ActiveLists
+
     return ActiveLists(data_dir).load()
 
 
 def _versions(ls: ListSet) -> list[ListVersion]:
+    from trilink.model.payloads.sanctions import ListVersion
+
     return [
         ListVersion(list_id=sl.list_id, published=sl.published, sha256=sl.sha256)
         for sl in ls.lists.values()
@@ -120,11 +122,14 @@ def screen(
     csv_in: Path = typer.Option(
         None,
         "--csv",
-        help="CSV with columns name,imo,mmsi,flag (any may be empty).",
+        help="CSV with columns name,imo,mmsi,flag (any may be empty); - reads stdin.",
         dir_okay=False,
     ),
     out: Path = typer.Option(
-        None, "--out", help="Output CSV, one row per input row (needs --csv).", dir_okay=False
+        None,
+        "--out",
+        help="Output CSV, one row per input row (needs --csv); - writes it to stdout.",
+        dir_okay=False,
     ),
     name: str = typer.Option("", "--name", help="Vessel name as seen (AIS, report)."),
     imo: str = typer.Option("", "--imo", help="IMO number, with or without 'IMO'."),
@@ -168,6 +173,9 @@ def screen(
     With --entities: is this person, company or supplier listed? Names across scripts (kana,
     hangul, kanji) and romanisations, legal forms and word order ignored, identifiers first;
     a ship IMO never matches a company."""
+    from trilink.sanctions.hits import hit_payload
+    from trilink.sanctions.screen import Query, Screener
+
     if entities:
         if csv_in is not None:
             if out is None:
@@ -180,8 +188,9 @@ def screen(
         return
     if csv_in is not None:
         if out is None:
-            raise InputError("--csv needs --out OUT.csv for the results", field="--out")
-        _screen_csv(csv_in, out, data_dir, publish, node_dir, nation, label)
+            raise InputError("--csv needs --out OUT.csv (or - for stdout) for the results",
+                             field="--out")  # fmt: skip
+        _screen_csv(csv_in, out, data_dir, publish, node_dir, nation, label, as_json)
         return
     if not any(v.strip() for v in (name, imo, mmsi, call_sign)):
         raise InputError(
@@ -239,6 +248,8 @@ def _result_json(res: ScreenResult, ls: ListSet) -> dict[str, Any]:
 
 
 def _explain(res: ScreenResult, ls: ListSet) -> None:
+    from rich.table import Table
+
     for issue in res.issues:
         console.print(f"[yellow]input:[/] {issue}")
     if not res.matched or res.best is None:
@@ -307,12 +318,18 @@ def _decode(raw: bytes, path: Path, encoding: str = "utf-8") -> str:
         ) from None
 
 
+MAX_SCREEN_CSV = 512 * 1024 * 1024
+
+
 def _read_rows(path: Path) -> tuple[list[Query | None], list[str]]:
-    """Queries (None for a garbage row) and one problem line per garbage row."""
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
+    """Queries (None for a garbage row) and one problem line per garbage row; ``-`` reads
+    standard input."""
+    from trilink.sanctions.screen import Query
+
+    raw = read_input_bytes(path, MAX_SCREEN_CSV, what="vessels CSV")
+    if b"\0" in raw[:65536]:
+        raise InputError("not a CSV file (binary data); expected a header name,imo,mmsi,flag",
+                         path=str(path))  # fmt: skip
     text = raw.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -365,42 +382,57 @@ def _screen_csv(
     node_dir: Path,
     nation: str | None,
     label: str,
+    as_json: bool = False,
 ) -> None:
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+
+    from trilink.sanctions.hits import hit_payload
+    from trilink.sanctions.screen import Screener
+
     queries, problems = _read_rows(csv_in)
     ls = _lists(data_dir)
     screener = Screener(ls.vessels)
     good = [(i, q) for i, q in enumerate(queries) if q is not None]
     results: dict[int, ScreenResult] = {}
-    with Progress(
+    with progress(
         TextColumn("screening"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(), console=err_console, transient=True,
-    ) as progress:  # fmt: skip
-        task = progress.add_task("screen", total=len(good))
+        TimeRemainingColumn(),
+    ) as bar:  # fmt: skip
+        task = bar.add_task("screen", total=len(good))
         for start in range(0, len(good), CHUNK):
             chunk = good[start : start + CHUNK]
             for (i, _q), res in zip(chunk, screener.screen_many([q for _i, q in chunk]),
                                     strict=True):  # fmt: skip
                 results[i] = res
-            progress.advance(task, len(chunk))
+            bar.advance(task, len(chunk))
     matched = 0
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(OUT_COLUMNS)
+    for i in range(len(queries)):
+        got = results.get(i)
+        w.writerow(_out_row(i + 1, got, problems))
+        matched += bool(got and got.matched)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(OUT_COLUMNS)
-            for i in range(len(queries)):
-                got = results.get(i)
-                w.writerow(_out_row(i + 1, got, problems))
-                matched += bool(got and got.matched)
+        write_output(out, text.getvalue())
     except OSError as err:
         raise InputError(f"cannot write: {err.strerror}", path=str(out)) from None
     for problem in problems:
-        err_console.print(f"[yellow]{csv_in}: {problem}[/]")
+        err_console.print(f"[yellow]{csv_in}: {problem}[/]", markup=True, highlight=False)
     issues = sum(1 for r in results.values() if r.issues)
-    console.print(
-        f"screened {len(results)} of {len(queries)} rows: [bold]{matched} matched[/], "
-        f"{len(problems)} garbage rows, {issues} rows with unusable identifiers -> {out}"
-    )
+    # the results may be on stdout: the summary then goes to stderr
+    say = err_console if is_stdio(out) else console
+    if as_json:
+        summary = {"rows": len(queries), "screened": len(results), "matched": matched,
+                   "garbage_rows": len(problems), "unusable_identifiers": issues,
+                   "out": str(out), "problems": problems}  # fmt: skip
+        say.print(json.dumps(summary), markup=False, highlight=False)
+    else:
+        say.print(
+            f"screened {len(results)} of {len(queries)} rows: [bold]{matched} matched[/], "
+            f"{len(problems)} garbage rows, {issues} rows with unusable identifiers -> "
+            f"{'stdout' if is_stdio(out) else out}"
+        )
     if publish and matched:
         payloads = [
             p
@@ -417,7 +449,7 @@ def _screen_csv(
             is not None  # fmt: skip
         ]
         ids = _publish(node_dir, nation, "sanctions.hit", label, payloads)
-        console.print(f"published {len(ids)} sanctions.hit reports")
+        say.print(f"published {len(ids)} sanctions.hit reports")
 
 
 def _out_row(row: int, res: ScreenResult | None, problems: list[str]) -> list[str]:
@@ -437,12 +469,16 @@ def _out_row(row: int, res: ScreenResult | None, problems: list[str]) -> list[st
 
 
 def _entity_screener(ls: ListSet) -> EntityScreener:
+    from trilink.sanctions.entity_screen import EntityScreener
+
     return EntityScreener(ls.entities)
 
 
 def _entity_query(
     name: str, kind: str, country: str, identifier: str, lists: tuple[str, ...] = ()
 ) -> tuple[EntityQuery, str]:
+    from trilink.sanctions.entity_screen import EntityQuery, parse_schema
+
     schema = parse_schema(kind)
     problem = ""
     if schema is None:
@@ -471,6 +507,8 @@ def _screen_parties(
 ) -> list[EntityResult | ScreenResult]:
     """Vessels go through the vessel screener (its rules and measured quality); persons and
     organisations through the entity screener."""
+    from trilink.sanctions.screen import Query, Screener
+
     out: list[EntityResult | ScreenResult | None] = [None] * len(queries)
     vessel_idx = [i for i, q in enumerate(queries) if q.schema == "Vessel"]
     if vessel_idx:
@@ -495,6 +533,9 @@ def _screen_one_entity(
     name: str, kind: str, country: str, identifier: str, data_dir: Path | None, as_json: bool,
     publish: bool, node_dir: Path, nation: str | None, label: str, only_lists: str = "",
 ) -> None:  # fmt: skip
+    from trilink.sanctions.entity_hits import entity_hit_payload
+    from trilink.sanctions.screen import Query, Screener
+
     if not name.strip() and not identifier.strip():
         raise InputError("nothing to screen: give --name and/or --identifier, or --csv IN.csv")
     ls = _lists(data_dir)
@@ -554,6 +595,8 @@ def _entity_json(res: EntityResult, problem: str = "") -> dict[str, Any]:
 
 
 def _explain_entity(res: EntityResult, problem: str = "") -> None:
+    from rich.table import Table
+
     for issue in [*res.issues, *([problem] if problem else [])]:
         console.print(f"[yellow]input:[/] {issue}")
     if not res.matched or res.best is None:
@@ -591,6 +634,7 @@ def _explain_entity(res: EntityResult, problem: str = "") -> None:
 def _read_entity_rows(
     path: Path, encoding: str, lists: tuple[str, ...] = ()
 ) -> tuple[list[tuple[EntityQuery, str] | None], list[str]]:
+
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -643,6 +687,11 @@ def _screen_entities_csv(
     csv_in: Path, out: Path, data_dir: Path | None, encoding: str, publish: bool,
     node_dir: Path, nation: str | None, label: str, only_lists: str = "",
 ) -> None:  # fmt: skip
+
+    from trilink.sanctions.entity_hits import entity_hit_payload
+    from trilink.sanctions.entity_screen import EntityResult
+    from trilink.sanctions.hits import hit_payload
+
     ls = _lists(data_dir)
     rows, problems = _read_entity_rows(csv_in, encoding, _list_filter(ls, only_lists))
     good = [(i, r) for i, r in enumerate(rows) if r is not None]
@@ -688,6 +737,8 @@ def _screen_entities_csv(
 def _entity_out_row(
     row: int, res: EntityResult | ScreenResult | None, problem: str, problems: list[str]
 ) -> list[str]:
+    from trilink.sanctions.screen import ScreenResult
+
     if res is None:
         why = next((p for p in problems if p.startswith(f"row {row} ")), "garbage row")
         return [str(row), "false", "", "", "", "", "", "", "", f"not screened: {why}"]
@@ -713,7 +764,10 @@ def _entity_out_row(
 @app.command("update")
 def update(
     files: list[Path] = typer.Argument(
-        ..., help="Newer list files (sdn.csv, 1718 HTML, XML).", exists=False, dir_okay=False
+        ...,
+        help="Newer list files (sdn.csv, 1718 HTML, XML, .gz ok); - reads one from stdin.",
+        exists=False,
+        dir_okay=False,
     ),  # fmt: skip
     data_dir: Path = DataDirOption,
     published: str = typer.Option(
@@ -722,7 +776,15 @@ def update(
     force: bool = typer.Option(
         False, "--force", help="Accept a list that lost more than half of its vessels."
     ),
-    diff_out: Path = typer.Option(None, "--diff-json", help="Also write the diffs as JSON."),
+    diff_out: Path = typer.Option(
+        None, "--diff-json", help="Also write the diffs as JSON to this file; - for stdout."
+    ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print one JSON object instead of tables: each list put in force (with its diff) "
+        "and each file refused.",
+    ),
     publish: bool = PublishOption,
     node_dir: Path = NodeDirOption,
     nation: str = NationOpt,
@@ -730,29 +792,48 @@ def update(
 ) -> None:
     """Put newer lists in force and show what changed (vessels added, removed, renamed).
     A damaged or truncated file is refused and the list in force stays as it was."""
+    import msgspec
+
+    from trilink.sanctions.io import ActiveLists
+
     store = ActiveLists(data_dir)
+    if as_json and is_stdio(diff_out):
+        raise InputError("--json and --diff-json - would both print to stdout",
+                         field="diff-json")  # fmt: skip
     diffs: list[tuple[ListDiff, str]] = []
-    refused = 0
-    for path in files:
+    refused: list[str] = []
+    if sum(1 for p in files if is_stdio(p)) > 1:
+        raise InputError("- (standard input) can be given only once")
+    for given in files:
         try:
-            new, diff = store.install(path, published=published, force=force)
+            with input_path(given, what="list file") as path:
+                new, diff = store.install(path, published=published, force=force)
         except InputError as err:
-            refused += 1
+            refused.append(str(err))
             err_console.print(f"[bold red]refused[/] {err}; the list in force is unchanged")
             continue
         diffs.append((diff, new.sha256))
-        _print_diff(diff, path)
+        if not is_stdio(diff_out) and not as_json:
+            _print_diff(diff, given)
     if diff_out is not None:
-        diff_out.write_text(json.dumps([msgspec.to_builtins(d) for d, _s in diffs], indent=2))
+        write_output(diff_out, json.dumps([msgspec.to_builtins(d) for d, _s in diffs], indent=2))
+    ids: list[str] = []
     if publish and diffs:
         payloads = [_change_payload(d, sha) for d, sha in diffs]
         ids = _publish(node_dir, nation, "sanctions.list-change", label, payloads)
-        console.print(f"published {len(ids)} sanctions.list-change reports")
+        if not as_json:
+            console.print(f"published {len(ids)} sanctions.list-change reports")
+    if as_json:
+        installed = [{**msgspec.to_builtins(d), "sha256": sha} for d, sha in diffs]
+        doc = {"installed": installed, "refused": refused, "published": ids}
+        typer.echo(json.dumps(doc, ensure_ascii=False))
     if refused:
         raise typer.Exit(code=2)
 
 
 def _change_payload(d: ListDiff, sha: str) -> SanctionsListChangePayload:
+    from trilink.model.payloads.sanctions import ListChange, SanctionsListChangePayload
+
     return SanctionsListChangePayload(
         list_id=d.list_id, old_published=d.old_published, new_published=d.new_published,
         sha256=sha, old_vessels=d.old_vessels, new_vessels=d.new_vessels,
@@ -764,6 +845,8 @@ def _change_payload(d: ListDiff, sha: str) -> SanctionsListChangePayload:
 
 
 def _print_diff(d: ListDiff, path: Path) -> None:
+    from rich.table import Table
+
     console.print(
         f"[bold]{d.list_id}[/] from {path}: {d.old_vessels} -> {d.new_vessels} vessels, "
         f"{d.old_entries} -> {d.new_entries} persons/organisations "
@@ -785,11 +868,22 @@ def _print_diff(d: ListDiff, path: Path) -> None:
 def lists(
     data_dir: Path = DataDirOption,
     anomalies: bool = typer.Option(False, "--anomalies", help="Also list every anomaly found."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object: the lists, their counts and anomalies."
+    ),
 ) -> None:
     """Which lists are in force: publication date, vessels, entries, anomalies, source."""
+    from rich.table import Table
+
+    from trilink.sanctions.io import ActiveLists
+
     store = ActiveLists(data_dir)
     manifest = store.manifest()
     ls = store.load()
+    if as_json:
+        typer.echo(json.dumps(_lists_json(store.directory, manifest, ls, anomalies),
+                              ensure_ascii=False))  # fmt: skip
+        return
     table = Table("list", "published", "vessels", "entries", "anomalies", "from", "sha256")
     for sl in ls.lists.values():
         entry = manifest.get(sl.list_id)
@@ -810,4 +904,31 @@ def lists(
         console.print(at)
 
 
-__all__ = ["app", "default_data_dir"]
+def _lists_json(
+    directory: Path, manifest: dict[str, Any], ls: ListSet, anomalies: bool
+) -> dict[str, Any]:
+    rows = []
+    for sl in ls.lists.values():
+        entry = manifest.get(sl.list_id)
+        rows.append({
+            "list": sl.list_id, "published": sl.published, "vessels": len(sl.vessels),
+            "entries": sl.total_entries, "anomalies": len(sl.anomalies),
+            "source": str(entry.get("source_name", sl.source_name)) if entry else sl.source_name,
+            "installed": entry.get("installed_utc") if entry else None,
+            "bundled": not entry, "sha256": sl.sha256,
+        })  # fmt: skip
+    doc: dict[str, Any] = {
+        "data_directory": str(directory),
+        "lists": rows,
+        "vessels_in_force": len(ls.vessels),
+        "linked_parties": sum(1 for p in ls.linked_parties if p.vessels),
+    }
+    if anomalies:
+        doc["anomaly_list"] = [
+            {"list": a.list_id, "entry": a.entry_id, "field": a.field, "code": a.code,
+             "message": a.message} for a in ls.anomalies()
+        ]  # fmt: skip
+    return doc
+
+
+__all__ = ["app"]

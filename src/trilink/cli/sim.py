@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from trilink.cli.common import console as stdout_console
+from trilink.cli.common import err_console, progress
 from trilink.errors import InputError, TrilinkError
-from trilink.model.label import ALLIANCE
 
 app = typer.Typer(help="Generate exercise scenarios (synthetic data).", no_args_is_help=True)
-console = Console(stderr=True)
+console = err_console
 
 
 def _parse_start(text: str) -> datetime:
@@ -36,19 +37,18 @@ def _write_archive(config: object, out: Path, part_vessels: int, t0: float) -> N
     from trilink.sim.scenario import ScenarioConfig
 
     assert isinstance(config, ScenarioConfig)
-    with Progress(
+    with progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("archive parts", total=None)
+    ) as bar:
+        task = bar.add_task("archive parts", total=None)
         files, counts = write_archive(
             config,
             out,
             part_vessels=part_vessels,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     table = Table(title=f"archive seed {config.seed}: {out}")
     table.add_column("item")
@@ -59,7 +59,7 @@ def _write_archive(config: object, out: Path, part_vessels: int, t0: float) -> N
     for name, path in files.items():
         table.add_row(name, str(path))
     table.add_row("seconds", f"{time.perf_counter() - t0:.1f}")
-    Console().print(table)
+    stdout_console.print(table)
 
 
 @app.command("maritime")
@@ -87,6 +87,9 @@ def maritime(
     start: str = typer.Option("2026-05-01T00:00:00Z", "--start", help="Start time, ISO-8601 UTC."),
     nmea: bool = typer.Option(True, "--nmea/--no-nmea", help="Write ais.nmea (!AIVDM)."),
     parquet: bool = typer.Option(True, "--parquet/--no-parquet", help="Write positions.parquet."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object (counts and files written) instead."
+    ),
     check: bool = typer.Option(
         True, "--check/--no-check", help="Run the reference detectors on the result."
     ),
@@ -123,19 +126,18 @@ def maritime(
     if archive:
         _write_archive(config, out, part_vessels, t0)
         return
-    with Progress(
+    with progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("routes and tracks", total=vessels + 1)
-        scen = generate(config, progress=lambda done, total: progress.update(task, completed=done))
-        wtask = progress.add_task("writing", total=None)
+    ) as bar:
+        task = bar.add_task("routes and tracks", total=vessels + 1)
+        scen = generate(config, progress=lambda done, total: bar.update(task, completed=done))
+        wtask = bar.add_task("writing", total=None)
 
         def step(name: str) -> None:
-            progress.update(wtask, description=f"writing {name}")
+            bar.update(wtask, description=f"writing {name}")
 
         if check:
             step("(checking planted events)")
@@ -145,7 +147,26 @@ def maritime(
                 **result,
             }
         files = write_outputs(scen, out, nmea=nmea, parquet=parquet, step=step)
-        progress.update(wtask, description="written", total=1, completed=1)
+        bar.update(wtask, description="written", total=1, completed=1)
+    if as_json:
+        truth_events = scen.truth["events"]
+        skipped_list = scen.truth.get("skipped", [])
+        assert isinstance(truth_events, list) and isinstance(skipped_list, list)
+        doc = {
+            "seed": seed,
+            "out": str(out),
+            "vessels": len(scen.identities),
+            "positions": len(scen.positions),
+            "statics": int(scen.static_t.size),
+            "sar_detections": len(scen.sar),
+            "planted_events": sorted({str(e["type"]) for e in truth_events}),
+            "skipped": [str(w) for w in skipped_list],
+            "self_check": scen.truth.get("self_check"),
+            "files": {name: str(path) for name, path in files.items()},
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+        typer.echo(json.dumps(doc, default=str))
+        return
     table = Table(title=f"scenario seed {seed}: {out}")
     table.add_column("item")
     table.add_column("value", justify="right")
@@ -168,7 +189,7 @@ def maritime(
     for name, path in files.items():
         table.add_row(name, str(path))
     table.add_row("seconds", f"{time.perf_counter() - t0:.1f}")
-    Console().print(table)
+    stdout_console.print(table)
     if check and (scen.truth["self_check"]["missing"] or scen.truth["self_check"]["unexpected"]):  # type: ignore[index]
         console.print(
             "[yellow]warning: reference detectors disagree with the planted set; "
@@ -182,6 +203,9 @@ def missile(
         ..., help="Missile scenario file (TOML), e.g. examples/missile/srbm_salvo.toml."
     ),
     out: Path = typer.Option(..., "--out", help="Directory to write the feeds and truth into."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object (plots per nation, files) instead."
+    ),
 ) -> None:
     """Simulate a missile scenario's radars and write one plot feed per nation, plus the truth.
 
@@ -217,9 +241,23 @@ def missile(
             f"[bold red]error:[/] cannot write into {out}: {err.strerror}", highlight=False
         )
         raise typer.Exit(2) from None
+    from trilink.model.label import ALLIANCE
+
     per_nation = {n: 0 for n in ALLIANCE}
     for p in delivered.plots:
         per_nation[p.nation] += 1
+    if as_json:
+        doc = {
+            "scenario": sc.name,
+            "out": str(out),
+            "launches": [la.launch_id for la in sc.launches],
+            "plots": per_nation,
+            "faults_injected": dict(delivered.faults_injected),
+            "files": {name: str(path) for name, path in files.items()},
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+        typer.echo(json.dumps(doc))
+        return
     table = Table(title=f"{sc.name}: {out}")
     table.add_column("item")
     table.add_column("value", justify="right")
@@ -233,4 +271,4 @@ def missile(
     for name, path in files.items():
         table.add_row(name, str(path))
     table.add_row("seconds", f"{time.perf_counter() - t0:.1f}")
-    Console().print(table)
+    stdout_console.print(table)

@@ -3,17 +3,23 @@ node's store directly, so the first token can be made before anyone has one)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from trilink.cli.common import console, nation_code, node_dir
+from trilink.cli.common import console, is_stdio, nation_code, node_dir
 from trilink.errors import ConfigError
-from trilink.node.config import load_node_config
-from trilink.store import open_store
-from trilink.store.tokens import TAXII_ROLE, TOKEN_ROLES, TokenRepository
+
+if TYPE_CHECKING:
+    from trilink.store.tokens import TokenRepository
+
+# trilink.store.tokens.TOKEN_ROLES and TAXII_ROLE, written out so that `trilink --help` need
+# not open the store package (a test checks they agree).
+TOKEN_ROLES = ("reader", "publisher", "admin")
+TAXII_ROLE = "taxii"
 
 app = typer.Typer(help="API tokens of a node's API.", no_args_is_help=True)
 
@@ -26,6 +32,10 @@ NationArg = typer.Option(None, "--nation", help="With a network directory: which
 
 
 def _repository(directory: Path, nation: str | None) -> tuple[TokenRepository, str]:
+    from trilink.node.config import load_node_config
+    from trilink.store import open_store
+    from trilink.store.tokens import TokenRepository
+
     node = node_dir(directory, nation_code(nation)) if nation else directory
     config = load_node_config(node / "node.toml")
     return TokenRepository(open_store(config.db_url)), config.nation
@@ -39,7 +49,9 @@ def create(
     ),
     name: str = typer.Option(None, "--name", help="Who or what uses it (default: the role)."),
     out: Path = typer.Option(
-        None, "--out", help="Write the token to this file (mode 0600) instead of printing it."
+        None,
+        "--out",
+        help="Write the token to this file (mode 0600) instead of printing it; - prints it.",
     ),
     nation: str = NationArg,
     partner: str = typer.Option(
@@ -61,7 +73,7 @@ def create(
         token = repo.create(name or default_name, role, partner=partner)
     finally:
         repo.store.close()
-    if out is None:
+    if out is None or is_stdio(out):
         typer.echo(token)
         return
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -71,13 +83,25 @@ def create(
 
 
 @app.command("list")
-def list_tokens(directory: Path = DirArg, nation: str = NationArg) -> None:
+def list_tokens(
+    directory: Path = DirArg,
+    nation: str = NationArg,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per token (JSON lines)."),
+) -> None:
     """The node's API tokens (names and roles; never the tokens themselves)."""
+    from rich.table import Table
+
     repo, code = _repository(directory, nation)
     try:
         tokens = repo.all()
     finally:
         repo.store.close()
+    if as_json:
+        for t in tokens:
+            record = {"name": t.name, "role": t.role, "created": t.created_at,
+                      "revoked": bool(t.revoked)}  # fmt: skip
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        return
     table = Table(title=f"API tokens of {code}'s node")
     for col in ("name", "role", "created", "revoked"):
         table.add_column(col)

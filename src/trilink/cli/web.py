@@ -6,17 +6,17 @@ as ``trilink user ...`` and ``trilink web ...``.
 
 from __future__ import annotations
 
+import json
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from trilink.cli.common import DirOption, NationOption, console, nation_code, node_dir
-from trilink.node.config import load_node_config
-from trilink.store.base import Store, open_store
-from trilink.store.users import ROLES, UserRepository
-from trilink.web.auth import create_user, set_disabled, set_password
+
+if TYPE_CHECKING:
+    from trilink.store.base import Store
 
 app = typer.Typer(
     help="Manage who may log in to a node's common operational picture (COP).",
@@ -45,6 +45,9 @@ PasswordOption = typer.Option(
 
 
 def _store(root: Path, nation: str) -> Store:
+    from trilink.node.config import load_node_config
+    from trilink.store.base import open_store
+
     config = load_node_config(node_dir(root, nation_code(nation)) / "node.toml")
     return open_store(config.db_url)
 
@@ -65,6 +68,9 @@ def add(
     password: str | None = PasswordOption,
 ) -> None:
     """Create a COP login on NATION's node."""
+    from trilink.store.users import ROLES
+    from trilink.web.auth import create_user
+
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}", param_hint="--role")
     secret = _password(password)
@@ -74,10 +80,28 @@ def add(
 
 
 @app.command("list")
-def list_(root: Path = DirOption, nation: str = NationOption) -> None:
+def list_(
+    root: Path = DirOption,
+    nation: str = NationOption,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per login (JSON lines)."),
+) -> None:
     """Show the COP logins of NATION's node."""
+    from rich.table import Table
+
+    from trilink.store.users import UserRepository
+
     with closing(_store(root, nation)) as store:
         users = UserRepository(store).all()
+    if as_json:
+        for user in users:
+            record = {
+                "username": user.username,
+                "role": user.role,
+                "created": user.created_at,
+                "disabled": bool(user.disabled),
+            }
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        return
     table = Table("username", "role", "created", "status")
     for user in users:
         table.add_row(
@@ -94,6 +118,8 @@ def passwd(
     password: str | None = PasswordOption,
 ) -> None:
     """Set a new password (and end that user's open sessions)."""
+    from trilink.web.auth import set_password
+
     secret = _password(password)
     with closing(_store(root, nation)) as store:
         set_password(store, username, secret)
@@ -108,6 +134,8 @@ def disable(
     enable: bool = typer.Option(False, "--enable", help="Re-enable instead of disabling."),
 ) -> None:
     """Stop a user logging in (ends their sessions at once); --enable undoes it."""
+    from trilink.web.auth import set_disabled
+
     with closing(_store(root, nation)) as store:
         set_disabled(store, username, not enable)
     console.print(f"{username} {'enabled' if enable else 'disabled; sessions ended'}")

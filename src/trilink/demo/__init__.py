@@ -25,6 +25,47 @@ from trilink.store import open_store
 
 NATIONS = localnet.NATIONS
 DEMO_ROLE = "analyst"
+# Written into the network directory once the demo has published there: a second run
+# starts from empty stores instead of publishing everything a second time.
+PLAYED_MARKER = ".demo-played"
+
+
+def reset_played_demo(root: Path) -> list[str]:
+    """If the demo already played in ``root``, stop its nodes and delete what they hold (each
+    node's SQLite store and its API token file); keys, certificates and node.toml stay, so the
+    nodes come back the same, empty. Returns the files removed ([] for a fresh directory).
+    A store that is not a SQLite file (PostgreSQL) is not dropped: a ``ConfigError`` says so."""
+    from trilink.errors import ConfigError
+
+    marker = root / PLAYED_MARKER
+    if not marker.exists():
+        return []
+    configs = {n: load_node_config(root / n / "node.toml") for n in NATIONS
+               if (root / n / "node.toml").exists()}  # fmt: skip
+    remote = [f"{n}: {c.db_url}" for n, c in configs.items() if "://" in c.db_url]
+    if remote:
+        raise ConfigError(
+            f"the demo already played in {root}, and its nodes keep their reports in a database "
+            f"the demo does not drop ({'; '.join(remote)}): drop those schemas, or run the demo "
+            "with another --dir"
+        )
+    localnet.net_down(root)
+    removed = []
+    for nation, config in configs.items():
+        db = Path(config.db_url.removeprefix("sqlite:///"))
+        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"),
+                     root / nation / localnet.TOKEN_FILE):  # fmt: skip
+            if path.exists():
+                path.unlink()
+                removed.append(str(path))
+    marker.unlink()
+    return removed
+
+
+def mark_played(root: Path) -> None:
+    (root / PLAYED_MARKER).write_text(
+        "trilink demo published here; the next 'trilink demo' starts from empty stores\n"
+    )
 
 
 def demo_login(nation: str) -> tuple[str, str]:
@@ -165,6 +206,7 @@ def run_demo(
     urls = localnet.net_up(root)
     if on_start is not None:
         on_start(urls)
+    mark_played(root)
     rows: list[Row] = []
     with Live(render(rows, holdings(root)), console=console, refresh_per_second=4) as live:
         for step in SCRIPT:

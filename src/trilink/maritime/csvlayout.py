@@ -4,8 +4,11 @@ Known layouts: trilink (``mmsi,timestamp,lat,lon,sog_kn,...``), NOAA MarineCadas
 (``MMSI,BaseDateTime,LAT,LON,SOG,...``), Danish Maritime Authority (``# Timestamp,Type of
 mobile,MMSI,Latitude,...``), the movingpandas/DMA export (``t,MMSI,lat,lon,SOG,...``) and
 VesselsValue (``ID,ais_pos_timestamp,longitude,latitude``; ids are *not* MMSIs). Columns are
-matched by alias, so column order and extra columns do not matter. Values that do not parse
-become nulls and are counted per row (file line) by ``clean``; they never stop a run.
+matched by alias (case, spaces, ``_`` and ``-`` ignored), so column order and extra columns
+do not matter; any other table is read through a column mapping
+(``mmsi=MMSI,timestamp=Time,lat=Latitude_degrees,...``, see ``parse_column_mapping``).
+Values that do not parse become nulls and are counted per row (file line) by ``clean``;
+they never stop a run.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from trilink.maritime.nmea import ProblemLog
 from trilink.maritime.tables import POSITION_SCHEMA, STATIC_SCHEMA, TS, conform
 
 ALIASES: dict[str, tuple[str, ...]] = {
-    "mmsi": ("mmsi", "id", "vesselid", "shipid"),
+    "mmsi": ("mmsi", "userid", "mmsinumber", "sourcemmsi", "id", "vesselid", "shipid"),
     "timestamp": (
         "timestamp",
         "basedatetime",
@@ -31,19 +34,38 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "timestamputc",
         "tutc",
         "dtposutc",
+        "timeutc",
+        "datetimeutc",
+        "utc",
+        "postime",
+        "positiontime",
+        "msgtime",
+        "eventtime",
+        "receivedtime",
+        "basedatetimeutc",
     ),
-    "lat": ("lat", "latitude", "y"),
-    "lon": ("lon", "longitude", "long", "lng", "x"),
-    "sog_kn": ("sogkn", "sog", "speed", "speedkn", "speedoverground"),
-    "cog_deg": ("cogdeg", "cog", "course", "courseoverground"),
-    "heading_deg": ("headingdeg", "heading", "trueheading"),
+    "lat": ("lat", "latitude", "latitudedegrees", "latdeg", "latitudedeg", "latdd", "y"),
+    "lon": (
+        "lon",
+        "longitude",
+        "long",
+        "lng",
+        "longitudedegrees",
+        "londeg",
+        "longitudedeg",
+        "londd",
+        "x",
+    ),
+    "sog_kn": ("sogkn", "sog", "speed", "speedkn", "speedknots", "sogknots", "speedoverground"),
+    "cog_deg": ("cogdeg", "cog", "course", "coursedeg", "courseoverground", "cogdegrees"),
+    "heading_deg": ("headingdeg", "heading", "trueheading", "hdg", "headingdegrees"),
     "name": ("name", "vesselname", "shipname"),
-    "imo": ("imo", "imonumber"),
-    "callsign": ("callsign",),
-    "ship_type": ("shiptype", "vesseltype", "typeofship"),
-    "length_m": ("lengthm", "length"),
-    "beam_m": ("beamm", "width", "beam"),
-    "flag": ("flag", "flagiso3", "flagstate"),
+    "imo": ("imo", "imonumber", "imono"),
+    "callsign": ("callsign", "radiocallsign"),
+    "ship_type": ("shiptype", "vesseltype", "typeofship", "shiptypecode"),
+    "length_m": ("lengthm", "length", "shiplength"),
+    "beam_m": ("beamm", "width", "beam", "widthm", "shipwidth"),
+    "flag": ("flag", "flagiso3", "flagstate", "flagcountry"),
 }
 REQUIRED = ("mmsi", "timestamp", "lat", "lon")
 
@@ -97,13 +119,58 @@ class Layout:
     ids_are_mmsi: bool = True
 
 
-def detect_layout(columns: list[str], source: str = "") -> Layout:
-    """Match columns by alias; raise ``UnknownLayoutError`` naming what was found and needed."""
+def parse_column_mapping(text: str) -> dict[str, str]:
+    """``mmsi=MMSI,timestamp=Time,lat=Latitude_degrees`` -> ``{"mmsi": "MMSI", ...}``: which
+    column of the input holds each engine field (fields: the keys of ``ALIASES``). A column
+    name is taken as written (surrounding spaces dropped); a field may be named once."""
+    mapping: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        field, sep, column = part.partition("=")
+        field, column = field.strip().lower(), column.strip()
+        if not sep or not field or not column:
+            raise UnknownLayoutError(
+                f"--columns: {part.strip()!r} is not FIELD=COLUMN; e.g. "
+                "mmsi=MMSI,timestamp=Time,lat=Latitude_degrees,lon=Longitude_degrees",
+                field="columns",
+            )
+        if field not in ALIASES:
+            raise UnknownLayoutError(
+                f"--columns: unknown field {field!r}; fields: {', '.join(ALIASES)}",
+                field="columns",
+            )
+        if field in mapping:
+            raise UnknownLayoutError(f"--columns names {field!r} twice", field="columns")
+        mapping[field] = column
+    if not mapping:
+        raise UnknownLayoutError("--columns is empty; e.g. mmsi=MMSI,timestamp=Time",
+                                 field="columns")  # fmt: skip
+    return mapping
+
+
+def detect_layout(
+    columns: list[str], source: str = "", given: dict[str, str] | None = None
+) -> Layout:
+    """Match columns by alias, after the columns ``given`` for some fields (``--columns``);
+    raise ``UnknownLayoutError`` naming what was found and needed, or a given column that
+    the table does not have."""
     by_key: dict[str, str] = {}
     for col in columns:
         by_key.setdefault(_key(col), col)
     mapping: dict[str, str] = {}
+    for target, column in (given or {}).items():
+        found = column if column in columns else by_key.get(_key(column))
+        if found is None:
+            raise UnknownLayoutError(
+                f"--columns maps {target} to a column {column!r} that the table does not "
+                f"have; columns found: {', '.join(columns) or '(none)'}",
+                path=source or None,
+            )
+        mapping[target] = found
     for target, aliases in ALIASES.items():
+        if target in mapping:
+            continue
         for alias in aliases:
             if alias in by_key and by_key[alias] not in mapping.values():
                 mapping[target] = by_key[alias]
@@ -115,12 +182,20 @@ def detect_layout(columns: list[str], source: str = "") -> Layout:
             f"missing {', '.join(missing)}. Needed: a vessel id (MMSI), a UTC time, latitude "
             "and longitude, e.g. the trilink layout mmsi,timestamp,lat,lon,sog_kn,cog_deg,"
             "heading_deg,name,imo,callsign,ship_type,flag, MarineCadastre (MMSI,BaseDateTime,"
-            "LAT,LON,...) or Danish Maritime Authority (# Timestamp,MMSI,Latitude,Longitude,...)",
+            "LAT,LON,...) or Danish Maritime Authority (# Timestamp,MMSI,Latitude,Longitude,...)"
+            "; or name the columns: --columns " + ",".join(f"{f}=COLUMN" for f in missing),
             path=source or None,
         )
     keys = {_key(c) for c in columns}
-    ids_are_mmsi = _key(mapping["mmsi"]) == "mmsi"
-    if "basedatetime" in keys:
+    ids_are_mmsi = "mmsi" in (given or {}) or _key(mapping["mmsi"]) in (
+        "mmsi",
+        "userid",
+        "mmsinumber",
+        "sourcemmsi",
+    )
+    if given:
+        name = "mapped"
+    elif "basedatetime" in keys:
         name = "marinecadastre"
     elif "typeofmobile" in keys:
         name = "dma"

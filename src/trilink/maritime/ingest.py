@@ -130,8 +130,9 @@ def read_nmea(
     )
 
 
-def read_table(path: Path, kind: str) -> Ingested:
-    """Read a CSV or Parquet AIS table of any known layout."""
+def read_table(path: Path, kind: str, columns: dict[str, str] | None = None) -> Ingested:
+    """Read a CSV or Parquet AIS table of any known layout, or through a column mapping
+    (``csvlayout.parse_column_mapping``)."""
     problems = ProblemLog()
     try:
         if kind == "parquet":
@@ -145,7 +146,7 @@ def read_table(path: Path, kind: str) -> Ingested:
             )
     except (OSError, pl.exceptions.PolarsError) as err:
         raise MaritimeInputError(f"cannot read {kind} table: {err}", path=str(path)) from None
-    layout = detect_layout(raw.columns, str(path))
+    layout = detect_layout(raw.columns, str(path), columns)
     positions, statics = to_tables(raw, layout, path.name, problems)
     return Ingested(
         positions=positions,
@@ -157,15 +158,30 @@ def read_table(path: Path, kind: str) -> Ingested:
     )
 
 
-def read_inputs(paths: list[Path], *, progress: Callable[[int], None] | None = None) -> Ingested:
-    """Read every input file and concatenate positions and statics."""
+def read_inputs(
+    paths: list[Path],
+    *,
+    progress: Callable[[int], None] | None = None,
+    columns: dict[str, str] | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> Ingested:
+    """Read every input file and concatenate positions and statics. ``columns`` maps engine
+    fields to a table's columns (CSV/Parquet inputs; see ``csvlayout.detect_layout``);
+    ``progress`` is called with the lines of NMEA read so far, ``on_file`` after each file."""
     parts: list[Ingested] = []
     for path in paths:
         if not path.exists():
             raise MaritimeInputError("file does not exist", path=str(path))
+        if path.is_dir():
+            raise MaritimeInputError("is a directory, not an AIS file", path=str(path))
         kind = sniff_kind(path)
-        part = read_nmea(path, progress=progress) if kind == "nmea" else read_table(path, kind)
+        if kind == "nmea":
+            part = read_nmea(path, progress=progress)
+        else:
+            part = read_table(path, kind, columns)
         parts.append(part)
+        if on_file is not None:
+            on_file(path)
     return merge(parts)
 
 
