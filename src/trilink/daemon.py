@@ -28,6 +28,7 @@ from trilink.federation.server import (
     server_ssl_kwargs,
     write_trusted_cas,
 )
+from trilink.federation.transport import Transport
 from trilink.node.config import NodeConfig
 from trilink.node.service import NodeService
 from trilink.store import open_store
@@ -59,12 +60,25 @@ def check_stopped(config: NodeConfig) -> None:
         _check_port_free(role, host, port, config)
 
 
+def make_transport(config: NodeConfig, service: NodeService) -> Transport:
+    """The transport node.toml chose: HTTPS with mutual TLS, or NATS JetStream (whose
+    connection events are audited on this node)."""
+    if config.transport == "nats":
+        from trilink.federation.jetstream import NatsTransport
+
+        def audit(outcome: str, partner: str, message: str) -> None:
+            service.ingestor.audit_event("transport", f"nats {outcome}", partner, message)
+
+        return NatsTransport(config, on_event=audit)
+    return HttpsTransport(config, service.keys.anchors)
+
+
 def run_node(config: NodeConfig) -> None:
     """Serve this node until SIGTERM/SIGINT."""
     check_stopped(config)
     # A damaged store is refused at start, before it replicates anything (trilink node check).
     service = NodeService(config, store=open_store(config.db_url, check=True))
-    replicator = Replicator(service, HttpsTransport(config, service.keys.anchors))
+    replicator = Replicator(service, make_transport(config, service))
     app = create_app(service, replicator)
     if config.api_port is not None:
         _attach_api(app, service, replicator, config)

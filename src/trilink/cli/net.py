@@ -31,9 +31,18 @@ def net_up(
         help="Database per node for new configs, with {nation}, e.g. "
         "'postgresql://127.0.0.1/test?schema=trilink_{nation}'. Default: SQLite in DIR.",
     ),
+    transport: str = typer.Option(
+        None,
+        "--transport",
+        help="How the nodes replicate: 'https' (mutual TLS between nodes) or 'nats' (through "
+        "a local NATS JetStream server on 127.0.0.1:4300, started with the nodes; its config "
+        "is DIR/nats/nats.conf). Default: as the node.toml files say (https for new ones).",
+    ),
 ) -> None:
     """Start the USA, JPN and KOR nodes in the background (ports 8101-8103)."""
-    for path in localnet.ensure_network(root, db_template=db):
+    if transport is not None and transport not in ("https", "nats"):
+        raise typer.BadParameter(f"--transport must be https or nats, not {transport!r}")
+    for path in localnet.ensure_network(root, db_template=db, transport=transport):
         console.print(f"created {path}")
     urls = localnet.net_up(root)
     for nation, url in urls.items():
@@ -45,7 +54,7 @@ def net_up(
 
 @net_app.command("down")
 def net_down(root: Path = DirOption) -> None:
-    """Stop the nodes started by 'trilink net up'."""
+    """Stop the nodes started by 'trilink net up' (and its NATS server, if it runs one)."""
     stopped = localnet.net_down(root)
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
