@@ -66,6 +66,7 @@ PUBLISH_TRIES = 3
 DUPLICATE_WINDOW_S = 120.0
 FETCH_WAIT_S = 2.0
 ACK_WAIT_S = 60.0
+CONSUMER_CHECK_S = 5.0
 ID_HEADER = "Nats-Msg-Id"
 ERROR_HEADER = "Trilink-Error"
 
@@ -266,7 +267,7 @@ class NatsTransport(Transport):
             name=name,
             subjects=[batch_subject(self.nation, p) for p in self.partners],
             storage=StorageType.FILE,
-            retention=RetentionPolicy.LIMITS,
+            retention=RetentionPolicy.WORK_QUEUE,  # a batch is removed once its partner took it
             discard=DiscardPolicy.NEW,
             max_bytes=self.settings.stream_max_bytes,
             duplicate_window=DUPLICATE_WINDOW_S,
@@ -505,20 +506,25 @@ class NatsTransport(Transport):
         state = self._readers[partner]
         stream, durable = stream_name(partner), consumer_name(self.nation)
         backoff = 0.25
+        checked = 0.0
         sub: JetStreamContext.PullSubscription | None = None
         while True:
             try:
                 nc, js = await self._connect()
-                if sub is None:
+                if sub is None or time.monotonic() - checked > CONSUMER_CHECK_S:
+                    # a deleted consumer answers nothing: fetches just time out
+                    checked = time.monotonic()
                     if await self._ensure_consumer(js, partner, self.nation):
+                        sub = await self._drop(sub)
                         if state.state != "starting":
                             self._event(
                                 "consumer-recreated",
                                 partner,
-                                f"consumer {durable} on {stream} was missing: created again, "
-                                f"from the start of {partner}'s stream",
+                                f"consumer {durable} on {stream} was missing: created again "
+                                f"(it delivers what {partner}'s stream still holds for us)",
                             )
-                    sub = await js.pull_subscribe_bind(durable=durable, stream=stream)
+                    if sub is None:
+                        sub = await js.pull_subscribe_bind(durable=durable, stream=stream)
                 try:
                     msgs = await sub.fetch(1, timeout=FETCH_WAIT_S)
                 except nats.errors.TimeoutError:
