@@ -49,12 +49,12 @@ def nats_net(tmp_path: Path) -> Iterator[Path]:
 
 
 def publish(root: Path, nation: str, label: str, count: int, tag: str = "") -> set[str]:
-    with NodeService.open_local(root, nation) as node:
-        reports = node.publish_many(
+    """Through the nation's node API: the node replicates what it published by itself."""
+    with localnet.client_for(root, nation) as client:
+        done = client.publish_payloads(
             "note", label, [{"title": f"{nation} {tag} {i}"} for i in range(count)]
         )
-        localnet.wake(node.config)
-    return {r.envelope.id for r in reports}
+    return set(done.ids)
 
 
 def ids(root: Path, nation: str, origin: str) -> Counter[str]:
