@@ -146,7 +146,11 @@ def _attach_api(
     from trilink.api import create_api_app
 
     api_app = create_api_app(
-        service, links=lambda: {p: link.as_dict() for p, link in replicator.links.items()}
+        service,
+        links=lambda: {
+            p: link.as_dict() | replicator.transport.describe(p)
+            for p, link in replicator.links.items()
+        },
     )
     server = _EmbeddedServer(
         uvicorn.Config(

@@ -263,3 +263,24 @@ def test_a_full_stream_holds_batches_back_until_partners_consume(nats_net: Path)
     wait_until(arrived, 60, "both partners to take JPN's batches")
     for nation in ("USA", "KOR"):
         assert max(ids(nats_net, nation, "JPN").values()) == 1
+
+
+def test_a_node_started_while_nats_is_down_catches_up_when_it_is_back(nats_net: Path) -> None:
+    natsserver.stop_nats(nats_net)
+    localnet.stop_node(nats_net, "KOR")
+    localnet.start_node(nats_net, "KOR")
+    localnet.wait_healthy(nats_net, ["KOR"])  # the node runs without its transport
+    sent = publish(nats_net, "KOR", SHARED, 30, "NATS down")
+    wait_until(
+        lambda: "cannot reach the NATS server" in str(link(nats_net, "KOR", "USA")["last_error"]),
+        30,
+        "KOR's status to say it cannot reach NATS",
+    )
+    natsserver.start_nats(nats_net)
+
+    def arrived() -> bool:
+        return all(set(ids(nats_net, n, "KOR")) == sent for n in ("USA", "JPN"))
+
+    wait_until(arrived, 60, "KOR's reports on USA and JPN once NATS is back")
+    for nation in ("USA", "JPN"):
+        assert max(ids(nats_net, nation, "KOR").values()) == 1

@@ -32,7 +32,7 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +65,7 @@ REQUEST_TIMEOUT_S = 10.0
 PUBLISH_TRIES = 3
 DUPLICATE_WINDOW_S = 120.0
 FETCH_WAIT_S = 2.0
-ACK_WAIT_S = 60.0
+ACK_WAIT_S = 30.0  # a batch taken by a node killed before it answered comes again
 CONSUMER_CHECK_S = 5.0
 ID_HEADER = "Nats-Msg-Id"
 ERROR_HEADER = "Trilink-Error"
@@ -188,6 +188,7 @@ class NatsTransport(Transport):
         self._stream_state = ""
         self._closing = False
         self._audits: set[asyncio.Task[None]] = set()
+        self._last_error = ""
 
     # -- connection ------------------------------------------------------------------------
     def _event(self, outcome: str, partner: str, message: str) -> None:
@@ -227,23 +228,13 @@ class NatsTransport(Transport):
                 text = str(err)
                 if "permissions violation" in text.lower():
                     self._event("refused", "", f"the NATS server refused: {text[:300]}")
-                else:
+                elif text != self._last_error:
                     log.warning("nats: %s", text[:300])
+                self._last_error = text
 
             try:
-                nc = await nats.connect(
-                    servers=[url],
-                    tls=nats_tls_context(self.settings),
-                    name=f"trilink-{self.nation}",
-                    inbox_prefix=inbox_prefix(self.nation),
-                    connect_timeout=2,
-                    reconnect_time_wait=0.5,
-                    max_reconnect_attempts=-1,
-                    allow_reconnect=True,
-                    disconnected_cb=disconnected,
-                    reconnected_cb=reconnected,
-                    error_cb=error,
-                )
+                # with endless reconnects, nats-py also retries a first connection forever
+                nc = await asyncio.wait_for(self._open(url, disconnected, reconnected, error), 5.0)
             except (TimeoutError, OSError, ssl.SSLError, nats.errors.Error) as err:
                 self._connection = f"cannot reach the NATS server at {url}: {err!r}"[:300]
                 raise TransportError(self._connection) from None
@@ -256,6 +247,27 @@ class NatsTransport(Transport):
             self._connection = "connected"
             self._stream_ready = False
             return nc, self._js
+
+    async def _open(
+        self,
+        url: str,
+        disconnected: Callable[[], Awaitable[None]],
+        reconnected: Callable[[], Awaitable[None]],
+        error: Callable[[Exception], Awaitable[None]],
+    ) -> NatsClient:
+        return await nats.connect(
+            servers=[url],
+            tls=nats_tls_context(self.settings),
+            name=f"trilink-{self.nation}",
+            inbox_prefix=inbox_prefix(self.nation),
+            connect_timeout=2,
+            reconnect_time_wait=0.5,
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
+            error_cb=error,
+        )
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
         """Our stream (file storage, bounded, refusing new batches when full) and one
@@ -585,6 +597,10 @@ class NatsTransport(Transport):
             answer = json.dumps(result.as_dict()).encode()
         except BatchRefused as err:  # audited by the ingest; nothing to take again
             answer, headers[ERROR_HEADER] = b"", f"{err.status} {err}"[:300]
+        except BaseException:  # not taken (the database failed?): JetStream delivers it again
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=1.0)
+            raise
         await msg.ack()
         with contextlib.suppress(nats.errors.Error):
             await nc.publish(reply_subject(self.nation, partner), answer, headers=headers)
