@@ -144,6 +144,26 @@ def nats_tls_context(settings: NatsSettings) -> ssl.SSLContext | None:
     return ctx
 
 
+MAX_REQUEST_BYTES = 1024
+
+
+def parse_request(data: bytes) -> tuple[int, int]:
+    """(after, limit) of a partner's request: ``{"after": N, "limit": M}``, both optional,
+    ``after`` >= 0, ``limit`` clamped to 1..5000. ``TransportError`` saying what is wrong."""
+    if len(data) > MAX_REQUEST_BYTES:
+        raise TransportError(f"request of {len(data)} bytes (at most {MAX_REQUEST_BYTES})")
+    try:
+        params = json.loads(data or b"{}")
+        if not isinstance(params, dict):
+            raise TypeError(type(params).__name__)
+        after, limit = params.get("after", 0), params.get("limit", 1000)
+        if not all(type(v) is int for v in (after, limit)) or not 0 <= after < 1 << 63:
+            raise ValueError(after, limit)
+    except (ValueError, TypeError, RecursionError):
+        raise TransportError('request parameters must be {"after": N >= 0, "limit": M}') from None
+    return after, min(max(limit, 1), 5000)
+
+
 @dataclass
 class _InFlight:
     msg_id: str
@@ -483,13 +503,9 @@ class NatsTransport(Transport):
             await self._respond(msg, b"", f"403 {caller} is not a partner")
             return
         try:
-            params = json.loads(msg.data or b"{}")
-            after = int(params.get("after", 0))
-            limit = min(max(int(params.get("limit", 1000)), 1), 5000)
-            if after < 0:
-                raise ValueError(after)
-        except (ValueError, TypeError, AttributeError):
-            await self._respond(msg, b"", "422 bad request parameters")
+            after, limit = parse_request(msg.data)
+        except TransportError as err:
+            await self._respond(msg, b"", f"422 {err}")
             return
         if op == "feed":
             body, _ = await asyncio.to_thread(service.outbox_batch, caller, after, limit)
