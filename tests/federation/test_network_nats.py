@@ -4,6 +4,7 @@ read what, and the server, a consumer or the stream failing under the nodes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import ssl
@@ -106,6 +107,8 @@ def test_a_partner_cannot_read_what_was_released_to_another(nats_net: Path) -> N
 
     wait_until(waiting, 30, "USA's batch for JPN to wait in its stream")
 
+    mismatches: list[str] = []
+
     async def attempt() -> tuple[list[str], list[bytes]]:
         errors: list[str] = []
         got: list[bytes] = []
@@ -136,12 +139,32 @@ def test_a_partner_cannot_read_what_was_released_to_another(nats_net: Path) -> N
             )
         with pytest.raises((nats.errors.Error, TimeoutError)):
             await js.delete_consumer(stream_name("USA"), consumer_name("JPN"))
+        # KOR's own create subject, with JPN's subject as the filter inside: the server
+        # checks that the filter it was allowed (in the subject) is the one in the request
+        own = f"{stream_name('USA')}.{consumer_name('KOR')}.{batch_subject('USA', 'KOR')}"
+        request = {
+            "stream_name": stream_name("USA"),
+            "config": {
+                "name": consumer_name("KOR"),
+                "durable_name": consumer_name("KOR"),
+                "filter_subject": batch_subject("USA", "JPN"),
+                "ack_policy": "explicit",
+                "deliver_policy": "all",
+            },
+        }
+        answer = await nc.request(
+            f"$JS.API.CONSUMER.CREATE.{own}", json.dumps(request).encode(), timeout=3
+        )
+        mismatch = json.loads(answer.data)
+        assert "error" in mismatch, mismatch
+        mismatches.append(mismatch["error"].get("description", ""))
         await asyncio.sleep(0.5)
         await nc.close()
         return errors, got
 
     errors, got = asyncio.run(attempt())
     assert got == []
+    assert mismatches and "filter" in mismatches[0].lower(), mismatches
     refused = " ".join(e.lower() for e in errors if "permissions violation" in e.lower())
     for what in (
         'subscription to "trilink.usa.to.jpn"',  # the subject released to JPN
