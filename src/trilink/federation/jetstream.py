@@ -536,7 +536,7 @@ class NatsTransport(Transport):
         backoff = 0.25
         checked = 0.0
         sub: JetStreamContext.PullSubscription | None = None
-        while True:
+        while not self._closing:
             try:
                 nc, js = await self._connect()
                 if sub is None or time.monotonic() - checked > CONSUMER_CHECK_S:
@@ -635,7 +635,11 @@ class NatsTransport(Transport):
         }
 
     async def aclose(self) -> None:
+        """Stop: a batch being ingested is finished and acknowledged first (for a few
+        seconds at most), then the connection is drained."""
         self._closing = True
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=FETCH_WAIT_S + 1.0)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
