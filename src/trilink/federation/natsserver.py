@@ -232,7 +232,15 @@ def write_server_config(root: Path, nations: list[str]) -> Path:
     return path
 
 
+# NATS servers started by this process: kept so they are reaped when they end.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def nats_pid(root: Path) -> int | None:
+    """The pid of the network's running NATS server, or None."""
+    for started, child in list(_children.items()):
+        if child.poll() is not None:  # ended (killed): reaped, not a zombie
+            del _children[started]
     try:
         pid = int((root / NATS_DIR / "nats.pid").read_text().strip())
     except (FileNotFoundError, ValueError):
@@ -245,9 +253,6 @@ def nats_pid(root: Path) -> int | None:
     if state in (["Z"], ["X"]) or b"nats-server" not in cmdline:
         return None
     return pid
-
-
-_children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def _port_open(port: int) -> bool:
