@@ -43,6 +43,9 @@ demo: install
 # docs/BENCHMARKS.md; `make bench ONLY=cop,geo` runs some.
 bench: install services
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@command -v ogr2ogr >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin; } \
+	  || echo "warning: GDAL's ogr2ogr (Debian: gdal-bin) is missing; the export benchmark's GDAL baseline is skipped" >&2
 	$(BIN)/python bench/run_all.py $(if $(ONLY),--only $(ONLY))
 
 # Long fuzz run of the NMEA/AIS decoder (the suite runs the same properties briefly);

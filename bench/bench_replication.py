@@ -2,10 +2,12 @@
 
 Throughput: reports/s from publish on JPN until stored on both USA and KOR, including
 signing, verification, policy, audit and storage, publishing through JPN's node API (the one
-way in: HTTPS, token) and, in the same run, from a process that opens JPN's node itself (the
-path before the API, the baseline the API is held to: >= 90 % of it). Upper bound: the raw
-SQLite insert rate of the same rows. Latency: publish -> stored on both partners for single
-reports, p50/p99, through the API.
+way in: HTTPS, token). Baseline, in the same run: the same benchmark of trilink at commit
+``c28c117`` (the issue "Sovereign by construction" holds the API to >= 90 % of its 6,382
+reports/s), where a process opened JPN's node itself and woke it; it runs from a temporary
+``git worktree`` of that commit with this venv, before this code's rounds (both use ports
+8101-8103). Upper bound: the raw SQLite insert rate of the same rows. Latency: publish ->
+stored on both partners for single reports, p50/p99, through the API.
 
     .venv/bin/python bench/bench_replication.py [--reports 20000] [--singles 200]
         [--transport https|nats]
@@ -14,8 +16,11 @@ reports, p50/p99, through the API.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +33,7 @@ from trilink.federation import localnet  # noqa: E402
 from trilink.node.service import NodeService  # noqa: E402
 
 LABEL = "SECRET//REL TO USA, JPN, KOR"
+BASELINE_REF = "c28c117"
 PAYLOAD_BODY = "x" * 300  # envelopes of ~640-700 bytes, as in the issue's measurements
 
 
@@ -49,26 +55,71 @@ def _payloads(start: int, n: int) -> list[dict[str, str]]:
     return [{"title": f"bench {start + i}", "body": PAYLOAD_BODY} for i in range(n)]
 
 
-def throughput(root: Path, n: int, batch: int, *, api: bool) -> tuple[float, int]:
+def throughput(root: Path, n: int, batch: int) -> float:
     dbs = [root / "USA" / "node.db", root / "KOR" / "node.db"]
     start_counts = [count(d) for d in dbs]
-    envelope_size = 0
     t0 = time.perf_counter()
-    if api:
-        with localnet.client_for(root, "JPN") as client:
-            for start in range(0, n, batch):
-                client.publish_payloads(
-                    "note", LABEL, _payloads(start, min(batch, n - start)), batch=batch
-                )
-    else:
-        with NodeService.open_local(root, "JPN") as jpn:
-            for start in range(0, n, batch):
-                reports = jpn.publish_many("note", LABEL, _payloads(start, min(batch, n - start)))
-                envelope_size = len(reports[0].signed)
-                localnet.wake(jpn.config)
+    with localnet.client_for(root, "JPN") as client:
+        for start in range(0, n, batch):
+            client.publish_payloads(
+                "note", LABEL, _payloads(start, min(batch, n - start)), batch=batch
+            )
     while any(count(d) - s < n for d, s in zip(dbs, start_counts, strict=True)):
         time.sleep(0.02)
-    return n / (time.perf_counter() - t0), envelope_size
+    return n / (time.perf_counter() - t0)
+
+
+def envelope_size(root: Path) -> int:
+    with NodeService.open_local(root, "JPN") as jpn:
+        return len(next(iter(jpn.store.reports(limit=1))).report.signed)
+
+
+_RATE = re.compile(r"\(range ([\d,]+)-([\d,]+)\) \| ([\d,]+) reports/s")
+
+
+def baseline_rate(ref: str, n: int, batch: int, rounds: int) -> tuple[float, float, float]:
+    """Median (and range) reports/s of ``bench/bench_replication.py`` at commit ``ref``,
+    run from a temporary worktree with this venv's packages."""
+    repo = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "baseline"
+        subprocess.run(
+            ["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(tree), ref],
+            check=True,
+        )
+        try:
+            env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+            env.pop("TRILINK_PORT_OFFSET", None)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "bench/bench_replication.py",
+                    "--reports",
+                    str(n),
+                    "--batch",
+                    str(batch),
+                    "--singles",
+                    "1",
+                    "--rounds",
+                    str(rounds),
+                    "--out",
+                    str(Path(tmp) / "out.md"),
+                ],
+                cwd=tree,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        finally:
+            subprocess.run(
+                ["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], check=False
+            )
+    found = _RATE.search(done.stdout)
+    if found is None:
+        raise SystemExit(f"no rate in the baseline's output:\n{done.stdout}\n{done.stderr}")
+    low, high, rate = (float(g.replace(",", "")) for g in found.groups())
+    return rate, low, high
 
 
 def raw_sqlite_rate(root: Path, n: int) -> float:
@@ -139,23 +190,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="throughput runs (median)")
     parser.add_argument("--transport", choices=["https", "nats"], default="https")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--baseline", default=BASELINE_REF, help="commit of the baseline run")
     args = parser.parse_args()
     if args.out is None:
         suffix = "" if args.transport == "https" else f"-{args.transport}"
         args.out = Path(f"docs/benchmarks/replication{suffix}.md")
     carrier = {"https": "HTTPS with mutual TLS", "nats": "NATS JetStream"}[args.transport]
+    direct, direct_low, direct_high = baseline_rate(
+        args.baseline, args.reports, args.batch, args.rounds
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "net"
         localnet.ensure_network(root, transport=args.transport)
         localnet.net_up(root)
         try:
-            rates, direct_rates = [], []
-            for _ in range(args.rounds):  # alternate, so load drifts hit both alike
-                direct, size = throughput(root, args.reports, args.batch, api=False)
-                direct_rates.append(direct)
-                rates.append(throughput(root, args.reports, args.batch, api=True)[0])
+            rates = [throughput(root, args.reports, args.batch) for _ in range(args.rounds)]
             rate = statistics.median(rates)
-            direct = statistics.median(direct_rates)
+            size = envelope_size(root)
             raw = raw_sqlite_rate(root, args.reports)
             lat = latency(root, args.singles)
         finally:
@@ -177,9 +228,9 @@ def main() -> None:
         f"{size} bytes, batches of {args.batch}, median of {args.rounds} runs "
         f"(range {min(rates):,.0f}-{max(rates):,.0f}) | {rate:,.0f} reports/s "
         f"({rate / direct:.0%} of the baseline) | >= 90 % of the baseline; 10,000 reports/s |",
-        f"| baseline: the same, published by a process that opens JPN's node itself "
-        f"(range {min(direct_rates):,.0f}-{max(direct_rates):,.0f}) | {direct:,.0f} reports/s "
-        "| |",
+        f"| baseline: the same benchmark of trilink at `{args.baseline}` (a process opened "
+        f"JPN's node and woke it), run first in this run (range {direct_low:,.0f}-"
+        f"{direct_high:,.0f}) | {direct:,.0f} reports/s | |",
         f"| raw SQLite insert of the same rows (upper bound, one process) | {raw:,.0f} rows/s | |",
         f"| single report published through the API -> stored on both partners, p50 "
         f"({args.singles} reports) | {p50:.1f} ms | |",

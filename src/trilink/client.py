@@ -104,6 +104,9 @@ class NodeClient:
         return f"node {self.nation} API at {self.url}" if self.nation else f"node API {self.url}"
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
+        if "json" in kw:  # msgspec: several times faster than json.dumps on big batches
+            kw["content"] = msgspec.json.encode(kw.pop("json"))
+            kw["headers"] = {**kw.get("headers", {}), "content-type": "application/json"}
         try:
             response = self._http.request(method, path, **kw)
         except httpx.HTTPError as err:
@@ -120,7 +123,13 @@ class NodeClient:
             if not isinstance(detail, str):
                 detail = json.dumps(detail)[:2000]
             raise ApiError(f"{self._who()}: {detail}", status=response.status_code)
-        return response.json()
+        try:
+            return msgspec.json.decode(response.content)
+        except msgspec.DecodeError:
+            raise ApiError(
+                f"{self._who()} answered {path} with something that is not JSON",
+                status=response.status_code,
+            ) from None
 
     # -- publish --------------------------------------------------------------------------
     def publish(self, items: Sequence[dict[str, Any]]) -> PublishResult:
@@ -202,6 +211,33 @@ class NodeClient:
     def report(self, report_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/api/v1/reports/{report_id}")
         return result
+
+    def audit(self, *, report_id: str | None = None, newest: int = 50) -> list[dict[str, Any]]:
+        """The node's newest audit rows, oldest first (an admin token)."""
+        params: dict[str, Any] = {"newest": "true", "limit": newest}
+        if report_id:
+            params["report_id"] = report_id
+        rows: list[dict[str, Any]] = self._call("GET", "/api/v1/audit", params=params)["rows"]
+        return rows
+
+    def export(
+        self, fmt: str, params: dict[str, str] | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The node's current picture as a file in ``fmt`` (GET /api/v1/export): its bytes
+        and headers (``x-classification``: the overall marking; ``x-trilink-count``)."""
+        try:
+            response = self._http.get(
+                "/api/v1/export", params={"format": fmt, **(params or {})}, timeout=300
+            )
+        except httpx.HTTPError as err:
+            raise ApiError(f"{self._who()} unreachable ({err})", status=0) from None
+        if response.status_code >= 400:
+            try:
+                detail = str(response.json().get("detail", response.text))
+            except ValueError:
+                detail = response.text
+            raise ApiError(f"{self._who()}: {detail[:2000]}", status=response.status_code)
+        return response.content, dict(response.headers)
 
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/api/v1/status")

@@ -15,10 +15,14 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
+from trilink.api.app import Exporter
 from trilink.errors import ConfigError
 from trilink.federation.https import HttpsTransport
 from trilink.federation.replicator import Replicator
@@ -78,7 +82,10 @@ def run_node(config: NodeConfig) -> None:
     check_stopped(config)
     # A damaged store is refused at start, before it replicates anything (trilink node check).
     service = NodeService(config, store=open_store(config.db_url, check=True))
-    replicator = Replicator(service, make_transport(config, service))
+    transport = make_transport(config, service)
+    if isinstance(transport, HttpsTransport):  # partners' new CAs, trusted while it runs
+        service.keys.anchor_listeners.append(transport.trust)
+    replicator = Replicator(service, transport)
     app = create_app(service, replicator)
     if config.api_port is not None:
         _attach_api(app, service, replicator, config)
@@ -103,10 +110,37 @@ def run_node(config: NodeConfig) -> None:
         proxy_headers=False,  # partners are identified by their certificates, nothing else
         **server_ssl_kwargs(config, write_trusted_cas(service)),
     )
+    uv_config.load()
+    service.keys.anchor_listeners.append(partial(_trust_tls_clients, uv_config))
     try:
         uvicorn.Server(uv_config).run()
     finally:
         service.close()
+
+
+def picture_exporter(service: NodeService) -> Exporter:
+    """The node API's exports, from a picture index of its own (its own store connection,
+    read-only use), so they work whether or not this node serves a COP."""
+    from trilink.web.index import ReportIndex
+    from trilink.web.picture import export_query
+
+    index = ReportIndex(
+        open_store(service.store.url), service.nation, service.config.policy.nations
+    )
+
+    def exporter(fmt: str, params: dict[str, str]) -> tuple[bytes, str, dict[str, str]]:
+        done = export_query(index, fmt, params)
+        return done.body, done.format.media_type, done.headers
+
+    return exporter
+
+
+def _trust_tls_clients(uv_config: uvicorn.Config, _nation: str, ca: x509.Certificate) -> None:
+    """Accept partner node certificates ``ca`` issued from the next handshake on."""
+    if uv_config.ssl is not None:
+        uv_config.ssl.load_verify_locations(
+            cadata=ca.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        )
 
 
 def _check_port_free(role: str, host: str, port: int, config: NodeConfig) -> None:
@@ -151,6 +185,7 @@ def _attach_api(
             p: link.as_dict() | replicator.transport.describe(p)
             for p, link in replicator.links.items()
         },
+        exporter=picture_exporter(service),
     )
     server = _EmbeddedServer(
         uvicorn.Config(

@@ -22,6 +22,7 @@ from tests.conftest import Network
 from tests.web.cop_helpers import TestClient
 
 from trilink.api import create_api_app
+from trilink.api.app import PublishOut
 from trilink.client import ApiError, NodeClient, item
 from trilink.store.tokens import TokenRepository
 
@@ -77,6 +78,7 @@ def test_openapi_document_is_valid_and_names_every_endpoint(network: Network) ->
         ("/api/v1/reports/{report_id}", "put"),
         ("/api/v1/reports/{report_id}", "delete"),
         ("/api/v1/stream", "get"),
+        ("/api/v1/export", "get"),
         ("/api/v1/status", "get"),
         ("/api/v1/audit", "get"),
         ("/healthz", "get"),
@@ -98,6 +100,8 @@ def test_tokens_and_roles_decide_who_may_do_what(network: Network) -> None:
         assert client.get("/api/v1/audit", headers=auth(tokens["admin"])).status_code == 200
         ok = client.post("/api/v1/reports", json=body, headers=auth(tokens["publisher"]))
         assert ok.status_code == 200
+        # the answer is encoded by hand: it must still be what the OpenAPI document says
+        assert PublishOut.model_validate(ok.json()).reports[0].kind == "note"
         TokenRepository(network["JPN"].store).revoke("publisher-test")
         revoked = client.post("/api/v1/reports", json=body, headers=auth(tokens["publisher"]))
         assert revoked.status_code == 401
@@ -228,3 +232,39 @@ def test_stream_delivers_partner_reports_as_the_node_stores_them(network: Networ
         with pytest.raises(ApiError) as refused:
             client.publish([item("note", SHARED, {"title": "x"})])
         assert refused.value.status == 403
+
+
+def test_export_writes_the_picture_with_its_marking_and_is_audited(network: Network) -> None:
+    from trilink.daemon import picture_exporter
+
+    jpn = network["JPN"]
+    jpn.publish(
+        "maritime.event",
+        "SECRET//REL TO USA, JPN",
+        {
+            "type": "gap",
+            "start": "2026-11-23T05:00:00Z",
+            "end": "2026-11-23T06:00:00Z",
+            "mmsi": 412000001,
+            "lat": 37.0,
+            "lon": 134.0,
+        },
+    )
+    repo = TokenRepository(jpn.store)
+    reader = repo.create("export-reader", "reader")
+    with TestClient(create_api_app(jpn, exporter=picture_exporter(jpn))) as client:
+        assert client.get("/api/v1/export", params={"format": "geojson"}).status_code == 401
+        done = client.get("/api/v1/export", params={"format": "geojson"}, headers=auth(reader))
+        assert done.status_code == 200, done.text
+        assert done.headers["x-classification"] == "SECRET//REL TO USA, JPN"
+        assert done.headers["content-type"] == "application/geo+json"
+        assert len(done.json()["features"]) == 1
+        bad = client.get("/api/v1/export", params={"format": "shp"}, headers=auth(reader))
+        assert bad.status_code == 422 and "unknown export format" in bad.json()["detail"]
+        since = client.get(
+            "/api/v1/export", params={"format": "csv", "since": "yesterday"}, headers=auth(reader)
+        )
+        assert since.status_code == 422
+    rows = [r.entry for r in jpn.store.audit_rows() if r.entry.outcome == "export"]
+    assert len(rows) == 1 and rows[0].actor == "api:export-reader"
+    assert "1 features, SECRET//REL TO USA, JPN" in rows[0].reason

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from trilink.cli.app import app
 from trilink.errors import TrilinkError
+from trilink.federation import localnet
 from trilink.federation.localnet import ensure_network
 from trilink.federation.memory import MemoryNetwork
 from trilink.node.service import NodeService
@@ -67,7 +68,13 @@ def netdir(tmp_path: Path) -> Iterator[Path]:
     finally:
         for node in nodes.values():
             node.close()
-    yield root
+    # trilink export asks the running node (its API), as an analyst's script does
+    localnet.start_node(root, "USA")
+    try:
+        localnet.wait_healthy(root, ["USA"])
+        yield root
+    finally:
+        localnet.stop_node(root, "USA", kill=True)
 
 
 def export(root: Path, *args: str) -> tuple[int, str, BaseException | None]:

@@ -152,8 +152,12 @@ def test_bad_publish_is_explained_audited_and_stores_nothing(
 def test_unknown_nation_and_missing_network(tmp_path: Path) -> None:
     code, _, exc = run("report", "list", "--dir", str(tmp_path / "nowhere"), "--nation", "JPN")
     assert code != 0 and "trilink net up" in str(exc)
+    (tmp_path / "JPN").mkdir()
+    (tmp_path / "JPN" / "node.toml").write_text('nation = "JPN"\n')
     code, _, exc = run("report", "list", "--dir", str(tmp_path), "--nation", "FRA")
-    assert code != 0 and "unknown nation 'FRA'" in str(exc)
+    assert code != 0 and "unknown nation 'FRA'" in str(exc) and "nodes for JPN" in str(exc)
+    code, _, exc = run("report", "list", "--dir", str(tmp_path), "--nation", "France")
+    assert code != 0 and "not a nation code" in str(exc)
 
 
 def test_main_turns_errors_into_one_line(
@@ -161,6 +165,8 @@ def test_main_turns_errors_into_one_line(
 ) -> None:
     from trilink.cli.app import main
 
+    (tmp_path / "JPN").mkdir()
+    (tmp_path / "JPN" / "node.toml").write_text('nation = "JPN"\n')
     monkeypatch.setattr(
         "sys.argv", ["trilink", "report", "list", "--dir", str(tmp_path), "--nation", "FRA"]
     )
@@ -168,3 +174,41 @@ def test_main_turns_errors_into_one_line(
         main()
     assert exited.value.code == 2
     assert capsys.readouterr().err.startswith("error: unknown nation 'FRA'")
+
+
+def test_audit_show_asks_the_running_node(
+    netdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`audit show` reads through the node API (admin token); --db reads a stopped node's
+    database; a token of a lower role is refused with the role it lacks."""
+    with localnet.client_for(netdir, "KOR") as client:
+        report_id = client.publish_payloads(
+            "note", "SECRET//REL TO USA, KOR", [{"title": "audited"}]
+        ).ids[0]
+    code, out, exc = run(
+        "audit", "show", "--dir", str(netdir), "--nation", "KOR", "--report", report_id
+    )
+    assert code == 0, (out, exc)
+    assert "publish" in out and "release" in out and "USA" in out
+    db = str(netdir / "KOR" / "node.db")
+    code, offline, _ = run("audit", "show", "--dir", str(netdir), "--nation", "KOR", "--db", db)
+    assert code == 0 and "release" in offline
+    token_file = tmp_path / "reader-token"
+    code, out, _ = run(
+        "token",
+        "create",
+        "--dir",
+        str(netdir),
+        "--nation",
+        "KOR",
+        "--role",
+        "reader",
+        "--name",
+        "audit-reader",
+        "--out",
+        str(token_file),
+    )
+    assert code == 0, out
+    monkeypatch.setenv("TRILINK_API_TOKEN", token_file.read_text().strip())
+    code, _, exc = run("audit", "show", "--dir", str(netdir), "--nation", "KOR")
+    assert code != 0 and "admin" in str(exc)

@@ -16,6 +16,7 @@ def push_from_jpn(
     *,
     revocations: list[str] | None = None,
     audit: bytes = b"",
+    certs: list[str] | None = None,
 ) -> IngestResult:
     """Push ``items`` (signed envelope bytes, signature JSON) from JPN to USA, with
     ``audit`` (an encoded ``AuditHeads``) if given."""
@@ -28,7 +29,7 @@ def push_from_jpn(
         "JPN",
         (cursor + len(items), chain),
         (cursor, anchor),
-        jpn.own_certs(),
+        jpn.own_certs() if certs is None else certs,
         [(cursor + 1 + i, raw, sig) for i, (raw, sig) in enumerate(items)],
         revocations or jpn.keys.own_revocations(),
         audit,

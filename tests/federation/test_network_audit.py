@@ -42,9 +42,8 @@ def witnessed_row(root: Path, witness: str, nation: str) -> int:
 
 
 def test_a_node_started_again_on_an_empty_database_is_detected(net: Path) -> None:
-    with NodeService.open_local(net, "KOR") as kor:
-        ids = {r.envelope.id for r in kor.publish_many("note", SHARED, [{"title": "a"}] * 3)}
-        localnet.wake(kor.config)
+    with localnet.client_for(net, "KOR") as client:
+        ids = set(client.publish_payloads("note", SHARED, [{"title": "a"}] * 3).ids)
 
     def synced() -> bool:
         for nation in ("USA", "JPN"):

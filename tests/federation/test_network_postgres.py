@@ -40,15 +40,19 @@ def pg_net(tmp_path: Path, transport: str) -> Iterator[Path]:
 def test_replication_between_postgresql_nodes(pg_net: Path) -> None:
     with NodeService.open_local(pg_net, "KOR") as kor:
         assert kor.store.url.startswith("postgresql://")
-        shared = kor.publish("note", "SECRET//REL TO USA, JPN, KOR", {"title": "to both"})
-        bilateral = kor.publish("note", "SECRET//REL TO USA, KOR", {"title": "to USA only"})
-        localnet.wake(kor.config)
+    with localnet.client_for(pg_net, "KOR") as client:
+        shared_id = client.publish_payloads(
+            "note", "SECRET//REL TO USA, JPN, KOR", [{"title": "to both"}]
+        ).ids[0]
+        bilateral_id = client.publish_payloads(
+            "note", "SECRET//REL TO USA, KOR", [{"title": "to USA only"}]
+        ).ids[0]
 
     def ids(nation: str) -> set[str]:
         with NodeService.open_local(pg_net, nation) as node:
             return {s.report.envelope.id for s in node.store.reports()}
 
-    both = {shared.envelope.id, bilateral.envelope.id}
+    both = {shared_id, bilateral_id}
     wait_until(lambda: ids("USA") == both, 30, "USA (PostgreSQL) to receive both")
-    wait_until(lambda: ids("JPN") == {shared.envelope.id}, 30, "JPN to receive one")
-    assert bilateral.envelope.id not in ids("JPN")
+    wait_until(lambda: ids("JPN") == {shared_id}, 30, "JPN to receive one")
+    assert bilateral_id not in ids("JPN")

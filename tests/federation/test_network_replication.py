@@ -67,12 +67,11 @@ def converged(root: Path, expected: dict[str, set[str]]) -> bool:
 
 def publish_mix(root: Path, origin: str, per_label: int) -> list[tuple[str, str, str]]:
     published = []
-    with NodeService.open_local(root, origin) as node:
+    with localnet.client_for(root, origin) as client:
         for text in LABELS:
             payloads = [{"title": f"{origin} {text} #{i}"} for i in range(per_label)]
-            for report in node.publish_many("note", text, payloads):
-                published.append((report.envelope.id, origin, text))
-        localnet.wake(node.config)
+            for report_id in client.publish_payloads("note", text, payloads).ids:
+                published.append((report_id, origin, text))
     return published
 
 

@@ -24,10 +24,8 @@ SHARED = "SECRET//REL TO USA, JPN, KOR"
 
 
 def publish(root: Path, nation: str, titles: list[str]) -> set[str]:
-    with NodeService.open_local(root, nation) as node:
-        reports = node.publish_many("note", SHARED, [{"title": t} for t in titles])
-        localnet.wake(node.config)
-    return {r.envelope.id for r in reports}
+    with localnet.client_for(root, nation) as client:
+        return set(client.publish_payloads("note", SHARED, [{"title": t} for t in titles]).ids)
 
 
 def kor_ids(root: Path, nation: str) -> Counter[str]:

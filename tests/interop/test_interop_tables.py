@@ -49,13 +49,19 @@ def test_geoparquet_metadata_and_geometry_read_back() -> None:
     assert any(shapely.has_z(s) for s in missile)  # altitude kept
 
 
-def test_geopandas_reads_it_when_installed(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    geopandas = pytest.importorskip("geopandas", reason="geopandas is not installed here")
+def test_geopandas_reads_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import geopandas
+
     path = tmp_path / "export.parquet"
     with path.open("wb") as out:
-        write_geoparquet(every_kind(), marking(), "USA", out)
+        rows = write_geoparquet(every_kind(), marking(), "USA", out)
     frame = geopandas.read_parquet(path)
-    assert frame.crs.to_epsg() in (4326, None) or frame.crs.name.startswith("WGS 84")
+    assert len(frame) == rows and frame.geometry.name == "geometry"
+    assert frame.crs is not None and frame.crs.equals("OGC:CRS84")  # lon/lat WGS 84
+    assert frame.geometry.is_valid.all()
+    assert set(frame.geom_type) == {"LineString", "Point", "Polygon"}
+    # what a QGIS user filters on arrives typed
+    assert str(frame["mmsi"].dtype) in ("Int64", "int64") and "kind" in frame.columns
 
 
 def test_csv_has_event_ids_imo_and_integer_mmsi_with_nulls() -> None:

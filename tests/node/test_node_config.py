@@ -64,7 +64,10 @@ def test_markings_in_node_toml_extend_the_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"nation": "CHN"}, "'nation' must be one of"),
+        ({"nation": "china"}, "ISO 3166-1 alpha-3"),
+        ({"nation": "CHN"}, "nations must include this node's own nation CHN"),
+        ({"nations": ["USA", "Japan"]}, "nations: 'Japan' is not an ISO"),
+        ({"nations": "USA"}, "nations must be a list"),
         ({"nation": None}, "'nation'"),
         ({"listen": "8103"}, "HOST:PORT"),
         ({"listen": "127.0.0.1:http"}, "HOST:PORT"),
@@ -93,3 +96,21 @@ def test_missing_or_broken_file(tmp_path: Path) -> None:
     broken.write_text("nation = ", "utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_node_config(broken)
+
+
+def test_nations_come_from_node_toml(tmp_path: Path) -> None:
+    """The nations a node knows are its configuration: a fourth nation named there may be a
+    partner and appear in labels; by default the node knows USA, JPN and KOR."""
+    config = load_node_config(_write(tmp_path, BASE))
+    assert config.policy.nations == frozenset({"USA", "JPN", "KOR"})
+    doc = {
+        **BASE,
+        "nations": ["USA", "JPN", "KOR", "AUS"],
+        "partners": {**BASE["partners"], "AUS": {"url": "https://aus:1", "ceiling": "SECRET"}},
+    }
+    config = load_node_config(_write(tmp_path, doc))
+    assert "AUS" in config.policy.partners and "AUS" in config.policy.nations
+    from trilink.model.label import parse_label
+
+    label = parse_label("SECRET//REL TO JPN, AUS", nations=config.policy.nations)
+    assert label.releasable_to("AUS")

@@ -196,7 +196,7 @@ def test_exports_carry_labels(net: dict[str, NodeService], cop: dict[str, TestCl
     geo = client.get("/api/export.geojson?bbox=120,25,140,45&exercise=live")
     assert geo.status_code == 200
     assert geo.headers["x-classification"] == "SECRET//REL TO USA, JPN, KOR"
-    assert geo.headers["content-disposition"] == 'attachment; filename="cop-USA.geojson"'
+    assert geo.headers["content-disposition"] == 'attachment; filename="trilink-USA.geojson"'
     doc = json.loads(geo.text)
     assert doc["classification"] == "SECRET//REL TO USA, JPN, KOR"
     assert len(doc["features"]) == 4  # launch point, track, vessel point, ellipse (not the drill)
@@ -235,7 +235,7 @@ def test_exports_carry_labels(net: dict[str, NodeService], cop: dict[str, TestCl
     assert len(table.text.splitlines()) == 2 + 4  # marking, header, every report (the note too)
     parquet = client.get("/api/export.geoparquet?exercise=live")
     assert parquet.content[:4] == b"PAR1"
-    assert parquet.headers["content-disposition"] == 'attachment; filename="cop-USA.parquet"'
+    assert parquet.headers["content-disposition"] == 'attachment; filename="trilink-USA.parquet"'
     exports = [r for r in net["USA"].store.audit_rows() if r.entry.outcome == "export"]
     assert len(exports) == 5
     assert exports[0].entry.reason == "geojson: 4 features, SECRET//REL TO USA, JPN, KOR"

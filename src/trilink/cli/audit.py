@@ -9,11 +9,18 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from trilink.cli.common import DbOption, DirOption, NationOption, console, nation_code, node_dir
+from trilink.cli.common import (
+    DbOption,
+    DirOption,
+    NationOption,
+    client_for,
+    console,
+    nation_code,
+    node_dir,
+)
 from trilink.federation.https import ask_witnesses
 from trilink.node.anchors import AuditVerification, epoch_name, verify_log
 from trilink.node.config import load_node_config
-from trilink.node.service import NodeService
 from trilink.store import open_store
 
 app = typer.Typer(help="The node's audit log.", no_args_is_help=True)
@@ -110,22 +117,31 @@ def show(
     limit: int = typer.Option(50, "--limit", help="Newest N rows."),
     db: str = DbOption,
 ) -> None:
-    """The newest audit rows: releases (allow/deny), inbound accept/reject, key changes."""
-    with NodeService.open_local(root, nation_code(nation), db_url=db) as node:
-        rows = node.store.audit_rows(report_id=report)
-    table = Table(title=f"audit log of {nation_code(nation)}")
+    """The newest audit rows: releases (allow/deny), inbound accept/reject, key changes.
+    Asks the running node (an admin token: the one 'trilink net up' writes is); with --db,
+    reads that database instead, for a node that is stopped."""
+    code = nation_code(nation)
+    if db:
+        store = open_store(db, migrate=False)
+        try:
+            rows = [r.as_dict() for r in store.audit_rows(report_id=report)][-limit:]
+        finally:
+            store.close()
+    else:
+        with client_for(root, code) as client:
+            rows = client.audit(report_id=report, newest=limit)
+    table = Table(title=f"audit log of {code}")
     for col in ("seq", "at", "event", "outcome", "partner", "report", "v", "reason"):
         table.add_column(col)
     for row in rows[-limit:]:
-        e = row.entry
         table.add_row(
-            str(row.seq),
-            row.at,
-            e.event,
-            e.outcome,
-            e.partner,
-            e.report_id[:13],
-            str(e.version or ""),
-            e.reason,
+            str(row["seq"]),
+            row["at"],
+            row["event"],
+            row["outcome"],
+            row["partner"],
+            row["report_id"][:13],
+            str(row["version"] or ""),
+            row["reason"],
         )
     console.print(table)

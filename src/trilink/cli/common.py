@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from trilink.errors import ConfigError
-from trilink.model.label import PARTNER_NATIONS
+from trilink.model.label import ALLIANCE, NATION_CODE
 
 if TYPE_CHECKING:
     from trilink.client import NodeClient
@@ -33,19 +33,22 @@ DbOption = typer.Option(
 
 
 def nation_code(text: str) -> str:
+    """A nation's code as typed (any case); which nations exist is the network's business
+    (its directories and node.toml files), not this function's."""
     code = text.strip().upper()
-    if code not in PARTNER_NATIONS:
-        raise ConfigError(f"unknown nation {text!r}: use one of USA, JPN, KOR")
+    if not NATION_CODE.match(code):
+        raise ConfigError(
+            f"{text[:20]!r} is not a nation code: use an ISO 3166-1 alpha-3 code such as "
+            f"{', '.join(ALLIANCE)}"
+        )
     return code
 
 
 def node_dir(root: Path, nation: str) -> Path:
-    path = root / nation
-    if not (path / "node.toml").exists():
-        raise ConfigError(
-            f"{path / 'node.toml'} does not exist: run 'trilink net up --dir {root}' first"
-        )
-    return path
+    """NATION's node directory in the network directory ``root``."""
+    from trilink.federation import localnet
+
+    return localnet.node_dir(root, nation)
 
 
 def client_for(root: Path, nation: str) -> NodeClient:

@@ -4,37 +4,14 @@ spreadsheet, with the same content and labels as the COP's download links."""
 from __future__ import annotations
 
 import sys
-from contextlib import closing
-from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from trilink.cli.common import DirOption, NationOption, err_console, nation_code, node_dir
-from trilink.interop.formats import FORMATS, format_named, render, write_file
-from trilink.interop.items import Item
-from trilink.interop.marking import marking_of
-from trilink.model.kinds import known_kinds
-from trilink.node.config import load_node_config
-from trilink.store.base import open_store
-from trilink.web.filters import parse_filters
-from trilink.web.index import ReportIndex
+from trilink.cli.common import DirOption, NationOption, client_for, err_console, nation_code
+from trilink.interop.formats import FORMATS, format_named, write_atomically
 
 FORMAT_HELP = "; ".join(f"{f.name}: {f.describe}" for f in FORMATS.values())
-
-
-def read_picture(root: Path, nation: str, params: dict[str, str]) -> tuple[list[Item], str]:
-    """The current items of NATION's node passing the COP filters ``params`` (every item,
-    no COP list limit), as its COP shows them, and the nation. Reads the node's store
-    directly and only reads it; the node API client will take this function's place."""
-    config = load_node_config(node_dir(root, nation) / "node.toml")
-    nations = config.policy.nations
-    filters = parse_filters(params, nations=nations, known_kinds=known_kinds())
-    with closing(open_store(config.db_url)) as store:
-        index = ReportIndex(store, config.nation, nations)
-        index.refresh()
-        entries = index.select_entries(replace(filters, limit=sys.maxsize))
-    return [e.item for e in entries if e.item is not None], config.nation
 
 
 def export(
@@ -56,17 +33,19 @@ def export(
 ) -> None:
     """Write NATION's current picture (newest state of every track, warning and report it
     holds) as GeoJSON, KML, a TAK data package, GeoParquet or CSV, each feature with its
-    label and the file with its overall marking."""
-    chosen = format_named(fmt)
+    label and the file with its overall marking. The running node writes it (its node API,
+    a reader token is enough), as its COP's download links do."""
+    chosen = format_named(fmt)  # an unknown format is refused before asking the node
     params = {k: v for k, v in (("kind", kind), ("since", since)) if v is not None}
-    items, code = read_picture(root, nation_code(nation), params)
-    portions = chosen.portions(items)
-    marking = marking_of([item.label for item in portions], code)
+    with client_for(root, nation_code(nation)) as client:
+        body, headers = client.export(chosen.name, params)
     if out == "-":
-        body, count = render(chosen, portions, marking, code)
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
     else:
-        count = write_file(Path(out), chosen, portions, marking, code)
+        write_atomically(Path(out), lambda handle: handle.write(body))
     where = "stdout" if out == "-" else out
-    err_console.print(f"wrote {count} {chosen.unit} to {where}, marked {marking.text}")
+    err_console.print(
+        f"wrote {headers.get('x-trilink-count', '?')} to {where}, marked "
+        f"{headers.get('x-classification', '?')}"
+    )

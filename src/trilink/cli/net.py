@@ -384,3 +384,54 @@ def pki_renew(
     console.print(
         f"new TLS certificate for {config.nation} ({', '.join(hosts)}); restart the node"
     )
+
+
+@pki_app.command("rollover")
+def pki_rollover(
+    directory: Path = NodeDirOption,
+    nation: str | None = OptionalNation,
+    activate: bool = typer.Option(
+        False,
+        "--activate",
+        help="Second step: make the prepared CA current, with a new TLS certificate and "
+        "signing key from it.",
+    ),
+    host: list[str] = typer.Option(
+        [],
+        "--host",
+        help="With --activate: names or addresses for the new TLS certificate "
+        "(default: as before).",
+    ),
+) -> None:
+    """Replace this nation's CA in two steps, without a partner ever meeting a certificate
+    it cannot check. First: create the next CA and a link certificate (the next CA, signed
+    by the current one); every batch the node sends carries both, and partners trust the
+    next CA because the CA they hold vouches for it (audited there). Then, once each partner
+    has received a batch from this node: --activate issues the node's TLS certificate and
+    signing key from the new CA; restart the node to serve the new TLS certificate. The old
+    CA certificate is kept, so everything signed before stays verifiable."""
+    directory = node_directory(directory, nation)
+    from trilink.provenance.pki import activate_ca_rollover, prepare_ca_rollover, tls_hosts_of
+
+    config = load_node_config(directory / "node.toml")
+    if not activate:
+        upcoming, link = prepare_ca_rollover(directory)
+        console.print(
+            f"{config.nation}'s next CA is ready ({upcoming.subject.rfc4514_string()}); link "
+            f"certificate {link}. A running node sends both with its next batch. When every "
+            f"partner has received one, run 'trilink pki rollover --dir {directory} --activate'"
+        )
+        return
+    from trilink.provenance.pki import load_signing_key
+    from trilink.provenance.trust import issue_revocation
+
+    hosts = list(host) or tls_hosts_of(config.tls_cert)
+    old = load_signing_key(directory)[1]
+    generation, key_id = activate_ca_rollover(directory, hosts)
+    issue_revocation(directory, old.key_id, reason="superseded")
+    console.print(
+        f"{config.nation}'s CA generation {generation} is current: new TLS certificate "
+        f"({', '.join(hosts)}) and signing key {key_id}. A running node signs with the new key "
+        "at once; restart it to serve the new TLS certificate. 'trilink pki export' now gives "
+        "a bundle with both CA certificates"
+    )

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from trilink.errors import InputError, TrilinkError
+from trilink.model.label import ALLIANCE
 
 app = typer.Typer(help="Generate exercise scenarios (synthetic data).", no_args_is_help=True)
 console = Console(stderr=True)
@@ -166,7 +167,7 @@ def missile(
             f"[bold red]error:[/] cannot write into {out}: {err.strerror}", highlight=False
         )
         raise typer.Exit(2) from None
-    per_nation = {n: 0 for n in ("USA", "JPN", "KOR")}
+    per_nation = {n: 0 for n in ALLIANCE}
     for p in delivered.plots:
         per_nation[p.nation] += 1
     table = Table(title=f"{sc.name}: {out}")

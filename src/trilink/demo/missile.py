@@ -16,11 +16,12 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from trilink.federation import localnet
 from trilink.missile.io.feeds import write_feeds
 from trilink.missile.io.scenario_file import load_scenario
 from trilink.missile.sim.scenario import deliver_plots, fly_truth
 
-NATIONS = ("USA", "JPN", "KOR")
+NATIONS = tuple(localnet.NATIONS)
 SCENARIOS = [("missile_srbm_salvo.toml", 8.0), ("missile_icbm_lofted_eez.toml", 40.0)]
 
 

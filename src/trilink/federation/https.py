@@ -43,15 +43,28 @@ class HttpsTransport(Transport):
 
     def __init__(self, config: NodeConfig, anchors: Mapping[str, Sequence[x509.Certificate]]):
         self.urls = dict(config.partner_urls)
-        self._clients = {
-            partner: httpx.AsyncClient(
-                verify=client_ssl_context(config, anchors[partner]),
-                timeout=httpx.Timeout(10.0, connect=2.0),
-                limits=httpx.Limits(max_connections=4),
-            )
+        self._contexts = {
+            partner: client_ssl_context(config, anchors[partner])
             for partner in self.urls
             if partner in anchors
         }
+        self._clients = {
+            partner: httpx.AsyncClient(
+                verify=context,
+                timeout=httpx.Timeout(10.0, connect=2.0),
+                limits=httpx.Limits(max_connections=4),
+            )
+            for partner, context in self._contexts.items()
+        }
+
+    def trust(self, partner: str, ca: x509.Certificate) -> None:
+        """Accept servers ``ca`` certifies for ``partner`` from the next connection on (its
+        next CA, learned through a rollover link)."""
+        context = self._contexts.get(partner)
+        if context is not None:
+            context.load_verify_locations(
+                cadata=ca.public_bytes(serialization.Encoding.PEM).decode("ascii")
+            )
 
     async def _request(
         self,

@@ -131,7 +131,7 @@ def write_token(config: NodeConfig, path: Path, *, name: str, role: str) -> None
 
 
 def mtls_client(config: NodeConfig, timeout: float = 3.0) -> httpx.Client:
-    """A client of this node's own tools (health, status, wake) to its node and, through
+    """A client of this node's own tools (health, status) to its node and, through
     the partners' bundles it trusts, to theirs."""
     cas = own_ca_certs(config.dir)
     for path in config.partner_bundles.values():
@@ -322,23 +322,26 @@ def net_status(root: Path) -> list[NodeStatus]:
     return out
 
 
-def wake(config: NodeConfig) -> bool:
-    """Ask a running node to push now (after a CLI wrote to its store)."""
-    try:
-        with mtls_client(config, timeout=1.0) as client:
-            return client.post(config.url + "/v1/wake").status_code == 200
-    except httpx.HTTPError:
-        return False
+def node_dir(root: Path, nation: str) -> Path:
+    """NATION's node directory in a network directory; ``ConfigError`` naming the nations
+    the network has, or how to create it."""
+    path = root / nation
+    if not (path / "node.toml").exists():
+        present = sorted(p.parent.name for p in root.glob("*/node.toml"))
+        if present:
+            raise ConfigError(
+                f"unknown nation {nation!r}: the network in {root} has nodes for "
+                f"{', '.join(present)}"
+            )
+        raise ConfigError(
+            f"{path / 'node.toml'} does not exist: run 'trilink net up --dir {root}' first"
+        )
+    return path
 
 
 def client_for(root: Path, nation: str) -> NodeClient:
     """The node API client of NATION's node in a network directory."""
-    directory = root / nation
-    if not (directory / "node.toml").exists():
-        raise ConfigError(
-            f"{directory / 'node.toml'} does not exist: run 'trilink net up --dir {root}' first"
-        )
-    return client_for_config(directory / "node.toml")
+    return client_for_config(node_dir(root, nation) / "node.toml")
 
 
 def client_for_config(path: Path) -> NodeClient:

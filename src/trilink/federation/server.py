@@ -11,7 +11,6 @@ this node trusts it; the certificate's common name is the caller's nation):
                            witnessed (``trilink audit verify`` asks each partner)
     GET  /v1/health        liveness and counts
     GET  /v1/status        queues and cursors per partner (replication lag)
-    POST /v1/wake          this node's own CLI says "new reports, push now"
 
 Batches are ingested in a worker thread: signature checks and database writes never block
 the event loop that serves the other partners.
@@ -154,14 +153,6 @@ def create_app(service: NodeService, replicator: Replicator | None = None) -> Fa
                 data["partners"][partner].update(link.as_dict())
                 data["partners"][partner].update(replicator.transport.describe(partner))
         return data
-
-    @app.post("/v1/wake")
-    async def wake(request: Request) -> dict[str, str]:
-        if peer_nation(request, service) != service.nation:
-            raise HTTPException(403, "only this node's own certificate may wake it")
-        if replicator is not None:
-            replicator.wake()
-        return {"status": "woken"}
 
     return app
 

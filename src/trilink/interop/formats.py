@@ -122,6 +122,12 @@ def write_file(
     path: Path, fmt: Format, items: Sequence[Item], marking: Marking, nation: str
 ) -> int:
     """Write the export to ``path`` atomically; returns the count the format reports."""
+    return write_atomically(path, lambda out: fmt.write(items, marking, nation, out))
+
+
+def write_atomically(path: Path, write: Callable[[IO[bytes]], int]) -> int:
+    """Call ``write`` on a temporary file beside ``path``, then put it in place: a reader
+    of ``path`` sees the old file or the whole new one, never half of it."""
     directory = path.parent
     if not directory.is_dir():
         raise InputError(
@@ -130,7 +136,7 @@ def write_file(
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
-            count = fmt.write(items, marking, nation, out)
+            count = write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)

@@ -11,13 +11,15 @@ uncertainty, impact.ellipse, history, ...) and ``geometry``; times are UTC times
 from __future__ import annotations
 
 import json
-import struct
 from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import shapely
+import shapely.geometry
 
 from trilink.interop.items import Item
 from trilink.interop.marking import Marking
@@ -26,31 +28,91 @@ from trilink.interop.tables import PLACE_COLUMNS, REPORT_COLUMNS, property_colum
 GEOPARQUET_VERSION = "1.1.0"
 _TIME_COLUMNS = ("created", "observed", "until")
 _INT_COLUMNS = ("mmsi", "other_mmsi")
-_POINT = struct.Struct("<BIdd")
-_POINT_Z = struct.Struct("<BIddd")
-_HEAD = struct.Struct("<BII")
-_COUNT = struct.Struct("<I")
 
 
-def _coords_wkb(coords: Sequence[Sequence[float]]) -> bytes:
-    flat = [v for c in coords for v in c[:2]]
-    return _COUNT.pack(len(coords)) + struct.pack(f"<{len(flat)}d", *flat)
+def _xy(coords: Sequence[Sequence[float]]) -> np.ndarray:
+    """(lon, lat) columns of positions that may carry an altitude."""
+    try:
+        return np.asarray(coords, dtype=np.float64)[:, :2]
+    except ValueError:  # some with an altitude, some without
+        return np.asarray([c[:2] for c in coords], dtype=np.float64)
+
+
+class _Geometries:
+    """One chunk's features as ISO WKB, built with shapely's array functions (one call per
+    geometry type) instead of one Python encode per feature; keeps the geometry types and
+    the bounding box of everything seen, for the ``geo`` metadata."""
+
+    def __init__(self) -> None:
+        self.types: set[str] = set()
+        self.bbox: list[float] | None = None
+
+    def encode(self, geometries: Sequence[dict[str, Any]]) -> pa.Array:
+        line_coords: list[Sequence[float]] = []
+        ring_coords: list[Sequence[float]] = []
+        points: dict[int, list[int]] = {2: [], 3: []}
+        point_coords: dict[int, list[Sequence[float]]] = {2: [], 3: []}
+        lines: list[int] = []
+        line_counts: list[int] = []
+        polygons: list[int] = []
+        ring_counts: list[int] = []
+        others: list[int] = []
+        for n, geometry in enumerate(geometries):
+            kind, coords = geometry["type"], geometry["coordinates"]
+            if kind == "Point":
+                dim = 3 if len(coords) > 2 else 2
+                points[dim].append(n)
+                point_coords[dim].append(coords[:dim])
+            elif kind == "LineString":
+                lines.append(n)
+                line_counts.append(len(coords))
+                line_coords.extend(coords)
+            elif kind == "Polygon" and len(coords) == 1:
+                polygons.append(n)
+                ring_counts.append(len(coords[0]))
+                ring_coords.extend(coords[0])
+            else:
+                others.append(n)
+        out = np.empty(len(geometries), dtype=object)
+        xy = [np.empty((0, 2))]
+        for dim, names in ((2, "Point"), (3, "Point Z")):
+            if points[dim]:
+                array = np.asarray(point_coords[dim], dtype=np.float64)
+                out[points[dim]] = shapely.points(array)
+                xy.append(array[:, :2])
+                self.types.add(names)
+        if lines:
+            coords2 = _xy(line_coords)
+            index = np.repeat(np.arange(len(lines)), line_counts)
+            out[lines] = shapely.linestrings(coords2, indices=index)
+            xy.append(coords2)
+            self.types.add("LineString")
+        if polygons:
+            coords2 = _xy(ring_coords)
+            index = np.repeat(np.arange(len(polygons)), ring_counts)
+            out[polygons] = shapely.polygons(shapely.linearrings(coords2, indices=index))
+            xy.append(coords2)
+            self.types.add("Polygon")
+        for n in others:
+            shape = shapely.geometry.shape(geometries[n])
+            out[n] = shape
+            self.types.add(shape.geom_type)
+            xy.append(shapely.get_coordinates(shape))
+        every = np.concatenate(xy)
+        if len(every):
+            low, high = every.min(axis=0), every.max(axis=0)
+            if self.bbox is not None:
+                low = np.minimum(low, self.bbox[:2])
+                high = np.maximum(high, self.bbox[2:])
+            self.bbox = [float(low[0]), float(low[1]), float(high[0]), float(high[1])]
+        return pa.array(shapely.to_wkb(out, flavor="iso", byte_order=1), type=pa.binary())
 
 
 def wkb(geometry: dict[str, Any]) -> tuple[bytes, str]:
-    """ISO WKB (little-endian) of a GeoJSON Point, LineString or Polygon, and its GeoParquet
-    geometry type name."""
-    kind, coords = geometry["type"], geometry["coordinates"]
-    if kind == "Point":
-        if len(coords) > 2:
-            return _POINT_Z.pack(1, 1001, coords[0], coords[1], coords[2]), "Point Z"
-        return _POINT.pack(1, 1, coords[0], coords[1]), "Point"
-    if kind == "LineString":
-        return _HEAD.pack(1, 2, len(coords))[:5] + _coords_wkb(coords), "LineString"
-    if kind == "Polygon":
-        body = b"".join(_coords_wkb(ring) for ring in coords)
-        return _HEAD.pack(1, 3, len(coords)) + body, "Polygon"
-    raise ValueError(f"no WKB writer for a GeoJSON {kind}")
+    """ISO WKB (little-endian) of one GeoJSON geometry, and its GeoParquet type name."""
+    encoder = _Geometries()
+    data = encoder.encode([geometry]).to_pylist()[0]
+    return data, next(iter(encoder.types))
 
 
 def _column(name: str, values: list[Any]) -> pa.Array:
@@ -69,33 +131,43 @@ def _column(name: str, values: list[Any]) -> pa.Array:
     return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
-def _extent(items: Sequence[Item]) -> tuple[set[str], list[float] | None]:
-    """Geometry types and bounding box of every feature: the ``geo`` metadata goes into the
-    schema, which is written before the first row group."""
-    types: set[str] = set()
-    xs: list[float] = []
-    ys: list[float] = []
-    for item in items:
-        for feature in item.features:
-            geometry = feature["geometry"]
-            kind, coords = geometry["type"], geometry["coordinates"]
-            if kind == "Point":
-                types.add("Point Z" if len(coords) > 2 else "Point")
-                xs.append(coords[0])
-                ys.append(coords[1])
-                continue
-            types.add(kind)
-            ring = coords[0] if kind == "Polygon" else coords
-            xs.append(min([c[0] for c in ring]))
-            xs.append(max([c[0] for c in ring]))
-            ys.append(min([c[1] for c in ring]))
-            ys.append(max([c[1] for c in ring]))
-    if not xs:
-        return types, None
-    return types, [min(xs), min(ys), max(xs), max(ys)]
-
-
 BATCH_REPORTS = 16384
+
+
+def _geo_metadata(geometries: _Geometries) -> dict[str, Any]:
+    column: dict[str, Any] = {
+        "encoding": "WKB",
+        "geometry_types": sorted(geometries.types),
+        "orientation": "counterclockwise",
+        "edges": "planar",
+    }
+    if geometries.bbox is not None:
+        column["bbox"] = geometries.bbox
+    return {
+        "version": GEOPARQUET_VERSION,
+        "primary_column": "geometry",
+        "columns": {"geometry": column},
+    }
+
+
+def _pandas_metadata(fields: Sequence[pa.Field]) -> str:
+    """pandas' own schema note (as ``DataFrame.to_parquet`` writes it), so geopandas and
+    pandas read the 64-bit integer columns with nulls (MMSI) as nullable integers, not as
+    floats. Only those columns are described; the others read as Arrow types them."""
+    columns = [
+        {
+            "name": f.name,
+            "field_name": f.name,
+            "pandas_type": "int64",
+            "numpy_type": "Int64",
+            "metadata": None,
+        }
+        for f in fields
+        if f.name in _INT_COLUMNS
+    ]
+    return json.dumps(
+        {"index_columns": [], "column_indexes": [], "columns": columns, "creator": {}}
+    )
 
 
 def write_geoparquet(items: Sequence[Item], marking: Marking, nation: str, out: IO[bytes]) -> int:
@@ -122,43 +194,36 @@ def write_geoparquet(items: Sequence[Item], marking: Marking, nation: str, out: 
     del columns
     fields = [pa.field(name, array.type) for name, array in zip(names, arrays, strict=True)]
     fields += [pa.field("role", pa.string()), pa.field("geometry", pa.binary())]
-    types, bbox = _extent(on_map)
-    column_meta: dict[str, Any] = {
-        "encoding": "WKB",
-        "geometry_types": sorted(types),
-        "orientation": "counterclockwise",
-        "edges": "planar",
-    }
-    if bbox is not None:
-        column_meta["bbox"] = bbox
-    geo = {
-        "version": GEOPARQUET_VERSION,
-        "primary_column": "geometry",
-        "columns": {"geometry": column_meta},
-    }
-    schema = pa.schema(
-        fields,
-        metadata={
-            b"geo": json.dumps(geo).encode(),
-            b"trilink:marking": marking.text.encode(),
-            b"trilink:exported_by": nation.encode(),
-        },
-    )
+    schema = pa.schema(fields)
+    geometries = _Geometries()
     rows = 0
-    with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+    # store_schema=False: readers rebuild the Arrow schema from the Parquet one (the types
+    # here map both ways) and take the file's key-value metadata as its metadata, which is
+    # written last, so the bounding box can be gathered while the rows are written.
+    with pq.ParquetWriter(out, schema, compression="zstd", store_schema=False) as writer:
         for start in range(0, max(len(on_map), 1), BATCH_REPORTS):
             chunk = on_map[start : start + BATCH_REPORTS]
             repeat: list[int] = []
             roles: list[str] = []
-            geometries: list[bytes] = []
+            shapes: list[dict[str, Any]] = []
             for n, item in enumerate(chunk):
                 for feature in item.features:
                     repeat.append(n)
                     roles.append(feature["properties"]["role"])
-                    geometries.append(wkb(feature["geometry"])[0])
+                    shapes.append(feature["geometry"])
             indices = pa.array(repeat, type=pa.int32())
             batch = [a.slice(start, len(chunk)).take(indices) for a in arrays]
-            batch += [pa.array(roles, type=pa.string()), pa.array(geometries, type=pa.binary())]
+            batch += [pa.array(roles, type=pa.string()), geometries.encode(shapes)]
             writer.write_table(pa.Table.from_arrays(batch, schema=schema))
-            rows += len(geometries)
+            rows += len(shapes)
+        # The bounding box and types are known once every chunk is encoded; Parquet keeps
+        # key-value metadata in the footer, written when the writer closes.
+        writer.add_key_value_metadata(
+            {
+                "geo": json.dumps(_geo_metadata(geometries)),
+                "trilink:marking": marking.text,
+                "trilink:exported_by": nation,
+                "pandas": _pandas_metadata(fields),
+            }
+        )
     return rows

@@ -111,7 +111,7 @@ class PlotRecord(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         """The record of a plot (truth fields stay out of the feed)."""
         return cls(
             delivered_t_s=delivered_t_s, sensor_id=plot.sensor_id,
-            nation=plot.nation,  # type: ignore[arg-type]
+            nation=plot.nation,
             t_s=plot.t_s, range_m=plot.range_m, azimuth_rad=plot.azimuth_rad,
             elevation_rad=plot.elevation_rad, range_rate_mps=plot.range_rate_mps,
             sigma_range_m=plot.sigma_range_m, sigma_azimuth_rad=plot.sigma_azimuth_rad,

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from trilink.model.label import ALLIANCE
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-NATIONS: tuple[str, ...] = ("USA", "JPN", "KOR")
+NATIONS: tuple[str, ...] = ALLIANCE  # the simulated scenarios' nations
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,11 @@ DEFAULT_POLICY = "TRILINK"
 # for national markings, loose spacing and larger deployments. Longer text comes from a
 # mistake or a hostile partner and is refused before parsing, so it is never cached.
 MAX_LABEL_CHARS = 256
-PARTNER_NATIONS: frozenset[str] = frozenset({"USA", "JPN", "KOR"})
+# The nations a node knows when its node.toml names none (its ``nations`` key): the one list
+# of them in the code. Codes are ISO 3166-1 alpha-3.
+ALLIANCE: tuple[str, ...] = ("USA", "JPN", "KOR")
+PARTNER_NATIONS: frozenset[str] = frozenset(ALLIANCE)
+NATION_CODE = re.compile(r"^[A-Z]{3}$")
 
 
 @total_ordering

@@ -57,7 +57,7 @@ from typing import Any
 import tomli_w
 
 from trilink.errors import ConfigError, LabelError
-from trilink.model.label import PARTNER_NATIONS, Classification
+from trilink.model.label import NATION_CODE, Classification
 from trilink.model.markings import default_markings, markings_from_config
 from trilink.policy import NodePolicy, policy_from_config
 
@@ -225,8 +225,8 @@ def load_node_config(path: Path) -> NodeConfig:
 def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
     src = str(path)
     nation = raw.get("nation")
-    if nation not in PARTNER_NATIONS:
-        raise ConfigError(f"{src}: 'nation' must be one of {sorted(PARTNER_NATIONS)}")
+    if not isinstance(nation, str) or not NATION_CODE.match(nation):
+        raise ConfigError(f"{src}: 'nation' must be an ISO 3166-1 alpha-3 code, e.g. \"JPN\"")
     listen = str(raw.get("listen", "127.0.0.1:8100"))
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit():

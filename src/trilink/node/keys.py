@@ -6,7 +6,10 @@ and, for each partner, only the CA certificates of the bundle it was given with
 ``trilink pki trust`` (checked by fingerprint then). A partner's signing certificate and its
 revocation statements travel in every batch it sends: the node checks them against *that
 partner's* CA, remembers them in the store (audited), and from then on verifies that
-partner's reports with them. Keys learned inside a transaction that rolls back are
+partner's reports with them. So do a partner's CA rollovers: its next CA, with a link
+certificate from the CA trusted here (``trilink.provenance.pki.follow_links``), becomes a
+trust anchor for that partner (stored, audited, and added to the running TLS contexts
+through ``anchor_listeners``). Keys learned inside a transaction that rolls back are
 forgotten again, so the verifier never trusts a key the store does not record.
 """
 
@@ -15,17 +18,22 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from trilink.errors import ConfigError, ProvenanceError
 from trilink.node.config import NodeConfig
 from trilink.provenance.pki import (
     TLS_UNIT,
     CertifiedKey,
+    ca_links,
+    cert_fingerprint,
+    follow_links,
+    is_ca,
     load_certified_key,
     load_signing_key,
     nation_of,
@@ -59,13 +67,21 @@ class KeyRing:
             bundle = read_bundle(path)
             if bundle.nation != partner:
                 raise ConfigError(f"{path} is {bundle.nation}'s trust bundle, not {partner}'s")
-            self.anchors[partner] = bundle.cas
+            self.anchors[partner] = list(bundle.cas)
+        for nation, pem in store.learned_anchors():
+            if nation in self.anchors and nation != self.nation:
+                self.anchors[nation].append(x509.load_pem_x509_certificate(pem.encode("ascii")))
+        # called with (nation, CA certificate) when a partner's next CA is learned
+        self.anchor_listeners: list[Callable[[str, x509.Certificate], None]] = []
+        self._ca_pems_done: set[str] = set()
+        self._learned_anchors_this_tx: list[tuple[str, x509.Certificate]] = []
+        self._own_links: list[str] = ca_links(config.dir)
         self.verifier = Verifier(store.keys())
         self._learned_this_tx: list[str] = []
         self._cert_key_ids: dict[str, str] = {}  # certificate PEM -> key id, once verified
         self._seen_revocations: set[str] = set()
         self._own_revocations: list[str] = []
-        self._signing_stamp: tuple[float, float] = (0.0, 0.0)
+        self._signing_stamp: tuple[float, ...] = ()
         self._checked_at = 0.0
         self._refresh_lock = threading.Lock()
         self.signer = self._load_signer()
@@ -82,15 +98,20 @@ class KeyRing:
         self._signing_stamp = self._stamp()
         return Signer(key, certified)
 
-    def _stamp(self) -> tuple[float, float]:
+    def _stamp(self) -> tuple[float, ...]:
         """Modification times of what a rotation or revocation changes on disk."""
         times = []
-        for path in (self.config.dir / "signing.crt", self.config.dir / "revocations"):
+        for path in (
+            self.config.dir / "signing.crt",
+            self.config.dir / "revocations",
+            self.config.dir / "links",
+            self.config.dir / "ca.crt",
+        ):
             try:
                 times.append(os.stat(path).st_mtime)
             except FileNotFoundError:
                 times.append(0.0)
-        return times[0], times[1]
+        return tuple(times)
 
     def _own_certified(self) -> list[CertifiedKey]:
         paths = [self.config.dir / "signing.crt", *sorted(self.config.dir.glob("signing-*.crt"))]
@@ -110,6 +131,8 @@ class KeyRing:
                 signer = self._load_signer()
             except (ConfigError, ProvenanceError, ValueError):
                 return  # files being rewritten: try again next time
+            self.anchors[self.nation] = own_ca_certs(self.config.dir)  # after a CA rollover
+            self._own_links = ca_links(self.config.dir)
             with self.store.transaction():
                 for key in self._own_certified():
                     self.remember(key, actor="local")
@@ -133,7 +156,11 @@ class KeyRing:
             )
 
     def own_certs(self) -> list[str]:
-        return [k.cert_pem for k in self.verifier.keys() if k.nation == self.nation]
+        """What every batch we send carries: our signing certificates and, after a CA
+        rollover was prepared, our next CA and its link certificates."""
+        return [k.cert_pem for k in self.verifier.keys() if k.nation == self.nation] + list(
+            self._own_links
+        )
 
     def own_revocations(self) -> list[str]:
         """Our revocation statements: every batch we send carries them."""
@@ -180,19 +207,27 @@ class KeyRing:
     def rolled_back_with_transaction(self) -> Iterator[None]:
         """Wrap a store transaction that may learn keys: if it rolls back, forget them."""
         self._learned_this_tx = []
+        self._learned_anchors_this_tx = []
         try:
             yield
         except BaseException:
             for key_id in self._learned_this_tx:
                 self.verifier.forget(key_id)
+            for nation, ca in self._learned_anchors_this_tx:
+                self.anchors[nation].remove(ca)
+                self._ca_pems_done.discard(ca.public_bytes(serialization.Encoding.PEM).decode())
             raise
         finally:
             self._learned_this_tx = []
+            self._learned_anchors_this_tx = []
 
     def has_new(self, certs: Sequence[str], revocations: Sequence[str] = ()) -> bool:
         """Whether a batch carries a certificate or revocation not verified here yet."""
         return any(text not in self._seen_revocations for text in revocations) or any(
-            (key_id := self._cert_key_ids.get(pem)) is None or not self.verifier.knows(key_id)
+            pem not in self._ca_pems_done
+            and (
+                (key_id := self._cert_key_ids.get(pem)) is None or not self.verifier.knows(key_id)
+            )
             for pem in certs
         )
 
@@ -200,6 +235,7 @@ class KeyRing:
         """Verify and remember the signing certificates and revocations a partner's batch
         carries, against that partner's CA. Refusals: one audit row per batch."""
         refused: list[str] = []
+        certs = self._learn_cas(sender, certs, refused)
         cas = self.anchors.get(sender, [])
         for pem in certs:
             # every batch carries its signer's certificate: verify each text once
@@ -228,6 +264,62 @@ class KeyRing:
             self.store.audit(
                 [AuditEntry(event="key", outcome="rejected", partner=sender, reason=reason[:1000])]
             )
+
+    def _learn_cas(self, sender: str, certs: Sequence[str], refused: list[str]) -> list[str]:
+        """Take up the next CA ``sender`` announces, if a CA trusted for it vouches for it
+        (link certificate). Returns the certificates that are not CA certificates."""
+        others: list[str] = []
+        offered: list[tuple[str, x509.Certificate]] = []
+        for pem in certs:
+            if pem in self._ca_pems_done:
+                continue
+            try:
+                cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                others.append(pem)  # refused, with its reason, as a signing certificate
+                continue
+            if is_ca(cert):
+                offered.append((pem, cert))
+            else:
+                others.append(pem)
+        if not offered or sender not in self.anchors or sender == self.nation:
+            return others
+        trusted = self.anchors[sender]
+        learned = follow_links([c for _pem, c in offered], trusted)
+        for ca in learned:
+            trusted.append(ca)
+            self._learned_anchors_this_tx.append((sender, ca))
+            pem = ca.public_bytes(serialization.Encoding.PEM).decode("ascii")
+            if self.store.add_anchor(sender, cert_fingerprint(ca), pem):
+                self.store.audit(
+                    [
+                        AuditEntry(
+                            event="key",
+                            outcome="added",
+                            origin=sender,
+                            actor=sender,
+                            reason=f"CA certificate {ca.subject.rfc4514_string()} "
+                            f"(sha256 {cert_fingerprint(ca)[:16]}), vouched for by a link "
+                            f"certificate from {sender}'s CA trusted here",
+                        )
+                    ]
+                )
+            for listener in self.anchor_listeners:
+                listener(sender, ca)
+        known = {cert_fingerprint(c) for c in trusted}
+        for pem, cert in offered:
+            if cert_fingerprint(cert) in known:
+                self._ca_pems_done.add(pem)
+            elif any(
+                cert.subject == c.subject and cert.public_key() == c.public_key() for c in trusted
+            ):
+                self._ca_pems_done.add(pem)  # the link to a CA trusted here: it did its job
+            else:
+                refused.append(
+                    f"CA certificate {cert.subject.rfc4514_string()} refused: no CA trusted "
+                    f"here for {sender} vouches for it"
+                )
+        return others
 
     def _apply_revocation(self, nation: str, text: str, *, actor: str, store: bool = True) -> None:
         rev = verify_revocation(text, self.anchors.get(nation, []))

@@ -21,7 +21,9 @@ from typing import Any
 
 from trilink.errors import ConfigError, LabelError
 from trilink.model.label import (
+    ALLIANCE,
     DEFAULT_POLICY,
+    NATION_CODE,
     PARTNER_NATIONS,
     Classification,
     Label,
@@ -127,16 +129,37 @@ def decide_inbound(label: Label, receiver: str, accept_ceiling: Classification) 
     return Decision(True, receiver, f"REL TO {receiver}, within accept ceiling")
 
 
+def nations_from_config(nation: str, config: Mapping[str, Any], *, source: str) -> frozenset[str]:
+    """The nations this node knows (labels may name them, partners are among them): the
+    config's ``nations`` list, by default the alliance of trilink.model.label.ALLIANCE."""
+    listed = config.get("nations", list(ALLIANCE))
+    if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
+        raise ConfigError(f'{source}: nations must be a list of codes, e.g. ["USA", "JPN"]')
+    bad = [c for c in listed if not NATION_CODE.match(c)]
+    if bad:
+        raise ConfigError(
+            f"{source}: nations: {bad[0][:20]!r} is not an ISO 3166-1 alpha-3 code (e.g. JPN)"
+        )
+    if nation not in listed:
+        raise ConfigError(f"{source}: nations must include this node's own nation {nation}")
+    return frozenset(listed)
+
+
 def policy_from_config(nation: str, config: Mapping[str, Any], *, source: str) -> NodePolicy:
-    """Build the policy from a node config's ``[partners.<NATION>]`` tables."""
+    """Build the policy from a node config's ``nations`` list and ``[partners.<NATION>]``
+    tables."""
+    nations = nations_from_config(nation, config, source=source)
     partners: dict[str, PartnerPolicy] = {}
     tables = config.get("partners", {})
     if not isinstance(tables, Mapping):
         raise ConfigError(f"{source}: [partners] must be a table of nations")
     for code, table in tables.items():
         where = f"{source}: [partners.{code}]"
-        if code not in PARTNER_NATIONS or code == nation:
-            raise ConfigError(f"{where}: {code!r} is not a partner nation of {nation}")
+        if code not in nations or code == nation:
+            raise ConfigError(
+                f"{where}: {code!r} is not a partner nation of {nation} (nations: "
+                f"{', '.join(sorted(nations))})"
+            )
         if not isinstance(table, Mapping):
             raise ConfigError(f"{where} must be a table")
         ceiling_text = table.get("ceiling")
@@ -168,4 +191,4 @@ def policy_from_config(nation: str, config: Mapping[str, Any], *, source: str) -
             policies=frozenset(policies),
             kinds=frozenset(kinds) if kinds is not None else None,
         )
-    return NodePolicy(nation=nation, partners=partners)
+    return NodePolicy(nation=nation, partners=partners, nations=nations)

@@ -9,7 +9,15 @@
 No file of one nation is ever needed by another: partners exchange public trust bundles
 (``trust.py``) and check them by fingerprint. The nation is each certificate's common name;
 private keys are written with mode 0600. Retired keys and CA certificates are kept
-(``signing-<key id>.*``, ``ca-<fingerprint>.crt``) so what they signed stays verifiable.
+(``signing-<key id>.*``, ``ca-<generation>.crt``) so what they signed stays verifiable.
+
+CA rollover comes in two steps, as a DNSSEC key rollover does, so that no partner ever meets
+a certificate it cannot check: ``prepare_ca_rollover`` creates the next CA
+(``next-ca.crt/.key``) and a *link certificate* (``links/link-<generation>.crt``: the next
+CA's name and key, certified by the current CA). Every batch the node sends carries both;
+a partner accepts the next CA because the CA it already trusts vouches for it. Once partners
+have it, ``activate_ca_rollover`` makes it current and issues the node's TLS certificate and
+signing key from it; the retired CA certificate stays, so older reports stay verifiable.
 """
 
 from __future__ import annotations
@@ -80,25 +88,44 @@ class CertifiedKey:
         return self.not_before <= moment <= self.not_after
 
 
-def create_ca(node_dir: Path, nation: str, *, years: int = 10) -> None:
-    """``nation``'s certificate authority: ``ca.crt`` and ``ca.key`` in ``node_dir``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "trilink"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, CA_UNIT),
-            x509.NameAttribute(NameOID.COMMON_NAME, nation),
-        ]
-    )
-    now = _now()
-    cert = (
+def _ca_name(nation: str, generation: int) -> x509.Name:
+    # Each generation its own name, so a certificate's issuer says which CA signed it.
+    attributes = [
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "trilink"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, CA_UNIT),
+        x509.NameAttribute(NameOID.COMMON_NAME, nation),
+    ]
+    if generation > 1:
+        attributes.append(x509.NameAttribute(NameOID.GENERATION_QUALIFIER, str(generation)))
+    return x509.Name(attributes)
+
+
+def ca_generation(cert: x509.Certificate) -> int:
+    """1 for a nation's first CA, then 2, 3... after each rollover."""
+    values = cert.subject.get_attributes_for_oid(NameOID.GENERATION_QUALIFIER)
+    try:
+        return int(str(values[0].value)) if values else 1
+    except ValueError:
+        raise ProvenanceError(
+            f"{cert.subject.rfc4514_string()}: generation is not a number"
+        ) from None
+
+
+def _ca_builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.CertificateBuilder:
+    return (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365 * years))
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -114,12 +141,133 @@ def create_ca(node_dir: Path, nation: str, *, years: int = 10) -> None:
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
+
+
+def create_ca(
+    node_dir: Path, nation: str, *, years: int = 10, generation: int = 1, stem: str = "ca"
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """``nation``'s certificate authority: ``<stem>.crt`` and ``<stem>.key`` in ``node_dir``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _ca_name(nation, generation)
+    now = _now()
+    cert = _ca_builder(
+        name,
+        name,
+        key.public_key(),
+        now - dt.timedelta(minutes=5),
+        now + dt.timedelta(days=365 * years),
+    ).sign(key, hashes.SHA256())
     node_dir.mkdir(parents=True, exist_ok=True)
-    _write_private(node_dir / "ca.key", _pem_key(key))
-    (node_dir / "ca.crt").write_bytes(_pem_cert(cert))
+    _write_private(node_dir / f"{stem}.key", _pem_key(key))
+    (node_dir / f"{stem}.crt").write_bytes(_pem_cert(cert))
+    return cert, key
+
+
+def next_ca_path(node_dir: Path) -> Path:
+    return node_dir / "next-ca.crt"
+
+
+def prepare_ca_rollover(node_dir: Path) -> tuple[x509.Certificate, Path]:
+    """Create the next CA and its link certificate (signed by the current CA); partners
+    learn both from the node's next batch. Returns the next CA and the link's path."""
+    if next_ca_path(node_dir).exists():
+        raise ConfigError(
+            f"{node_dir} already holds a next CA ({next_ca_path(node_dir)}): activate it with "
+            f"'trilink pki rollover --dir {node_dir} --activate'"
+        )
+    current, current_key = load_ca(node_dir)
+    nation = nation_of(current)
+    generation = ca_generation(current) + 1
+    next_cert, next_key = create_ca(node_dir, nation, generation=generation, stem="next-ca")
+    link = _ca_builder(
+        next_cert.subject,
+        current.subject,
+        next_key.public_key(),
+        next_cert.not_valid_before_utc,
+        min(next_cert.not_valid_after_utc, current.not_valid_after_utc),
+    ).sign(current_key, hashes.SHA256())
+    links = node_dir / "links"
+    links.mkdir(exist_ok=True)
+    path = links / f"link-{generation}.crt"
+    path.write_bytes(_pem_cert(link))
+    return next_cert, path
+
+
+def activate_ca_rollover(node_dir: Path, hosts: list[str]) -> tuple[int, str]:
+    """Make the next CA current: the current CA certificate is kept as ``ca-<generation>.crt``
+    (what it certified stays verifiable), its private key is deleted, and the node gets a
+    new TLS certificate (``hosts``) and signing key from the new CA. Returns the new
+    generation and signing key id."""
+    if not next_ca_path(node_dir).exists():
+        raise ConfigError(
+            f"{node_dir} has no next CA to activate: run 'trilink pki rollover --dir "
+            f"{node_dir}' first, and let partners learn it"
+        )
+    current, _key = load_ca(node_dir)
+    upcoming = x509.load_pem_x509_certificate(next_ca_path(node_dir).read_bytes())
+    (node_dir / "ca.crt").rename(node_dir / f"ca-{ca_generation(current)}.crt")
+    (node_dir / "next-ca.key").rename(node_dir / "ca.key")
+    next_ca_path(node_dir).rename(node_dir / "ca.crt")
+    nation = nation_of(upcoming)
+    issue_node_tls(node_dir, nation, hosts)
+    key_id = issue_signing_key(node_dir, nation)
+    return ca_generation(upcoming), key_id
+
+
+def ca_links(node_dir: Path) -> list[str]:
+    """PEM texts every batch carries so partners can follow this nation's CA rollovers: the
+    next CA (while one is prepared) and each link certificate."""
+    paths = [next_ca_path(node_dir), *sorted((node_dir / "links").glob("link-*.crt"))]
+    return [p.read_text("ascii") for p in paths if p.exists()]
+
+
+def is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def follow_links(
+    candidates: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]
+) -> list[x509.Certificate]:
+    """The self-signed CA certificates among ``candidates`` that ``anchors`` (one nation's
+    trusted CAs) vouch for through link certificates among ``candidates``, following
+    several rollovers in turn. Anything else is ignored: a CA no link from a trusted CA
+    names is never trusted."""
+    trusted = list(anchors)
+    learned: list[x509.Certificate] = []
+    known = {cert_fingerprint(c) for c in trusted}
+    progress = True
+    while progress:
+        progress = False
+        for ca in candidates:
+            if cert_fingerprint(ca) in known or ca.issuer != ca.subject or not is_ca(ca):
+                continue
+            try:
+                ca.verify_directly_issued_by(ca)
+            except (InvalidSignature, ValueError, TypeError):
+                continue
+            for link in candidates:
+                if (
+                    link.subject != ca.subject
+                    or link.issuer == link.subject
+                    or not is_ca(link)
+                    or link.public_key() != ca.public_key()
+                ):
+                    continue
+                try:
+                    verify_issued_by(link, trusted)
+                except ProvenanceError:
+                    continue
+                trusted.append(ca)
+                learned.append(ca)
+                known.add(cert_fingerprint(ca))
+                progress = True
+                break
+    return learned
 
 
 def load_ca(node_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from trilink.model import Label, combine_labels, make_label
+from trilink.model.label import ALLIANCE
 from trilink.model.payloads.sanctions import (
     Evidence as EvidencePayload,
 )
@@ -34,7 +35,7 @@ from trilink.sanctions.records import PartyRecord, VesselRecord
 from trilink.sanctions.screen import Match, Query, Screener, ScreenResult
 
 # The lists are public documents: a hit adds no classification of its own.
-LIST_LABEL = make_label("UNCLASSIFIED", ["USA", "JPN", "KOR"])
+LIST_LABEL = make_label("UNCLASSIFIED", list(ALLIANCE))
 _ID_FIELDS = ("name", "imo", "mmsi", "call_sign", "flag")
 
 

@@ -30,9 +30,23 @@ from trilink.model.ids import utc_timestamp
 from trilink.model.report import Report, Signature, decode_envelope
 from trilink.model.wire import GENESIS_CHAIN, chain_next
 from trilink.provenance.pki import CertifiedKey, load_certified_key
-from trilink.store.audit import GENESIS, AuditEntry, AuditRow, row_hash, storable
+from trilink.store.audit import (
+    ENTRY_FIELDS,
+    GENESIS,
+    AuditEntry,
+    AuditRow,
+    entry_from_values,
+    entry_values,
+    row_hash,
+    storable,
+)
 
 # (version, name, statements). Never edit a shipped migration: add a new one.
+_AUDIT_COLUMNS = ", ".join(("seq", "at", *ENTRY_FIELDS, "prev_hash", "hash"))
+_INSERT_AUDIT = (
+    f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * (4 + len(ENTRY_FIELDS)))})"
+)
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
         1,
@@ -189,6 +203,20 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 statement TEXT NOT NULL,
                 epoch_start TEXT NOT NULL,
                 received_at TEXT NOT NULL
+            )""",
+        ],
+    ),
+    (
+        8,
+        "partners' CA certificates learned through CA rollover links",
+        # trilink.provenance.pki.follow_links: a partner's next CA, vouched for by a CA this
+        # node already trusted for that partner; kept so a restart still trusts it
+        [
+            """CREATE TABLE trust_anchors (
+                fingerprint TEXT PRIMARY KEY,
+                nation TEXT NOT NULL,
+                cert_pem TEXT NOT NULL,
+                added_at TEXT NOT NULL
             )""",
         ],
     ),
@@ -759,28 +787,9 @@ class Store(abc.ABC):
             entry = storable(entry)
             seq += 1
             digest = row_hash(prev, seq, at, entry)
-            rows.append(
-                (
-                    seq,
-                    at,
-                    entry.event,
-                    entry.outcome,
-                    entry.reason,
-                    entry.partner,
-                    entry.origin,
-                    entry.report_id,
-                    entry.version,
-                    entry.actor,
-                    prev,
-                    digest,
-                )
-            )
+            rows.append((seq, at, *entry_values(entry), prev, digest))
             prev = digest
-        self._run_many(
-            "INSERT INTO audit (seq, at, event, outcome, reason, partner, origin, report_id, "
-            "version, actor, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        self._run_many(_INSERT_AUDIT, rows)
         self._run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
 
     def _lock_for_migration(self) -> None:
@@ -808,27 +817,15 @@ class Store(abc.ABC):
         if limit is not None:
             where += " LIMIT ?"
             params.append(limit)
-        rows = self._rows(
-            "SELECT seq, at, event, outcome, reason, partner, origin, report_id, version, "
-            "actor, prev_hash, hash FROM audit " + where,
-            params,
-        )
+        rows = self._rows(f"SELECT {_AUDIT_COLUMNS} FROM audit " + where, params)
+        last = 2 + len(ENTRY_FIELDS)
         return [
             AuditRow(
                 seq=int(r[0]),
                 at=r[1],
-                entry=AuditEntry(
-                    event=r[2],
-                    outcome=r[3],
-                    reason=r[4],
-                    partner=r[5],
-                    origin=r[6],
-                    report_id=r[7],
-                    version=int(r[8]),
-                    actor=r[9],
-                ),
-                prev_hash=r[10],
-                hash=r[11],
+                entry=entry_from_values(r[2:last]),
+                prev_hash=r[last],
+                hash=r[last + 1],
             )
             for r in rows
         ]
@@ -967,6 +964,22 @@ class Store(abc.ABC):
     def revocations(self) -> list[tuple[str, str]]:
         """(nation, statement text) of every revocation this node holds."""
         rows = self._rows("SELECT nation, statement FROM revocations ORDER BY added_at")
+        return [(str(n), str(t)) for n, t in rows]
+
+    def add_anchor(self, nation: str, fingerprint: str, cert_pem: str) -> bool:
+        """Remember a partner's CA certificate learned in-band; False if it was known."""
+        if self._rows("SELECT 1 FROM trust_anchors WHERE fingerprint = ?", (fingerprint,)):
+            return False
+        self._run(
+            "INSERT INTO trust_anchors (fingerprint, nation, cert_pem, added_at) "
+            "VALUES (?, ?, ?, ?)",
+            (fingerprint, nation, cert_pem, utc_timestamp()),
+        )
+        return True
+
+    def learned_anchors(self) -> list[tuple[str, str]]:
+        """(nation, CA certificate PEM) of every CA learned through a rollover link."""
+        rows = self._rows("SELECT nation, cert_pem FROM trust_anchors ORDER BY added_at")
         return [(str(n), str(t)) for n, t in rows]
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from trilink.interop.formats import FORMATS, Format, render
+from trilink.interop.formats import FORMATS, Format
 from trilink.store.audit import AuditEntry
 from trilink.web.context import Cop
+from trilink.web.picture import export_picture
 
 
 def routes(cop: Cop) -> APIRouter:
@@ -19,29 +20,16 @@ def routes(cop: Cop) -> APIRouter:
     def export(request: Request, fmt: Format) -> Response:
         session = cop.require(request)
         filters = cop.filters_of(request)
-        index = cop.refreshed()
-        with cop.lock:
-            entries = index.select_entries(filters)
-        items = fmt.portions([e.item for e in entries if e.item is not None])
-        marking = index.marking([item.label for item in items])
-        body, count = render(fmt, items, marking, cop.nation)
+        done = export_picture(cop.refreshed(), fmt, filters)
         cop.audit(
             AuditEntry(
                 event="cop",
                 outcome="export",
                 actor=session.user.username,
-                reason=f"{fmt.name}: {count} {fmt.unit}, {marking.text}",
+                reason=f"{fmt.name}: {done.count} {fmt.unit}, {done.marking}",
             )
         )
-        filename = f"cop-{cop.nation}.{fmt.file_suffix}"
-        return Response(
-            body,
-            media_type=fmt.media_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{filename}"',
-                "X-Classification": marking.text,
-            },
-        )
+        return Response(done.body, media_type=fmt.media_type, headers=done.headers)
 
     def add(fmt: Format) -> None:
         def download(request: Request) -> Response:

@@ -300,19 +300,7 @@ class ReportIndex:
                     **_version_facts(e.kind, bytes(e.payload), e.is_tombstone),
                 }
             )
-        audit = [
-            {
-                "seq": row.seq,
-                "at": row.at,
-                "event": row.entry.event,
-                "outcome": row.entry.outcome,
-                "partner": row.entry.partner,
-                "version": row.entry.version,
-                "actor": row.entry.actor,
-                "reason": row.entry.reason,
-            }
-            for row in self.store.audit_rows(report_id=report_id)
-        ]
+        audit = [row.as_dict() for row in self.store.audit_rows(report_id=report_id)]
         label = self.label_of(env.label)
         payload = {} if env.is_tombstone else env.payload_obj()
         return {

@@ -8,24 +8,17 @@ Python objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import polars as pl
 from numba import njit, prange
 
 from trilink.maritime.geodesy import KN_MS, haversine_m
+from trilink.model.payloads.maritime import EventType
 
-EVENT_TYPES = (
-    "encounter",
-    "loitering",
-    "gap",
-    "port_visit",
-    "incursion",
-    "foreign_fishing",
-    "dark_vessel",
-    "identity_change",
-)
+# The event types are declared once, with the payload the node validates.
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 
 @njit(cache=True, parallel=True)

@@ -51,8 +51,8 @@ def to_payload(
     cov = 0.5 * (state.P[:6, :6] + state.P[:6, :6].T)
     return MissileTrackPayload(
         track_id=state.track_id,
-        nation=state.nation,  # type: ignore[arg-type]
-        nations=list(state.nations or (state.nation,)),  # type: ignore[arg-type]
+        nation=state.nation,
+        nations=list(state.nations or (state.nation,)),
         time=(epoch_utc + dt.timedelta(seconds=state.t_s)).astimezone(dt.UTC).isoformat(),
         t_s=float(state.t_s),
         lat=math.degrees(lat),

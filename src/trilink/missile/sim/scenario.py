@@ -484,7 +484,7 @@ def deliver_plots(sc: Scenario, truths: list[Truth]) -> PlotDeliveries:
 def feed_header(sc: Scenario, nation: str) -> PlotFeedHeader:
     """The header of ``nation``'s plot feed: what its pipeline is built from."""
     return PlotFeedHeader(
-        nation=nation,  # type: ignore[arg-type]
+        nation=nation,
         scenario=sc.name,
         source=sc.source,
         epoch_utc=sc.epoch_utc,

@@ -42,7 +42,7 @@ def warning_payload(
         status=status,  # type: ignore[arg-type]
         time=_iso(epoch_utc, t_s),
         track_ids=list(track_ids if track_ids is not None else sorted(a.national_ids)),
-        nations=sorted(set(a.nations)),  # type: ignore[arg-type]
+        nations=sorted(set(a.nations)),
         impact_lat=round(imp.lat_deg, 6),
         impact_lon=round(imp.lon_deg, 6),
         ellipse_semi_major_m=round(imp.semi_major_m, 1),

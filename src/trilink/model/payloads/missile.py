@@ -9,7 +9,7 @@ cancelled (all-clear). Times are ISO-8601 UTC; positions WGS-84 degrees; ECEF is
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -25,7 +25,8 @@ from trilink.model.kindspec import (
     Symbol,
 )
 
-Nation = Literal["USA", "JPN", "KOR"]
+# An ISO 3166-1 alpha-3 code; which nations exist is each node's configuration.
+Nation = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
 Phase = Literal["boost", "ballistic", "reentry", "unknown"]
 MissileClass = Literal["SRBM", "MRBM", "IRBM", "ICBM", "unknown"]
 WarningStatus = Literal["issue", "update", "cancel"]
