@@ -11,7 +11,9 @@ record, and a batch JetStream lost is sent again because nobody acknowledged it)
 
 Publishing uses a message id (``Nats-Msg-Id``) per send: a publish retried after a lost
 acknowledgement is stored once. One batch per partner is in flight at a time; while the
-partner has not answered, the next send waits for that answer instead of queueing copies.
+partner has not answered, the next send waits for that answer instead of queueing copies,
+and sends it again only once the stream no longer holds it (taken with its answer lost, or
+lost by the server).
 
 Pulling (what a partner missed), a restored node's returns and the audit heads a partner
 witnessed are requests on ``trilink.rpc.<SERVER>.<CALLER>.<feed|returns|audit-head>``.
@@ -60,7 +62,7 @@ from trilink.node.service import NodeService
 log = logging.getLogger(__name__)
 
 REPLY_TIMEOUT_S = 5.0  # how long a send waits for the partner's answer before giving up
-RESEND_AFTER_S = 60.0  # an unanswered batch is published again after this long
+RESEND_AFTER_S = 60.0  # an unanswered batch no longer in the stream is then sent again
 REQUEST_TIMEOUT_S = 10.0
 PUBLISH_TRIES = 3
 DUPLICATE_WINDOW_S = 120.0
@@ -410,11 +412,14 @@ class NatsTransport(Transport):
             if pending.answer.exception() is None:
                 return pending.answer.result()  # its cursor: the next send starts there
             pending = None
-        if pending is not None and time.monotonic() - pending.published > RESEND_AFTER_S:
-            self._waiting.pop(pending.msg_id, None)
-            del self._in_flight[partner]
-            pending = None
         _nc, js = await self._connect()
+        if pending is not None and time.monotonic() - pending.published > RESEND_AFTER_S:
+            if await self._still_queued(js, partner):
+                pending.published = time.monotonic()  # JetStream holds it: keep waiting
+            else:  # taken but its answer lost, or lost by the server: send again
+                self._waiting.pop(pending.msg_id, None)
+                del self._in_flight[partner]
+                pending = None
         if pending is None:
             await self._ensure_stream(js)
             msg_id = f"{self.nation}-{partner}-{uuid.uuid4().hex}"
@@ -438,6 +443,14 @@ class NatsTransport(Transport):
             raise
         self._in_flight.pop(partner, None)
         return reply
+
+    async def _still_queued(self, js: JetStreamContext, partner: str) -> bool:
+        """Whether ``partner``'s consumer on our stream has a batch it has not taken."""
+        try:
+            info = await js.consumer_info(stream_name(self.nation), consumer_name(partner))
+        except (TimeoutError, nats.errors.Error):
+            return False
+        return bool((info.num_pending or 0) + (info.num_ack_pending or 0))
 
     # -- requests ------------------------------------------------------------------------
     async def _request(self, partner: str, op: str, params: dict[str, int]) -> bytes:
