@@ -69,6 +69,7 @@ DUPLICATE_WINDOW_S = 120.0
 FETCH_WAIT_S = 2.0
 ACK_WAIT_S = 30.0  # a batch taken by a node killed before it answered comes again
 CONSUMER_CHECK_S = 5.0
+RETRY_CONNECT_S = 2.0  # after a failed connection, callers fail fast for this long
 ID_HEADER = "Nats-Msg-Id"
 ERROR_HEADER = "Trilink-Error"
 
@@ -211,6 +212,7 @@ class NatsTransport(Transport):
         self._closing = False
         self._audits: set[asyncio.Task[None]] = set()
         self._last_error = ""
+        self._failed_at = -1e9
 
     # -- connection ------------------------------------------------------------------------
     def _event(self, outcome: str, partner: str, message: str) -> None:
@@ -234,6 +236,9 @@ class NatsTransport(Transport):
         async with self._lock:
             if self._nc is not None and self._js is not None and not self._nc.is_closed:
                 return self._nc, self._js
+            if time.monotonic() - self._failed_at < RETRY_CONNECT_S:
+                # the loops waiting on this lock share the last attempt's answer
+                raise TransportError(self._connection)
             url = self.settings.url
 
             async def disconnected() -> None:
@@ -259,6 +264,7 @@ class NatsTransport(Transport):
                 nc = await asyncio.wait_for(self._open(url, disconnected, reconnected, error), 5.0)
             except (TimeoutError, OSError, ssl.SSLError, nats.errors.Error) as err:
                 self._connection = f"cannot reach the NATS server at {url}: {err!r}"[:300]
+                self._failed_at = time.monotonic()
                 raise TransportError(self._connection) from None
             try:
                 await nc.subscribe(f"trilink.*.reply.{self.nation}", cb=self._on_reply)
