@@ -10,6 +10,7 @@ reports/s), where a process opened JPN's node itself and woke it; it runs from a
 stored on both partners for single reports, p50/p99, through the API.
 
     .venv/bin/python bench/bench_replication.py [--reports 20000] [--singles 200]
+        [--transport https|nats]
 """
 
 from __future__ import annotations
@@ -187,14 +188,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--singles", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="throughput runs (median)")
-    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/replication.md"))
+    parser.add_argument("--transport", choices=["https", "nats"], default="https")
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--baseline", default=BASELINE_REF, help="commit of the baseline run")
     args = parser.parse_args()
+    if args.out is None:
+        suffix = "" if args.transport == "https" else f"-{args.transport}"
+        args.out = Path(f"docs/benchmarks/replication{suffix}.md")
+    carrier = {"https": "HTTPS with mutual TLS", "nats": "NATS JetStream"}[args.transport]
     direct, direct_low, direct_high = baseline_rate(
         args.baseline, args.reports, args.batch, args.rounds
     )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "net"
+        localnet.ensure_network(root, transport=args.transport)
         localnet.net_up(root)
         try:
             rates = [throughput(root, args.reports, args.batch) for _ in range(args.rounds)]
@@ -207,12 +214,13 @@ def main() -> None:
     q = statistics.quantiles(lat, n=100)
     p50, p99 = statistics.median(lat), q[98]
     lines = [
-        "## Replication across three local nodes (SQLite, HTTPS with mutual TLS)",
+        f"## Replication across three local nodes (SQLite, {carrier})",
         "",
         f"Machine: {machine_line()}",
         "",
         f"Command: `.venv/bin/python bench/bench_replication.py --reports {args.reports} "
-        f"--batch {args.batch} --singles {args.singles} --rounds {args.rounds}`",
+        f"--batch {args.batch} --singles {args.singles} --rounds {args.rounds}"
+        + ("`" if args.transport == "https" else f" --transport {args.transport}`"),
         "",
         "| measure | value | goal |",
         "|---|---|---|",

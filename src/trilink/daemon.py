@@ -41,6 +41,7 @@ from trilink.interop.tak_feed import CURSOR_FILE, TakFeed
 from trilink.interop.tak_stream import TakStream
 from trilink.model.label import Label
 from trilink.model.report import Envelope
+from trilink.federation.transport import Transport
 from trilink.node.config import NodeConfig
 from trilink.node.service import NodeService
 from trilink.store import open_store
@@ -72,14 +73,28 @@ def check_stopped(config: NodeConfig) -> None:
         _check_port_free(role, host, port, config)
 
 
+def make_transport(config: NodeConfig, service: NodeService) -> Transport:
+    """The transport node.toml chose: HTTPS with mutual TLS, or NATS JetStream (whose
+    connection events are audited on this node)."""
+    if config.transport == "nats":
+        from trilink.federation.jetstream import NatsTransport
+
+        def audit(outcome: str, partner: str, message: str) -> None:
+            service.ingestor.audit_event("transport", f"nats {outcome}", partner, message)
+
+        return NatsTransport(config, on_event=audit)
+    return HttpsTransport(config, service.keys.anchors)
+
+
 def run_node(config: NodeConfig) -> None:
     """Serve this node until SIGTERM/SIGINT."""
     check_stopped(config)
     tak = tak_config(config.tak, base_dir=config.dir, source=str(config.path))
     # A damaged store is refused at start, before it replicates anything (trilink node check).
     service = NodeService(config, store=open_store(config.db_url, check=True))
-    transport = HttpsTransport(config, service.keys.anchors)
-    service.keys.anchor_listeners.append(transport.trust)
+    transport = make_transport(config, service)
+    if isinstance(transport, HttpsTransport):  # partners' new CAs, trusted while it runs
+        service.keys.anchor_listeners.append(transport.trust)
     replicator = Replicator(service, transport)
     app = create_app(service, replicator)
     feed = _tak_feed(app, service, config, tak) if tak is not None else None
@@ -240,7 +255,10 @@ def _attach_api(
 
     api_app = create_api_app(
         service,
-        links=lambda: {p: link.as_dict() for p, link in replicator.links.items()},
+        links=lambda: {
+            p: link.as_dict() | replicator.transport.describe(p)
+            for p, link in replicator.links.items()
+        },
         exporter=picture_exporter(service),
         tak=lambda: _tak_stats(feed),
         cop_sse_clients=(

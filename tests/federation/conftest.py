@@ -1,8 +1,11 @@
 """Real node processes on 127.0.0.1:8101-8103 (moved by TRILINK_PORT_OFFSET) for the
-federation tests."""
+federation tests, on each transport: HTTPS with mutual TLS between the nodes, and NATS
+JetStream through the local network's own nats-server (127.0.0.1:4300 + offset, with the
+users and permissions of trilink.federation.natsserver)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -11,20 +14,51 @@ from pathlib import Path
 
 import pytest
 
-from trilink.federation import localnet
+from trilink.federation import localnet, natsserver
 from trilink.model.report import report_json
 from trilink.node.service import NodeService
 
+TRANSPORTS = ["https", "nats"]
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    if name == "nats" and shutil.which("nats-server") is None:
+        pytest.skip("nats-server is not installed (apt-get install -y nats-server)")
+    return name
+
+
+def start_network(root: Path, transport: str) -> Path:
+    localnet.ensure_network(root, transport=transport)
+    localnet.net_up(root)
+    return root
+
+
+def stop_network(root: Path) -> None:
+    for nation in localnet.NATIONS:
+        localnet.stop_node(root, nation, kill=True)
+    natsserver.stop_nats(root, kill=True)
+
 
 @pytest.fixture
-def net(tmp_path: Path) -> Iterator[Path]:
+def net(tmp_path: Path, transport: str) -> Iterator[Path]:
+    """The local network on each transport in turn."""
     root = tmp_path / "net"
-    localnet.net_up(root)
     try:
-        yield root
+        yield start_network(root, transport)
     finally:
-        for nation in localnet.NATIONS:
-            localnet.stop_node(root, nation, kill=True)
+        stop_network(root)
+
+
+@pytest.fixture
+def https_net(tmp_path: Path) -> Iterator[Path]:
+    """The local network over HTTPS only: for what only the HTTPS endpoint does."""
+    root = tmp_path / "net"
+    try:
+        yield start_network(root, "https")
+    finally:
+        stop_network(root)
 
 
 def holdings(root: Path, nation: str) -> list[dict[str, object]]:

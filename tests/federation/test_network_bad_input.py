@@ -31,9 +31,9 @@ def rejected_rows(root: Path, nation: str) -> list[str]:
         ]
 
 
-def test_bad_pushes_get_4xx_and_are_audited(net: Path) -> None:
-    jpn_url = load_node_config(net / "JPN" / "node.toml").url
-    with client_for(net, "USA") as client:
+def test_bad_pushes_get_4xx_and_are_audited(https_net: Path) -> None:
+    jpn_url = load_node_config(https_net / "JPN" / "node.toml").url
+    with client_for(https_net, "USA") as client:
         garbage = client.post(jpn_url + "/v1/push", content=b"this is not json")
         assert garbage.status_code == 400
         assert "not a valid trilink batch" in garbage.json()["detail"]
@@ -67,21 +67,21 @@ def test_bad_pushes_get_4xx_and_are_audited(net: Path) -> None:
 
         bad_feed = client.get(jpn_url + "/v1/feed", params={"after": -1})
         assert bad_feed.status_code == 422
-    reasons = rejected_rows(net, "JPN")
+    reasons = rejected_rows(https_net, "JPN")
     assert any("not a valid trilink batch" in r for r in reasons)
     assert any("over the limit" in r or "size limit" in r for r in reasons)
     assert any("claims sender KOR" in r for r in reasons)
     assert any("nested too deeply" in r for r in reasons)
     assert len(reasons) == 5  # one row per refused request, never one per junk certificate
-    with NodeService.open_local(net, "JPN") as node:
+    with NodeService.open_local(https_net, "JPN") as node:
         assert node.store.report_count() == 0
 
 
-def test_tampered_item_rejected_rest_of_batch_stored(net: Path) -> None:
+def test_tampered_item_rejected_rest_of_batch_stored(https_net: Path) -> None:
     # Only the test may deliver this batch: USA's own replicator must not beat it to JPN.
-    localnet.stop_node(net, "JPN")
-    localnet.stop_node(net, "USA")
-    with NodeService.open_local(net, "USA") as usa:
+    localnet.stop_node(https_net, "JPN")
+    localnet.stop_node(https_net, "USA")
+    with NodeService.open_local(https_net, "USA") as usa:
         usa.publish_many(
             "note",
             "SECRET//REL TO USA, JPN",
@@ -103,27 +103,27 @@ def test_tampered_item_rejected_rest_of_batch_stored(net: Path) -> None:
             (items[1].pseq, tampered, items[1].signature),
         ],
     )
-    localnet.start_node(net, "JPN")
-    localnet.wait_healthy(net, ["JPN"])
-    jpn_url = load_node_config(net / "JPN" / "node.toml").url
-    with client_for(net, "USA") as client:
+    localnet.start_node(https_net, "JPN")
+    localnet.wait_healthy(https_net, ["JPN"])
+    jpn_url = load_node_config(https_net / "JPN" / "node.toml").url
+    with client_for(https_net, "USA") as client:
         result = client.post(jpn_url + "/v1/push", content=body).json()
     assert result["accepted"] == 1 and result["rejected"] == 1
     assert "payload_sha256" in result["reasons"][0] or "altered" in result["reasons"][0]
-    with NodeService.open_local(net, "JPN") as jpn:
+    with NodeService.open_local(https_net, "JPN") as jpn:
         titles = [s.report.envelope.payload_obj()["title"] for s in jpn.store.reports()]
     assert titles == ["good one"]
-    assert any("payload_sha256" in r or "altered" in r for r in rejected_rows(net, "JPN"))
+    assert any("payload_sha256" in r or "altered" in r for r in rejected_rows(https_net, "JPN"))
 
 
-def test_certificate_from_another_ca_is_refused(net: Path, tmp_path: Path) -> None:
+def test_certificate_from_another_ca_is_refused(https_net: Path, tmp_path: Path) -> None:
     """A CA that calls itself USA's but is not the one JPN was given by fingerprint."""
     rogue = tmp_path / "rogue"
     init_nation(rogue / "USA", "USA")
-    jpn_ca = str(net / "JPN" / "ca.crt")
+    jpn_ca = str(https_net / "JPN" / "ca.crt")
     ctx = ssl.create_default_context(cafile=jpn_ca)
     ctx.load_cert_chain(str(rogue / "USA" / "tls.crt"), str(rogue / "USA" / "tls.key"))
-    jpn_url = load_node_config(net / "JPN" / "node.toml").url
+    jpn_url = load_node_config(https_net / "JPN" / "node.toml").url
     with httpx.Client(verify=ctx, timeout=10) as client, pytest.raises(httpx.HTTPError):
         client.get(jpn_url + "/v1/health").raise_for_status()
     # and without any client certificate at all
@@ -131,5 +131,5 @@ def test_certificate_from_another_ca_is_refused(net: Path, tmp_path: Path) -> No
     with httpx.Client(verify=plain, timeout=10) as client, pytest.raises(httpx.HTTPError):
         client.get(jpn_url + "/v1/health").raise_for_status()
     # USA's real certificate is accepted
-    with client_for(net, "USA") as client:
+    with client_for(https_net, "USA") as client:
         assert client.get(jpn_url + "/v1/health").status_code == 200

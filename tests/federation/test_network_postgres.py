@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.federation.conftest import wait_until
+from tests.federation.conftest import stop_network, wait_until
 from trilink.federation import localnet
 from trilink.node.service import NodeService
 from trilink.store.postgres import PostgresStore
@@ -20,16 +20,18 @@ PG = os.environ.get("TRILINK_TEST_PG", "postgresql://127.0.0.1:5432/test")
 
 
 @pytest.fixture
-def pg_net(tmp_path: Path) -> Iterator[Path]:
+def pg_net(tmp_path: Path, transport: str) -> Iterator[Path]:
     root = tmp_path / "pgnet"
     tag = uuid.uuid4().hex[:8]
-    localnet.ensure_network(root, db_template=f"{PG}?schema=t{tag}_{{nation}}")
-    localnet.net_up(root)
+    localnet.ensure_network(
+        root, db_template=f"{PG}?schema=t{tag}_{{nation}}", transport=transport
+    )
     try:
+        localnet.net_up(root)
         yield root
     finally:
+        stop_network(root)
         for nation in localnet.NATIONS:
-            localnet.stop_node(root, nation, kill=True)
             store = PostgresStore(f"{PG}?schema=t{tag}_{nation.lower()}")
             store.drop_schema()
             store.close()

@@ -41,13 +41,22 @@ def net_up(
     as_json: bool = typer.Option(
         False, "--json", help="Print one JSON object: each node's URL, COP URL and pid."
     ),
+    transport: str = typer.Option(
+        None,
+        "--transport",
+        help="How the nodes replicate: 'https' (mutual TLS between nodes) or 'nats' (through "
+        "a local NATS JetStream server on 127.0.0.1:4300, started with the nodes; its config "
+        "is DIR/nats/nats.conf). Default: as the node.toml files say (https for new ones).",
+    ),
 ) -> None:
     """Start the USA, JPN and KOR nodes in the background (ports 8101-8103)."""
     from trilink.federation import localnet
     from trilink.node.config import load_node_config
 
+    if transport is not None and transport not in ("https", "nats"):
+        raise typer.BadParameter(f"--transport must be https or nats, not {transport!r}")
     say = err_console if as_json else console
-    for path in localnet.ensure_network(root, db_template=db):
+    for path in localnet.ensure_network(root, db_template=db, transport=transport):
         say.print(f"created {path}")
     urls = localnet.net_up(root)
     if as_json:
@@ -67,7 +76,7 @@ def net_up(
 
 @net_app.command("down")
 def net_down(root: Path = DirOption) -> None:
-    """Stop the nodes started by 'trilink net up'."""
+    """Stop the nodes started by 'trilink net up' (and its NATS server, if it runs one)."""
     from trilink.federation import localnet
 
     stopped = localnet.net_down(root)

@@ -15,14 +15,17 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import tomli_w
 
 from trilink.client import NodeClient
 from trilink.errors import ConfigError, FederationError
+from trilink.federation import natsserver
 from trilink.federation.https import client_ssl_context
 from trilink.node.config import NodeConfig, load_node_config
 from trilink.node.setup import export_trust, init_node, trust_partner
@@ -51,10 +54,13 @@ def ensure_network(
     nations: list[str] | None = None,
     ceiling: str = "SECRET",
     kinds: list[str] | None = None,
+    transport: str | None = None,
 ) -> list[str]:
     """Set up, for each nation in its own directory, what does not exist yet: ``pki init``,
     ``pki export``, then ``pki trust`` of each partner's bundle checked by its fingerprint.
-    Returns what was created."""
+    With ``transport="nats"``, the nodes replicate through the local NATS JetStream server
+    (``trilink.federation.natsserver``); with None the configs keep the transport they have
+    (HTTPS for new ones). Returns what was created."""
     chosen = nations or NATIONS
     created: list[str] = []
     fingerprints: dict[str, str] = {}
@@ -89,7 +95,20 @@ def ensure_network(
         if not token_file.exists():
             write_token(config, token_file, name="local-admin", role="admin")
             created.append(str(token_file))
+    if transport == "nats" or (transport is None and natsserver.uses_nats(root, chosen)):
+        created += natsserver.ensure_nats(root, chosen)
+    elif transport not in (None, "https"):
+        raise ConfigError(f"transport must be https or nats, not {transport[:40]!r}")
+    elif transport == "https":
+        for nation in chosen:
+            _use_https(root / nation / "node.toml")
     return created
+
+
+def _use_https(config_path: Path) -> None:
+    doc = tomllib.loads(config_path.read_text("utf-8"))
+    if doc.pop("transport", "https") != "https" or doc.pop("nats", None) is not None:
+        config_path.write_text(tomli_w.dumps(doc), "utf-8")
 
 
 def write_token(config: NodeConfig, path: Path, *, name: str, role: str) -> None:
@@ -221,6 +240,8 @@ def _log_tail(path: Path, lines: int = 15) -> str:
 def net_up(root: Path, nations: list[str] | None = None) -> dict[str, str]:
     ensure_network(root)
     chosen = nations or NATIONS
+    if natsserver.uses_nats(root, NATIONS):
+        natsserver.start_nats(root)
     for nation in chosen:
         start_node(root, nation)
     wait_healthy(root, chosen)
@@ -262,8 +283,12 @@ def _check_network_dir(root: Path) -> None:
 
 
 def net_down(root: Path) -> list[str]:
+    """Stop the nodes, then the local NATS server if the network runs one."""
     _check_network_dir(root)
-    return [n for n in NATIONS if stop_node(root, n)]
+    stopped = [n for n in NATIONS if stop_node(root, n)]
+    if natsserver.stop_nats(root):
+        stopped.append("NATS")
+    return stopped
 
 
 @dataclass

@@ -79,6 +79,7 @@ class Replicator:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.service.listeners.append(self._on_published)
+        self.transport.serve(self.service, self.pushed_by)
         for partner in self.links:
             self._tasks.append(asyncio.create_task(self._push_loop(partner)))
             self._tasks.append(asyncio.create_task(self._pull_loop(partner)))

@@ -151,6 +151,7 @@ def create_app(service: NodeService, replicator: Replicator | None = None) -> Fa
         if replicator is not None:
             for partner, link in replicator.links.items():
                 data["partners"][partner].update(link.as_dict())
+                data["partners"][partner].update(replicator.transport.describe(partner))
         return data
 
     return app

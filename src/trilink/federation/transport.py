@@ -6,16 +6,22 @@ arrives (verify, store, audit). Like httpx's ``BaseTransport``, implementations 
 construction and the replicator never knows which one it has:
 
 - ``HttpsTransport`` (federation.https): HTTPS with mutual TLS between real node processes;
-- ``MemoryTransport`` (federation.memory): nodes in one process, for fast tests.
+- ``MemoryTransport`` (federation.memory): nodes in one process, for fast tests;
+- ``NatsTransport`` (federation.jetstream): through a NATS JetStream server, where batches
+  wait durably for a partner that is away; it also takes partners' batches (``serve``).
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trilink.errors import FederationError
+
+if TYPE_CHECKING:
+    from trilink.node.service import NodeService
 
 
 class TransportError(FederationError):
@@ -70,6 +76,17 @@ class Transport(abc.ABC):
     async def fetch_witnessed(self, partner: str) -> bytes:
         """The newest signed head of our audit log that ``partner`` holds (its
         ``WitnessAnswer``, ``trilink.node.anchors``)."""
+
+    def serve(  # noqa: B027 - optional hook
+        self, service: NodeService, pushed_by: Callable[[str], None] | None = None
+    ) -> None:
+        """Start receiving partners' batches for ``service`` through this transport, when it
+        carries them itself (HTTPS receives in the node's partner endpoint instead); called
+        in the running event loop, stopped by ``aclose``."""
+
+    def describe(self, partner: str) -> dict[str, Any]:
+        """What the transport knows about the link to ``partner``, for the node's status."""
+        return {}
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

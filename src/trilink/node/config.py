@@ -20,6 +20,21 @@ ceiling = "SECRET"                  # highest classification this node releases 
 accepts_exercise = true
 kinds = ["note", "maritime.event"]  # optional: only these kinds go to USA
 
+How batches travel between nodes: ``transport = "https"`` (the default: each node's partner
+endpoint above, mutual TLS) or ``transport = "nats"``, through a NATS JetStream server
+(``trilink.federation.jetstream``; the partner endpoint still serves health, status and the
+audit heads ``trilink audit verify`` asks for)::
+
+transport = "nats"
+[nats]
+url = "tls://127.0.0.1:4222"        # the NATS server (tls:// with a client certificate, or
+                                    # nats:// for a server without TLS: no permissions then)
+ca = "../nats/ca.crt"               # the CA that issued the NATS server's certificate
+cert = "nats-client.crt"            # this node's NATS client certificate and key (the NATS
+key = "nats-client.key"             # server maps it to this nation's user and permissions)
+stream_max_bytes = 1073741824       # this node's stream (TRILINK_<NATION>); when full,
+                                    # publishing waits for partners to consume (audited)
+
 Instead of the one-line ``cop = "HOST:PORT"``, a ``[cop]`` table says how the COP is reached::
 
 [cop]
@@ -69,7 +84,7 @@ MAX_LOG_BYTES = 1 << 40
 KEYS: dict[str, tuple[str, ...]] = {
     "": (
         "nation", "nations", "listen", "api", "cop", "db", "accept_ceiling", "tls",
-        "partners", "markings", "log", "tak",
+        "partners", "markings", "log", "tak", "transport", "nats",
     ),
     "tls": ("ca", "cert", "key"),
     "partners.*": (
@@ -77,6 +92,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     ),
     "cop": ("listen", "trusted_proxies", "secure_cookies"),
     "log": ("level", "file", "max_bytes", "backups", "format"),
+    "nats": ("url", "ca", "cert", "key", "stream_max_bytes"),
 }  # fmt: skip
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
@@ -138,6 +154,56 @@ def parse_cop_section(value: Any, src: str) -> tuple[str | None, int | None, Cop
             f"{src}: [cop] secure_cookies must be true or false, not {str(secure)[:40]!r}"
         )
     return host, port, CopOptions(trusted_proxies=tuple(networks), secure_cookies=secure)
+
+
+TRANSPORTS = ("https", "nats")
+DEFAULT_STREAM_MAX_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class NatsSettings:
+    """The ``[nats]`` table: how this node reaches its NATS JetStream server."""
+
+    url: str
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    stream_max_bytes: int = DEFAULT_STREAM_MAX_BYTES
+
+
+def parse_nats_section(value: Any, base: Path, src: str) -> NatsSettings:
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f'{src}: transport = "nats" needs a [nats] table with url = "tls://HOST:PORT"'
+        )
+    unknown = sorted(set(value) - {"url", "ca", "cert", "key", "stream_max_bytes"})
+    if unknown:
+        raise ConfigError(
+            f"{src}: [nats] has no key {str(unknown[0])[:40]!r}; "
+            "known: url, ca, cert, key, stream_max_bytes"
+        )
+    url = value.get("url")
+    if not isinstance(url, str) or not url.startswith(("nats://", "tls://")):
+        raise ConfigError(
+            f"{src}: [nats] url must be nats://HOST:PORT or tls://HOST:PORT, got {str(url)[:80]!r}"
+        )
+    files: dict[str, Path | None] = {}
+    for name in ("ca", "cert", "key"):
+        entry = value.get(name)
+        if entry is not None and not isinstance(entry, str):
+            raise ConfigError(f"{src}: [nats] {name} must be a file name")
+        files[name] = (base / entry).resolve() if entry else None
+    if (files["cert"] is None) != (files["key"] is None):
+        raise ConfigError(f"{src}: [nats] needs both cert and key, or neither")
+    if url.startswith("tls://") and files["ca"] is None:
+        raise ConfigError(f"{src}: [nats] url is tls://: give ca = the NATS server's CA file")
+    size = value.get("stream_max_bytes", DEFAULT_STREAM_MAX_BYTES)
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 << 16 <= size <= 1 << 44:
+        raise ConfigError(
+            f"{src}: [nats] stream_max_bytes must be an integer from 65536 to 2^44, "
+            f"got {str(size)[:40]!r}"
+        )
+    return NatsSettings(url, files["ca"], files["cert"], files["key"], size)
 
 
 @dataclass(frozen=True)
@@ -219,6 +285,8 @@ class NodeConfig:
     log: LogOptions = LogOptions()
     # the [tak] table as written; trilink.interop.tak_config checks it when the node starts
     tak: dict[str, Any] | None = None
+    transport: str = "https"
+    nats: NatsSettings | None = None
 
     @property
     def dir(self) -> Path:
@@ -292,9 +360,17 @@ def node_config_from_dict(path: Path, raw: dict[str, Any]) -> NodeConfig:
     tak = raw.get("tak")
     if tak is not None and not isinstance(tak, dict):
         raise ConfigError(f'{src}: [tak] must be a table (server = "HOST:PORT", ...)')
+    transport = raw.get("transport", "https")
+    if transport not in TRANSPORTS:
+        raise ConfigError(
+            f"{src}: transport must be one of {', '.join(TRANSPORTS)}, got {str(transport)[:40]!r}"
+        )
+    nats = parse_nats_section(raw.get("nats"), base, src) if transport == "nats" else None
     return NodeConfig(
         log=parse_log_section(raw.get("log"), base, src),
         tak=tak,
+        transport=transport,
+        nats=nats,
         accept_ceiling=accept_ceiling,
         api_host=api_host,
         api_port=api_port,

@@ -98,9 +98,13 @@ class Ingestor:
         return self.ingest(sender, batch)
 
     def audit_refusal(self, sender: str, reason: str, *, outcome: str = "rejected") -> None:
+        self.audit_event("inbound", outcome, sender, reason)
+
+    def audit_event(self, event: str, outcome: str, partner: str, reason: str) -> None:
+        """One audit row about the link to ``partner`` (e.g. a transport event)."""
         with self._lock, self.store.transaction():
             self.store.audit(
-                [AuditEntry(event="inbound", outcome=outcome, partner=sender, reason=reason)]
+                [AuditEntry(event=event, outcome=outcome, partner=partner, reason=reason)]
             )
 
     def ingest(self, sender: str, batch: WireBatch) -> IngestResult:
