@@ -36,12 +36,12 @@ from trilink.federation.server import (
     server_ssl_kwargs,
     write_trusted_cas,
 )
+from trilink.federation.transport import Transport
 from trilink.interop.tak_config import TakConfig, tak_config
 from trilink.interop.tak_feed import CURSOR_FILE, TakFeed
 from trilink.interop.tak_stream import TakStream
 from trilink.model.label import Label
 from trilink.model.report import Envelope
-from trilink.federation.transport import Transport
 from trilink.node.config import NodeConfig
 from trilink.node.service import NodeService
 from trilink.store import open_store
