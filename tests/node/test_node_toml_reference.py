@@ -52,6 +52,7 @@ def test_every_key_the_parser_accepts_is_documented() -> None:
         "partners.NATION": set(KEYS["partners.*"]),
         "cop": set(KEYS["cop"]),
         "log": set(KEYS["log"]),
+        "nats": set(KEYS["nats"]),
         "tak": set(TAK_KEYS),
         "markings.NATION": set(),  # free-form: marking words
     }
@@ -65,7 +66,7 @@ def test_the_complete_example_loads(tmp_path: Path) -> None:
     raw = tomllib.loads(example.group(1))
     # every table of the page is in the example, with every key
     assert set(raw) == set(KEYS[""])
-    for table in ("tls", "cop", "log"):
+    for table in ("tls", "cop", "log", "nats"):
         assert set(raw[table]) == set(KEYS[table])
     assert set(raw["partners"]["USA"]) == set(KEYS["partners.*"])
     assert set(raw["tak"]) == set(TAK_KEYS)
