@@ -93,7 +93,7 @@ def test_invalid_warnings_refused(bad: dict[str, object]) -> None:
         dict(covariance=[[1.0] * 6] * 5),
         dict(position_ecef_m=[1.0, 2.0]),
         dict(quality=2.0),
-        dict(nation="PRK"),
+        dict(nation="Japan"),  # not an ISO 3166-1 alpha-3 code
     ],
 )
 def test_invalid_tracks_refused(bad: dict[str, object]) -> None:
