@@ -201,7 +201,7 @@ def by_hand_and_trigger_updates(net: Path, playbook: Path, warning: str, inciden
     assert kinds == {"USA": "opened", "JPN": "joined", "KOR": "joined"}
     # nobody acknowledges it; KOR's node is killed (-9) and restarted under its runner
     localnet.stop_node(net, "KOR", kill=True)
-    time.sleep(2)
+    time.sleep(2)  # the outage: KOR stays down for a while, and its runner must ride it out
     localnet.start_node(net, "KOR")
     localnet.wait_healthy(net, ["KOR"], timeout_s=60)
     with localnet.client_for(net, "JPN") as jpn:

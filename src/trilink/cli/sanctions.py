@@ -247,8 +247,17 @@ def _result_json(res: ScreenResult, ls: ListSet) -> dict[str, Any]:
     }
 
 
-def _explain(res: ScreenResult, ls: ListSet) -> None:
+def _print_evidence(evidence: Sequence[Any]) -> None:
+    """Which field, by which rule and score, decided a match (vessels and entities alike)."""
     from rich.table import Table
+
+    table = Table("field", "rule", "score", "why", show_lines=False)
+    for x in evidence:
+        table.add_row(x.field, x.rule, f"{x.score:.1f}" if x.score else "", x.detail)
+    console.print(table)
+
+
+def _explain(res: ScreenResult, ls: ListSet) -> None:
 
     for issue in res.issues:
         console.print(f"[yellow]input:[/] {issue}")
@@ -261,10 +270,7 @@ def _explain(res: ScreenResult, ls: ListSet) -> None:
             f"[bold red]MATCH[/] {v.list_id} entry {v.entry_id}: [bold]{v.name}[/]"
             f"{f'  IMO {v.imo}' if v.imo else ''}  score {m.score:.1f}  rule [bold]{m.rule}[/]"
         )
-        table = Table("field", "rule", "score", "why", show_lines=False)
-        for e in m.evidence:
-            table.add_row(e.field, e.rule, f"{e.score:.1f}" if e.score else "", e.detail)
-        console.print(table)
+        _print_evidence(m.evidence)
         facts = [
             ("also listed", ", ".join(m.also_listed)),
             ("aliases / former names", ", ".join(v.aliases + v.former_names)),
@@ -595,8 +601,6 @@ def _entity_json(res: EntityResult, problem: str = "") -> dict[str, Any]:
 
 
 def _explain_entity(res: EntityResult, problem: str = "") -> None:
-    from rich.table import Table
-
     for issue in [*res.issues, *([problem] if problem else [])]:
         console.print(f"[yellow]input:[/] {issue}")
     if not res.matched or res.best is None:
@@ -608,10 +612,7 @@ def _explain_entity(res: EntityResult, problem: str = "") -> None:
             f"[bold red]MATCH[/] {e.list_id} entry {e.entry_id} ({e.schema}): [bold]{e.name}[/]"
             f"  score {m.score:.1f}  rule [bold]{m.rule}[/]"
         )
-        table = Table("field", "rule", "score", "why", show_lines=False)
-        for x in m.evidence:
-            table.add_row(x.field, x.rule, f"{x.score:.1f}", x.detail)
-        console.print(table)
+        _print_evidence(m.evidence)
         others = "; ".join(f"{n.text} ({n.script})" for n in e.names[1:12])
         facts = [
             ("other names", others),

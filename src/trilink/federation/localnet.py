@@ -11,7 +11,6 @@ and returns once all three answer their health check.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from trilink.client import NodeClient
 from trilink.errors import ConfigError, FederationError
 from trilink.federation import natsserver
 from trilink.federation.https import client_ssl_context
+from trilink.federation.processes import end_process
 from trilink.node.config import NodeConfig, load_node_config
 from trilink.node.setup import export_trust, init_node, trust_partner
 from trilink.provenance.pki import own_ca_certs
@@ -252,24 +252,7 @@ def stop_node(root: Path, nation: str, *, kill: bool = False, timeout_s: float =
     pid = pid_of(root, nation)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
-    child = _children.pop(pid, None)
-    if child is not None:
-        try:
-            child.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    else:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
+    end_process(pid, _children.pop(pid, None), kill=kill, timeout_s=timeout_s)
     (root / nation / "node.pid").unlink(missing_ok=True)
     return True
 

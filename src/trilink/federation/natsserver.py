@@ -24,7 +24,6 @@ import ipaddress
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -39,6 +38,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from trilink.errors import ConfigError, FederationError
 from trilink.federation.jetstream import nats_permissions
+from trilink.federation.processes import end_process
 
 _OFFSET = int(os.environ.get("TRILINK_PORT_OFFSET", "0") or 0)
 LOCAL_NATS_PORT = 4300 + _OFFSET
@@ -300,18 +300,7 @@ def stop_nats(root: Path, *, kill: bool = False, timeout_s: float = 10.0) -> boo
     pid = nats_pid(root)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
-    child = _children.pop(pid, None)
-    if child is not None:
-        try:
-            child.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    else:
-        deadline = time.monotonic() + timeout_s
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    end_process(pid, _children.pop(pid, None), kill=kill, timeout_s=timeout_s)
     deadline = time.monotonic() + timeout_s
     while _port_open(LOCAL_NATS_PORT) and time.monotonic() < deadline:
         time.sleep(0.05)
