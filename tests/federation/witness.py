@@ -4,7 +4,6 @@ can ask it what it witnessed."""
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 import threading
 import time
@@ -13,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import msgspec
 import tomli_w
 import uvicorn
 from typer.testing import CliRunner
@@ -56,7 +56,7 @@ def rehash_from(store: Store, seq: int, reason: str = "nothing happened here") -
     for row in rows[seq - 1 :]:
         entry = row.entry
         if row.seq == seq:
-            entry = dataclasses.replace(entry, reason=reason)
+            entry = msgspec.structs.replace(entry, reason=reason)
             store.execute("UPDATE audit SET reason = ? WHERE seq = ?", (reason, seq))
         digest = row_hash(prev, row.seq, row.at, entry)
         store.execute(

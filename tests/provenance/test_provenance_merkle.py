@@ -34,6 +34,12 @@ CT_ROOTS = [
 SIZES = range(1, 71)
 
 
+def _tree(hashes: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """``tree_with_proofs`` with its (hex) proofs as bytes, as ``root_from_proof`` takes them."""
+    root, proofs = tree_with_proofs(hashes)
+    return root, [[bytes.fromhex(p) for p in proof] for proof in proofs]
+
+
 def reference_root(hashes: list[bytes]) -> bytes:
     """MTH from RFC 9162 §2.1.1, written straight from the definition."""
     if len(hashes) == 1:
@@ -58,20 +64,20 @@ def test_leaf_and_node_hashes_are_domain_separated() -> None:
 
 @pytest.mark.parametrize("n", range(1, 9))
 def test_rfc6962_reference_roots(n: int) -> None:
-    root, _ = tree_with_proofs([leaf_hash(d) for d in CT_LEAVES[:n]])
+    root, _ = _tree([leaf_hash(d) for d in CT_LEAVES[:n]])
     assert root.hex() == CT_ROOTS[n - 1]
 
 
 def test_empty_tree_is_refused() -> None:
     with pytest.raises(ValueError):
-        tree_with_proofs([])
+        _tree([])
 
 
 def test_every_proof_of_every_size_verifies() -> None:
     checked = 0
     for size in SIZES:
         hashes = [leaf_hash(d) for d in leaves_of(size)]
-        root, proofs = tree_with_proofs(hashes)
+        root, proofs = _tree(hashes)
         assert root == reference_root(hashes)
         assert len(proofs) == size
         for index in range(size):
@@ -92,7 +98,7 @@ def test_a_flipped_bit_anywhere_breaks_the_proof() -> None:
     for size in SIZES:
         data = leaves_of(size)
         hashes = [leaf_hash(d) for d in data]
-        root, proofs = tree_with_proofs(hashes)
+        root, proofs = _tree(hashes)
         for index in range(size):
             proof = proofs[index]
             # in the data
@@ -114,7 +120,7 @@ def test_proof_for_another_index_does_not_verify() -> None:
     test_provenance_signing.py.)"""
     for size in range(2, 71):
         hashes = [leaf_hash(d) for d in leaves_of(size)]
-        root, proofs = tree_with_proofs(hashes)
+        root, proofs = _tree(hashes)
         for index in range(size):
             other = (index + 1) % size
             assert root_from_proof(hashes[index], other, size, proofs[index]) != root
@@ -127,7 +133,7 @@ def test_proof_for_another_index_does_not_verify() -> None:
 )
 def test_malformed_proofs_give_none(index: int, size: int, proof_change: int) -> None:
     hashes = [leaf_hash(d) for d in leaves_of(5)]
-    _root, proofs = tree_with_proofs(hashes)
+    _root, proofs = _tree(hashes)
     proof = proofs[2]
     if proof_change > 0:
         proof = [*proof, b"\x00" * 32]

@@ -142,6 +142,52 @@ def test_tampered_envelope_bytes_are_detected(pki: Path, old: bytes, new: bytes)
         verifier.verify(tampered, report.envelope, report.signature)
 
 
+# -- a whole batch proven at once ---------------------------------------------------------
+
+
+def _pairs(reports: list[Report]) -> list[tuple[bytes, Signature]]:
+    return [(r.signed, r.signature) for r in reports]
+
+
+def test_a_whole_batch_is_proven_by_rebuilding_its_tree(pki: Path) -> None:
+    first = signer_of(pki, "JPN").sign(envelopes("JPN", 5))
+    second = signer_of(pki, "JPN").sign(envelopes("JPN", 3, start=6))
+    verifier = verifier_of(pki, "JPN")
+    # The first batch whole, then two of the second's three leaves: those two are left to
+    # their own proof checks.
+    items = _pairs(first) + _pairs(second[:2])
+    assert verifier.proven_leaves(items) == set(range(5))
+    for position, report in enumerate(first + second[:2]):
+        verifier.verify(report.signed, report.envelope, report.signature, proven=position < 5)
+
+
+def test_one_altered_leaf_leaves_the_whole_batch_to_proofs_one_by_one(pki: Path) -> None:
+    reports = signer_of(pki, "JPN").sign(envelopes("JPN", 4))
+    items = _pairs(reports)
+    items[2] = (_with_byte_changed(reports[2].signed, b"report 2", b"report 9"), items[2][1])
+    verifier = verifier_of(pki, "JPN")
+    assert verifier.proven_leaves(items) == set()
+    with pytest.raises(ProvenanceError, match="altered"):
+        verifier.verify(items[2][0], reports[2].envelope, reports[2].signature)
+
+
+def test_a_wrong_proof_is_not_proven_even_when_the_tree_is_right(pki: Path) -> None:
+    reports = signer_of(pki, "JPN").sign(envelopes("JPN", 4))
+    items = _pairs(reports)
+    wrong = msgspec.structs.replace(reports[1].signature, proof=reports[2].signature.proof)
+    items[1] = (reports[1].signed, wrong)
+    verifier = verifier_of(pki, "JPN")
+    assert verifier.proven_leaves(items) == {0, 2, 3}
+    with pytest.raises(ProvenanceError, match="altered"):
+        verifier.verify(reports[1].signed, reports[1].envelope, wrong)
+
+
+def test_a_leaf_given_twice_proves_nothing(pki: Path) -> None:
+    reports = signer_of(pki, "JPN").sign(envelopes("JPN", 3))
+    items = _pairs(reports) + _pairs(reports[:1])
+    assert verifier_of(pki, "JPN").proven_leaves(items) == set()
+
+
 @pytest.mark.parametrize(
     ("field", "value", "match"),
     [

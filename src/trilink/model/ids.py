@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import time
-import uuid
 from datetime import UTC, datetime
 
 # Checked with fullmatch: '$' also matches before a trailing newline, which let a partner
@@ -27,7 +26,8 @@ def uuid7(unix_ms: int | None = None) -> str:
     value |= ((rand >> 62) & 0xFFF) << 64
     value |= 0b10 << 62
     value |= rand & (2**62 - 1)
-    return str(uuid.UUID(int=value))
+    digits = f"{value:032x}"  # what str(uuid.UUID(int=value)) writes, at a third of the cost
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def is_uuid7(text: str) -> bool:

@@ -232,6 +232,8 @@ def _check_kind_length(kind: str) -> None:
 def check_derived_from(report_ids: list[str]) -> None:
     """``derived_from``: at most ``MAX_DERIVED_FROM`` UUIDv7 ids, each named once (a report
     listed twice would count twice wherever derivations are followed)."""
+    if not report_ids:
+        return
     if len(report_ids) > MAX_DERIVED_FROM:
         raise ReportError(
             f"derived_from lists {len(report_ids):,} reports; the limit is {MAX_DERIVED_FROM}",

@@ -153,18 +153,15 @@ def encode_batch(
     if audit:
         parts += [b',"audit":', audit]
     parts.append(b',"items":[')
-    for i, (pseq, envelope, signature) in enumerate(items):
-        if i:
-            parts.append(b",")
-        parts += [
-            b'{"pseq":',
-            str(pseq).encode(),
-            b',"report":',
-            envelope,
-            b',"signature":',
-            signature.encode("ascii"),
-            b"}",
-        ]
+    parts.append(
+        b",".join(
+            [
+                b'{"pseq":%d,"report":%b,"signature":%b}'
+                % (pseq, envelope, signature.encode("ascii"))
+                for pseq, envelope, signature in items
+            ]
+        )
+    )
     parts.append(b"]}")
     return b"".join(parts)
 

@@ -20,7 +20,7 @@ from trilink.model.wire import GENESIS_CHAIN, MAX_BATCH_BYTES, WireBatch, chain_
 from trilink.node.anchors import AuditAnchors
 from trilink.node.config import NodeConfig
 from trilink.node.keys import KeyRing
-from trilink.policy import decide_inbound
+from trilink.policy import Decision, decide_inbound
 from trilink.store import Store
 from trilink.store.audit import AuditEntry
 
@@ -286,10 +286,15 @@ class Ingestor:
         # 2. New items in order; each one's position in the chain pins it, so an item we
         # refuse can never be swapped for another at the same place without us noticing.
         verified: list[tuple[int, Report]] = []
-        for pseq, raw, signature, chain in fresh:
+        proven = self.keys.verifier.proven_leaves([(raw, sig) for _, raw, sig, _ in fresh])
+        admitted: dict[str, Decision] = {}
+        for position, (pseq, raw, signature, chain) in enumerate(fresh):
             cursor, anchor = pseq, chain
             try:
-                verified.append((pseq, self._verify_item(sender, raw, signature)))
+                report = self._verify_item(
+                    sender, raw, signature, proven=position in proven, admitted=admitted
+                )
+                verified.append((pseq, report))
             except TrilinkError as err:
                 reject(pseq, raw, err)
         # 3. Against what is stored already, in two queries for the whole batch.
@@ -378,17 +383,30 @@ class Ingestor:
         self.store.set_inbound_cursor(sender, 0, GENESIS_CHAIN)
         return IngestResult(cursor=0, resync=True, reasons=[why])
 
-    def _verify_item(self, sender: str, raw: bytes, signature: Signature) -> Report:
+    def _verify_item(
+        self,
+        sender: str,
+        raw: bytes,
+        signature: Signature,
+        *,
+        proven: bool,
+        admitted: dict[str, Decision],
+    ) -> Report:
+        """``proven``: see ``Verifier.proven_leaves``; ``admitted``: the inbound decision per
+        label text, kept for the batch (a batch carries few distinct labels)."""
         env = decode_envelope(raw)
         label = check_envelope(env, self.config.policy.nations)
         if env.origin != sender:
             raise ProvenanceError(
                 f"report claims origin {env.origin} but arrived from {sender}'s node"
             )
-        self.keys.verifier.verify(raw, env, signature)
-        admitted = decide_inbound(label, self.nation, self.config.accept_ceiling)
-        if not admitted.allow:
-            raise ReportError(admitted.reason, field="label")
+        self.keys.verifier.verify(raw, env, signature, proven=proven)
+        decision = admitted.get(env.label)
+        if decision is None:
+            decision = decide_inbound(label, self.nation, self.config.accept_ceiling)
+            admitted[env.label] = decision
+        if not decision.allow:
+            raise ReportError(decision.reason, field="label")
         return Report(envelope=env, signature=signature, signed=raw)
 
 

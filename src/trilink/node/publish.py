@@ -19,7 +19,7 @@ from trilink.model.label import Label, combine_labels, format_label
 from trilink.model.report import Report, build_envelope, check_derived_from
 from trilink.node.config import NodeConfig
 from trilink.node.keys import KeyRing
-from trilink.policy.decide import Decision, decide_label
+from trilink.policy.decide import decide_label
 from trilink.store import Store
 from trilink.store.audit import AuditEntry
 
@@ -325,19 +325,19 @@ class Publisher:
             for r in reports:
                 released[(r.envelope.id, r.envelope.version)] = []
         entries: list[AuditEntry] = []
-        decisions: dict[tuple[Label, str, str], Decision] = {}
         digests = [hashlib.sha256(r.signed).digest() for r in reports]
+        # decide() is pure: one call per distinct (label, kind) and partner.
+        distinct: dict[tuple[Label, str], int] = {}
+        slots = [distinct.setdefault(label_kind, len(distinct)) for label_kind in label_kinds]
         for partner in sorted(self.config.policy.partners):
+            decided = [
+                decide_label(label, self.nation, kind, partner, self.config.policy)
+                for label, kind in distinct
+            ]
             allowed: list[tuple[int, bytes]] = []
-            for (label, kind), report, seq, digest in zip(
-                label_kinds, reports, seqs, digests, strict=True
-            ):
-                # decide() is pure: one call per distinct (label, kind, partner).
-                memo = (label, kind, partner)
-                decision = decisions.get(memo)
-                if decision is None:
-                    decision = decide_label(label, self.nation, kind, partner, self.config.policy)
-                    decisions[memo] = decision
+            for slot, report, seq, digest in zip(slots, reports, seqs, digests, strict=True):
+                decision = decided[slot]
+                env = report.envelope
                 entries.append(
                     AuditEntry(
                         event="release",
@@ -345,14 +345,14 @@ class Publisher:
                         reason=decision.reason,
                         partner=partner,
                         origin=self.nation,
-                        report_id=report.envelope.id,
-                        version=report.envelope.version,
+                        report_id=env.id,
+                        version=env.version,
                         actor=actor,
                     )
                 )
                 if decision.allow:
                     allowed.append((seq, digest))
                     if released is not None:
-                        released[(report.envelope.id, report.envelope.version)].append(partner)
+                        released[(env.id, env.version)].append(partner)
             self.store.enqueue(partner, allowed)
         return entries

@@ -49,6 +49,9 @@ class Counters:
             self.ingest_refused[sender] += result.rejected
 
 
+_LABEL_MEMO = 4096
+
+
 class NodeService:
     """One nation's node. Thread-safe: one writer at a time."""
 
@@ -59,6 +62,7 @@ class NodeService:
         self._lock = threading.RLock()
         self.listeners: list[Callable[[Sequence[Report]], None]] = []
         self.counters = Counters()
+        self._labels: dict[str, Label] = {}
         self.keys = KeyRing(config, self.store)
         self.publisher = Publisher(
             config, self.store, self.keys, self._lock, self.parse_label, self._notify
@@ -87,7 +91,18 @@ class NodeService:
         self.store.close()
 
     def parse_label(self, text: str) -> Label:
-        return parse_label(text, nations=self.config.policy.nations, markings=self.config.markings)
+        """``text`` as this node reads labels (its nations and marking words). These are
+        fixed for the node's life and a node sees few distinct labels, so each text is parsed
+        once; the memo is bounded because the texts come from callers."""
+        label = self._labels.get(text)
+        if label is None:
+            label = parse_label(
+                text, nations=self.config.policy.nations, markings=self.config.markings
+            )
+            if len(self._labels) >= _LABEL_MEMO:
+                self._labels.clear()
+            self._labels[text] = label
+        return label
 
     def _notify(self, reports: Sequence[Report]) -> None:
         own = sum(1 for r in reports if r.envelope.origin == self.nation)

@@ -20,21 +20,23 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def tree_with_proofs(leaves: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
-    """Root of the tree over ``leaves`` (leaf hashes) and the inclusion proof of each leaf."""
+def tree_with_proofs(leaves: list[bytes]) -> tuple[bytes, list[list[str]]]:
+    """Root of the tree over ``leaves`` (leaf hashes) and the inclusion proof of each leaf,
+    in hex as signatures carry it (each node is written out once, not once per leaf)."""
     if not leaves:
         raise ValueError("a Merkle tree needs at least one leaf")
-    paths: list[list[bytes]] = [[] for _ in leaves]
+    paths: list[list[str]] = [[] for _ in leaves]
 
     def build(lo: int, hi: int) -> bytes:
         if hi - lo == 1:
             return leaves[lo]
         mid = lo + _split(hi - lo)
         left, right = build(lo, mid), build(mid, hi)
+        right_hex, left_hex = right.hex(), left.hex()
         for i in range(lo, mid):
-            paths[i].append(right)
+            paths[i].append(right_hex)
         for i in range(mid, hi):
-            paths[i].append(left)
+            paths[i].append(left_hex)
         return node_hash(left, right)
 
     return build(0, len(leaves)), paths

@@ -77,7 +77,7 @@ class Signer:
                     root=root_hex,
                     size=len(signed),
                     index=i,
-                    proof=[p.hex() for p in proofs[i]],
+                    proof=proofs[i],
                     sig=sig_text,
                 ),
             )
@@ -139,8 +139,38 @@ class Verifier:
     def keys(self) -> list[CertifiedKey]:
         return list(self._keys.values())
 
-    def verify(self, signed: bytes, envelope: Envelope, signature: Signature) -> CertifiedKey:
-        """Raise ``ProvenanceError`` saying why, unless ``signed`` is authentic."""
+    def proven_leaves(self, items: Sequence[tuple[bytes, Signature]]) -> set[int]:
+        """Positions in ``items`` (signed bytes, signature) whose inclusion proof is proven by
+        rebuilding their batch's whole tree: where ``items`` hold every leaf of a signed batch
+        (the usual case, as a partner's feed carries whole publish batches), one tree of N-1
+        hashes replaces N proofs of log2 N hashes each. A position is proven only if the
+        rebuilt root is the signed root and its proof is the one the tree gives; the others
+        are left to ``verify``'s own proof check (which says what is wrong)."""
+        groups: dict[tuple[str, str, int], dict[int, int]] = {}
+        counts: dict[tuple[str, str, int], int] = {}
+        for pos, (_, signature) in enumerate(items):
+            if not 1 < signature.size <= len(items) or not 0 <= signature.index < signature.size:
+                continue
+            key = (signature.key_id, signature.root, signature.size)
+            groups.setdefault(key, {})[signature.index] = pos
+            counts[key] = counts.get(key, 0) + 1
+        proven: set[int] = set()
+        for key, where in groups.items():
+            size = key[2]
+            if len(where) != size or counts[key] != size:
+                continue  # part of the batch, or an index given twice: proofs one by one
+            root, proofs = tree_with_proofs([leaf_hash(items[where[i]][0]) for i in range(size)])
+            if root.hex() != key[1]:
+                continue
+            proven.update(pos for i, pos in where.items() if items[pos][1].proof == proofs[i])
+        return proven
+
+    def verify(
+        self, signed: bytes, envelope: Envelope, signature: Signature, *, proven: bool = False
+    ) -> CertifiedKey:
+        """Raise ``ProvenanceError`` saying why, unless ``signed`` is authentic. ``proven``:
+        ``proven_leaves`` has shown that ``signed`` is the leaf its proof places under the
+        signed root, so only the root's signature remains to check."""
         if signature.alg != ALG:
             raise ProvenanceError(f"unsupported signature algorithm {signature.alg!r}")
         key = self._keys.get(signature.key_id)
@@ -167,6 +197,25 @@ class Verifier:
                 f"report created {envelope.created} is signed by key {key.key_id}, which "
                 f"{key.nation} revoked ({revoked[1]}) from {revoked[0]:%Y-%m-%d %H:%M:%S} UTC"
             )
+        if not proven:
+            self._check_proof(signed, signature)
+        cache_key = (signature.key_id, signature.root, signature.size)
+        if cache_key not in self._good_roots:
+            try:
+                sig = base64.b64decode(signature.sig, validate=True)
+                root = bytes.fromhex(signature.root)
+                key.public_key.verify(
+                    sig, batch_message(envelope.origin, key.key_id, signature.size, root)
+                )
+            except (InvalidSignature, ValueError):
+                raise ProvenanceError("batch signature does not verify (forged)") from None
+            if len(self._good_roots) > 100_000:
+                self._good_roots.clear()
+            self._good_roots[cache_key] = None
+        return key
+
+    @staticmethod
+    def _check_proof(signed: bytes, signature: Signature) -> None:
         try:
             root = bytes.fromhex(signature.root)
             proof = [bytes.fromhex(p) for p in signature.proof]
@@ -177,16 +226,3 @@ class Verifier:
         implied = root_from_proof(leaf_hash(signed), signature.index, signature.size, proof)
         if implied != root:
             raise ProvenanceError("report is not in the signed batch (content was altered)")
-        cache_key = (signature.key_id, signature.root, signature.size)
-        if cache_key not in self._good_roots:
-            try:
-                sig = base64.b64decode(signature.sig, validate=True)
-                key.public_key.verify(
-                    sig, batch_message(envelope.origin, key.key_id, signature.size, root)
-                )
-            except (InvalidSignature, ValueError):
-                raise ProvenanceError("batch signature does not verify (forged)") from None
-            if len(self._good_roots) > 100_000:
-                self._good_roots.clear()
-            self._good_roots[cache_key] = None
-        return key

@@ -9,7 +9,6 @@ row that can never be pruned, yet the text it sent can still be matched against 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import operator
 import re
@@ -28,9 +27,10 @@ FIELD_CHARS = 256
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One audited event. ``event`` is e.g. ``release``, ``inbound``, ``publish``, ``key``."""
+class AuditEntry(msgspec.Struct, frozen=True):
+    """One audited event. ``event`` is e.g. ``release``, ``inbound``, ``publish``, ``key``.
+    A msgspec Struct: a node makes several per report it publishes or receives, and a
+    Struct is built ten times faster than a frozen dataclass."""
 
     event: str
     outcome: str
@@ -52,7 +52,10 @@ class AuditRow:
 
     def as_dict(self) -> dict[str, Any]:
         """seq, at and every field of the entry, as readers of the log (API, COP) see it."""
-        return {"seq": self.seq, "at": self.at, **dataclasses.asdict(self.entry)}
+        return {"seq": self.seq, "at": self.at, **msgspec.structs.asdict(self.entry)}
+
+
+_text_values = operator.attrgetter(*TEXT_FIELDS)
 
 
 def storable(entry: AuditEntry) -> AuditEntry:
@@ -60,7 +63,7 @@ def storable(entry: AuditEntry) -> AuditEntry:
     start of the text, then its length and SHA-256), NUL (which PostgreSQL text cannot hold)
     and lone surrogates (which neither engine can encode) replaced by U+FFFD."""
     # One scan of one string in the common case: this runs for every audit row written.
-    fields = [getattr(entry, name) for name in TEXT_FIELDS]
+    fields: tuple[str, ...] = _text_values(entry)
     joined = "".join(fields)
     if (
         len(entry.reason) <= REASON_CHARS
@@ -74,7 +77,7 @@ def storable(entry: AuditEntry) -> AuditEntry:
         kept = _encodable(bounded(text, REASON_CHARS if name == "reason" else FIELD_CHARS))
         if kept != text:
             changed[name] = kept
-    return dataclasses.replace(entry, **changed) if changed else entry
+    return msgspec.structs.replace(entry, **changed) if changed else entry
 
 
 def bounded(text: str, limit: int) -> str:
@@ -93,7 +96,7 @@ def _encodable(text: str) -> str:
 
 # The one list of an audit row's fields: the hash, the table's columns and the row builder
 # all follow it, in this order.
-ENTRY_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AuditEntry))
+ENTRY_FIELDS: tuple[str, ...] = AuditEntry.__struct_fields__
 
 
 _entry_values = operator.attrgetter(*ENTRY_FIELDS)  # one C call: this runs for every row
@@ -106,12 +109,21 @@ def entry_values(entry: AuditEntry) -> tuple[Any, ...]:
 
 def entry_from_values(values: Iterable[Any]) -> AuditEntry:
     entry = AuditEntry(*values)
-    return dataclasses.replace(entry, version=int(entry.version))
+    return msgspec.structs.replace(entry, version=int(entry.version))
 
 
 def row_hash(prev_hash: str, seq: int, at: str, entry: AuditEntry) -> str:
-    body = msgspec.json.encode([seq, at, *entry_values(entry)])
-    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
+    return hash_of_values(prev_hash, seq, at, entry_values(entry))
+
+
+def hash_of_values(prev_hash: str, seq: int, at: str, values: tuple[Any, ...]) -> str:
+    """``row_hash`` of an entry whose ``entry_values`` the caller already has."""
+    body = _encode([seq, at, *values])
+    return _sha256(prev_hash.encode("ascii") + body).hexdigest()
+
+
+_encode = msgspec.json.encode
+_sha256 = hashlib.sha256
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
@@ -37,7 +37,7 @@ from trilink.store.audit import (
     AuditRow,
     entry_from_values,
     entry_values,
-    row_hash,
+    hash_of_values,
     storable,
 )
 
@@ -244,8 +244,9 @@ class StoredReport:
     stored_at: str
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
+class OutboxItem(NamedTuple):
+    """One item of a partner's feed (a tuple: a feed batch reads a thousand at a time)."""
+
     pseq: int
     envelope: bytes
     signature: str
@@ -710,7 +711,7 @@ class Store(abc.ABC):
             "WHERE o.partner = ? AND o.pseq > ? ORDER BY o.pseq LIMIT ?",
             (partner, after, limit),
         )
-        return [OutboxItem(int(p), bytes(e), s) for p, e, s in rows]
+        return [OutboxItem(p, bytes(e), s) for p, e, s in rows]
 
     def oldest_queued_at(self, partner: str, after: int) -> str | None:
         """When the oldest item of ``partner``'s outbox above ``after`` (its acknowledged
@@ -797,10 +798,10 @@ class Store(abc.ABC):
         at = utc_timestamp()
         rows = []
         for entry in entries:
-            entry = storable(entry)
+            values = entry_values(storable(entry))
             seq += 1
-            digest = row_hash(prev, seq, at, entry)
-            rows.append((seq, at, *entry_values(entry), prev, digest))
+            digest = hash_of_values(prev, seq, at, values)
+            rows.append((seq, at, *values, prev, digest))
             prev = digest
         self._run_many(_INSERT_AUDIT, rows)
         self._run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
