@@ -175,6 +175,17 @@ class NodeClient:
         )
         return result
 
+    def record_decision(
+        self, action: str, outcome: str, reason: str, *, report_id: str = ""
+    ) -> None:
+        """Record an engine's decision (``refused``, ``failed`` or ``done``) in the node's
+        audit log: e.g. a public alert whose release was refused for want of the role."""
+        self._call(
+            "POST",
+            "/api/v1/audit",
+            json={"action": action, "outcome": outcome, "reason": reason, "report_id": report_id},
+        )
+
     # -- read -----------------------------------------------------------------------------
     def reports(
         self,

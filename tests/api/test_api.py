@@ -81,9 +81,29 @@ def test_openapi_document_is_valid_and_names_every_endpoint(network: Network) ->
         ("/api/v1/export", "get"),
         ("/api/v1/status", "get"),
         ("/api/v1/audit", "get"),
+        ("/api/v1/audit", "post"),
         ("/healthz", "get"),
         ("/readyz", "get"),
     } <= paths
+
+
+def test_an_engine_records_its_decisions_in_the_nodes_audit_log(network: Network) -> None:
+    """A refused public-alert release (#17): one row, event ``engine``, actor the token; an
+    engine cannot write a row of the node's own, and a reader cannot write at all."""
+    decision = {"action": "crisis.cap.release", "outcome": "refused", "reason": "no role"}
+    with api(network) as (client, tokens):
+        reader = client.post("/api/v1/audit", json=decision, headers=auth(tokens["reader"]))
+        assert reader.status_code == 403
+        for bad in ({**decision, "action": "Release!"}, {**decision, "outcome": "released"},
+                    {**decision, "reason": ""}, {**decision, "event": "release"}):  # fmt: skip
+            refused = client.post("/api/v1/audit", json=bad, headers=auth(tokens["publisher"]))
+            assert refused.status_code == 422, bad
+        ok = client.post("/api/v1/audit", json=decision, headers=auth(tokens["publisher"]))
+        assert ok.status_code == 201
+    rows = [r.entry for r in network["JPN"].store.audit_rows() if r.entry.event == "engine"]
+    assert [(e.outcome, e.actor, e.origin, e.reason) for e in rows] == [
+        ("refused", "api:publisher-test", "JPN", "crisis.cap.release: no role")
+    ]
 
 
 def test_tokens_and_roles_decide_who_may_do_what(network: Network) -> None:

@@ -245,6 +245,11 @@ def public_products(net: Path, tmp: Path, playbook: Path, incident_id: str, warn
                   "--by", "jpn-lead", "--roster", jpn_roster)  # fmt: skip
     assert refused.returncode == 2
     assert "release refused: jpn-lead does not hold the release role 'pio'" in refused.stderr
+    with localnet.client_for(net, "JPN") as jpn:  # the refusal is in JPN's audit log
+        rows = [r for r in jpn.audit(newest=200) if r["event"] == "engine"]
+    assert [(r["outcome"], r["actor"]) for r in rows] == [("refused", "api:local-admin")]
+    assert rows[0]["reason"].startswith(f"crisis.cap.release: alert of incident {incident_id}")
+    assert "jpn-lead" in rows[0]["reason"] and "'pio'" in rows[0]["reason"]
     res = cli("crisis", "cap", incident_id, *d, "--nation", "JPN", "--playbook", str(playbook),
               "--out", str(tmp / "cap"), "--release", "alert", "--by", "jpn-day",
               "--roster", jpn_roster)  # fmt: skip

@@ -779,3 +779,40 @@ def test_banner_names_live_and_exercise_as_the_export_does(
             assert ring == ellipse_ring(135.5, 35.5, 20_000.0, 8_000.0, 40.0)
         finally:
             cop.close()
+
+
+def test_the_crisis_board(net: dict[str, NodeService], browser: Any) -> None:
+    """#17 item 9: open incidents with acknowledgement chips per nation and a deadline that
+    counts down; assessments side by side; a partner's acknowledgement turns its chip green
+    without a reload."""
+    from test_web_crisis import ALL, ID, assessment, record
+
+    jpn = net["JPN"]
+    jpn.publish("crisis.incident", ALL, record("JPN"))
+    net["USA"].publish("crisis.assessment", ALL, assessment("USA", "high", 0.9))
+    jpn.publish("crisis.assessment", ALL, assessment("JPN", "critical", 0.5))
+    replicate(net)
+    with serve(create_cop_app(jpn)) as base:
+        cop = Cop(browser, base)
+        try:
+            page = cop.page
+            wait_js(page, "!document.getElementById('crisis-section').hidden")
+            card = page.locator(f"#crisis-board article.incident[data-incident='{ID}']")
+            assert "KN-23 launch toward the EEZ" in card.inner_text()
+            assert card.locator(".chip.ack.no").all_inner_texts() == [
+                "USA PENDING", "JPN PENDING", "KOR PENDING",
+            ]  # fmt: skip
+            first = card.locator(".due .countdown").inner_text()
+            assert first.endswith(" left"), first
+            wait_js(page, f"document.querySelector('.due .countdown').textContent !== {first!r}")
+            level = page.locator("#crisis-board article.divergence tr[data-field=threat_level]")
+            assert level.locator("td").all_inner_texts()[:2] == ["high", "critical"]
+            assert "differ" in (level.get_attribute("class") or "")
+            net["KOR"].publish("crisis.incident", ALL, record("KOR", acked_by=("KOR",)))
+            replicate(net)
+            wait_js(
+                page, "document.querySelector(\"#crisis-board .chip.ack.yes[data-nation='KOR']\")"
+            )
+            page.locator("#crisis-section").screenshot(path=str(ARTIFACTS / "cop-crisis.png"))
+        finally:
+            cop.close()

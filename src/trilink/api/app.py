@@ -15,6 +15,8 @@ the token's role decides what it may do: ``reader`` < ``publisher`` < ``admin``:
     GET    /api/v1/stream                      server-sent events: each report stored
     GET    /api/v1/status                      replication with each partner (reader)
     GET    /api/v1/audit                       the audit log (admin)
+    POST   /api/v1/audit                       record an engine's decision (publisher): a
+                                               refused release, a failed step
     GET    /taxii2/...                         TAXII 2.1 (``trilink.api.taxii``): one API
                                                root per nation, HTTP Basic
 
@@ -32,7 +34,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -40,7 +42,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from trilink.api.taxii import TAXII_MEDIA, install_taxii, taxii_error_body
 from trilink.errors import TrilinkError
@@ -124,6 +126,19 @@ def decode_publish(raw: bytes) -> list[Item]:
         if i.id is not None and len(i.id) > 64:
             raise ValueError(f"items[{n}].id: too long")
     return [Item(i.kind, i.label, i.payload, i.derived_from, i.id) for i in body.items]
+
+
+class DecisionIn(BaseModel):
+    """An engine's decision for the node's audit log: what it decided (``action``, e.g.
+    ``crisis.cap.release``), the outcome and why. The row's event is ``engine`` and its actor
+    the token, so an engine can add to the log but never write a row of the node's own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")
+    outcome: Literal["refused", "failed", "done"]
+    reason: str = Field(min_length=1, max_length=1000)
+    report_id: str = Field(default="", max_length=64)
 
 
 class EditIn(BaseModel):
@@ -776,6 +791,26 @@ def create_api_app(
             rows = db.audit_rows(report_id=report_id, after=after, limit=None if newest else limit)
             rows = rows[-limit:]
         return {"rows": [r.as_dict() for r in rows]}
+
+    @app.post("/api/v1/audit", tags=["node"], status_code=201)
+    def record_decision(
+        decision: DecisionIn, token: ApiToken = Depends(publisher)
+    ) -> dict[str, Any]:
+        """Record an engine's decision in the audit log (publisher): a release refused for
+        want of the role, a step that failed. One row, event ``engine``."""
+        _write_audit(
+            [
+                AuditEntry(
+                    event="engine",
+                    outcome=decision.outcome,
+                    origin=nation,
+                    report_id=decision.report_id,
+                    actor=f"api:{token.name}",
+                    reason=f"{decision.action}: {decision.reason}",
+                )
+            ]
+        )
+        return {"recorded": True}
 
     install_taxii(app, service=service, db=db, db_lock=db_lock, tokens=tokens, refuse=refuse)
     return app

@@ -378,6 +378,7 @@ def cap(
     code = nation_code(nation)
     (book,) = _playbooks([playbook])
     duty = _roster(roster)
+    why = None
     if release is not None:
         if release not in ("alert", "update", "cancel"):
             raise typer.BadParameter("use alert, update or cancel", param_hint="--release")
@@ -386,9 +387,11 @@ def cap(
                              f"{by or '--by'}")  # fmt: skip
         person = duty.people.get(by)
         why = release_check(book, by, person.roles if person else ())
-        if why is not None:
-            raise InputError(f"release refused: {why}", field="--by")
     with client_for(root, code) as client:
+        if why is not None:  # the refusal is the node's record too, not only this terminal's
+            what = f"{release} of incident {incident_id} by {by!r}: {why}"
+            client.record_decision("crisis.cap.release", "refused", what)
+            raise InputError(f"release refused: {why}", field="--by")
         report = _incident(client, code, incident_id)
         incident = msgspec.convert(report["payload"], IncidentPayload)
         trigger = _trigger_payload(client, report)

@@ -10,6 +10,7 @@ proxy), by a uvicorn configured with ``cop_server_config``. The views, by role:
                    POST /api/notes (analyst+, X-CSRF-Token header)
     web.stream     GET /api/stream?after=SEQ (server-sent events)
     web.downloads  GET /api/export.geojson|.kml|.cot (the /api/reports filters)
+    web.crisis     GET /api/crisis (open incidents, acknowledgements, deadlines, divergence)
     web.auth       passwords, sessions, CSRF, login throttle, failure audit limit
     web.context    CopSettings and what the views share (node, store, index, checks)
 
@@ -46,7 +47,7 @@ from starlette.middleware import Middleware
 from trilink.errors import StoreError
 from trilink.node.service import NodeService
 from trilink.store.base import Store
-from trilink.web import api, downloads, pages, stream
+from trilink.web import api, crisis, downloads, pages, stream
 from trilink.web.context import HERE, Cop, CopSettings
 from trilink.web.middleware import BodyLimit, Scope, SecurityHeaders, TrustedProxies
 
@@ -162,4 +163,5 @@ def create_cop_app(
     app.include_router(api.routes(cop))
     app.include_router(stream.routes(cop, hub))
     app.include_router(downloads.routes(cop))
+    app.include_router(crisis.routes(cop))
     return app

@@ -24,7 +24,7 @@ import logging
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from trilink.errors import LabelError, ProvenanceError, ReportError
 from trilink.interop.items import Item, build_item, with_history
@@ -39,6 +39,7 @@ from trilink.web.features import bbox_intersects
 from trilink.web.filters import Filters
 
 log = logging.getLogger(__name__)
+P = TypeVar("P")
 
 DERIVED_DEPTH = 6
 # Positions kept per track for its history line: a missile's whole flight at one update per
@@ -270,6 +271,19 @@ class ReportIndex:
                 )
             out.append(entry)
         return out[-filters.limit :]
+
+    def current_payloads(self, kind: str, payload_type: type[P]) -> list[P]:
+        """The typed payload of the current version of every shown report of ``kind``."""
+        with self.lock:
+            return [
+                e.item.payload
+                for e in self.entries.values()
+                if not e.deleted
+                and not e.superseded
+                and e.item is not None
+                and e.item.kind == kind
+                and isinstance(e.item.payload, payload_type)
+            ]
 
     def select(self, filters: Filters) -> list[dict[str, Any]]:
         return [entry.summary for entry in self.select_entries(filters)]

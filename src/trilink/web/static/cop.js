@@ -580,6 +580,7 @@
     source.addEventListener("report", (e) => {
       const summary = JSON.parse(e.data);
       take(summary);
+      if (summary.kind.startsWith("crisis.")) window.copCrisis.refresh();
       state.events += 1;
       state.lastEventAt = Date.now();
       scheduleRender();
@@ -644,6 +645,7 @@
   }
   map.on("webglcontextrestored", restoreAfterContextLoss);
   loadAll().then(connect).catch((e) => { console.error(e); connect(); });
+  window.copCrisis.load().catch((e) => console.error(e));
   // What the point layer drew under (lon, lat), nearest first: the click's hit test, used by
   // the browser tests.
   const pointsAt = (lon, lat) => pointLayer.featuresAt(map, new maplibregl.LngLat(lon, lat)).map((f) => f.properties);
