@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +102,49 @@ def test_maritime_scenes_publish_what_each_nation_reports(tmp_path: Path) -> Non
     assert all(len(ids) == 1 for ids in ids_of_vessel.values())  # one report per vessel
     assert max(e.version for e in tracks) == 2  # its next step is a new version
     assert any("real AIS replay" in line for line in said)
+
+
+def test_the_demos_crisis_cells_open_the_incident_and_two_nations_acknowledge(
+    tmp_path: Path,
+) -> None:
+    """The demo's crisis scene through real processes: the three cells follow their nodes,
+    a warning into Japan's EEZ at JPN opens the incident at every node, USA and KOR
+    acknowledge it in their own nodes, JPN's stays pending; the cells stop when asked."""
+    from tests.conftest import running
+    from tests.crisis.crisis_samples import missile_warning
+    from trilink.client import item
+    from trilink.demo.crisis import acknowledge, start_crisis_cells, stop_crisis_cells
+
+    root = tmp_path / "demo"
+    said: list[str] = []
+    with running(root):
+        cells = start_crisis_cells(root, said.append)
+        try:
+            assert len(cells) == 3 and all(c.poll() is None for c in cells)
+            time.sleep(3)  # the cells read their nodes back before following them
+            with localnet.client_for(root, "JPN") as jpn:
+                jpn.publish([item("missile.warning", "EXERCISE//SECRET//REL TO USA, JPN, KOR",
+                                  missile_warning())])  # fmt: skip
+            (incident_id,) = acknowledge(root, said.append, timeout_s=60)
+
+            def acks_at(nation: str) -> dict[str, object]:
+                with localnet.client_for(root, nation) as client:
+                    (mine,) = [r for r in client.reports(kind="crisis.incident", origin=nation)
+                               if r["payload"]["incident_id"] == incident_id]  # fmt: skip
+                return dict(mine["payload"]["acks"])
+
+            deadline = time.monotonic() + 30
+            while True:
+                acks = acks_at("JPN")
+                if (acks["USA"] and acks["KOR"]) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert acks["USA"] and acks["KOR"] and acks["JPN"] is None, acks
+        finally:
+            assert sorted(stop_crisis_cells(root)) == ["JPN", "KOR", "USA"]
+            for cell in cells:
+                cell.wait(timeout=20)
+    assert any("USA and KOR acknowledged, JPN pending" in line for line in said), said
 
 
 def test_the_demo_played_twice_starts_over_instead_of_doubling(demo_dir: Path) -> None:

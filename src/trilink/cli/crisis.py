@@ -220,7 +220,9 @@ def run(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if seconds is not None:
-        threading.Timer(seconds, stop.set).start()
+        timer = threading.Timer(seconds, stop.set)
+        timer.daemon = True  # a cell stopped sooner must not wait for its --for to pass
+        timer.start()
     err_console.print(f"{code} crisis cell: playbooks {', '.join(b.id for b in books)}; "
                       "following the node", highlight=False)  # fmt: skip
     try:

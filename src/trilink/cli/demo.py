@@ -25,7 +25,8 @@ def demo(
 ) -> None:
     """Start USA, JPN and KOR nodes, open their COPs and play a scenario: analysts' notes
     under different labels, exercise missile launches seen by all three nations' radars
-    (fused tracks, impact warnings), a maritime exercise with a sanctioned vessel's
+    (fused tracks, impact warnings) that open a joint crisis incident at the three crisis
+    cells, a maritime exercise with a sanctioned vessel's
     ship-to-ship transfer and foreign fishing in Japan's EEZ, and a replay of real AIS.
     Run again in the same --dir, it starts over from empty stores (the nodes keep their
     keys) rather than publishing everything twice."""
@@ -52,7 +53,10 @@ def demo(
     run_demo(root, console, pause_s=pause, on_start=started)
     missile_scenes = None
     if missile:
+        from trilink.demo.crisis import start_crisis_cells
         from trilink.demo.missile import start_missile_scenes
+
+        start_crisis_cells(root, lambda text: console.print(f"[magenta]crisis[/magenta] {text}"))
 
         missile_scenes = start_missile_scenes(
             root, lambda text: console.print(f"[red]missile[/red] {text}")
@@ -67,6 +71,9 @@ def demo(
         suez_replay(root, say)
     if missile_scenes is not None:
         missile_scenes.join()
+        from trilink.demo.crisis import acknowledge
+
+        acknowledge(root, lambda text: console.print(f"[magenta]crisis[/magenta] {text}"))
     console.print(
         f"\nThe nodes keep running. Try:\n"
         f"  .venv/bin/trilink report list --dir {root} --nation KOR\n"

@@ -49,6 +49,9 @@ def reset_played_demo(root: Path) -> list[str]:
             f"the demo does not drop ({'; '.join(remote)}): drop those schemas, or run the demo "
             "with another --dir"
         )
+    from trilink.demo.crisis import stop_crisis_cells
+
+    stop_crisis_cells(root)
     localnet.net_down(root)
     removed = []
     for nation, config in configs.items():
