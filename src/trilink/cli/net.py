@@ -76,10 +76,13 @@ def net_up(
 
 @net_app.command("down")
 def net_down(root: Path = DirOption) -> None:
-    """Stop the nodes started by 'trilink net up' (and its NATS server, if it runs one)."""
+    """Stop the nodes started by 'trilink net up' (and its NATS server, if it runs one),
+    and the crisis cells 'trilink demo' started there."""
+    from trilink.demo.crisis import stop_crisis_cells
     from trilink.federation import localnet
 
-    stopped = localnet.net_down(root)
+    cells = [f"{n} crisis cell" for n in stop_crisis_cells(root)]
+    stopped = cells + localnet.net_down(root)
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
