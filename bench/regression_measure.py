@@ -54,8 +54,9 @@ def _best(fn, runs: int) -> tuple[float, object]:  # type: ignore[no-untyped-def
 
 
 def decode() -> dict[str, object]:
-    """``read_nmea`` (engine types decoded) over the two feeds of bench_maritime_decode.py:
-    single-part position reports (x reps to ~300k lines) and the receiver captures (x 80)."""
+    """``read_nmea`` (engine types decoded, best of 5 passes) over the two feeds of
+    bench_maritime_decode.py: single-part position reports (x reps to ~300k lines) and the
+    receiver captures (x 80)."""
     from trilink.maritime.ingest import read_nmea
 
     corpus = b"".join(p.read_bytes().rstrip(b"\n") + b"\n" for p in sorted(NMEA.iterdir()))
@@ -77,7 +78,7 @@ def decode() -> dict[str, object]:
         captures.write_bytes(receivers * 80)
         read_nmea(captures)  # warm numba and caches
         for row, path in (("decode_positions", positions), ("decode_receivers", captures)):
-            secs, data = _best(lambda path=path: read_nmea(path), 3)
+            secs, data = _best(lambda path=path: read_nmea(path), 5)
             n = int(data.messages)  # type: ignore[attr-defined]
             values[row] = n / secs
             check[row + "_messages"] = n
@@ -87,7 +88,8 @@ def decode() -> dict[str, object]:
 def events() -> dict[str, object]:
     """``run_batch`` (clean + every detector + statics) on the synthetic East Asian day of
     bench_maritime_events.py (same generator and seed), 3 million positions, bundled
-    geography; numba warmed on a 5,000-row sample first, as that benchmark does."""
+    geography, best of 3 passes; numba warmed on a 5,000-row sample first, as that
+    benchmark does."""
     import polars as pl
 
     from bench_maritime_events import synth
@@ -111,7 +113,7 @@ def events() -> dict[str, object]:
     now_ms = 1_772_409_600_000  # fixed (2026-03-02T00:00Z), the end of the synthetic day
     warm = Ingested(positions=pos.sample(5000, seed=1), statics=statics)
     run_batch(warm, geo, cfg, now_ms=now_ms)
-    secs, result = _best(lambda: run_batch(data, geo, cfg, now_ms=now_ms), 2)
+    secs, result = _best(lambda: run_batch(data, geo, cfg, now_ms=now_ms), 3)
     counts = dict(result.events.group_by("type").len().iter_rows())  # type: ignore[attr-defined]
     return {
         "values": {"events": pos.height / secs},
