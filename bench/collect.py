@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = [
     "replication",
+    "regression",
     "sanctions",
     "sanctions_entities",
     "cyber",
