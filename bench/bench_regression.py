@@ -21,12 +21,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_line  # noqa: E402
+from machine import baseline_tree, machine_line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MEASURE = ROOT / "bench" / "regression_measure.py"
@@ -102,33 +101,23 @@ def main() -> None:
         side: {row: [] for row in ROWS} for side in (ref, CURRENT)
     }
     checks: dict[str, dict[str, list[str]]] = {side: {m: [] for m in MEASURES} for side in values}
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "baseline"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), ref],
-            check=True,
-        )
-        try:
-            sides = [(ref, tree / "src"), (CURRENT, ROOT / "src")]
-            for r in range(args.rounds):
-                order = sides if r % 2 == 0 else sides[::-1]
-                for name in MEASURES:
-                    for side, src in order:
-                        t0 = time.perf_counter()
-                        out = run_measure(name, src)
-                        for row, v in out["values"].items():
-                            values[side][row].append(float(v))  # type: ignore[arg-type]
-                        checks[side][name].append(json.dumps(out["check"], sort_keys=True))
-                        print(
-                            f"round {r + 1} {name:9s} {side:8s} "
-                            + ", ".join(f"{k} {float(v):,.2f}" for k, v in out["values"].items())  # type: ignore[arg-type]
-                            + f"  ({time.perf_counter() - t0:.1f} s) {out['check']}",
-                            flush=True,
-                        )
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False
-            )
+    with baseline_tree(ref) as tree:
+        sides = [(ref, tree / "src"), (CURRENT, ROOT / "src")]
+        for r in range(args.rounds):
+            order = sides if r % 2 == 0 else sides[::-1]
+            for name in MEASURES:
+                for side, src in order:
+                    t0 = time.perf_counter()
+                    out = run_measure(name, src)
+                    for row, v in out["values"].items():
+                        values[side][row].append(float(v))  # type: ignore[arg-type]
+                    checks[side][name].append(json.dumps(out["check"], sort_keys=True))
+                    print(
+                        f"round {r + 1} {name:9s} {side:8s} "
+                        + ", ".join(f"{k} {float(v):,.2f}" for k, v in out["values"].items())  # type: ignore[arg-type]
+                        + f"  ({time.perf_counter() - t0:.1f} s) {out['check']}",
+                        flush=True,
+                    )
     load_end = os.getloadavg()[0]
     lines = [
         f"## No regression against `{ref}` (same run)",

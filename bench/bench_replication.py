@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_line  # noqa: E402
+from machine import baseline_tree, machine_line  # noqa: E402
 from trilink.client import item  # noqa: E402
 from trilink.federation import localnet  # noqa: E402
 from trilink.node.service import NodeService  # noqa: E402
@@ -80,41 +80,30 @@ _RATE = re.compile(r"\(range ([\d,]+)-([\d,]+)\) \| ([\d,]+) reports/s")
 def baseline_rate(ref: str, n: int, batch: int, rounds: int) -> tuple[float, float, float]:
     """Median (and range) reports/s of ``bench/bench_replication.py`` at commit ``ref``,
     run from a temporary worktree with this venv's packages."""
-    repo = Path(__file__).resolve().parent.parent
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "baseline"
-        subprocess.run(
-            ["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(tree), ref],
-            check=True,
+    with baseline_tree(ref) as tree:
+        env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+        env.pop("TRILINK_PORT_OFFSET", None)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "bench/bench_replication.py",
+                "--reports",
+                str(n),
+                "--batch",
+                str(batch),
+                "--singles",
+                "2",  # its latency part is not compared; two samples is its minimum
+                "--rounds",
+                str(rounds),
+                "--out",
+                str(tree / "out.md"),
+            ],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
-        try:
-            env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-            env.pop("TRILINK_PORT_OFFSET", None)
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "bench/bench_replication.py",
-                    "--reports",
-                    str(n),
-                    "--batch",
-                    str(batch),
-                    "--singles",
-                    "2",  # its latency part is not compared; two samples is its minimum
-                    "--rounds",
-                    str(rounds),
-                    "--out",
-                    str(Path(tmp) / "out.md"),
-                ],
-                cwd=tree,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        finally:
-            subprocess.run(
-                ["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], check=False
-            )
     if done.returncode != 0:
         raise SystemExit(f"the baseline run at {ref} failed:\n{done.stdout}\n{done.stderr}")
     found = _RATE.search(done.stdout)

@@ -1,11 +1,36 @@
-"""A one-line description of the machine a benchmark ran on."""
+"""A one-line description of the machine a benchmark ran on, and the baseline commit's tree
+that a benchmark runs beside this one in the same run."""
 
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def baseline_tree(ref: str) -> Iterator[Path]:
+    """A temporary ``git worktree`` of commit ``ref`` (run it with this venv and
+    ``PYTHONPATH=TREE/src``), removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "baseline"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(tree), ref],
+            check=True,
+        )
+        try:
+            yield tree
+        finally:
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False
+            )
 
 
 def machine_line() -> str:
