@@ -23,9 +23,11 @@ from trilink.cli.common import (
 net_app = typer.Typer(
     help="The local three-nation network (USA, JPN, KOR on 127.0.0.1).", no_args_is_help=True
 )
-node_app = typer.Typer(help="Run one node.", no_args_is_help=True)
+node_app = typer.Typer(help="Run one node, check its store.", no_args_is_help=True)
 pki_app = typer.Typer(
-    help="Deployment CA, node certificates and signing keys.", no_args_is_help=True
+    help="This nation's own CA, node certificate and signing key; partners' trust bundles; "
+    "CA rollover.",
+    no_args_is_help=True,
 )
 
 
