@@ -281,14 +281,9 @@ def write_geoparquet(items: Sequence[Item], marking: Marking, nation: str, out: 
             columns: list[Sequence[Any]] = list(
                 zip(*(report_values(item) for item in chunk), strict=True)
             ) or [() for _ in own]
-            # properties are sparse (each kind has a few of the union): fill the ones present
-            sparse: dict[str, list[Any]] = {name: [None] * len(chunk) for name in props}
-            for n, item in enumerate(chunk):
-                for key, value in item.properties.items():
-                    column = sparse.get(key)  # not those named like a report column (status)
-                    if column is not None:
-                        column[n] = value
-            columns += [sparse[name] for name in props]
+            # one lookup per property column and report (props has no report column's name)
+            properties = [item.properties for item in chunk]
+            columns += [[p.get(name) for p in properties] for name in props]
             features = [f for item in chunk for f in item.features]
             roles = [f["properties"]["role"] for f in features]
             shapes = [f["geometry"] for f in features]
