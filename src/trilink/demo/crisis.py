@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from trilink.federation import localnet
+from trilink.federation.processes import start_process
 
 NATIONS = ("USA", "JPN", "KOR")
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "crisis"
@@ -35,31 +36,28 @@ def start_crisis_cells(root: Path, say: Callable[[str], None]) -> list[subproces
     stop_crisis_cells(root)  # a cell from an earlier demo would act twice
     cells = []
     for nation in NATIONS:
-        with open(root / f"crisis-{nation}.log", "ab") as log:
-            cells.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "trilink",
-                        "crisis",
-                        "run",
-                        "--dir",
-                        str(root),
-                        "--nation",
-                        nation,
-                        "--playbook",
-                        str(EXAMPLES / PLAYBOOK),
-                        "--roster",
-                        str(EXAMPLES / f"roster-{nation}.toml"),
-                        "--for",
-                        str(CELL_SECONDS),
-                    ],  # fmt: skip
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # outlives the demo's terminal, like the nodes
-                )
+        cells.append(
+            start_process(
+                [
+                    sys.executable,
+                    "-m",
+                    "trilink",
+                    "crisis",
+                    "run",
+                    "--dir",
+                    str(root),
+                    "--nation",
+                    nation,
+                    "--playbook",
+                    str(EXAMPLES / PLAYBOOK),
+                    "--roster",
+                    str(EXAMPLES / f"roster-{nation}.toml"),
+                    "--for",
+                    str(CELL_SECONDS),
+                ],  # fmt: skip
+                root / f"crisis-{nation}.log",
             )
+        )
     for nation, cell in zip(NATIONS, cells, strict=True):
         (root / f"crisis-{nation}.pid").write_text(str(cell.pid))
     say(f"crisis cells of USA, JPN and KOR follow their own nodes ({PLAYBOOK}, "

@@ -26,7 +26,7 @@ from trilink.client import NodeClient
 from trilink.errors import ConfigError, FederationError
 from trilink.federation import natsserver
 from trilink.federation.https import client_ssl_context
-from trilink.federation.processes import end_process
+from trilink.federation.processes import end_process, start_process
 from trilink.node.config import NodeConfig, load_node_config
 from trilink.node.setup import export_trust, init_node, trust_partner
 from trilink.provenance.pki import own_ca_certs
@@ -181,15 +181,10 @@ def start_node(root: Path, nation: str) -> int:
     if running is not None:
         return running
     node_dir = root / nation
-    log = open(node_dir / "node.log", "ab")  # noqa: SIM115 - handed to the child process
-    proc = subprocess.Popen(
+    proc = start_process(
         [sys.executable, "-m", "trilink", "node", "run", "--config", str(node_dir / "node.toml")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+        node_dir / "node.log",
     )
-    log.close()
     _children[proc.pid] = proc
     (node_dir / "node.pid").write_text(str(proc.pid))
     return proc.pid

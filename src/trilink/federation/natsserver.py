@@ -38,7 +38,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from trilink.errors import ConfigError, FederationError
 from trilink.federation.jetstream import nats_permissions
-from trilink.federation.processes import end_process
+from trilink.federation.processes import end_process, start_process
 
 _OFFSET = int(os.environ.get("TRILINK_PORT_OFFSET", "0") or 0)
 LOCAL_NATS_PORT = 4300 + _OFFSET
@@ -277,15 +277,7 @@ def start_nats(root: Path, timeout_s: float = 15.0) -> int:
             f"the NATS port 127.0.0.1:{LOCAL_NATS_PORT} is taken by another program: stop it "
             "or move the local network with TRILINK_PORT_OFFSET"
         )
-    log = open(work / "nats.log", "ab")  # noqa: SIM115 - handed to the child process
-    proc = subprocess.Popen(
-        [nats_binary(), "-c", str(conf)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    log.close()
+    proc = start_process([nats_binary(), "-c", str(conf)], work / "nats.log")
     _children[proc.pid] = proc
     deadline = time.monotonic() + timeout_s
     while not _port_open(LOCAL_NATS_PORT):

@@ -1,4 +1,5 @@
-"""Ending the background processes of a local network (nodes, the NATS server)."""
+"""Starting and ending the background processes of a local network (nodes, the NATS
+server, the demo's crisis cells)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,21 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def start_process(args: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``args`` in its own session (it outlives this terminal), stdin closed, stdout
+    and stderr appended to ``log``."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            list(args),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def end_process(
