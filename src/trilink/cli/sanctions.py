@@ -786,12 +786,19 @@ def update(
         help="Print one JSON object instead of tables: each list put in force (with its diff) "
         "and each file refused.",
     ),
+    list_id: str = typer.Option(
+        None,
+        "--list-id",
+        help="Name of the list a FollowTheMoney file holds (default: its dataset, "
+        "us_ofac_sdn -> US-OFAC-SDN).",
+    ),
     publish: bool = PublishOption,
     node_dir: Path = NodeDirOption,
     nation: str = NationOpt,
     label: str = LabelOption,
 ) -> None:
     """Put newer lists in force and show what changed (vessels added, removed, renamed).
+    Also reads FollowTheMoney JSON lines (an OpenSanctions dataset export) as a list.
     A damaged or truncated file is refused and the list in force stays as it was."""
     import msgspec
 
@@ -808,7 +815,10 @@ def update(
     for given in files:
         try:
             with input_path(given, what="list file") as path:
-                new, diff = store.install(path, published=published, force=force)
+                new, diff = store.install(
+                    path, published=published, force=force,
+                    list_id=list_id.strip().upper() if list_id else None,
+                )  # fmt: skip
         except InputError as err:
             refused.append(str(err))
             err_console.print(f"[bold red]refused[/] {err}; the list in force is unchanged")
@@ -863,6 +873,34 @@ def _print_diff(d: ListDiff, path: Path) -> None:
     console.print(table)
     if len(d.changes) > 200:
         console.print(f"... and {len(d.changes) - 200} more (use --diff-json)")
+
+
+@app.command("export")
+def export(
+    out: Path = typer.Option(
+        ..., "--out", help="FollowTheMoney JSON lines file to write; - for stdout."
+    ),
+    data_dir: Path = DataDirOption,
+    only: str = typer.Option(
+        "", "--lists", help="Comma-separated list ids to export (default: every list in force)."
+    ),
+) -> None:
+    """Write the lists in force as FollowTheMoney entities (Person, Organization, Vessel,
+    each with a Sanction), one JSON object per line, for tools that speak FtM (yente,
+    nomenklatura, Aleph)."""
+    from trilink.cli.common import output_file
+    from trilink.sanctions.ftm import write_ftm
+
+    ls = _lists(data_dir)
+    chosen = _list_filter(ls, only) if only else tuple(ls.lists)
+    with output_file(out) as fh:
+        counts = write_ftm([ls.lists[k] for k in chosen], fh)
+    dropped = ", ".join(f"{n} {what}" for what, n in sorted(counts.dropped.items()))
+    err_console.print(
+        f"wrote {counts.entities} entities and {counts.sanctions} sanctions of"
+        f" {', '.join(chosen)} to {out}"
+        + (f"; values FtM does not accept kept as notes: {dropped}" if dropped else "")
+    )
 
 
 @app.command("lists")

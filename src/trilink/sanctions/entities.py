@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from trilink.sanctions.identifiers import check_imo, check_mmsi
+from trilink.sanctions.identifiers import check_imo, check_mmsi, flag_iso3
 from trilink.sanctions.records import (
     Entity,
     EntityName,
@@ -218,3 +218,28 @@ def entities_of(sl: SanctionsList) -> tuple[Entity, ...]:
     out = [vessel_entity(v) for v in sl.vessels]
     out += [party_entity(p) for p in sl.parties if p.party_type in ("individual", "entity")]
     return tuple(out)
+
+
+def vessel_record(e: Entity) -> VesselRecord:
+    """The vessel screener's record of a listed vessel entity (flags as ISO alpha-3 where
+    the list's country is a known state)."""
+    imo = e.ids("imo")
+    invalid = e.ids("imo_invalid")
+    flags = tuple(dict.fromkeys(flag_iso3(c) or c for c in e.countries))
+    return VesselRecord(
+        list_id=e.list_id,
+        entry_id=e.entry_id,
+        name=e.name,
+        aliases=tuple(n.text for n in e.names[1:] if n.kind != "former"),
+        former_names=tuple(n.text for n in e.names[1:] if n.kind == "former"),
+        imo=imo[0] if imo else None,
+        imo_raw=invalid[0] if invalid else None,
+        registration_ids=tuple(e.ids("registration")),
+        mmsis=tuple(e.ids("mmsi")),
+        call_signs=tuple(e.ids("call_sign")),
+        flags=flags,
+        programmes=e.programmes,
+        measures=e.measures,
+        listed_on=e.listed_on,
+        remarks=e.remarks,
+    )

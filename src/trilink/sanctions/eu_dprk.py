@@ -29,6 +29,7 @@ from trilink.sanctions.entities import (
     linked_ship_imos,
     make_names,
     mmsi_identifiers,
+    vessel_record,
 )
 from trilink.sanctions.errors import ListFormatError
 from trilink.sanctions.records import (
@@ -104,7 +105,7 @@ def parse_eu_dprk(data: bytes, *, source_name: str = "32017R1509.csv") -> Sancti
                 ids_per_annex[row["annex"].strip()].append(int(rid))
             entities.append(e)
             if e.schema == VESSEL:
-                vessels.append(_vessel(e, row))
+                vessels.append(vessel_record(e))
             m = re.search(r"-(\d{4})(\d{2})(\d{2})$", row["celex"].strip())
             if m:
                 published = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
@@ -213,23 +214,4 @@ def _entity(row: dict[str, str], line: int, anomalies: list[Anomaly], source: st
         measures=(clean(row["measure"]),) if row["measure"].strip() else (),
         linked=tuple(linked_ship_imos(notes, [reg])) if schema == ORGANIZATION else (),
         remarks=notes,
-    )
-
-
-def _vessel(e: Entity, row: dict[str, str]) -> VesselRecord:
-    imo = e.ids("imo")
-    invalid = e.ids("imo_invalid")
-    return VesselRecord(
-        list_id=EU_DPRK,
-        entry_id=e.entry_id,
-        name=e.name,
-        aliases=tuple(n.text for n in e.names[1:] if n.kind != "former"),
-        former_names=tuple(n.text for n in e.names[1:] if n.kind == "former"),
-        imo=imo[0] if imo else None,
-        imo_raw=invalid[0] if invalid else None,
-        mmsis=tuple(e.ids("mmsi")),
-        programmes=e.programmes,
-        measures=e.measures,
-        listed_on=e.listed_on,
-        remarks=e.remarks,
     )

@@ -27,6 +27,7 @@ import msgspec
 from trilink.sanctions.entities import entities_of
 from trilink.sanctions.errors import ListFormatError
 from trilink.sanctions.eu_dprk import parse_eu_dprk
+from trilink.sanctions.ftm import looks_like_ftm, parse_ftm
 from trilink.sanctions.jp_meti import parse_jp_meti
 from trilink.sanctions.jp_mof import parse_jp_mof
 from trilink.sanctions.listset import ListDiff, ListSet, diff_lists
@@ -76,6 +77,7 @@ _EXT = {
     JP_METI: "xlsx",
     EU_DPRK: "csv",
 }
+FTM = "FTM"  # what detect_list says of FollowTheMoney JSON lines (the list id comes later)
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 # An update that loses more than this share of a list's vessels is refused unless forced.
 MAX_SHRINK = 0.5
@@ -126,39 +128,46 @@ def detect_list(data: bytes, source_name: str = "") -> str:
         return UN_1718
     if re.match(rb'^\d+,"', head):
         return OFAC_SDN
+    if looks_like_ftm(head):
+        return FTM
     if head[:2] in (b"\xfe\xff", b"\xff\xfe"):
         raise ListFormatError("the file is UTF-16; save it as UTF-8")
     raise ListFormatError(
         "not a list trilink knows: expected OFAC sdn.csv or XML, the UN 1718 Designated"
         " Vessels List (HTML), the UN Consolidated List (XML), UK OFSI ConList.xlsx, Japan"
-        " MOF or METI xlsx, or the EU 2017/1509 annexes CSV"
+        " MOF or METI xlsx, the EU 2017/1509 annexes CSV, or FollowTheMoney JSON lines"
     )
 
 
 # Parsed lists by content hash: the same file is parsed once per process.
-_PARSED: dict[tuple[str, str, str | None], SanctionsList] = {}
+_PARSED: dict[tuple[str, str, str | None, str | None], SanctionsList] = {}
 
 
 def parse_list_bytes(
-    data: bytes, source_name: str, *, published: str | None = None
+    data: bytes, source_name: str, *, published: str | None = None, list_id: str | None = None
 ) -> SanctionsList:
-    """Parse one list file's bytes (gzip allowed). Raises ``ListFormatError`` when damaged."""
+    """Parse one list file's bytes (gzip allowed). Raises ``ListFormatError`` when damaged.
+    ``list_id`` names a FollowTheMoney file's list (other formats name their own)."""
     raw = _decompress(data, source_name)
-    key = (hashlib.sha256(raw).hexdigest(), source_name, published)
+    key = (hashlib.sha256(raw).hexdigest(), source_name, published, list_id)
     cached = _PARSED.get(key)
     if cached is None:
-        cached = _parse(raw, source_name, published)
+        cached = _parse(raw, source_name, published, list_id)
         if len(_PARSED) > 16:
             _PARSED.clear()
         _PARSED[key] = cached
     return cached
 
 
-def _parse(raw: bytes, source_name: str, published: str | None) -> SanctionsList:
+def _parse(
+    raw: bytes, source_name: str, published: str | None, named: str | None = None
+) -> SanctionsList:
     try:
         list_id = detect_list(raw, Path(source_name).name)
     except ListFormatError as err:
         raise ListFormatError(str(err), path=source_name) from None
+    if list_id == FTM:
+        return parse_ftm(raw, source_name=source_name, list_id=named, published=published)
     if list_id in (OFAC_SDN, OFAC_NON_SDN) and raw.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"<":
         return parse_ofac_xml(raw, source_name=source_name, list_id=list_id)
     if list_id == OFAC_SDN:
@@ -182,12 +191,14 @@ def _parse(raw: bytes, source_name: str, published: str | None) -> SanctionsList
     return sl
 
 
-def read_list_file(path: Path, *, published: str | None = None) -> SanctionsList:
+def read_list_file(
+    path: Path, *, published: str | None = None, list_id: str | None = None
+) -> SanctionsList:
     try:
         data = path.read_bytes()
     except OSError as err:
         raise ListFormatError(f"cannot read the file: {err.strerror}", path=str(path)) from None
-    return parse_list_bytes(data, str(path), published=published)
+    return parse_list_bytes(data, str(path), published=published, list_id=list_id)
 
 
 def bundled_lists() -> list[SanctionsList]:
@@ -231,7 +242,9 @@ class ActiveLists:
         for list_id, entry in manifest.items():
             path = self.directory / str(entry["file"])
             published = entry.get("published")
-            lists[list_id] = read_list_file(path, published=str(published) if published else None)
+            lists[list_id] = read_list_file(
+                path, published=str(published) if published else None, list_id=list_id
+            )
         for sl in bundled_lists():
             lists.setdefault(sl.list_id, sl)
         # The lists read before the entity model first: a tie between equal matches goes to
@@ -240,19 +253,30 @@ class ActiveLists:
         return [lists[k] for k in sorted(lists, key=lambda k: (order.get(k, 99), k))]
 
     def install(
-        self, path: Path, *, published: str | None = None, force: bool = False
+        self,
+        path: Path,
+        *,
+        published: str | None = None,
+        force: bool = False,
+        list_id: str | None = None,
     ) -> tuple[SanctionsList, ListDiff]:
-        """Parse, check and put a newer list in force. Nothing changes if it is refused."""
+        """Parse, check and put a newer list in force. Nothing changes if it is refused.
+        ``list_id`` names a FollowTheMoney file's list (default: its dataset)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         # One update at a time: the manifest is read, changed and replaced under this lock.
         with (self.directory / ".lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            return self._install(path, published=published, force=force)
+            return self._install(path, published=published, force=force, list_id=list_id)
 
     def _install(
-        self, path: Path, *, published: str | None, force: bool
+        self, path: Path, *, published: str | None, force: bool, list_id: str | None
     ) -> tuple[SanctionsList, ListDiff]:
-        new = read_list_file(path, published=published)
+        new = read_list_file(path, published=published, list_id=list_id)
+        if list_id is not None and new.list_id != list_id:
+            raise ListFormatError(
+                f"the file is the {new.list_id} list; --list-id names only FollowTheMoney files",
+                path=str(path),
+            )
         current = {sl.list_id: sl for sl in self.load_lists()}
         old = current.get(new.list_id)
         if old is not None and not force:
@@ -278,7 +302,7 @@ class ActiveLists:
                 path=str(path),
             )
         diff = diff_lists(old, new)
-        target = f"{new.list_id.lower()}.{_EXT[new.list_id]}.gz"
+        target = f"{new.list_id.lower()}.{_EXT.get(new.list_id, 'ftm.json')}.gz"
         raw = _decompress(path.read_bytes(), str(path))
         _atomic_write(self.directory / target, gzip.compress(raw, mtime=0))
         manifest = self.manifest()
