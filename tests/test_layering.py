@@ -43,8 +43,9 @@ ALLOWED: dict[str, set[str]] = {
     "federation": CORE | {"store", "node", "client"},
     # the crisis board merges incident records with trilink.crisis.board (pure)
     "web": CORE | {"store", "node", "geo", "interop", "crisis"},
-    # the TAXII 2.1 server writes STIX with trilink.cyber's markings
-    "api": CORE | {"store", "node", "cyber"},
+    # the TAXII 2.1 server writes STIX with trilink.cyber's markings; /match answers with
+    # trilink.sanctions' screener (yente's request and response shapes)
+    "api": CORE | {"store", "node", "cyber", "sanctions"},
     "client": {"errors", "model"},
     "runners": CORE | ENGINES | {"client"},
     "daemon": CORE | {"store", "node", "federation", "web", "api", "interop"},

@@ -26,6 +26,7 @@ ENGINE_KINDS = [
     "crisis.incident",
     "crisis.lesson",
     "cyber.stix",
+    "exportcontrol.hit",
     "maritime.event",
     "maritime.track",
     "missile.track",
@@ -33,6 +34,7 @@ ENGINE_KINDS = [
     "note",
     "sanctions.hit",
     "sanctions.list-change",
+    "sanctions.party",
     "tombstone",
 ]
 

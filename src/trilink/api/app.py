@@ -19,6 +19,9 @@ the token's role decides what it may do: ``reader`` < ``publisher`` < ``admin``:
                                                refused release, a failed step
     GET    /taxii2/...                         TAXII 2.1 (``trilink.api.taxii``): one API
                                                root per nation, HTTP Basic
+    POST   /match/{dataset}                    yente-compatible screening against the lists
+                                               in force (reader; ``trilink.api.match``)
+    GET    /catalog, /algorithms               its datasets and algorithm (reader)
 
 Publishing goes through the node's one publish path: validation, signature, release
 decisions per partner and audit in one transaction; the node's replicator is woken by it.
@@ -44,6 +47,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
+from trilink.api.match import install_match
 from trilink.api.taxii import TAXII_MEDIA, install_taxii, taxii_error_body
 from trilink.errors import TrilinkError
 from trilink.model.ids import parse_utc_timestamp
@@ -456,7 +460,8 @@ def create_api_app(
     def bearer(request: Request) -> ApiToken:
         header = request.headers.get("authorization", "")
         scheme, _, presented = header.partition(" ")
-        if scheme.lower() != "bearer" or not presented:
+        # yente's clients send "ApiKey <key>": the same tokens, for /match
+        if scheme.lower() not in ("bearer", "apikey") or not presented:
             raise refuse(request, 401, "missing API token: send 'Authorization: Bearer <token>'")
         with db_lock:
             token = tokens.check(presented.strip())
@@ -813,6 +818,7 @@ def create_api_app(
         return {"recorded": True}
 
     install_taxii(app, service=service, db=db, db_lock=db_lock, tokens=tokens, refuse=refuse)
+    install_match(app, reader=reader, write_audit=_write_audit, read_body=body_of)
     return app
 
 

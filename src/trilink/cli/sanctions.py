@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from trilink.model.payloads.sanctions import ListVersion, SanctionsListChangePayload
     from trilink.sanctions.entity_screen import EntityQuery, EntityResult, EntityScreener
     from trilink.sanctions.listset import ListDiff, ListSet
+    from trilink.sanctions.register import RegisterHit
     from trilink.sanctions.screen import Query, ScreenResult
 
 app = typer.Typer(
@@ -759,6 +760,144 @@ def _entity_out_row(
             f"{em.score:.1f}", em.rule, reason]  # fmt: skip
 
 
+# -- supply-chain register ------------------------------------------------------------------
+
+
+def _rescreen(
+    client: Any, nation: str, ls: ListSet, *, source: str
+) -> tuple[int, list[tuple[RegisterHit, str]]]:
+    """Screen this nation's registered parties (its own ``sanctions.party`` reports) against
+    the lists in force and publish the hits not reported before; returns (parties screened,
+    [(hit, report id)])."""
+    import msgspec
+
+    from trilink.model.label import parse_label
+    from trilink.model.payloads.sanctions import PartyPayload, SanctionsHitPayload
+    from trilink.sanctions.hits import derived_label
+    from trilink.sanctions.register import (
+        EXPORT_CONTROL_HIT,
+        PARTY,
+        SANCTIONS_HIT,
+        listed_uids,
+        screen_register,
+    )
+
+    rows = [r for r in client.reports(kind=PARTY, origin=nation) if not r["tombstone"]]
+    parties = [(r["id"], msgspec.convert(r["payload"], PartyPayload)) for r in rows]
+    labels = {r["id"]: r["label"] for r in rows}
+    already: set[tuple[str, str]] = set()
+    for kind in (SANCTIONS_HIT, EXPORT_CONTROL_HIT):
+        for r in client.reports(kind=kind, origin=nation):
+            if r["tombstone"]:
+                continue
+            uids = listed_uids(msgspec.convert(r["payload"], SanctionsHitPayload))
+            already |= {(party, uid) for party in r["derived_from"] for uid in uids}
+    hits = screen_register(_entity_screener(ls), parties, lists=_versions(ls), source=source,
+                           already=already)  # fmt: skip
+    published: list[tuple[RegisterHit, str]] = []
+    for hit in hits:
+        label = str(derived_label(parse_label(labels[hit.party_id])))
+        done = client.publish_payloads(hit.kind, label, [hit.payload],
+                                       derived_from=[[hit.party_id]])  # fmt: skip
+        published.append((hit, done.ids[0]))
+    return len(parties), published
+
+
+def _print_register_hits(published: Sequence[tuple[RegisterHit, str]]) -> None:
+    from rich.table import Table
+
+    if not published:
+        console.print("no party matches a list in force")
+        return
+    table = Table("kind", "party", "listed", "rule", "score", "report")
+    for hit, report_id in published:
+        e = hit.payload.entities[0]
+        table.add_row(hit.kind, f"{e.role} {e.seen.name or e.seen.identifier}",
+                      f"{e.listed.name} ({hit.listed_uid})", e.rule, f"{e.score:.0f}",
+                      report_id)  # fmt: skip
+    console.print(table)
+
+
+def _register_json(published: Sequence[tuple[RegisterHit, str]]) -> list[dict[str, Any]]:
+    return [
+        {"kind": hit.kind, "report": report_id, "party": hit.party_id, "listed": hit.listed_uid,
+         "rule": hit.payload.entities[0].rule, "score": hit.payload.entities[0].score,
+         "explanation": hit.payload.explanation}
+        for hit, report_id in published
+    ]  # fmt: skip
+
+
+@app.command("register")
+def register(
+    csv_in: Path = typer.Option(
+        ...,
+        "--csv",
+        help="Parties to register: role,name,country,type,identifier,goods,hs_code,reference "
+        "(role: supplier, end-user, transaction, consignee, manufacturer, customer, "
+        "intermediary); - reads standard input.",
+    ),
+    node_dir: Path = NodeDirOption,
+    nation: str = typer.Option(..., "--nation", help="Registering node: USA, JPN or KOR."),
+    label: str = typer.Option(
+        ..., "--label", help='Label of the register entries, e.g. "SECRET//REL TO USA, JPN".'
+    ),
+    data_dir: Path = DataDirOption,
+    encoding: str = typer.Option("utf-8", "--encoding", help="Encoding of the CSV."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Register suppliers, end users and transaction parties in this nation's supply-chain
+    register (one sanctions.party report each, under --label) and screen them against the
+    lists in force: each match is published as an exportcontrol.hit (METI End User List) or
+    sanctions.hit derived from the party, under the party's label. `sanctions update
+    --publish` and `sanctions rescreen` screen the register again."""
+    from trilink.sanctions.errors import SanctionsInputError
+    from trilink.sanctions.register import PARTY, parse_register_csv
+
+    raw = read_input_bytes(csv_in, MAX_SCREEN_CSV, what="register CSV")
+    try:
+        parties, problems = parse_register_csv(_decode(raw, csv_in, encoding))
+    except SanctionsInputError as err:
+        raise InputError(str(err), path=str(csv_in)) from None
+    for problem in problems:
+        err_console.print(f"[yellow]{csv_in}: {problem}; not registered[/]")
+    if not parties:
+        raise InputError("no party to register (every row was refused)", path=str(csv_in))
+    ls = _lists(data_dir)
+    with client_for(node_dir, nation) as client:
+        ids = client.publish_payloads(PARTY, label, [p for _row, p in parties]).ids
+        screened, published = _rescreen(client, nation, ls, source="registration")
+    if as_json:
+        doc = {"registered": [{"row": row, "report": rid, "name": p.name, "role": p.role}
+                              for (row, p), rid in zip(parties, ids, strict=True)],
+               "refused": [str(p) for p in problems], "screened": screened,
+               "hits": _register_json(published)}  # fmt: skip
+        typer.echo(json.dumps(doc, ensure_ascii=False))
+        return
+    console.print(f"registered {len(ids)} parties ({len(problems)} rows refused); "
+                  f"screened {screened} registered parties of {nation}")  # fmt: skip
+    _print_register_hits(published)
+
+
+@app.command("rescreen")
+def rescreen(
+    node_dir: Path = NodeDirOption,
+    nation: str = typer.Option(..., "--nation", help="Node whose register to screen."),
+    data_dir: Path = DataDirOption,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Screen this nation's supply-chain register again against the lists in force and
+    publish the hits not reported before (`sanctions update --publish` does it too)."""
+    ls = _lists(data_dir)
+    with client_for(node_dir, nation) as client:
+        screened, published = _rescreen(client, nation, ls, source="list-change")
+    if as_json:
+        typer.echo(json.dumps({"screened": screened, "hits": _register_json(published)}))
+        return
+    console.print(f"screened {screened} registered parties of {nation}: "
+                  f"{len(published)} new hits")  # fmt: skip
+    _print_register_hits(published)
+
+
 # -- update / lists -------------------------------------------------------------------------
 
 
@@ -829,14 +968,24 @@ def update(
     if diff_out is not None:
         write_output(diff_out, json.dumps([msgspec.to_builtins(d) for d, _s in diffs], indent=2))
     ids: list[str] = []
+    rescreened: list[tuple[RegisterHit, str]] = []
     if publish and diffs:
         payloads = [_change_payload(d, sha) for d, sha in diffs]
         ids = _publish(node_dir, nation, "sanctions.list-change", label, payloads)
+        # the register is screened again against the lists now in force
+        with client_for(node_dir, nation) as client:
+            screened, rescreened = _rescreen(client, nation, store.load(), source="list-change")
         if not as_json:
-            console.print(f"published {len(ids)} sanctions.list-change reports")
+            console.print(
+                f"published {len(ids)} sanctions.list-change reports; re-screened"
+                f" {screened} registered parties: {len(rescreened)} new hits"
+            )
+            if rescreened:
+                _print_register_hits(rescreened)
     if as_json:
         installed = [{**msgspec.to_builtins(d), "sha256": sha} for d, sha in diffs]
-        doc = {"installed": installed, "refused": refused, "published": ids}
+        doc = {"installed": installed, "refused": refused, "published": ids,
+               "rescreen_hits": _register_json(rescreened)}  # fmt: skip
         typer.echo(json.dumps(doc, ensure_ascii=False))
     if refused:
         raise typer.Exit(code=2)

@@ -19,6 +19,7 @@ from trilink.model.payloads.sanctions import (
     SeenEntity,
 )
 from trilink.sanctions.entity_screen import EntityResult
+from trilink.sanctions.hits import explanation
 from trilink.sanctions.records import JP_METI, Entity
 
 EXPORT_CONTROL_LISTS = frozenset({JP_METI})
@@ -39,22 +40,37 @@ def listed_entity(e: Entity) -> ListedEntity:
     )
 
 
+def is_export_control(list_id: str) -> bool:
+    """Whether a list is an export-control list (a hit on it is an ``exportcontrol.hit``)."""
+    return list_id in EXPORT_CONTROL_LISTS
+
+
 def entity_hit_payload(
-    result: EntityResult, *, lists: Sequence[ListVersion] = ()
+    result: EntityResult,
+    *,
+    lists: Sequence[ListVersion] = (),
+    source: str = "screening",
+    role: str = "screened",
 ) -> SanctionsHitPayload | None:
-    """The payload for one matched screening result, or None when nothing matched."""
+    """The payload for one matched screening result, or None when nothing matched.
+    ``source`` says why it was screened (screening, registration, list-change) and ``role``
+    what the party is (screened, supplier, end-user, ...)."""
     m = result.best
     if not result.matched or m is None:
         return None
     q = result.query
     e = m.entity
-    export = e.list_id in EXPORT_CONTROL_LISTS
+    export = is_export_control(e.list_id)
     what = "export-control end user" if export else "sanctioned " + e.schema.lower()
+    who = q.name or q.identifier
+    if role != "screened":
+        who = f"{role} {who}"
     summary = (
-        f"{q.name or q.identifier!s} matches {what} {e.name!r} ({e.list_id} {e.entry_id},"
-        f" {m.rule}, score {m.score:.0f})"
+        f"{who} matches {what} {e.name!r} ({e.list_id} {e.entry_id}, {m.rule},"
+        f" score {m.score:.0f})"
     )
     hit = EntityHit(
+        role=role,
         seen=SeenEntity(name=q.name, country=q.country, type=q.schema, identifier=q.identifier),
         listed=listed_entity(e),
         matched_name=m.matched_name,
@@ -71,7 +87,8 @@ def entity_hit_payload(
     return SanctionsHitPayload(
         priority="high",
         summary=summary,
-        source="screening",
+        source=source,
         entities=[hit],
         lists=used,
+        explanation=explanation(e.list_id, e.entry_id, m.rule, m.score, m.reason, used),
     )

@@ -140,77 +140,92 @@ def to_ftm(
     lists: Iterable[SanctionsList], counts: ExportCounts | None = None
 ) -> Iterator[dict[str, Any]]:
     """FtM entity dicts of every entity of ``lists``: the entity, then its ``Sanction``."""
-    model = _model()
     counts = counts if counts is not None else ExportCounts()
     for sl in lists:
-        dataset = dataset_of(sl.list_id)
         taken: set[str] = set()
         for entity in entities_of(sl):
-            schema = SCHEMA_TO_FTM[entity.schema]
-            proxy = model.make_entity(schema)
-            proxy.id = _entity_id(sl.list_id, entity.entry_id, taken)
-            taken.add(proxy.id)
-
-            def add(target: Any, prop: str, value: str) -> None:
-                if not value:
-                    return
-                cleaned = target.schema.properties[prop].type.clean(value)
-                if cleaned is None:  # FtM refuses it (a date like "1950-1953", a region)
-                    counts.dropped[f"{target.schema.name}.{prop}"] += 1
-                else:
-                    target.add(prop, cleaned, cleaned=True)
-
-            for n, name in enumerate(entity.names):
-                # a list may give several primary names (MOF: katakana and English)
-                add(proxy, "name" if n == 0 else _NAME_KIND_TO_PROP[name.kind], name.text)
-            notes: list[str] = []
-            for ident in entity.identifiers:
-                if ident.kind in ("imo", "imo_company"):
-                    add(proxy, "imoNumber", f"IMO{ident.value}")
-                elif ident.kind in _ID_PROP:
-                    add(proxy, _ID_PROP[ident.kind], ident.value)
-                elif ident.kind == "imo_invalid":
-                    notes.append(f"IMO as listed (fails the check digit): {ident.value}")
-            for country in entity.countries:
-                if registry.country.clean(country) is None:  # "不明", "(a)ドイツ (b)モロッコ"
-                    notes.append(f"Country (as listed): {country}")
-                    counts.dropped[f"{schema}.country"] += 1
-                else:
-                    add(proxy, "flag" if schema == "Vessel" else "country", country)
-            for address in entity.addresses:
-                add(proxy, "address", address)
-            if schema == "Person":
-                for date in entity.birth_dates:
-                    # free text ("1970年生 Born 1970", "1965 or 1966") stays text: FtM would
-                    # keep only the first date of it
-                    if registry.date.clean(date) != date:
-                        notes.append(f"Born (as listed): {date}")
-                        counts.dropped["Person.birthDate"] += 1
-                    else:
-                        add(proxy, "birthDate", date)
-            for text in (entity.remarks, *notes):
-                add(proxy, "notes", text)
-            add(proxy, "topics", "sanction")
-            sanction = model.make_entity("Sanction")
-            sanction.id = f"{proxy.id}-sanction"
-            sanction.add("entity", proxy.id, cleaned=True)
-            add(sanction, "authority", sl.title)
-            add(sanction, "recordId", entity.entry_id)
-            for ident in entity.identifiers:
-                if ident.kind == "list_ref":
-                    add(sanction, "unscId" if ident.note == "UN" else "authorityId", ident.value)
-            for programme in entity.programmes:
-                add(sanction, "program", programme)
-            for date in entity.listed_on:
-                add(sanction, "listingDate", date)
-            for measure in entity.measures:
-                add(sanction, "provisions", measure)
-            for doc in (proxy, sanction):
-                out = doc.to_dict()
-                out["datasets"] = [dataset]
-                yield out
+            thing, sanction = ftm_entity(entity, sl.title, counts=counts, taken=taken)
+            taken.add(thing["id"])
+            yield thing
+            yield sanction
             counts.entities += 1
             counts.sanctions += 1
+
+
+def ftm_entity(
+    entity: Entity,
+    authority: str,
+    *,
+    counts: ExportCounts | None = None,
+    taken: set[str] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The FtM dicts of one listed entity and of its ``Sanction`` (``authority``: the
+    list's title). ``taken`` holds the ids already written (a slug collision gets a hash)."""
+    model = _model()
+    counts = counts if counts is not None else ExportCounts()
+    dropped = counts.dropped
+    schema = SCHEMA_TO_FTM[entity.schema]
+    proxy = model.make_entity(schema)
+    proxy.id = _entity_id(entity.list_id, entity.entry_id, taken or set())
+
+    def add(target: Any, prop: str, value: str) -> None:
+        if not value:
+            return
+        cleaned = target.schema.properties[prop].type.clean(value)
+        if cleaned is None:  # FtM refuses it (a date like "1950-1953", a region)
+            dropped[f"{target.schema.name}.{prop}"] += 1
+        else:
+            target.add(prop, cleaned, cleaned=True)
+
+    for n, name in enumerate(entity.names):
+        # a list may give several primary names (MOF: katakana and English)
+        add(proxy, "name" if n == 0 else _NAME_KIND_TO_PROP[name.kind], name.text)
+    notes: list[str] = []
+    for ident in entity.identifiers:
+        if ident.kind in ("imo", "imo_company"):
+            add(proxy, "imoNumber", f"IMO{ident.value}")
+        elif ident.kind in _ID_PROP:
+            add(proxy, _ID_PROP[ident.kind], ident.value)
+        elif ident.kind == "imo_invalid":
+            notes.append(f"IMO as listed (fails the check digit): {ident.value}")
+    for country in entity.countries:
+        if registry.country.clean(country) is None:  # "不明", "(a)ドイツ (b)モロッコ"
+            notes.append(f"Country (as listed): {country}")
+            dropped[f"{schema}.country"] += 1
+        else:
+            add(proxy, "flag" if schema == "Vessel" else "country", country)
+    for address in entity.addresses:
+        add(proxy, "address", address)
+    if schema == "Person":
+        for date in entity.birth_dates:
+            # free text ("1970年生 Born 1970", "1965 or 1966") stays text: FtM would keep
+            # only the first date of it
+            if registry.date.clean(date) != date:
+                notes.append(f"Born (as listed): {date}")
+                dropped["Person.birthDate"] += 1
+            else:
+                add(proxy, "birthDate", date)
+    for text in (entity.remarks, *notes):
+        add(proxy, "notes", text)
+    add(proxy, "topics", "sanction")
+    sanction = model.make_entity("Sanction")
+    sanction.id = f"{proxy.id}-sanction"
+    sanction.add("entity", proxy.id, cleaned=True)
+    add(sanction, "authority", authority)
+    add(sanction, "recordId", entity.entry_id)
+    for ident in entity.identifiers:
+        if ident.kind == "list_ref":
+            add(sanction, "unscId" if ident.note == "UN" else "authorityId", ident.value)
+    for programme in entity.programmes:
+        add(sanction, "program", programme)
+    for date in entity.listed_on:
+        add(sanction, "listingDate", date)
+    for measure in entity.measures:
+        add(sanction, "provisions", measure)
+    dataset = dataset_of(entity.list_id)
+    thing, listing = proxy.to_dict(), sanction.to_dict()
+    thing["datasets"] = listing["datasets"] = [dataset]
+    return thing, listing
 
 
 def write_ftm(lists: Sequence[SanctionsList], out: Any) -> ExportCounts:

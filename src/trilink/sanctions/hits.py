@@ -226,6 +226,10 @@ def hit_payload(
     return SanctionsHitPayload(
         priority="high",
         summary=_summary(source, hits),
+        explanation="; ".join(
+            explanation(h.listed.list_id, h.listed.entry_id, h.rule, h.score, h.reason, lists)
+            for h in hits
+        ),
         source=source,
         event_id=_text(event.get("id")) or None,
         event_start=_text(event.get("start")) or None,
@@ -236,6 +240,20 @@ def hit_payload(
         hits=hits,
         lists=list(lists),
     )
+
+
+def explanation(
+    list_id: str, entry_id: str, rule: str, score: float, reason: str,
+    lists: Sequence[ListVersion],
+) -> str:  # fmt: skip
+    """One line a reader can check against the list: which list and edition, which entry,
+    which rule and why (``JP-METI-EUL of 2025-09-29 (sha256 27ff3c7a98d0), entry 742:
+    name-romanised, score 96: ...``)."""
+    edition = next((v for v in lists if v.list_id == list_id), None)
+    when = ""
+    if edition is not None:
+        when = f" of {edition.published or 'unknown date'} (sha256 {edition.sha256[:12]})"
+    return f"{list_id}{when}, entry {entry_id}: {rule}, score {score:.0f}: {reason}"
 
 
 def _summary(source: str, hits: Sequence[VesselHit]) -> str:

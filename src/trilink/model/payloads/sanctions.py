@@ -1,8 +1,14 @@
 """Payload schemas of the `trilink.sanctions` report kinds.
 
 ``sanctions.hit``          a vessel seen at sea (in a maritime event, in AIS static data or in
-                           a screening run) matched a sanctioned vessel; high priority.
+                           a screening run) matched a sanctioned vessel, or a screened person
+                           or organisation matched a listed one; high priority.
+``exportcontrol.hit``      a registered supplier, end user or transaction party matched an
+                           export-control list (Japan METI's End User List); high priority.
 ``sanctions.list-change``  a newer sanctions list was put in force; what changed.
+``sanctions.party``        a supplier, end user or transaction a nation registered in its
+                           supply-chain register: screened on registration and again
+                           whenever a list changes.
 """
 
 from __future__ import annotations
@@ -117,6 +123,21 @@ class SanctionsHitPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     hits: list[VesselHit] = []
     lists: list[ListVersion] = []
     entities: list[EntityHit] = []
+    # which list, edition, entry and rule, in one line a reader can check (the COP panel)
+    explanation: str = ""
+
+
+class PartyPayload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A supplier, end user or transaction party in a nation's supply-chain register."""
+
+    role: str  # supplier, end-user, transaction, consignee, manufacturer, customer
+    name: str
+    type: str = "Organization"  # Person, Organization or Vessel
+    country: str = ""
+    identifier: str = ""  # registration number, company IMO, passport, SWIFT/BIC ...
+    goods: str = ""  # goods description
+    hs_code: str = ""  # Harmonized System code, e.g. 8542.31
+    reference: str = ""  # the registering nation's own reference (contract, licence, ...)
 
 
 class ListChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -159,6 +180,14 @@ def _digits(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 15 else None
 
 
+def _list_version(h: SanctionsHitPayload, list_id: str | None) -> str | None:
+    """``JP-METI-EUL 2025-09-29`` of the list the hit rests on."""
+    for v in h.lists:
+        if v.list_id == list_id:
+            return f"{v.list_id} {v.published or 'undated'} sha256:{v.sha256[:12]}"
+    return None
+
+
 def _hit_properties(h: SanctionsHitPayload) -> dict[str, Property]:
     if not h.hits and h.entities:
         e = h.entities[0]
@@ -168,11 +197,19 @@ def _hit_properties(h: SanctionsHitPayload) -> dict[str, Property]:
             "name": e.seen.name or None,
             "listed_name": e.listed.name,
             "list_id": e.listed.list_id,
+            "list_version": _list_version(h, e.listed.list_id),
+            "entry_id": e.listed.entry_id,
+            "rule": e.rule,
             "score": max(x.score for x in h.entities),
+            "explanation": h.explanation or e.reason,
         }
     first = h.hits[0] if h.hits else None
     imo = (first.seen.imo or first.listed.imo or "") if first else ""
     return {
+        "list_version": _list_version(h, first.listed.list_id) if first else None,
+        "rule": first.rule if first else None,
+        "entry_id": first.listed.entry_id if first else None,
+        "explanation": h.explanation or (first.reason if first else None),
         "priority": h.priority,
         "source": h.source,
         "event_id": h.event_id,
@@ -191,13 +228,35 @@ def _list_change_title(c: SanctionsListChangePayload) -> str:
     return f"{c.list_id} list change: +{c.added} -{c.removed} ~{c.renamed + c.changed}"
 
 
-KINDS: tuple[KindSpec[SanctionsHitPayload] | KindSpec[SanctionsListChangePayload], ...] = (
+def _party_title(p: PartyPayload) -> str:
+    where = f" ({p.country})" if p.country else ""
+    goods = f": {p.hs_code or ''} {p.goods}".rstrip() if p.goods or p.hs_code else ""
+    return f"{p.role} {p.name}{where}{goods}"[:200]
+
+
+def _party_properties(p: PartyPayload) -> dict[str, Property]:
+    return {"role": p.role, "name": p.name, "country": p.country or None,
+            "hs_code": p.hs_code or None, "reference": p.reference or None}  # fmt: skip
+
+
+KINDS: tuple[
+    KindSpec[SanctionsHitPayload] | KindSpec[SanctionsListChangePayload] | KindSpec[PartyPayload],
+    ...,
+] = (
     KindSpec(
         kind="sanctions.hit",
         payload=SanctionsHitPayload,
         title=lambda h: h.summary.strip() or "sanctions hit",
         shapes=_hit_shapes,
-        panel=("priority", "summary", "source", "event_start", "event_end", "event_id"),
+        panel=(
+            "priority",
+            "summary",
+            "explanation",
+            "source",
+            "event_start",
+            "event_end",
+            "event_id",
+        ),  # fmt: skip
         properties=_hit_properties,
         observed=lambda h: h.event_start,
         until=lambda h: h.event_end,
@@ -206,6 +265,25 @@ KINDS: tuple[KindSpec[SanctionsHitPayload] | KindSpec[SanctionsListChangePayload
         how=lambda h: "m-g",
         stale_s=6 * 3600.0,
         folder="Sanctions hits",
+    ),
+    KindSpec(
+        kind="exportcontrol.hit",
+        payload=SanctionsHitPayload,
+        title=lambda h: h.summary.strip() or "export-control hit",
+        panel=("priority", "summary", "explanation", "source"),
+        properties=_hit_properties,
+        affiliation=lambda h: "suspect",
+        stale_s=30 * 86400.0,
+        folder="Export-control hits",
+    ),
+    KindSpec(
+        kind="sanctions.party",
+        payload=PartyPayload,
+        title=_party_title,
+        panel=("role", "name", "type", "country", "identifier", "goods", "hs_code", "reference"),
+        properties=_party_properties,
+        stale_s=365 * 86400.0,
+        folder="Supply-chain register",
     ),
     KindSpec(
         kind="sanctions.list-change",
