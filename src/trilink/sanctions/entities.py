@@ -65,6 +65,8 @@ _SCRIPT_OF = (
 
 def script_of(text: str) -> str:
     """The ISO 15924 script of a name: the scripts of its letters (kana + kanji = ``Jpan``)."""
+    if text.isascii():  # most names: no lookup of every character's Unicode name
+        return "Latn" if any(ch.isalpha() for ch in text) else "Zyyy"
     found: set[str] = set()
     for ch in text:
         if not ch.isalpha():
@@ -90,11 +92,9 @@ def script_of(text: str) -> str:
     return "Zyyy"
 
 
-_WS = re.compile(r"\s+")
-
-
 def clean(text: str | None) -> str:
-    return _WS.sub(" ", (text or "").replace("\u3000", " ")).strip()
+    """Whitespace runs (ideographic spaces too) as one space, none at the ends."""
+    return " ".join((text or "").split())
 
 
 def make_names(

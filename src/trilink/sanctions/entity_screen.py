@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -106,10 +107,13 @@ class EntityKey:
 @lru_cache(maxsize=131072)
 def entity_key(raw: str, organisation: bool = True) -> EntityKey:
     """Normalised keys of one name (``organisation``: legal forms are dropped)."""
-    letters_all = [c for c in raw if c.isalpha()]
-    # Han characters are a key only for a name written in Han alone (丹東鴻祥実業発展有限公司),
-    # not for kana names with a Han word in them (アル・ハラマイン財団).
-    han = "".join(letters_all) if letters_all and all(is_han(c) for c in letters_all) else ""
+    han = ""
+    if not raw.isascii():
+        letters_all = [c for c in raw if c.isalpha()]
+        # Han characters are a key only for a name written in Han alone (丹東鴻祥実業発展有限公司),
+        # not for kana names with a Han word in them (アル・ハラマイン財団).
+        if letters_all and all(is_han(c) for c in letters_all):
+            han = "".join(letters_all)
     if han:
         for suffix in _HAN_LEGAL:
             han = han.replace(suffix, "") if organisation and len(han) > len(suffix) else han
@@ -205,27 +209,33 @@ class _Fuzzy:
     strings: list[str]
     lens: npt.NDArray[np.int64]
     grams: GramIndex
-    counts: npt.NDArray[np.int16]  # letter counts A-Z and 0-9 per string (36 columns)
+    counts: npt.NDArray[np.uint8]  # letter counts A-Z and 0-9 per string (36 columns)
 
 
 _ALPHABET = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
 
 
-def _letter_counts(strings: Sequence[str]) -> npt.NDArray[np.int16]:
-    out = np.zeros((len(strings), len(_ALPHABET)), dtype=np.int16)
-    for i, text in enumerate(strings):
-        for ch in text:
-            j = _ALPHABET.get(ch)
-            if j is not None:
-                out[i, j] += 1
+_COUNT_TABLE = np.full(128, len(_ALPHABET), dtype=np.int64)
+for _c, _i in _ALPHABET.items():
+    _COUNT_TABLE[ord(_c)] = _i
+
+
+def _letter_counts(strings: Sequence[str]) -> npt.NDArray[np.uint8]:
+    """Counts of A-Z and 0-9 per string, at most 255 (a lower count only weakens the L1
+    filter it feeds, never makes it drop a name). The keys are ASCII; anything else is
+    not counted. Computed 65,536 strings at a time (bounded temporary memory)."""
+    wide = len(_ALPHABET) + 1  # one spare column for characters not counted
+    out = np.empty((len(strings), len(_ALPHABET)), dtype=np.uint8)
+    step = 65_536
+    for at in range(0, len(strings), step):
+        chunk = strings[at : at + step]
+        codes = np.frombuffer("".join(chunk).encode("ascii", "replace"), dtype=np.uint8)
+        column = _COUNT_TABLE[np.minimum(codes, 127)]
+        owner = np.repeat(np.arange(len(chunk)), [len(x) for x in chunk])
+        flat = np.bincount(owner * wide + column, minlength=len(chunk) * wide)
+        counts = flat.reshape(len(chunk), wide)[:, : len(_ALPHABET)]
+        out[at : at + len(chunk)] = np.minimum(counts, 255)
     return out
-
-
-@dataclass
-class _Rows:
-    entity: list[int] = field(default_factory=list)
-    name: list[str] = field(default_factory=list)
-    key: list[EntityKey] = field(default_factory=list)
 
 
 SCHEMA_ALIASES = {
@@ -266,28 +276,82 @@ def id_tokens(text: str) -> set[str]:
     return out
 
 
+class _Lookup:
+    """Rows by key string, for millions of keys: the keys' 64-bit hashes sorted in a numpy
+    array beside their rows (tens of megabytes where a dict of lists takes hundreds). Two
+    different keys with the same hash would share rows; at a million keys the chance is
+    about 3e-8."""
+
+    def __init__(self, hashes: array[int], rows: array[int]) -> None:
+        keyed = np.frombuffer(hashes, dtype=np.int64)
+        order = np.argsort(keyed, kind="stable")  # rows of one key stay in row order
+        self._hashes = keyed[order]
+        self._rows = np.frombuffer(rows, dtype=np.int32)[order]
+
+    def get(self, key: str) -> list[int]:
+        h = hash(key)
+        hashes = self._hashes
+        a = int(np.searchsorted(hashes, h))
+        b = a
+        while b < len(hashes) and hashes[b] == h:  # most keys are one row
+            b += 1
+        return self._rows[a:b].tolist() if b > a else []
+
+
+class _LookupBuilder:
+    def __init__(self) -> None:
+        self.hashes: array[int] = array("q")
+        self.rows: array[int] = array("i")
+
+    def add(self, key: str, row: int) -> None:
+        self.hashes.append(hash(key))
+        self.rows.append(row)
+
+    def build(self) -> _Lookup:
+        return _Lookup(self.hashes, self.rows)
+
+
+@lru_cache(maxsize=4096)
+def _countries_of(countries: tuple[str, ...]) -> frozenset[str]:
+    # one frozenset per distinct country tuple: a million entities share a few hundred
+    return frozenset(c for c in (_country(x) for x in countries) if c)
+
+
 class EntityScreener:
     """Index over the entities of the lists in force. Build once, screen many."""
 
     def __init__(self, entities: Iterable[Entity]) -> None:
         self.entities: list[Entity] = list(entities)
-        self._rows = _Rows()
-        self._exact: dict[str, list[int]] = defaultdict(list)
-        self._sorted: dict[str, list[int]] = defaultdict(list)
-        self._skel: dict[str, list[int]] = defaultdict(list)
-        self._outline: dict[str, list[int]] = defaultdict(list)
+        # Per name row, only what a query needs: key hashes in the lookups, the strings the
+        # fuzzy indexes compare, and a few flags. The keys themselves are not kept (a
+        # million of them would take most of a gigabyte).
+        row_entity = array("i")
+        self._names: list[str] = []  # the listed name (or variant) of each row
+        compact: list[str] = []
+        skel: list[str] = []
+        translit = array("b")
+        korean = array("b")
+        self._numsig: list[str] = []
+        exact, by_words, by_skel, by_outline = (_LookupBuilder() for _ in range(4))
+        ids = _LookupBuilder()
+        id_owner = array("i")
+        self._id_kinds: list[str] = []
         self._han: dict[str, list[int]] = defaultdict(list)
-        self._ids: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._countries: list[frozenset[str]] = []
+        numsigs: dict[str, str] = {}
         for ei, e in enumerate(self.entities):
             org = e.schema != PERSON
-            self._countries.append(frozenset(c for c in (_country(x) for x in e.countries) if c))
+            self._countries.append(_countries_of(e.countries))
+            taken: set[tuple[str, str]] = set()
             for ident in e.identifiers:
                 if ident.kind in ("list_ref", "imo_invalid"):
                     continue
                 for tok in id_tokens(ident.value):
-                    if (ei, ident.kind) not in self._ids[tok]:
-                        self._ids[tok].append((ei, ident.kind))
+                    if (tok, ident.kind) not in taken:
+                        taken.add((tok, ident.kind))
+                        ids.add(tok, len(id_owner))
+                        id_owner.append(ei)
+                        self._id_kinds.append(ident.kind)
             seen: set[str] = set()
             for n in e.names:
                 for variant in name_variants(n.text):
@@ -295,61 +359,62 @@ class EntityScreener:
                     if key.empty or (key.compact + "|" + key.han) in seen:
                         continue
                     seen.add(key.compact + "|" + key.han)
-                    row = len(self._rows.key)
-                    self._rows.entity.append(ei)
-                    self._rows.name.append(variant)
-                    self._rows.key.append(key)
+                    row = len(self._names)
+                    row_entity.append(ei)
+                    self._names.append(variant)
+                    compact.append(key.compact)
+                    skel.append(key.skel)
+                    translit.append(key.translit)
+                    korean.append(key.korean)
+                    self._numsig.append(numsigs.setdefault(key.numsig, key.numsig))
                     if key.compact:
-                        self._exact[key.compact].append(row)
-                        self._sorted[key.sorted].append(row)
+                        exact.add(key.compact, row)
+                        by_words.add(key.sorted, row)
                         if key.skel:
-                            self._skel[key.numsig + "#" + key.skel].append(row)
+                            by_skel.add(key.numsig + "#" + key.skel, row)
                         if len(key.outline) >= MIN_OUTLINE:
-                            self._outline[key.numsig + "#" + key.outline].append(row)
+                            by_outline.add(key.numsig + "#" + key.outline, row)
                     if key.han:
                         self._han[key.han].append(row)
+        self._row_entity = np.frombuffer(row_entity, dtype=np.int32)
+        self._id_owner = np.frombuffer(id_owner, dtype=np.int32)
+        self._ids = ids.build()
+        self._exact, self._sorted = exact.build(), by_words.build()
+        self._skel, self._outline = by_skel.build(), by_outline.build()
+        self._translit = np.frombuffer(translit, dtype=np.bool_)
+        self._korean = np.frombuffer(korean, dtype=np.bool_)
+        rows = range(len(self._names))
         # fuzzy indexes: rows with a long enough key, sorted by key length (a query compares
-        # only the window of compatible lengths, and the bigram filter prunes that window)
+        # only the window of compatible lengths, and the gram filter prunes that window)
         self._f_plain = self._fuzzy_index(
-            [r for r, k in enumerate(self._rows.key) if len(k.compact) >= MIN_FUZZY_LEN],
-            lambda k: k.compact,
+            compact, [r for r in rows if len(compact[r]) >= MIN_FUZZY_LEN]
         )
         self._f_phon = self._fuzzy_index(
-            [
-                r
-                for r, k in enumerate(self._rows.key)
-                if len(k.compact) >= MIN_FUZZY_LEN and (k.translit or k.korean) and k.skel
-            ],
-            lambda k: k.skel,
+            skel,
+            [r for r in rows if len(compact[r]) >= MIN_FUZZY_LEN
+             and (translit[r] or korean[r]) and skel[r]],
             q=2,
-        )
+        )  # fmt: skip
         # for a transliterated query (kana, hangul, Cyrillic): every Latin name's skeleton
         self._f_latin = self._fuzzy_index(
-            [
-                r
-                for r, k in enumerate(self._rows.key)
-                if len(k.skel) >= MIN_FUZZY_LEN - 2 and not k.translit
-            ],
-            lambda k: k.skel,
-            q=2,
+            skel, [r for r in rows if len(skel[r]) >= MIN_FUZZY_LEN - 2 and not translit[r]], q=2
         )
 
-    def _fuzzy_index(
-        self, rows: list[int], text_of: Callable[[EntityKey], str], q: int = 3
-    ) -> _Fuzzy:
-        rows.sort(key=lambda r: len(text_of(self._rows.key[r])))
-        strings = [text_of(self._rows.key[r]) for r in rows]
+    @staticmethod
+    def _fuzzy_index(texts: Sequence[str], rows: list[int], q: int = 3) -> _Fuzzy:
+        rows.sort(key=lambda r: len(texts[r]))
+        strings = [texts[r] for r in rows]
         return _Fuzzy(
             rows=np.asarray(rows, dtype=np.int64),
             strings=strings,
-            lens=np.asarray([len(x) for x in strings], dtype=np.int64),
+            lens=np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)),
             grams=GramIndex(strings, q=q),
             counts=_letter_counts(strings),
         )
 
     @property
     def name_count(self) -> int:
-        return len(self._rows.key)
+        return len(self._names)
 
     def screen(self, query: EntityQuery) -> EntityResult:
         return self.screen_many([query], keep_candidates=True)[0]
@@ -435,8 +500,10 @@ class EntityScreener:
             ident = ident[3:]
         hits: list[tuple[int, str, str]] = []
         for tok in sorted({ident} | id_tokens(q.identifier)):
-            hits += [(ei, kind, tok) for ei, kind in self._ids.get(tok, [])
-                     if all(h[0] != ei for h in hits)]  # fmt: skip
+            for at in self._ids.get(tok):
+                ei, kind = int(self._id_owner[at]), self._id_kinds[at]
+                if all(h[0] != ei for h in hits):
+                    hits.append((ei, kind, tok))
         seven = len(ident) == 7 and ident.isdigit()
         if seven and schema == VESSEL and not check_imo(ident).valid:
             issues.append(f"IMO {ident} fails the ship check digit; not used for a vessel")
@@ -470,7 +537,7 @@ class EntityScreener:
 
         def add(rows: Iterable[int], score: float, rule: str, detail: str) -> None:
             for r in rows:
-                if allowed and self.entities[self._rows.entity[r]].list_id not in allowed:
+                if allowed and self.entities[self._row_entity[r]].list_id not in allowed:
                     continue
                 if r not in found or found[r][0] < score:
                     found[r] = (score, rule, detail)
@@ -486,12 +553,12 @@ class EntityScreener:
                 add(self._han[key.han], 100.0, "name-exact", "the same Han characters")
             if not key.compact:
                 continue
-            rows = self._exact.get(key.compact, [])
+            rows = self._exact.get(key.compact)
             for r in rows:
-                if key.translit != self._rows.key[r].translit:
+                if key.translit != self._translit[r]:
                     add([r], 96.0, "name-romanised", "the same name once romanised")
                     continue
-                same = " ".join(self._rows.name[r].casefold().split()) == qtext
+                same = " ".join(self._names[r].casefold().split()) == qtext
                 add(
                     [r],
                     100.0 if same else 99.0,
@@ -501,20 +568,19 @@ class EntityScreener:
                     else "the same name once case, punctuation,"
                     " spacing and legal forms are ignored",
                 )
-            for r in self._sorted.get(key.sorted, []):
-                if key.translit != self._rows.key[r].translit:
+            for r in self._sorted.get(key.sorted):
+                if key.translit != self._translit[r]:
                     add([r], 95.0, "name-romanised", "the same words once romanised")
                 else:
                     add([r], 97.0, "name-word-order", "the same words")
-            for r in self._skel.get(key.numsig + "#" + key.skel, []):
-                rk = self._rows.key[r]
-                if key.translit or rk.translit:
+            for r in self._skel.get(key.numsig + "#" + key.skel):
+                if key.translit or self._translit[r]:
                     add([r], 95.0, "name-romanised", f"equal once romanised ({key.skel})")
-                elif key.korean and rk.korean:
+                elif key.korean and self._korean[r]:
                     add([r], 94.0, "name-romanisation", f"Korean romanisations ({key.skel})")
             if key.translit and len(key.outline) >= MIN_OUTLINE:
-                for r in self._outline.get(key.numsig + "#" + key.outline, []):
-                    if not self._rows.key[r].translit:
+                for r in self._outline.get(key.numsig + "#" + key.outline):
+                    if not self._translit[r]:
                         score = 91.0 if len(key.outline) >= 8 else 88.0
                         add([r], score, "name-romanised", f"same consonants once romanised"
                             f" ({key.outline})")  # fmt: skip
@@ -522,12 +588,12 @@ class EntityScreener:
                 self._fuzzy(key, add)
         best: dict[int, tuple[float, int, int, str, str]] = {}
         for r, (score, rule, detail) in found.items():
-            ei = self._rows.entity[r]
+            ei = int(self._row_entity[r])
             rank = _RULE_RANK.get(rule, 0)
             if ei not in best or (score, rank) > best[ei][:2]:
                 best[ei] = (score, rank, r, rule, detail)
         for ei, (score, _rank, r, rule, detail) in best.items():
-            listed = self._rows.name[r]
+            listed = self._names[r]
             kind = next((n.kind for n in self.entities[ei].names if n.text == listed), "variant")
             names[ei] = listed
             ev[ei].append(EntityEvidence("name", rule, score, f"{detail}: {kind} name {listed!r}"))
@@ -560,8 +626,8 @@ class EntityScreener:
                 cands = np.arange(lo, hi, dtype=np.int64)
             if len(cands) > 64:
                 # lossless too: k OSA edits change the letter counts by at most 2k in total
-                qc = _letter_counts([text])[0]
-                l1 = np.abs(idx.counts[cands] - qc).sum(axis=1)
+                qc = _letter_counts([text])[0].astype(np.int16)
+                l1 = np.abs(idx.counts[cands].astype(np.int16) - qc).sum(axis=1)
                 cands = cands[l1 <= 2 * k]
             if not len(cands):
                 continue
@@ -576,7 +642,7 @@ class EntityScreener:
             for j in np.flatnonzero((dist <= limits) & (dist > 0)).tolist():
                 c = int(cands[j])
                 row = int(idx.rows[c])
-                if self._rows.key[row].numsig != key.numsig:
+                if self._numsig[row] != key.numsig:
                     continue  # numbers differ: another entity (No. 2 / No. 3)
                 d = int(dist[j])
                 size = max(len(idx.strings[c]), tlen)

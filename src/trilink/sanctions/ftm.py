@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cache, lru_cache
 from typing import Any
 
 import msgspec
@@ -262,13 +263,16 @@ def looks_like_ftm(head: bytes) -> bool:
 def _values(props: dict[str, list[str]], *names: str) -> list[str]:
     out: list[str] = []
     for name in names:
-        for value in props.get(name, ())[:MAX_VALUES]:
-            if isinstance(value, str) and clean(value):
-                out.append(clean(value))
+        values = props.get(name)
+        if values:  # most properties are absent: called millions of times on a large file
+            for value in values[:MAX_VALUES]:
+                text = clean(value)
+                if text:
+                    out.append(text)
     return out
 
 
-@cache
+@lru_cache(maxsize=4096)
 def _alpha3(code: str) -> str:
     """ISO alpha-3 of an FtM country code (``kp`` -> ``PRK``), as the vessel flags are kept;
     FtM's own codes for places that have none (``xk``, ``ge-ab``) stay as they are."""
@@ -301,8 +305,11 @@ def parse_ftm(
     decoder = msgspec.json.Decoder(_Line)
     anomalies: list[Anomaly] = []
     problems: Counter[str] = Counter()
-    targets: list[_Line] = []
-    sanctions: dict[str, list[dict[str, list[str]]]] = defaultdict(list)
+    # the persons, organisations and vessels are decoded again when their entity is built,
+    # once every Sanction is known: holding a million decoded lines would double the memory
+    targets: list[tuple[int, int]] = []  # (start, end) of the line in data
+    # where each entity's Sanction lines start: decoded again when its entity is built
+    sanctions: dict[str, int | list[int]] = {}
     documents: dict[str, list[tuple[str, dict[str, list[str]]]]] = defaultdict(list)
     addresses: dict[str, str] = {}
     skipped: Counter[str] = Counter()
@@ -352,10 +359,17 @@ def parse_ftm(
                 report(line_no, doc.id, "name", "no-name",
                        f"line {line_no}: {doc.schema} {doc.id} has no name; skipped")  # fmt: skip
                 continue
-            targets.append(doc)
+            targets.append((end - len(raw), end))
         elif doc.schema == "Sanction":
+            at = end - len(raw)
             for ref in doc.properties.get("entity", ())[:MAX_VALUES]:
-                sanctions[ref].append(doc.properties)
+                earlier = sanctions.get(ref)
+                if earlier is None:
+                    sanctions[ref] = at
+                elif isinstance(earlier, int):
+                    sanctions[ref] = [earlier, at]
+                else:
+                    earlier.append(at)
         elif doc.schema in ("Passport", "Identification"):
             for ref in doc.properties.get("holder", ())[:MAX_VALUES]:
                 documents[ref].append((doc.schema, doc.properties))
@@ -376,7 +390,20 @@ def parse_ftm(
     if list_id is None:
         stem = re.sub(r"(\.ftm)?\.json(l)?(\.gz)?$", "", source_name.rsplit("/", 1)[-1])
         list_id = "FTM-" + list_id_of(stem or "import")
-    entities = [_entity(doc, list_id, sanctions, documents, addresses) for doc in targets]
+
+    def sanctions_of(entity_id: str) -> list[dict[str, list[str]]]:
+        at = sanctions.get(entity_id)
+        starts = [] if at is None else [at] if isinstance(at, int) else at
+        out = []
+        for a in starts:
+            b = data.find(b"\n", a)
+            out.append(decoder.decode(data[a : len(data) if b < 0 else b]).properties)
+        return out
+
+    entities = [
+        _entity(decoder.decode(data[a:b]), list_id, sanctions_of, documents, addresses)
+        for a, b in targets
+    ]
     fixed = [msgspec.structs.replace(a, list_id=list_id) for a in anomalies]
     for schema, n in sorted(skipped.items()):
         message = f"{n} {schema} entities are not screened; skipped"
@@ -403,7 +430,7 @@ def parse_ftm(
 def _entity(
     doc: _Line,
     list_id: str,
-    sanctions: dict[str, list[dict[str, list[str]]]],
+    sanctions: Callable[[str], list[dict[str, list[str]]]],
     documents: dict[str, list[tuple[str, dict[str, list[str]]]]],
     addresses: dict[str, str],
 ) -> Entity:
@@ -427,7 +454,7 @@ def _entity(
     listed_on: list[str] = []
     measures: list[str] = []
     entry_id = doc.id
-    for sanction in sanctions.get(doc.id, ()):
+    for sanction in sanctions(doc.id):
         programmes += _values(sanction, "program", "programId")
         listed_on += _values(sanction, "listingDate", "startDate")
         measures += _values(sanction, "provisions")
@@ -446,9 +473,10 @@ def _entity(
         identifiers=tuple(dict.fromkeys(ids)),
         addresses=tuple(dict.fromkeys(_values(props, "address") + address_refs)),
         countries=tuple(dict.fromkeys(_alpha3(c) for c in _values(props, *_COUNTRY_PROPS))),
-        programmes=tuple(dict.fromkeys(programmes)),
-        listed_on=tuple(dict.fromkeys(listed_on)),
+        # a programme or a date is repeated by thousands of entries: one string for all
+        programmes=tuple(dict.fromkeys(map(sys.intern, programmes))),
+        listed_on=tuple(dict.fromkeys(map(sys.intern, listed_on))),
         birth_dates=tuple(dict.fromkeys(_values(props, "birthDate"))),
-        measures=tuple(dict.fromkeys(measures)),
+        measures=tuple(dict.fromkeys(map(sys.intern, measures))),
         remarks=" ".join(_values(props, "notes"))[:4000],
     )

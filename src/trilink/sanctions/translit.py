@@ -155,6 +155,8 @@ def is_han(ch: str) -> bool:
 
 def romanise(text: str) -> tuple[str, bool]:
     """The name in Latin letters, and whether it was transliterated from another script."""
+    if text.isascii():  # most names: nothing to transliterate
+        return text, False
     out, changed = text, False
     if has_kana(out):
         out, changed = romanise_kana(out), True
