@@ -28,6 +28,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process, utils
 
+import nomenklatura_baseline
 from bench_sanctions import machine
 from trilink.sanctions.entity_screen import EntityQuery, EntityScreener
 from trilink.sanctions.evaluate import EvalReport, evaluate_entities
@@ -128,10 +129,14 @@ def main() -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     reports: dict[str, EvalReport] = {}
     base: dict[str, tuple[float, float]] = {}
+    nomenklatura: dict[str, tuple[float, float, float]] = {}
     for name in SETS:
         cases = load_cases(name)
         reports[name] = evaluate_entities(screener, cases)
         base[name] = baseline_quality(entities, cases)
+        if nomenklatura_baseline.available():
+            nomenklatura[name] = nomenklatura_baseline.quality(screener, entities, cases,
+                                                               to_query)  # fmt: skip
     rng = random.Random(1)
     pool = [to_query(c) for name in SETS for c in load_cases(name)]
     mixed = [rng.choice(pool) for _ in range(args.queries)]
@@ -143,11 +148,11 @@ def main() -> None:
     clean_rate = time_trilink(screener, clean)
     base_rate = time_baseline(entities, mixed)
     write_doc(entities, screener, t_load, t_index, rss_mb, reports, base, mixed_rate,
-              clean_rate, base_rate, args.queries)  # fmt: skip
+              clean_rate, base_rate, args.queries, nomenklatura)  # fmt: skip
 
 
 def write_doc(entities, screener, t_load, t_index, rss_mb, reports, base, mixed_rate,
-              clean_rate, base_rate, n) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+              clean_rate, base_rate, n, nomenklatura) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
     per_list: dict[str, int] = defaultdict(int)
     for e in entities:
         per_list[e.list_id] += 1
@@ -196,6 +201,20 @@ def write_doc(entities, screener, t_load, t_index, rss_mb, reports, base, mixed_
             f"| {name} | {r.cases:,} | {r.positives:,} | {r.precision:.4f} | {r.recall:.4f} |"
             f" {bp:.4f} | {br:.4f} |"
         )
+    if nomenklatura:
+        lines += [
+            "",
+            f"nomenklatura's `{nomenklatura_baseline.ALGORITHM}` matcher (OpenSanctions, the"
+            " scorer behind yente's /match), same cases, same lists: each case's candidates are"
+            " trilink's 20 best-scored entities and rapidfuzz's 10 best names, as FtM; the best"
+            f" candidate scoring at least {nomenklatura_baseline.THRESHOLD} is its answer"
+            " (yente's default threshold).",
+            "",
+            "| set | nomenklatura precision | nomenklatura recall | seconds |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, (np_, nr, sec) in nomenklatura.items():
+            lines.append(f"| {name} | {np_:.4f} | {nr:.4f} | {sec:.0f} |")
     lines += [
         "",
         "Per entity type and category (design set / held-out set), trilink:",
@@ -223,8 +242,8 @@ def write_doc(entities, screener, t_load, t_index, rss_mb, reports, base, mixed_
         )
     lines += [
         "",
-        "Not measured here: screening against 1,000,000 synthetic FollowTheMoney entities"
-        " (there is no FtM import yet), and nomenklatura's matcher (not installed).",
+        "Screening against 1,000,000 synthetic FollowTheMoney entities:"
+        " `bench/bench_entities_scale.py` (docs/benchmarks/sanctions_scale.md).",
         "",
     ]
     DOC.write_text("\n".join(lines), "utf-8")
