@@ -26,7 +26,6 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -136,6 +135,10 @@ def queries(path: Path, count: int, seed: int = 7) -> list[EntityQuery]:
     return out
 
 
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
 def _rss_mb() -> float:
     """Peak resident memory of this process so far."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -213,8 +216,8 @@ def main() -> None:
         return
     DOC.write_text(
         "# Entity screening at scale (`bench/bench_entities_scale.py`)\n\n"
-        f"Machine: {machine_line()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; 1-minute load"
-        f" average {os.getloadavg()[0]:.1f} when the run ended.\n\n"
+        f"Machine: {machine_line()}; 1-minute load average {os.getloadavg()[0]:.1f} when the"
+        " run ended.\n\n"
         "Synthetic listed entities built from the bundled lists' own words (persons 45 %,"
         " organisations 45 %, vessels 10 %; a third with a passport or registration number),"
         " written as FollowTheMoney JSON lines and read back with `parse_ftm`; measured in a"
@@ -224,10 +227,13 @@ def main() -> None:
         f"| entities | {m['entities']:,} ({m['names']:,} names indexed; {size_mb:.0f} MB of"
         " FtM) | 1,000,000 |\n"
         f"| parse (`parse_ftm`) | {m['parse_s']:.1f} s | |\n"
-        f"| index build (`EntityScreener`) | {m['build_s']:.1f} s | <= 60 s |\n"
-        f"| peak resident memory of the process | {m['rss_mb']:,.0f} MB | <= 2,048 MB |\n"
+        f"| index build (`EntityScreener`) | {m['build_s']:.1f} s | <= 60 s"
+        f" ({_met(m['build_s'] <= 60)}) |\n"
+        f"| peak resident memory of the process | {m['rss_mb']:,.0f} MB | <= 2,048 MB"
+        f" ({_met(m['rss_mb'] <= 2048)}) |\n"
         f"| resident memory once built (lists and index) | {m['held_mb']:,.0f} MB | |\n"
-        f"| screenings, wall clock | {rate:,.0f}/s ({m['queries']:,} queries) | >= 10,000/s |\n"
+        f"| screenings, wall clock | {rate:,.0f}/s ({m['queries']:,} queries) | >= 10,000/s"
+        f" ({_met(rate >= 10_000)}) |\n"
         f"| screenings per CPU second | {per_cpu:,.0f} | |\n"
         f"| listed names altered, found | {m['found']:,} of {m['listed']:,} | |\n",
         encoding="utf-8",

@@ -13,6 +13,7 @@ ORDER = [
     "regression",
     "sanctions",
     "sanctions_entities",
+    "sanctions_scale",
     "cyber",
     "maritime",
     "sim",
