@@ -4,6 +4,8 @@ through the shortest posting lists (prefix filtering) or all of them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -58,3 +60,32 @@ def test_prefix_filtering_on_a_large_index_matches_counting_everything() -> None
             got = index.candidates(query, k, 0, len(strings))
             assert got is not None
             assert got.tolist() == _shared_at_least(strings, query, 3, k, 0, len(strings))
+
+
+def test_forked_screening_gives_what_screening_in_process_gives() -> None:
+    """screen_many(workers=2) forks two processes over the same index; every result, its
+    candidates and their evidence are the ones the process itself finds."""
+    import csv
+    import random
+
+    from trilink.sanctions.entities import entities_of
+    from trilink.sanctions.entity_screen import PARALLEL_MIN, EntityQuery, EntityScreener
+    from trilink.sanctions.io import bundled_lists
+
+    data = Path(__file__).resolve().parents[1] / "data" / "sanctions"
+    with (data / "entity_eval_set.csv").open(newline="", encoding="utf-8") as fh:
+        cases = list(csv.DictReader(fh))
+    rng = random.Random(3)
+    queries = [
+        EntityQuery(name=c["name"], country=c["country"], schema=c["schema"],
+                    identifier=c["identifier"])
+        for c in (rng.choice(cases) for _ in range(PARALLEL_MIN + 100))
+    ]  # fmt: skip
+    screener = EntityScreener(e for sl in bundled_lists() for e in entities_of(sl))
+    serial = screener.screen_many(queries, keep_candidates=True)
+    forked = screener.screen_many(queries, keep_candidates=True, workers=2)
+    assert len(forked) == len(serial)
+    for a, b in zip(serial, forked, strict=True):
+        assert b.query is a.query and b.matched == a.matched and b.issues == a.issues
+        assert b.best == a.best and b.candidates == a.candidates
+    assert sum(r.matched for r in forked) > 1000

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -527,12 +528,11 @@ def _screen_parties(
             out[i] = res
     other = [i for i, q in enumerate(queries) if q.schema != "Vessel"]
     if other:
-        screener = _entity_screener(ls)
-        for start in range(0, len(other), CHUNK):
-            idx = other[start : start + CHUNK]
-            for i, eres in zip(idx, screener.screen_many([queries[j] for j in idx]),
-                               strict=True):  # fmt: skip
-                out[i] = eres
+        # a large file is screened by one forked process per core, sharing the index
+        found = _entity_screener(ls).screen_many([queries[j] for j in other],
+                                                 workers=os.cpu_count() or 1)  # fmt: skip
+        for i, eres in zip(other, found, strict=True):
+            out[i] = eres
     return [r for r in out if r is not None]
 
 

@@ -33,7 +33,9 @@ Rules, best first (score 0-100; a match needs ``MATCH_SCORE``):
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import threading
 import unicodedata
 from array import array
 from bisect import bisect_left
@@ -41,6 +43,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -320,6 +323,34 @@ def _countries_of(countries: tuple[str, ...]) -> frozenset[str]:
     return frozenset(c for c in (_country(x) for x in countries) if c)
 
 
+PARALLEL_MIN = 4000  # fewer queries than this are screened in-process
+# a match as it crosses from a worker: (entity index, score, rule, name, evidence, reason)
+_Packed = tuple[int, float, str, str, tuple[tuple[str, str, float, str], ...], str]
+# what forked workers screen: set just before the pool forks, read by the children
+_FORKED: tuple[EntityScreener, Sequence[EntityQuery], bool] | None = None
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _screen_chunk(span: tuple[int, int]) -> list[tuple[bool, Any, list[Any], tuple[str, ...]]]:
+    assert _FORKED is not None
+    screener, queries, keep = _FORKED
+    index = {id(e): i for i, e in enumerate(screener.entities)}
+
+    def pack(m: EntityMatch) -> _Packed:
+        evidence = tuple((x.field, x.rule, x.score, x.detail) for x in m.evidence)
+        return (index[id(m.entity)], m.score, m.rule, m.matched_name, evidence, m.reason)
+
+    out = []
+    for q in queries[span[0] : span[1]]:
+        r = screener._screen(q, keep)
+        out.append((r.matched, pack(r.best) if r.best else None,
+                    [pack(m) for m in r.candidates], r.issues))  # fmt: skip
+    return out
+
+
 class EntityScreener:
     """Index over the entities of the lists in force. Build once, screen many."""
 
@@ -423,9 +454,42 @@ class EntityScreener:
         return self.screen_many([query], keep_candidates=True)[0]
 
     def screen_many(
-        self, queries: Sequence[EntityQuery], *, keep_candidates: bool = False
+        self, queries: Sequence[EntityQuery], *, keep_candidates: bool = False, workers: int = 1
     ) -> list[EntityResult]:
+        """Screen ``queries`` in order. ``workers`` > 1 screens a large batch (a CSV run, a
+        re-screen) in that many forked processes sharing this index (copy-on-write, nothing
+        rebuilt); a process with other threads running (a server) screens in-process."""
+        if workers > 1 and len(queries) >= PARALLEL_MIN and _can_fork():
+            return self._screen_forked(queries, keep_candidates, workers)
         return [self._screen(q, keep_candidates) for q in queries]
+
+    def _screen_forked(
+        self, queries: Sequence[EntityQuery], keep: bool, workers: int
+    ) -> list[EntityResult]:
+        global _FORKED
+        _FORKED = (self, queries, keep)
+        try:
+            step = max(500, len(queries) // (workers * 8))
+            chunks = [(a, min(a + step, len(queries))) for a in range(0, len(queries), step)]
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                packed = pool.map(_screen_chunk, chunks)
+        finally:
+            _FORKED = None
+        out: list[EntityResult] = []
+        for (a, _b), results in zip(chunks, packed, strict=True):
+            for q, (matched, best, candidates, issues) in zip(queries[a:], results, strict=False):
+                out.append(EntityResult(
+                    query=q, matched=matched, best=self._unpack(best) if best else None,
+                    candidates=tuple(self._unpack(m) for m in candidates), issues=issues,
+                ))  # fmt: skip
+        return out
+
+    def _unpack(self, packed: _Packed) -> EntityMatch:
+        ei, score, rule, matched_name, evidence, reason = packed
+        return EntityMatch(entity=self.entities[ei], score=score, rule=rule,
+                           matched_name=matched_name,
+                           evidence=tuple(EntityEvidence(*x) for x in evidence),
+                           reason=reason)  # fmt: skip
 
     # -- one query -------------------------------------------------------------------------
 
