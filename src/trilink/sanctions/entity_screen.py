@@ -51,7 +51,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import cdist
 
 from trilink.sanctions.entities import ORGANIZATION, PERSON, VESSEL
-from trilink.sanctions.grams import GramIndex
+from trilink.sanctions.grams import GramIndex, within_l1
 from trilink.sanctions.identifiers import check_imo, flag_iso3
 from trilink.sanctions.normalize import fold_ascii, looks_korean
 from trilink.sanctions.records import LIST_IDS, Entity
@@ -63,6 +63,7 @@ FUZZY_RATE = 0.12
 MAX_EDITS = 3
 MIN_OUTLINE = 6  # consonants an outline needs to be compared at all
 TRANSLIT_RATE = 0.2  # share of skeleton letters that may differ after a transliteration
+TRANSLIT_EDITS = 4
 _LIST_RANK = {lid: i for i, lid in enumerate(LIST_IDS)}
 _RULE_RANK = {
     "identifier-exact": 9,
@@ -679,8 +680,10 @@ class EntityScreener:
             tlen = len(text)
             if tlen < MIN_FUZZY_LEN - 2 or not len(idx.rows):
                 continue
-            rate = TRANSLIT_RATE if phon and key.translit else FUZZY_RATE
-            max_edits = 4 if phon and key.translit else MAX_EDITS
+            loose = phon and key.translit  # katakana renders foreign names loosely
+            rate = TRANSLIT_RATE if loose else FUZZY_RATE
+            max_edits = TRANSLIT_EDITS if loose else MAX_EDITS
+            # the most edits any name of the length window may be apart and still match
             k = min(max_edits, int((tlen + max_edits) * rate))
             if k == 0:
                 continue
@@ -693,13 +696,11 @@ class EntityScreener:
                 cands = np.arange(lo, hi, dtype=np.int64)
             if len(cands) > 64:
                 # lossless too: k OSA edits change the letter counts by at most 2k in total
-                qc = _letter_counts([text])[0].astype(np.int16)
-                l1 = np.abs(idx.counts[cands].astype(np.int16) - qc).sum(axis=1)
-                cands = cands[l1 <= 2 * k]
+                cands = within_l1(idx.counts, cands, _letter_counts([text])[0], 2 * k)
             if not len(cands):
                 continue
             clens = idx.lens[cands]
-            limits = np.minimum((np.maximum(clens, tlen) * FUZZY_RATE).astype(np.int32), MAX_EDITS)
+            limits = np.minimum((np.maximum(clens, tlen) * rate).astype(np.int32), max_edits)
             keep = np.abs(clens - tlen) <= limits
             cands, limits = cands[keep], limits[keep]
             if not len(cands):
@@ -715,7 +716,7 @@ class EntityScreener:
                 size = max(len(idx.strings[c]), tlen)
                 # within the edit budget is a match: 12 % of the letters -> 92.8
                 score = round(100.0 - 60.0 * d / size, 1)
-                if phon and key.translit:
+                if loose:
                     # katakana renders foreign names loosely: 20 % of letters -> 90
                     score = round(100.0 - 50.0 * d / size, 1)
                 if phon:

@@ -120,8 +120,17 @@ def _kernel() -> Any:
     return _kernels()[0]
 
 
+def within_l1(
+    counts: npt.NDArray[np.uint8], cands: npt.NDArray[np.int64], query: npt.NDArray[np.uint8],
+    limit: int,
+) -> npt.NDArray[np.int64]:  # fmt: skip
+    """The candidates whose letter counts (rows of ``counts``) differ from the query's by at
+    most ``limit`` in total (k OSA edits change them by at most 2k: a lossless filter)."""
+    return _kernels()[2](counts, cands, query, limit)  # type: ignore[no-any-return]
+
+
 @cache
-def _kernels() -> tuple[Any, Any]:
+def _kernels() -> tuple[Any, Any, Any]:
     """The count filter compiled by numba (imported and compiled on first use; numba caches
     the machine code on disk)."""
     import numba
@@ -210,4 +219,21 @@ def _kernels() -> tuple[Any, Any]:
             out[fill[g]] = owners[k]
             fill[g] += 1
 
-    return count_filter, group
+    @numba.njit(cache=True, nogil=True)
+    def l1(counts, cands, query, limit):  # type: ignore[no-untyped-def]
+        out = np.empty(len(cands), np.int64)
+        n = 0
+        for i in range(len(cands)):
+            row = counts[cands[i]]
+            d = 0
+            for j in range(len(query)):
+                x = int(row[j]) - int(query[j])
+                d += x if x >= 0 else -x
+                if d > limit:
+                    break
+            if d <= limit:
+                out[n] = cands[i]
+                n += 1
+        return out[:n]
+
+    return count_filter, group, l1
