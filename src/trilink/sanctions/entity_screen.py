@@ -211,7 +211,7 @@ class EntityResult:
 @dataclass
 class _Fuzzy:
     rows: npt.NDArray[np.int64]  # name rows, by length of their key
-    strings: list[str]
+    strings: npt.NDArray[np.object_]  # the compared texts (an object array: fancy indexing)
     lens: npt.NDArray[np.int64]
     grams: GramIndex
     counts: npt.NDArray[np.uint8]  # letter counts A-Z and 0-9 per string (36 columns)
@@ -441,7 +441,7 @@ class EntityScreener:
         strings = [texts[r] for r in rows]
         return _Fuzzy(
             rows=np.asarray(rows, dtype=np.int64),
-            strings=strings,
+            strings=np.array(strings, dtype=object),
             lens=np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)),
             grams=GramIndex(strings, q=q),
             counts=_letter_counts(strings),
@@ -705,7 +705,7 @@ class EntityScreener:
             cands, limits = cands[keep], limits[keep]
             if not len(cands):
                 continue
-            dist = cdist([text], [idx.strings[c] for c in cands.tolist()], scorer=OSA.distance,
+            dist = cdist([text], idx.strings[cands], scorer=OSA.distance,
                          score_cutoff=max_edits, dtype=np.int32, workers=1)[0]  # fmt: skip
             for j in np.flatnonzero((dist <= limits) & (dist > 0)).tolist():
                 c = int(cands[j])
