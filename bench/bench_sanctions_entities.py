@@ -30,6 +30,7 @@ from rapidfuzz import fuzz, process, utils
 
 import nomenklatura_baseline
 from bench_sanctions import machine
+from nomenklatura_baseline import names_of
 from trilink.sanctions.entity_screen import EntityQuery, EntityScreener
 from trilink.sanctions.evaluate import EvalReport, evaluate_entities
 
@@ -61,17 +62,7 @@ def baseline_quality(entities: list, cases: list[dict[str, str]]) -> tuple[float
     by_filter: dict[str, tuple[list[str], list[str]]] = {}
     tp = fp = pos = 0
     for c in cases:
-        key = c["lists"]
-        if key not in by_filter:
-            allowed = set(key.split("|")) if key else None
-            names, owner = [], []
-            for e in entities:
-                if allowed is None or e.list_id in allowed:
-                    for n in e.names:
-                        names.append(utils.default_process(n.text))
-                        owner.append(e.uid)
-            by_filter[key] = (names, owner)
-        names, owner = by_filter[key]
+        names, owner = names_of(entities, c["lists"], by_filter)
         expected = {x for x in c["expected"].split("|") if x}
         pos += bool(expected)
         got = None

@@ -26,6 +26,22 @@ THRESHOLD = 0.7  # yente's default match threshold
 _ID_PROP = {"Person": "idNumber", "Organization": "registrationNumber", "Vessel": "imoNumber"}
 
 
+def names_of(
+    entities: Sequence[Entity], lists: str, cache: dict[str, tuple[list[str], list[str]]]
+) -> tuple[list[str], list[str]]:
+    """(processed names, owner uid of each) of the entities on ``lists`` ("A|B"; "" = all)."""
+    if lists not in cache:
+        allowed = set(lists.split("|")) if lists else None
+        names, owner = [], []
+        for e in entities:
+            if allowed is None or e.list_id in allowed:
+                for n in e.names:
+                    names.append(utils.default_process(n.text))
+                    owner.append(e.uid)
+        cache[lists] = (names, owner)
+    return cache[lists]
+
+
 def available() -> bool:
     try:
         import nomenklatura.matching  # noqa: F401
@@ -59,17 +75,7 @@ def quality(
     tp = fp = pos = 0
     start = time.perf_counter()
     for c in cases:
-        key = c["lists"]
-        if key not in names_by_filter:
-            allowed = set(key.split("|")) if key else None
-            names, owner = [], []
-            for e in entities:
-                if allowed is None or e.list_id in allowed:
-                    for n in e.names:
-                        names.append(utils.default_process(n.text))
-                        owner.append(e.uid)
-            names_by_filter[key] = (names, owner)
-        names, owner = names_by_filter[key]
+        names, owner = names_of(entities, c["lists"], names_by_filter)
         expected = {x for x in c["expected"].split("|") if x}
         pos += bool(expected)
         result = screener.screen(to_query(c))

@@ -16,10 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trilink.sanctions.entities import ORGANIZATION, PERSON, VESSEL
 from trilink.sanctions.entity_screen import EntityMatch, EntityQuery, EntityResult
 from trilink.sanctions.errors import SanctionsInputError
-from trilink.sanctions.ftm import dataset_of, ftm_entity
+from trilink.sanctions.ftm import SCHEMA_FROM_FTM, dataset_of, ftm_entity
 from trilink.sanctions.records import SanctionsList
 
 ALGORITHM = "trilink-rules"
@@ -33,15 +32,7 @@ COUNTRY_PROPS = ("country", "nationality", "jurisdiction", "citizenship", "flag"
 ID_PROPS = ("imoNumber", "registrationNumber", "idNumber", "passportNumber", "swiftBic",
             "taxNumber", "leiCode", "innCode", "ogrnCode", "vatCode", "mmsi",
             "callSign")  # fmt: skip
-SCHEMAS = {
-    "Person": PERSON,
-    "Organization": ORGANIZATION,
-    "Company": ORGANIZATION,
-    "LegalEntity": ORGANIZATION,
-    "PublicBody": ORGANIZATION,
-    "Vessel": VESSEL,
-    "Thing": "",
-}
+SCHEMAS = {**SCHEMA_FROM_FTM, "Thing": ""}  # Thing: any type
 
 # What the features of a result mean (yente's ``matcher``: FeatureDocs)
 FEATURES = {
