@@ -595,7 +595,7 @@ def test_report_panel_shows_provenance(net: dict[str, NodeService], browser: Any
         },
     )
     replicate(net)  # USA must hold the launch report before deriving from it
-    net["USA"].publish(
+    assessment = net["USA"].publish(
         "note",
         "SECRET//REL TO USA, JPN, KOR",
         {"title": "assessment"},
@@ -623,10 +623,10 @@ def test_report_panel_shows_provenance(net: dict[str, NodeService], browser: Any
             cop.shot("cop-usa-panel.png")
             cop.page.locator("#report-list li", has_text="assessment").click()
             cop.page.locator("#panel h4", has_text="Derived from").wait_for()
+            # the assessment's own panel (the launch's panel named the launch id too)
             wait_js(
                 cop.page,
-                "document.getElementById('panel').dataset.id !== undefined && "
-                f"document.getElementById('panel-body').textContent.includes('{launch.envelope.id}')",
+                f"document.getElementById('panel').dataset.id === '{assessment.envelope.id}'",
             )
             chain = cop.page.locator("#panel ul li").first.inner_text()
             assert "KOR" in chain and launch.envelope.id in chain
