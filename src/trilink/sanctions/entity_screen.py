@@ -335,10 +335,16 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
+@lru_cache(maxsize=1)
+def _positions(screener: EntityScreener) -> dict[int, int]:
+    """Entity object -> its index, built once per worker process (a million entries)."""
+    return {id(e): i for i, e in enumerate(screener.entities)}
+
+
 def _screen_chunk(span: tuple[int, int]) -> list[tuple[bool, Any, list[Any], tuple[str, ...]]]:
     assert _FORKED is not None
     screener, queries, keep = _FORKED
-    index = {id(e): i for i, e in enumerate(screener.entities)}
+    index = _positions(screener)
 
     def pack(m: EntityMatch) -> _Packed:
         evidence = tuple((x.field, x.rule, x.score, x.detail) for x in m.evidence)
