@@ -6,7 +6,6 @@ release policy releases them. Three real node processes."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -95,15 +94,6 @@ def _kinds(root: Path, nation: str) -> dict[str, list[dict[str, object]]]:
     return out
 
 
-def _wait(check: object, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 FTM_NEW_LIST = [
     {"id": "bh-1", "schema": "Company", "datasets": ["test_list"],
      "properties": {"name": ["Blue Harbour Trading Company"], "country": ["kp"]}},
@@ -116,6 +106,7 @@ def test_register_screens_rescreens_on_list_change_and_partners_get_what_policy_
     tmp_path: Path, data_dir: Path
 ) -> None:
     from tests.conftest import running
+    from tests.federation.conftest import wait_until
 
     root = tmp_path / "net"
     register = tmp_path / "register.csv"
@@ -148,7 +139,7 @@ def test_register_screens_rescreens_on_list_change_and_partners_get_what_policy_
         assert payload["lists"][0]["list_id"] == "JP-METI-EUL"  # type: ignore[index]
 
         # USA may receive them (REL TO USA, JPN); KOR receives nothing of the register
-        _wait(lambda: len(_kinds(root, "USA")["exportcontrol.hit"]) == 1, "USA to receive")
+        wait_until(lambda: len(_kinds(root, "USA")["exportcontrol.hit"]) == 1, what="USA")
         usa = _kinds(root, "USA")
         assert len(usa["sanctions.party"]) == 4 and len(usa["sanctions.hit"]) == 1
         kor = _kinds(root, "KOR")

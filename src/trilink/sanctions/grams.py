@@ -104,7 +104,7 @@ def _count_filter(
     need: int,
     scratch: npt.NDArray[np.int32],
 ) -> npt.NDArray[np.int64]:
-    return _kernel()(pos, start, ids, lo, hi, need, scratch)  # type: ignore[no-any-return]
+    return _kernels()[0](pos, start, ids, lo, hi, need, scratch)  # type: ignore[no-any-return]
 
 
 def _group(
@@ -114,10 +114,6 @@ def _group(
     out: npt.NDArray[np.int32],
 ) -> None:
     _kernels()[1](gram_of, owners, start, out)
-
-
-def _kernel() -> Any:
-    return _kernels()[0]
 
 
 def within_l1(

@@ -18,6 +18,8 @@ import hashlib
 import re
 import xml.etree.ElementTree as ET
 
+import msgspec
+
 from trilink.sanctions.entities import (
     ORGANIZATION,
     PERSON,
@@ -27,6 +29,7 @@ from trilink.sanctions.entities import (
     imo_identifiers,
     make_names,
     mmsi_identifiers,
+    vessel_record,
 )
 from trilink.sanctions.errors import ListFormatError
 from trilink.sanctions.identifiers import flag_iso3
@@ -204,21 +207,15 @@ def _entity(el: ET.Element, lid: str, source: str) -> Entity:
 
 
 def _vessel(e: Entity, el: ET.Element) -> VesselRecord:
+    """The entity's vessel record, with what only ``vesselInfo`` says: flag (the entity's
+    countries are its addresses'), call sign, type and owner."""
     vi = el.find("vesselInfo")
-    imo = e.ids("imo")
     flag = flag_iso3(_t(vi, "vesselFlag")) if vi is not None else None
-    return VesselRecord(
-        list_id=e.list_id,
-        entry_id=e.entry_id,
-        name=e.name,
-        aliases=tuple(n.text for n in e.names[1:] if n.kind != "former"),
-        former_names=tuple(n.text for n in e.names[1:] if n.kind == "former"),
-        imo=imo[0] if imo else None,
-        mmsis=tuple(e.ids("mmsi")),
-        call_signs=(_t(vi, "callSign"),) if vi is not None and _t(vi, "callSign") else (),
+    call_sign = _t(vi, "callSign") if vi is not None else ""
+    return msgspec.structs.replace(
+        vessel_record(e),
+        call_signs=(call_sign,) if call_sign else (),
         flags=(flag,) if flag else (),
         vessel_type=_t(vi, "vesselType") or None if vi is not None else None,
         owner=_t(vi, "vesselOwner") or None if vi is not None else None,
-        programmes=e.programmes,
-        remarks=e.remarks,
     )
