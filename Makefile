@@ -31,8 +31,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist): most tests wait on node processes, so the two cores overlap
+# them; each worker moves its nodes' ports (tests/conftest.py), so keep it at two or a few.
 pytest: install services
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --durations=15
 
 test: lint typecheck pytest
 

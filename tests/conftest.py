@@ -17,11 +17,21 @@ from pathlib import Path
 
 import pytest
 
-from trilink.federation.localnet import ensure_network
-from trilink.federation.memory import MemoryNetwork
-from trilink.node.service import IngestResult, NodeService
-from trilink.store import Store, open_store
-from trilink.store.postgres import PostgresStore, split_schema
+# make test runs two pytest-xdist workers: each moves its local networks' ports (nodes, COP,
+# API, NATS) by its own thousand, before trilink.federation reads the offset at import.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw"):
+    # xdist sets COLUMNS=80 in its workers: tests see the CLI as CI does, piped, unlimited.
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+    _base = int(os.environ.get("TRILINK_PORT_OFFSET") or 0)
+    os.environ["TRILINK_PORT_OFFSET"] = str(_base + 1000 * (int(_WORKER[2:]) + 1))
+
+from trilink.federation.localnet import ensure_network  # noqa: E402
+from trilink.federation.memory import MemoryNetwork  # noqa: E402
+from trilink.node.service import IngestResult, NodeService  # noqa: E402
+from trilink.store import Store, open_store  # noqa: E402
+from trilink.store.postgres import PostgresStore, split_schema  # noqa: E402
 
 PG_URL = os.environ.get("TRILINK_TEST_PG", "postgresql://127.0.0.1:5432/test")
 NATIONS = ["USA", "JPN", "KOR"]
@@ -67,6 +77,13 @@ def drop_pg_schema(url: str) -> None:
     assert schema is not None and schema.startswith("t_")
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests (real processes, minutes of waiting) first, the rest after in their own
+    order: the two xdist workers of make test then end together instead of one of them
+    starting a two-minute test when the other has nothing left."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(params=ENGINES)

@@ -218,6 +218,7 @@ def test_sse_clients_are_counted(net: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_logs_are_json_lines_and_an_idle_minute_at_info_adds_none(net: Path) -> None:
     # the network has settled: every link up, nothing queued
     for nation in NATIONS:

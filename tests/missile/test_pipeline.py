@@ -51,6 +51,7 @@ def _cycle_outputs(nc: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_three_pipelines_on_the_three_feeds_give_the_offline_run(tmp_path: Path) -> None:
     """Each nation's pipeline fed only its own feed file (and the partner tracks the release
     rule lets its node hold) produces the very tracks, fused tracks and warnings of

@@ -135,6 +135,7 @@ def test_offline_run_warns_every_nation_and_counts_rejected_measurements(salvo_r
     assert run.faults_injected == {"nan_plots": 4, "late_plots": 3}
 
 
+@pytest.mark.slow
 def test_a_scenario_tracks_with_the_ukf_end_to_end() -> None:
     """``filter = "ukf"``: every nation's tracker runs the unscented filter; the warnings are
     issued once, on the right impact point, and cancelled."""

@@ -30,8 +30,11 @@ PIPE_WIDTH = 100_000
 
 def _console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
-    piped = not (hasattr(stream, "isatty") and stream.isatty())
-    width = PIPE_WIDTH if piped and "COLUMNS" not in os.environ else None
+    if hasattr(stream, "isatty") and stream.isatty():
+        return Console(stderr=stderr, soft_wrap=True)
+    # Fixed now: rich would read COLUMNS again at each print and fall back to 80 columns.
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
     return Console(stderr=stderr, soft_wrap=True, width=width)
 
 
