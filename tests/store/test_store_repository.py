@@ -383,6 +383,42 @@ def test_transactions_from_two_threads_do_not_mix(store: Store) -> None:
     assert store.counter("b") == 1, "B's committed work was rolled back with A's transaction"
 
 
+@pytest.mark.parametrize("engine", ["postgres"])
+def test_postgres_reads_do_not_wait_for_another_threads_transaction(
+    store: Store, signers: dict[str, Signer]
+) -> None:
+    """A node's API answers from committed data while its replicator holds the writing
+    connection in a long transaction: the read runs on a pooled reader connection, sees
+    the rows committed before, and none of the open transaction's."""
+    store.insert_reports(make_reports(signers["USA"], 3), received_from=None)
+    inside, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with store.transaction():
+                store.insert_reports(make_reports(signers["JPN"], 2), received_from="JPN")
+                inside.set()
+                release.wait(10.0)
+        except BaseException as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert inside.wait(5.0)
+        assert store.report_count() == 3
+        with store.read_snapshot():
+            assert len(store.reports(limit=10)) == 3
+            assert store.max_origin_seq("JPN") == 0
+        assert thread.is_alive(), "the writer's transaction ended before the reads"
+    finally:
+        release.set()
+        thread.join()
+    assert errors == []
+    assert store.report_count() == 5
+
+
 @pytest.mark.parametrize("engine", ["sqlite"])
 def test_sqlite_writer_waits_for_another_connections_write_lock(
     store: Store, store_url: str

@@ -42,10 +42,12 @@ from trilink.store.audit import (
 )
 
 # (version, name, statements). Never edit a shipped migration: add a new one.
-_AUDIT_COLUMNS = ", ".join(("seq", "at", *ENTRY_FIELDS, "prev_hash", "hash"))
-_INSERT_AUDIT = (
-    f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * (4 + len(ENTRY_FIELDS)))})"
-)
+_AUDIT_COLUMN_NAMES = ("seq", "at", *ENTRY_FIELDS, "prev_hash", "hash")
+_AUDIT_COLUMNS = ", ".join(_AUDIT_COLUMN_NAMES)
+_REPORT_INSERT_COLUMNS = (
+    "origin", "id", "version", "origin_seq", "kind", "label", "created",
+    "tombstone", "envelope", "signature", "received_from", "stored_at",
+)  # fmt: skip
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
@@ -448,6 +450,13 @@ class Store(abc.ABC):
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
         """Insert rows as they are, generated columns included (restore)."""
+        self._insert_many(table, columns, rows)
+
+    def _insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert a batch of rows, explicit values for generated columns included (trusted
+        names). Engine hook: PostgreSQL streams them with COPY."""
         marks = ", ".join("?" * len(columns))
         self._run_many(
             f"INSERT INTO {table} ({', '.join(columns)}) {self._overriding()}VALUES ({marks})",
@@ -502,10 +511,9 @@ class Store(abc.ABC):
     def insert_reports(self, reports: Sequence[Report], received_from: str | None) -> list[int]:
         """Store reports; returns their local sequence numbers."""
         now = utc_timestamp()
-        self._run_many(
-            "INSERT INTO reports (origin, id, version, origin_seq, kind, label, created, "
-            "tombstone, envelope, signature, received_from, stored_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._insert_many(
+            "reports",
+            _REPORT_INSERT_COLUMNS,
             [
                 (
                     r.envelope.origin,
@@ -698,11 +706,7 @@ class Store(abc.ABC):
         for i, (seq, digest) in enumerate(items):
             chain = chain_next(chain, first + i, digest)
             rows.append((partner, first + i, seq, now, chain))
-        self._run_many(
-            "INSERT INTO outbox (partner, pseq, report_seq, queued_at, chain) "
-            "VALUES (?, ?, ?, ?, ?)",
-            rows,
-        )
+        self._insert_many("outbox", ("partner", "pseq", "report_seq", "queued_at", "chain"), rows)
 
     def outbox_after(self, partner: str, after: int, limit: int) -> list[OutboxItem]:
         rows = self._rows(
@@ -803,7 +807,7 @@ class Store(abc.ABC):
             digest = hash_of_values(prev, seq, at, values)
             rows.append((seq, at, *values, prev, digest))
             prev = digest
-        self._run_many(_INSERT_AUDIT, rows)
+        self._insert_many("audit", _AUDIT_COLUMN_NAMES, rows)
         self._run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
 
     def _lock_for_migration(self) -> None:

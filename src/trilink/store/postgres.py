@@ -7,17 +7,22 @@ can share one database.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from trilink.errors import StoreError
 from trilink.store.base import Store, one_line
 
 _SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # fullmatch: '$' accepts a trailing newline
 _MIGRATION_LOCK = 0x7472696C  # "tril": advisory lock key shared by every trilink process
+# Connections that serve reads while this process's one writing connection is busy.
+READERS = 4
 
 
 def split_schema(url: str) -> tuple[str, str | None]:
@@ -30,6 +35,12 @@ def split_schema(url: str) -> tuple[str, str | None]:
 
 
 class PostgresStore(Store):
+    """One connection writes, in this process's order (as on SQLite: writers never race each
+    other into deadlocks). A plain SELECT that finds that connection busy in another thread
+    (a batch being stored, say) runs at once on a pooled reader connection instead of
+    waiting, and so does a read snapshot: reads of committed data never queue behind
+    writes. Batches of rows are streamed with COPY."""
+
     placeholder = "%s"
     types = {
         "INT_PK": "BIGINT PRIMARY KEY",
@@ -44,6 +55,9 @@ class PostgresStore(Store):
         conninfo, self.schema = split_schema(url)
         if self.schema is not None and not _SCHEMA_RE.fullmatch(self.schema):
             raise StoreError(f"schema name {self.schema!r} must match [a-z_][a-z0-9_]*")
+        self._conninfo = conninfo
+        self._readers: ConnectionPool | None = None
+        self._readers_lock = threading.Lock()
         try:
             self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.Error as err:
@@ -107,6 +121,86 @@ class PostgresStore(Store):
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._conn.cursor() as cur:
             cur.executemany(sql, rows)
+
+    def _insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        # COPY writes the values given for identity columns too (as OVERRIDING SYSTEM VALUE).
+        if not rows:
+            return
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with self._lock, self._engine_errors(), self._conn.cursor() as cur:
+            with cur.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    # -- reads beside the writer -----------------------------------------------------------
+    def _reader_pool(self) -> ConnectionPool:
+        with self._readers_lock:
+            if self._readers is None:
+                schema = self.schema
+
+                def configure(conn: psycopg.Connection[Any]) -> None:
+                    if schema:
+                        conn.execute(f'SET search_path TO "{schema}"')
+
+                self._readers = ConnectionPool(
+                    self._conninfo,
+                    min_size=1,
+                    max_size=READERS,
+                    kwargs={"autocommit": True, "connect_timeout": 10},
+                    configure=configure,
+                    open=True,
+                    name=f"trilink readers {self.name}",
+                    num_workers=1,
+                )
+            return self._readers
+
+    @contextmanager
+    def _reader(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._engine_errors(), self._reader_pool().connection(timeout=30) as conn:
+            yield conn
+
+    @staticmethod
+    def _plain_read(sql: str) -> bool:
+        head = sql.lstrip()[:6].upper()
+        return head == "SELECT" and "FOR UPDATE" not in sql.upper()
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        pinned = getattr(self._local, "reader", None)
+        if pinned is not None:
+            with self._engine_errors():
+                return list(pinned.execute(self._sql(sql), params).fetchall())
+        # Blocking unless a plain read: writes keep this process's order on one connection.
+        if self._lock.acquire(blocking=not self._plain_read(sql)):
+            try:
+                return super()._rows(sql, params)
+            finally:
+                self._lock.release()
+        with self._reader() as conn, self._engine_errors():
+            return list(conn.execute(self._sql(sql), params).fetchall())
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        if self._lock.acquire(blocking=False):
+            try:
+                with super().read_snapshot():
+                    yield
+            finally:
+                self._lock.release()
+            return
+        with self._reader() as conn:
+            with self._engine_errors():
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            self._local.reader = conn
+            try:
+                yield
+            finally:
+                self._local.reader = None
+                try:
+                    conn.execute("ROLLBACK")
+                except psycopg.Error:
+                    pass
 
     def _begin(self) -> None:
         self._execute("BEGIN")
@@ -203,6 +297,10 @@ class PostgresStore(Store):
         return problems
 
     def close(self) -> None:
+        with self._readers_lock:
+            if self._readers is not None:
+                self._readers.close()
+                self._readers = None
         self._conn.close()
 
     def columns(self, table: str) -> list[str]:
