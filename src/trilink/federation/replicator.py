@@ -224,27 +224,49 @@ class Replicator:
 
     async def pull_once(self, partner: str) -> IngestResult:
         """Fetch and ingest what ``partner`` queued for us after our cursor; what was done,
-        summed over every batch fetched."""
+        summed over every batch fetched. While one batch is verified and stored, the next
+        is already asked for (the partner builds it meanwhile): catching up after an outage
+        keeps both nodes busy instead of each waiting for the other in turn. The next batch
+        is used only if this one moved the cursor exactly to its last item."""
         total = IngestResult(cursor=self.service.store.cursor(partner)[0])
         resynced = False
-        while True:
-            inbound = total.cursor
-            body = await self.transport.fetch_feed(partner, inbound, PUSH_BATCH)
-            try:
-                batch = decode_batch(body)
-            except ReportError as err:
-                raise FederationError(f"{partner} sent a malformed feed: {err}") from None
-            self.links[partner].partner_head = batch.head
-            if not batch.items and not self.service.ingestor.worth_ingesting(partner, batch):
-                return total
-            result = await asyncio.to_thread(self.service.ingest, partner, batch)
-            total.add(result)
-            if result.resync and not resynced:
-                resynced = True
-                continue
-            if result.cursor <= inbound:
-                return total
-            self.links[partner].pulled += result.cursor - inbound
+        inbound = total.cursor
+        pending: asyncio.Future[bytes] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(
+                        self.transport.fetch_feed(partner, inbound, PUSH_BATCH)
+                    )
+                body = await pending
+                pending = None
+                try:
+                    batch = decode_batch(body)
+                except ReportError as err:
+                    raise FederationError(f"{partner} sent a malformed feed: {err}") from None
+                self.links[partner].partner_head = batch.head
+                if not batch.items and not self.service.ingestor.worth_ingesting(partner, batch):
+                    return total
+                last = batch.items[-1].pseq if batch.items else inbound
+                if batch.items and batch.head > last:
+                    pending = asyncio.ensure_future(
+                        self.transport.fetch_feed(partner, last, PUSH_BATCH)
+                    )
+                result = await asyncio.to_thread(self.service.ingest, partner, batch)
+                total.add(result)
+                if result.resync and not resynced:
+                    resynced = True
+                elif result.cursor <= inbound:
+                    return total
+                else:
+                    self.links[partner].pulled += result.cursor - inbound
+                if pending is not None and (result.resync or result.cursor != last):
+                    _drop(pending)
+                    pending = None
+                inbound = result.cursor
+        finally:
+            if pending is not None:
+                _drop(pending)
 
     def _alarm(self, partner: str, message: str) -> None:
         """Something that cannot happen in a healthy federation: log, audit, show in status."""
@@ -291,6 +313,16 @@ class Replicator:
                 log.exception("pull from %s failed", partner)
                 self._mark(partner, f"internal error: {err!r}")
             await asyncio.sleep(PULL_INTERVAL_S)
+
+
+def _drop(fetch: asyncio.Future[bytes]) -> None:
+    """Give up a fetch begun ahead: cancel it, or take its error if it already failed (an
+    error never retrieved is logged as a bug)."""
+    if fetch.done():
+        if not fetch.cancelled():
+            fetch.exception()
+    else:
+        fetch.cancel()
 
 
 class _OriginSeq(msgspec.Struct):
