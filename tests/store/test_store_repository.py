@@ -419,6 +419,35 @@ def test_postgres_reads_do_not_wait_for_another_threads_transaction(
     assert store.report_count() == 5
 
 
+@pytest.mark.parametrize("engine", ["postgres"])
+def test_postgres_tables_are_analysed_as_they_grow(
+    store: Store, signers: dict[str, Signer]
+) -> None:
+    """Until PostgreSQL has statistics for a new table, a lookup by report id reads every
+    row of the origin (the planner guesses): the store analyses the tables it fills."""
+    assert isinstance(store, PostgresStore)
+
+    def known_rows() -> float:
+        row = store.query(
+            "SELECT reltuples FROM pg_class WHERE relname = 'reports' "
+            "AND relnamespace = current_schema()::regnamespace"
+        )
+        return float(row[0][0])
+
+    assert known_rows() < 0  # never analysed
+    store.insert_reports(make_reports(signers["JPN"], 2100), received_from="JPN")
+    assert known_rows() == 2100
+    ids = [s.report.envelope.id for s in store.reports(limit=3)]
+    plan = "\n".join(
+        str(r[0])
+        for r in store.query(
+            "EXPLAIN SELECT id, version FROM reports WHERE origin = ? AND id IN (?, ?, ?)",
+            ("JPN", *ids),
+        )
+    )
+    assert "Index" in plan and "id = ANY" in plan.split("Index Cond:")[1], plan
+
+
 @pytest.mark.parametrize("engine", ["sqlite"])
 def test_sqlite_writer_waits_for_another_connections_write_lock(
     store: Store, store_url: str

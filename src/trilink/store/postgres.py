@@ -23,6 +23,17 @@ _SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # fullmatch: '$' accepts a tr
 _MIGRATION_LOCK = 0x7472696C  # "tril": advisory lock key shared by every trilink process
 # Connections that serve reads while this process's one writing connection is busy.
 READERS = 4
+# Lookups by report id (ingest's duplicate check, owners) use an index only once PostgreSQL
+# knows how many rows a table holds; until autovacuum first analyses a new table (a minute
+# or more) they read every row of the origin. The store analyses its growing tables itself,
+# each time they have grown by as many rows as it last saw (so about log2(n) times), and
+# only the columns lookups filter on (the envelopes are wide and worth no statistics).
+GROWING_TABLES = {
+    "reports": "origin, id, version, origin_seq, kind",
+    "outbox": "partner, pseq",
+    "audit": "seq, report_id",
+}
+ANALYZE_FIRST_ROWS = 2000
 
 
 def split_schema(url: str) -> tuple[str, str | None]:
@@ -58,6 +69,8 @@ class PostgresStore(Store):
         self._conninfo = conninfo
         self._readers: ConnectionPool | None = None
         self._readers_lock = threading.Lock()
+        self._grown: dict[str, int] = {}
+        self._analyzed_rows: dict[str, int] = {}
         try:
             self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
         except psycopg.Error as err:
@@ -133,6 +146,17 @@ class PostgresStore(Store):
             with cur.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
+            if table in GROWING_TABLES:
+                self._note_growth(table, len(rows))
+
+    def _note_growth(self, table: str, added: int) -> None:
+        grown = self._grown.get(table, 0) + added
+        seen = self._analyzed_rows.get(table, 0)
+        if grown >= max(ANALYZE_FIRST_ROWS, seen):
+            self._conn.execute(f"ANALYZE {table} ({GROWING_TABLES[table]})")
+            self._analyzed_rows[table] = seen + grown
+            grown = 0
+        self._grown[table] = grown
 
     # -- reads beside the writer -----------------------------------------------------------
     def _reader_pool(self) -> ConnectionPool:
