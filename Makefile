@@ -7,7 +7,7 @@ DEMO_DIR ?= demo-net
 
 VENDOR := src/trilink/web/static/vendor/maplibre-gl.js
 
-.PHONY: demo test install lint typecheck pytest services bench fuzz clean
+.PHONY: demo test test-postgres install lint typecheck pytest services bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ pytest: install services
 	$(BIN)/pytest -n 2 --durations=15
 
 test: lint typecheck pytest
+
+# The federation suite (real node processes, both transports) with every node on PostgreSQL.
+test-postgres: install services
+	TRILINK_TEST_DB=postgres $(BIN)/pytest -n 2 tests/federation
 
 demo: install
 	$(BIN)/trilink demo --dir $(DEMO_DIR)

@@ -10,6 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = [
     "replication",
+    "replication-postgres",
+    "catchup-https-sqlite",
+    "catchup-nats-sqlite",
+    "pg_sustained",
     "regression",
     "sanctions",
     "sanctions_entities",

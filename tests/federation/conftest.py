@@ -1,14 +1,20 @@
 """Real node processes on 127.0.0.1:8101-8103 (moved by TRILINK_PORT_OFFSET) for the
 federation tests, on each transport: HTTPS with mutual TLS between the nodes, and NATS
 JetStream through the local network's own nats-server (127.0.0.1:4300 + offset, with the
-users and permissions of trilink.federation.natsserver)."""
+users and permissions of trilink.federation.natsserver).
+
+``TRILINK_TEST_DB=postgres`` puts every node of these networks in its own PostgreSQL schema
+(dropped afterwards) instead of a SQLite file: ``make test-postgres`` runs the federation
+suite so, on both transports."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,8 +35,18 @@ def transport(request: pytest.FixtureRequest) -> str:
     return name
 
 
+ON_POSTGRES = os.environ.get("TRILINK_TEST_DB", "sqlite") == "postgres"
+PG = os.environ.get("TRILINK_TEST_PG", "postgresql://127.0.0.1:5432/test")
+_PG_SCHEMA_FILE = "pg-schema-template"
+
+
 def start_network(root: Path, transport: str) -> Path:
-    localnet.ensure_network(root, transport=transport)
+    template = None
+    if ON_POSTGRES:
+        template = f"{PG}?schema=t_{uuid.uuid4().hex[:8]}_{{nation}}"
+        root.mkdir(parents=True, exist_ok=True)
+        (root / _PG_SCHEMA_FILE).write_text(template)
+    localnet.ensure_network(root, template, transport=transport)
     localnet.net_up(root)
     return root
 
@@ -39,6 +55,12 @@ def stop_network(root: Path) -> None:
     for nation in localnet.NATIONS:
         localnet.stop_node(root, nation, kill=True)
     natsserver.stop_nats(root, kill=True)
+    marker = root / _PG_SCHEMA_FILE
+    if marker.exists():
+        from tests.conftest import drop_pg_schema
+
+        for nation in localnet.NATIONS:
+            drop_pg_schema(marker.read_text().format(nation=nation.lower()))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import drop_pg_schema
 from tests.federation.conftest import cli, wait_until
 from trilink.federation import localnet
 from trilink.node.config import load_node_config
@@ -63,9 +64,12 @@ def test_a_node_started_again_on_an_empty_database_is_detected(net: Path) -> Non
     # the head KOR signed as it stopped reached both partners
     assert witnessed_row(net, "JPN", "KOR") == witnessed_row(net, "USA", "KOR") == final[0]
 
-    db = net / "KOR" / "node.db"
-    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
-        path.unlink(missing_ok=True)
+    db_url = load_node_config(net / "KOR" / "node.toml").db_url
+    if db_url.startswith("postgresql://"):  # TRILINK_TEST_DB=postgres
+        drop_pg_schema(db_url)
+    else:
+        for path in (Path(db_url), Path(f"{db_url}-wal"), Path(f"{db_url}-shm")):
+            path.unlink(missing_ok=True)
     localnet.start_node(net, "KOR")
     localnet.wait_healthy(net, ["KOR"])
 
