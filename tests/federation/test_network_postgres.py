@@ -56,3 +56,53 @@ def test_replication_between_postgresql_nodes(pg_net: Path) -> None:
     wait_until(lambda: ids("USA") == both, 30, "USA (PostgreSQL) to receive both")
     wait_until(lambda: ids("JPN") == {shared_id}, 30, "JPN to receive one")
     assert bilateral_id not in ids("JPN")
+
+
+def test_sessions_dropped_under_load_lose_nothing(pg_net: Path) -> None:
+    """PostgreSQL drops USA's sessions twice (what a server restart does to them) while JPN
+    publishes 2,000 reports to it: USA's node connects again, audits it, and holds every
+    report exactly once."""
+    import psycopg
+
+    from trilink.node.config import load_node_config
+    from trilink.store.postgres import split_schema
+
+    conninfo, schema = split_schema(load_node_config(pg_net / "USA" / "node.toml").db_url)
+
+    def drop_usa_sessions() -> int:
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            rows = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (f"trilink {schema}",),
+            ).fetchall()
+        return len(rows)
+
+    dropped = 0
+    with localnet.client_for(pg_net, "JPN") as client:
+        for batch in range(10):
+            client.publish_payloads(
+                "note",
+                "SECRET//REL TO USA, JPN, KOR",
+                [{"title": f"load {batch}.{i}"} for i in range(200)],
+            )
+            if batch in (3, 6):
+                dropped += drop_usa_sessions()
+    assert dropped >= 2
+
+    def usa_rows() -> tuple[int, int]:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            row = conn.execute(
+                f'SELECT COUNT(*), COUNT(DISTINCT id) FROM "{schema}".reports '
+                "WHERE origin = 'JPN'"
+            ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    wait_until(lambda: usa_rows()[0] >= 2000, 90, "USA (PostgreSQL) to hold the 2,000")
+    assert usa_rows() == (2000, 2000)
+    with NodeService.open_local(pg_net, "USA") as usa:
+        outcomes = [r.entry.outcome for r in usa.store.audit_rows() if r.entry.event == "store"]
+    assert outcomes and set(outcomes) == {"reconnected"}
+    status = next(s for s in localnet.net_status(pg_net) if s.nation == "USA")
+    assert status.detail["store_reconnects"] == len(outcomes)

@@ -448,6 +448,40 @@ def test_postgres_tables_are_analysed_as_they_grow(
     assert "Index" in plan and "id = ANY" in plan.split("Index Cond:")[1], plan
 
 
+@pytest.mark.parametrize("engine", ["postgres"])
+def test_postgres_connection_lost_is_opened_again_and_audited(
+    store: Store, signers: dict[str, Signer]
+) -> None:
+    """A server restart drops the node's session (here: pg_terminate_backend, what a restart
+    does to it): the write in progress fails with a clear error and is rolled back whole;
+    the next one runs on a new connection, and the audit says so."""
+    import psycopg
+
+    assert isinstance(store, PostgresStore)
+    store.insert_reports(make_reports(signers["USA"], 5), received_from=None)
+    conninfo, _schema = split_schema(store.url)
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        sessions = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+            (f"trilink {store.schema}",),
+        ).fetchall()
+        assert sessions, "the store's sessions are named after its schema"
+        for (pid,) in sessions:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    batch = make_reports(signers["USA"], 5, start=6)
+    try:
+        store.insert_reports(batch, received_from=None)
+    except StoreError as err:
+        assert "lost the connection to PostgreSQL" in str(err)
+        assert store.report_count() == 5  # nothing of the failed batch was kept
+        store.insert_reports(batch, received_from=None)
+    assert store.report_count() == 10
+    assert store.reconnects == 1
+    rows = [r for r in store.audit_rows() if r.entry.event == "store"]
+    assert [r.entry.outcome for r in rows] == ["reconnected"]
+    assert "was lost" in (rows[0].entry.reason or "")
+
+
 @pytest.mark.parametrize("engine", ["sqlite"])
 def test_sqlite_writer_waits_for_another_connections_write_lock(
     store: Store, store_url: str

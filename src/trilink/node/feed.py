@@ -90,5 +90,6 @@ class Feed:
         return {
             "nation": self.config.nation,
             "reports": self.store.report_count(),
+            "store_reconnects": self.store.reconnects,
             "partners": partners,
         }

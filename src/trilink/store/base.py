@@ -265,6 +265,8 @@ class Store(abc.ABC):
     url: str
     # What the engine's driver raises; ``_store_error`` turns each into a StoreError.
     engine_errors: tuple[type[Exception], ...] = ()
+    # Times the connection to a database server was lost and opened again (PostgreSQL).
+    reconnects: int = 0
 
     def __init__(self) -> None:
         # One connection per Store: a transaction belongs to the thread that opened it and

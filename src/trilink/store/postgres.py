@@ -6,6 +6,7 @@ can share one database.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,7 +18,10 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from trilink.errors import StoreError
+from trilink.store.audit import AuditEntry
 from trilink.store.base import Store, one_line
+
+log = logging.getLogger(__name__)
 
 _SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # fullmatch: '$' accepts a trailing newline
 _MIGRATION_LOCK = 0x7472696C  # "tril": advisory lock key shared by every trilink process
@@ -71,8 +75,9 @@ class PostgresStore(Store):
         self._readers_lock = threading.Lock()
         self._grown: dict[str, int] = {}
         self._analyzed_rows: dict[str, int] = {}
+        self.reconnects = 0
         try:
-            self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+            self._conn = psycopg.connect(conninfo, **self._connect_options())
         except psycopg.Error as err:
             raise StoreError(
                 f"cannot connect to PostgreSQL at {conninfo}: {err}. Is the server running "
@@ -129,11 +134,48 @@ class PostgresStore(Store):
         return StoreError(f"database error on {where}: {state} {text}".rstrip())
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(sql, params)
+        return self._writer().execute(sql, params)
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self._conn.cursor() as cur:
+        with self._writer().cursor() as cur:
             cur.executemany(sql, rows)
+
+    def _connect_options(self) -> dict[str, Any]:
+        # pg_stat_activity then tells which node a session is (its schema).
+        name = f"trilink {self.schema}" if self.schema else "trilink"
+        return {"autocommit": True, "connect_timeout": 10, "application_name": name}
+
+    def _writer(self) -> psycopg.Connection[Any]:
+        """The writing connection, opened again if the server dropped it (a restart): only
+        between transactions, so a transaction the server lost fails as a whole (its caller
+        sees the error; a partner's batch is then sent again, a publish refused) and the
+        next one runs on the new connection."""
+        if self._conn.broken and not getattr(self._local, "in_tx", False):
+            self._reconnect()
+        return self._conn
+
+    def _reconnect(self) -> None:
+        try:
+            self._conn.close()
+        except psycopg.Error:
+            pass
+        conn = psycopg.connect(self._conninfo, **self._connect_options())
+        if self.schema:
+            conn.execute(f'SET search_path TO "{self.schema}"')
+        self._conn = conn
+        self.reconnects += 1
+        log.warning("connection to PostgreSQL at %s lost; connected again", self.name)
+        with self.transaction():
+            self.audit(
+                [
+                    AuditEntry(
+                        event="store",
+                        outcome="reconnected",
+                        reason=f"the connection to PostgreSQL at {self.name} was lost "
+                        f"(server restarted?) and opened again ({self.reconnects} so far)",
+                    )
+                ]
+            )
 
     def _insert_many(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -142,7 +184,7 @@ class PostgresStore(Store):
         if not rows:
             return
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        with self._lock, self._engine_errors(), self._conn.cursor() as cur:
+        with self._lock, self._engine_errors(), self._writer().cursor() as cur:
             with cur.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -172,7 +214,8 @@ class PostgresStore(Store):
                     self._conninfo,
                     min_size=1,
                     max_size=READERS,
-                    kwargs={"autocommit": True, "connect_timeout": 10},
+                    kwargs=self._connect_options(),
+                    check=ConnectionPool.check_connection,
                     configure=configure,
                     open=True,
                     name=f"trilink readers {self.name}",
@@ -249,7 +292,7 @@ class PostgresStore(Store):
         return "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
 
     def _table_exists(self, name: str) -> bool:
-        cur = self._conn.execute(
+        cur = self._writer().execute(
             "SELECT 1 FROM information_schema.tables WHERE table_name = %s "
             "AND table_schema = current_schema()",
             (name,),
@@ -263,7 +306,7 @@ class PostgresStore(Store):
         checks every B-tree index (``bt_index_check`` with ``heapallindexed``) and every
         table's heap (``verify_heapam``). Returns (problems, notes)."""
         with self._lock, self._engine_errors():
-            checksums = self._conn.execute("SHOW data_checksums").fetchone()
+            checksums = self._writer().execute("SHOW data_checksums").fetchone()
             notes = [
                 "data checksums are on: a damaged page fails when it is read"
                 if checksums and checksums[0] == "on"
