@@ -30,14 +30,17 @@ READERS = 4
 # Lookups by report id (ingest's duplicate check, owners) use an index only once PostgreSQL
 # knows how many rows a table holds; until autovacuum first analyses a new table (a minute
 # or more) they read every row of the origin. The store analyses its growing tables itself,
-# each time they have grown by as many rows as it last saw (so about log2(n) times), and
-# only the columns lookups filter on (the envelopes are wide and worth no statistics).
+# each time they have grown by as many rows as it last saw (so about log2(n) times), only
+# the columns lookups filter on (the envelopes are wide and worth no statistics), from a
+# small sample, and on a reader connection in the background: run inside the writer's
+# transaction, an analyse of a million-row table held every write of the node for seconds.
 GROWING_TABLES = {
     "reports": "origin, id, version, origin_seq, kind",
     "outbox": "partner, pseq",
     "audit": "seq, report_id",
 }
 ANALYZE_FIRST_ROWS = 2000
+ANALYZE_SAMPLE_TARGET = 10  # default_statistics_target for it: 3,000 rows sampled
 
 
 def split_schema(url: str) -> tuple[str, str | None]:
@@ -75,6 +78,8 @@ class PostgresStore(Store):
         self._readers_lock = threading.Lock()
         self._grown: dict[str, int] = {}
         self._analyzed_rows: dict[str, int] = {}
+        self._analyzing: set[str] = set()
+        self._closed = False
         self.reconnects = 0
         try:
             self._conn = psycopg.connect(conninfo, **self._connect_options())
@@ -194,15 +199,30 @@ class PostgresStore(Store):
     def _note_growth(self, table: str, added: int) -> None:
         grown = self._grown.get(table, 0) + added
         seen = self._analyzed_rows.get(table, 0)
-        if grown >= max(ANALYZE_FIRST_ROWS, seen):
-            self._conn.execute(f"ANALYZE {table} ({GROWING_TABLES[table]})")
+        if grown >= max(ANALYZE_FIRST_ROWS, seen) and table not in self._analyzing:
             self._analyzed_rows[table] = seen + grown
             grown = 0
+            self._analyzing.add(table)
+            threading.Thread(
+                target=self._analyze, args=(table,), name=f"analyse {table}", daemon=True
+            ).start()
         self._grown[table] = grown
+
+    def _analyze(self, table: str) -> None:
+        try:
+            with self._reader() as conn, conn.transaction():
+                conn.execute(f"SET LOCAL default_statistics_target = {ANALYZE_SAMPLE_TARGET}")
+                conn.execute(f"ANALYZE {table} ({GROWING_TABLES[table]})")
+        except (StoreError, psycopg.Error) as err:  # autovacuum will do it later
+            log.warning("analysing %s in %s failed: %s", table, self.name, err)
+        finally:
+            self._analyzing.discard(table)
 
     # -- reads beside the writer -----------------------------------------------------------
     def _reader_pool(self) -> ConnectionPool:
         with self._readers_lock:
+            if self._closed:
+                raise StoreError(f"the store {self.name} is closed")
             if self._readers is None:
                 schema = self.schema
 
@@ -365,6 +385,7 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         with self._readers_lock:
+            self._closed = True
             if self._readers is not None:
                 self._readers.close()
                 self._readers = None
