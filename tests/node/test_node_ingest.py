@@ -591,3 +591,20 @@ def test_reused_origin_seq_inside_one_batch_rejects_only_that_item(network: Any)
     result = usa.ingest("JPN", batch(jpn, usa, [Item.of(good), Item.of(one), Item.of(two)]))
     assert (result.accepted, result.rejected) == (2, 1)
     assert usa.store.cursor("JPN")[0] == 3
+
+
+def test_a_partner_pulling_short_of_our_head_holds_our_push_back(network: Any) -> None:
+    """A partner back from an outage pulls batch after batch; pushing it the same items
+    meanwhile would only have it check them twice. Once a pull reaches our head (it has
+    caught up), or a few seconds after its last pull, pushing resumes."""
+    jpn = network["JPN"]
+    jpn.publish_many("note", SHARED, [{"title": f"t{i}"} for i in range(5)])
+    assert not jpn.feed.pulling("USA", 3.0)
+    first = decode_batch(jpn.serve_pull("USA", after=0, limit=2))
+    assert [i.pseq for i in first.items] == [1, 2] and first.head == 5
+    assert jpn.feed.pulling("USA", 3.0)
+    assert not jpn.feed.pulling("USA", 0.0)  # held only for a while
+    assert not jpn.feed.pulling("KOR", 3.0)  # and only for the partner pulling
+    rest = decode_batch(jpn.serve_pull("USA", after=2, limit=10))
+    assert [i.pseq for i in rest.items] == [3, 4, 5]
+    assert not jpn.feed.pulling("USA", 3.0)

@@ -527,7 +527,7 @@ class NatsTransport(Transport):
             await self._respond(msg, b"", f"422 {err}")
             return
         if op == "feed":
-            body, _ = await asyncio.to_thread(service.outbox_batch, caller, after, limit)
+            body = await asyncio.to_thread(service.serve_pull, caller, after, limit)
         elif op == "returns":
             body = await asyncio.to_thread(service.returns_for, caller, after, limit)
         elif op == "audit-head":

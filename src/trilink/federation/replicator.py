@@ -33,6 +33,9 @@ PUSH_BATCH = 2000
 PULL_INTERVAL_S = 2.0
 IDLE_PUSH_S = 1.0
 MAX_BACKOFF_S = 5.0
+# A partner pulling batches short of our head is catching up: our push holds back this long
+# after its last such pull (so the same items are not sent, and checked, twice).
+PULLING_HOLD_S = 3.0
 FINAL_PUSH_S = 2.0  # at shutdown: how long partners get to take our last signed audit head
 
 
@@ -196,6 +199,8 @@ class Replicator:
         total = 0
         resynced = False
         while True:
+            if self.service.feed.pulling(partner, PULLING_HOLD_S):
+                return total  # it is pulling what we would push: let it
             acked = store.cursor(partner)[1]
             head = store.outbox_head(partner)
             body, count = await asyncio.to_thread(

@@ -122,7 +122,7 @@ def create_app(service: NodeService, replicator: Replicator | None = None) -> Fa
         request: Request, after: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=5000)
     ) -> Response:
         partner = require_partner(request)
-        body, _ = await asyncio.to_thread(service.outbox_batch, partner, after, limit)
+        body = await asyncio.to_thread(service.serve_pull, partner, after, limit)
         return Response(body, media_type="application/json")
 
     @app.get("/v1/returns")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 
 import msgspec
 
@@ -30,10 +31,29 @@ class Feed:
         self.keys = keys
         self._lock = lock
         self.anchors = anchors
+        # When each partner last pulled a batch that did not reach our head (it is catching
+        # up by pulling); monotonic seconds, 0 when its last pull reached the head.
+        self._pulling: dict[str, float] = {}
+
+    def serve_pull(self, partner: str, after: int, limit: int) -> bytes:
+        """A batch ``partner`` asked for (it catches up after an outage). While it pulls
+        batches that stop short of our head, our push to it holds back (see ``pulling``)."""
+        body, _count, reaches_head = self._build(partner, after, limit)
+        self._pulling[partner] = 0.0 if reaches_head else time.monotonic()
+        return body
+
+    def pulling(self, partner: str, within_s: float) -> bool:
+        """Whether ``partner`` pulled a batch short of our head in the last ``within_s``
+        seconds: pushing the same items meanwhile would only have it check them twice."""
+        return time.monotonic() - self._pulling.get(partner, 0.0) < within_s
 
     def batch(self, partner: str, after: int, limit: int = 1000) -> tuple[bytes, int]:
         """The wire batch of what ``partner`` has not yet acknowledged after ``after``;
         returns (body, number of items)."""
+        body, count, _reaches_head = self._build(partner, after, limit)
+        return body, count
+
+    def _build(self, partner: str, after: int, limit: int) -> tuple[bytes, int, bool]:
         if partner not in self.config.policy.partners:
             raise ConfigError(f"{partner} is not a configured partner of {self.config.nation}")
         self.keys.refresh()
@@ -56,7 +76,8 @@ class Feed:
             self.keys.own_revocations(),
             audit,
         )
-        return body, len(items)
+        reaches_head = (items[-1].pseq if items else start) >= head
+        return body, len(items), reaches_head
 
     def returns(self, requester: str, after_origin_seq: int, limit: int = 1000) -> bytes:
         """``requester``'s own reports that this node holds, above ``after_origin_seq``, as a

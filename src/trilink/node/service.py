@@ -170,6 +170,10 @@ class NodeService:
     def outbox_batch(self, partner: str, after: int, limit: int = 1000) -> tuple[bytes, int]:
         return self.feed.batch(partner, after, limit)
 
+    def serve_pull(self, partner: str, after: int, limit: int = 1000) -> bytes:
+        """What ``partner`` pulls from us (after an outage, or a periodic check)."""
+        return self.feed.serve_pull(partner, after, limit)
+
     def ingest(self, sender: str, batch: WireBatch) -> IngestResult:
         result = self.ingestor.ingest(sender, batch)
         self.counters.count_ingest(sender, result)
