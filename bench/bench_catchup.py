@@ -28,11 +28,9 @@ import psycopg
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_replication import LABEL, _payloads  # noqa: E402
+from bench_replication import LABEL, PG, _payloads  # noqa: E402
 from machine import machine_line  # noqa: E402
 from trilink.federation import localnet  # noqa: E402
-
-PG = os.environ.get("TRILINK_TEST_PG", "postgresql://127.0.0.1:5432/test")
 
 
 def counter(root: Path, nation: str, pg_schema: str | None) -> Callable[[], int]:

@@ -33,12 +33,10 @@ import psycopg
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_replication import LABEL, PAYLOAD_BODY  # noqa: E402
+from bench_replication import LABEL, PAYLOAD_BODY, PG  # noqa: E402
 from machine import machine_line  # noqa: E402
 from trilink.client import item  # noqa: E402
 from trilink.federation import localnet  # noqa: E402
-
-PG = os.environ.get("TRILINK_TEST_PG", "postgresql://127.0.0.1:5432/test")
 
 
 @dataclass
