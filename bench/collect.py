@@ -14,6 +14,7 @@ ORDER = [
     "catchup-https-sqlite",
     "catchup-nats-sqlite",
     "pg_sustained",
+    "pg_sustained-10min",
     "regression",
     "sanctions",
     "sanctions_entities",
