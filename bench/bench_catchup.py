@@ -28,7 +28,7 @@ import psycopg
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_replication import LABEL, PG, _payloads  # noqa: E402
+from bench_replication import LABEL, PG, _payloads, drop_schemas  # noqa: E402
 from machine import machine_line  # noqa: E402
 from trilink.federation import localnet  # noqa: E402
 
@@ -153,10 +153,7 @@ def main() -> None:
         finally:
             localnet.net_down(root)
             if pg_schema is not None:
-                with psycopg.connect(PG, autocommit=True) as conn:
-                    for nation in localnet.NATIONS:
-                        schema = pg_schema.format(nation=nation.lower())
-                        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                drop_schemas([pg_schema.format(nation=n.lower()) for n in localnet.NATIONS])
     ended_load = os.getloadavg()[0]
     carrier = {"https": "HTTPS with mutual TLS", "nats": "NATS JetStream"}[args.transport]
     engine = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[args.db]

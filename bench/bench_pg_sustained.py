@@ -33,7 +33,7 @@ import psycopg
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_replication import LABEL, PAYLOAD_BODY, PG  # noqa: E402
+from bench_replication import LABEL, PAYLOAD_BODY, PG, drop_schemas  # noqa: E402
 from machine import machine_line  # noqa: E402
 from trilink.client import item  # noqa: E402
 from trilink.federation import localnet  # noqa: E402
@@ -172,9 +172,7 @@ def main() -> None:
         finally:
             stats_conn.close()
             localnet.net_down(root)
-            with psycopg.connect(PG, autocommit=True) as conn:
-                for schema in schemas.values():
-                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            drop_schemas(list(schemas.values()))
     load_end = os.getloadavg()[0]
     rows = []
     for index, m in enumerate(minutes[: args.minutes]):

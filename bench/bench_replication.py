@@ -140,9 +140,10 @@ def baseline_rate(ref: str, n: int, batch: int, rounds: int) -> tuple[float, flo
     return rate, low, high
 
 
-def raw_sqlite_rate(root: Path, n: int) -> float:
+def stored_rows(root: Path, n: int) -> list[tuple[object, ...]]:
+    """The first ``n`` reports JPN stored, as the rows the raw-insert upper bounds write."""
     with NodeService.open_local(root, "JPN") as jpn:
-        rows = [
+        return [
             (
                 s.report.envelope.origin,
                 s.report.envelope.id,
@@ -155,6 +156,16 @@ def raw_sqlite_rate(root: Path, n: int) -> float:
             )
             for s in jpn.store.reports(limit=n)
         ]
+
+
+def drop_schemas(schemas: list[str]) -> None:
+    with psycopg.connect(PG, autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def raw_sqlite_rate(root: Path, n: int) -> float:
+    rows = stored_rows(root, n)
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(Path(tmp) / "raw.db", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -178,20 +189,7 @@ def raw_sqlite_rate(root: Path, n: int) -> float:
 
 def raw_postgres_rate(root: Path, n: int) -> float:
     """COPY of the same rows into a bare table with the same unique key (one connection)."""
-    with NodeService.open_local(root, "JPN") as jpn:
-        rows = [
-            (
-                s.report.envelope.origin,
-                s.report.envelope.id,
-                s.report.envelope.version,
-                s.report.envelope.origin_seq,
-                s.report.envelope.kind,
-                s.report.envelope.label,
-                s.report.envelope.created,
-                s.report.signed,
-            )
-            for s in jpn.store.reports(limit=n)
-        ]
+    rows = stored_rows(root, n)
     table = f"bench_raw_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG, autocommit=True) as conn:
         conn.execute(
@@ -288,9 +286,7 @@ def main() -> None:
         finally:
             localnet.net_down(root)
             if pg_schemas is not None:
-                with psycopg.connect(PG, autocommit=True) as conn:
-                    for schema in pg_schemas.values():
-                        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                drop_schemas(list(pg_schemas.values()))
     load_end = os.getloadavg()[0]
     q = statistics.quantiles(lat, n=100)
     p50, p99 = statistics.median(lat), q[98]
