@@ -13,10 +13,11 @@ from pyais.stream import FileReaderStream
 
 from trilink.geo import NM_M, distance_to_shore_m, load_zones, point_in_zones
 from trilink.geo.proj import GEOD
-from trilink.sim.catalog import MID, imo_is_valid, sanctioned_vessels
+from trilink.sim.catalog import MID, IdentityFactory, imo_is_valid, sanctioned_vessels
 from trilink.sim.check import check_all, compare, port_distance_m
 from trilink.sim.io import CSV_COLUMNS, write_outputs
 from trilink.sim.nmea import encode_position_pyais, encode_positions, position_fields
+from trilink.sim.planted import plant
 from trilink.sim.scenario import Positions, Scenario, ScenarioConfig, generate
 
 SEED = 5
@@ -195,6 +196,21 @@ def test_planted_gap_and_sar_detection(scen: Scenario) -> None:
         )[2]
     )
     assert dist.size == 0 or dist.min() > 1500
+
+
+def test_planted_events_for_a_month_stay_on_the_route() -> None:
+    """A 30-day run (``--archive --days 30``) once failed: the going-dark planter sampled its
+    ~2-day route for the whole month, extrapolating the ship across the antimeridian."""
+
+    def gap_of(hours: float) -> dict[str, object]:
+        rng = np.random.default_rng([7, 1])
+        planted = plant(IdentityFactory(rng), rng, hours, 2)
+        (gap,) = [e for e in planted.events if e["type"] == "gap"]
+        return gap
+
+    month, two_days = gap_of(30 * 24.0), gap_of(48.0)
+    assert month["start_s"] == two_days["start_s"] and month["lon"] == two_days["lon"]
+    assert -180 <= float(month["end_lon"]) <= 180  # type: ignore[arg-type]
 
 
 def test_planted_foreign_fishing_at_yamato_bank(scen: Scenario) -> None:

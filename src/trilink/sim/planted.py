@@ -194,11 +194,13 @@ def _dark(ids: IdentityFactory, rng: np.random.Generator, hours: float, out: Pla
     b.go_to(*DARK_TO, speed)
     kf = b.build()
     # Place the gap where both ends are far from shore: scan candidate starts every 10 min.
-    starts = np.arange(1.0 * H, hours * H - gap - 1.0 * H, 600.0)
+    # Only inside the route: ``sample`` extrapolates past its end, which on a long run
+    # (--days 30) would run the ship off the map, across the antimeridian.
+    starts = np.arange(1.0 * H, min(hours * H, float(kf.t[-1])) - gap - 1.0 * H, 600.0)
     s0, s1 = sample(kf, starts), sample(kf, starts + gap)
     d0 = distance_to_shore_m(s0.lat, s0.lon)
     d1 = distance_to_shore_m(s1.lat, s1.lon)
-    ok = np.flatnonzero((d0 > 60 * NM_M) & (d1 > 60 * NM_M) & (starts + gap < kf.t[-1]))
+    ok = np.flatnonzero((d0 > 60 * NM_M) & (d1 > 60 * NM_M))
     if ok.size == 0:
         out.skipped.append("going dark: no 14 h stretch >= 60 nm from shore on the planted route")
         return
