@@ -11,15 +11,26 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import OSA
 from typer.testing import CliRunner
 
 from trilink.cli.app import app
 from trilink.model.payloads.sanctions import SanctionsHitPayload
 from trilink.sanctions.entities import ORGANIZATION, PERSON, VESSEL
 from trilink.sanctions.entity_hits import entity_hit_payload
-from trilink.sanctions.entity_screen import EntityQuery, EntityScreener, entity_key
+from trilink.sanctions.entity_screen import (
+    FUZZY_RATE,
+    MAX_EDITS,
+    TRANSLIT_EDITS,
+    TRANSLIT_RATE,
+    EntityQuery,
+    EntityScreener,
+    edit_bands,
+    entity_key,
+)
 from trilink.sanctions.evaluate import evaluate_entities
 from trilink.sanctions.listset import ListSet
+from trilink.sanctions.records import Entity, EntityName
 from trilink.sanctions.translit import romanise_hangul, romanise_kana, skeleton
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sanctions"
@@ -136,6 +147,85 @@ def test_lists_filter_and_numbers(entity_screener: EntityScreener) -> None:
 def test_any_text_screens(entity_screener: EntityScreener, text: str) -> None:
     res = entity_screener.screen(EntityQuery(name=text, identifier=text[:20]))
     assert res.matched in (True, False)
+
+
+# -- fuzzy search: the filters lose nothing ---------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.sampled_from([(FUZZY_RATE, MAX_EDITS), (TRANSLIT_RATE, TRANSLIT_EDITS)]),
+)
+def test_edit_bands_are_the_lengths_a_match_can_have(length: int, rule: tuple[float, int]) -> None:
+    rate, max_edits = rule
+    allowed = {
+        n: min(max_edits, int(max(n, length) * rate)) for n in range(1, length + max_edits + 2)
+    }
+    want = {n: k for n, k in allowed.items() if k > 0 and abs(n - length) <= k}
+    got = {n: k for k, short, long in edit_bands(length, rate, max_edits)
+           for n in range(short, long + 1)}  # fmt: skip
+    assert got == want
+
+
+_LETTERS = "AEIKMNORST"
+
+
+@pytest.fixture(scope="module")
+def word_screener() -> tuple[EntityScreener, list[str]]:
+    """2,000 organisations named from ten letters: many names within a few edits of each
+    other, so the gram and letter-count filters are tested where they are weakest."""
+    import random
+
+    rng = random.Random(5)
+    names = sorted({"".join(rng.choice(_LETTERS) for _ in range(rng.randint(6, 22)))
+                    for _ in range(2000)})  # fmt: skip
+    entities = [
+        Entity(list_id="UN-1718", entry_id=str(i), schema=ORGANIZATION,
+               names=(EntityName(text=n),))
+        for i, n in enumerate(names)
+    ]  # fmt: skip
+    return EntityScreener(entities), names
+
+
+@st.composite
+def _edited(draw: st.DrawFn, names: list[str]) -> str:
+    """A listed name with up to four random edits (insert, delete, substitute, swap)."""
+    text = list(draw(st.sampled_from(names)))
+    for _ in range(draw(st.integers(0, 4))):
+        at = draw(st.integers(0, len(text) - 1))
+        op = draw(st.sampled_from("idsw"))
+        if op == "i":
+            text.insert(at, draw(st.sampled_from(_LETTERS)))
+        elif op == "d" and len(text) > 1:
+            del text[at]
+        elif op == "s":
+            text[at] = draw(st.sampled_from(_LETTERS))
+        elif op == "w" and at + 1 < len(text):
+            text[at], text[at + 1] = text[at + 1], text[at]
+    return "".join(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_fuzzy_finds_exactly_what_comparing_every_name_finds(
+    word_screener: tuple[EntityScreener, list[str]], data: st.DataObject
+) -> None:
+    screener, names = word_screener
+    query = data.draw(_edited(names))
+    want = set()
+    for n in names:
+        d = OSA.distance(query, n)
+        limit = min(MAX_EDITS, int(max(len(n), len(query)) * FUZZY_RATE))
+        if 0 < d <= limit and len(query) >= 8:
+            want.add(n)
+    got: set[str] = set()
+
+    def add(rows, score, rule, detail):  # type: ignore[no-untyped-def]
+        got.update(screener._names[r] for r in rows)
+
+    screener._fuzzy(entity_key(query), add)
+    assert got == want
 
 
 # -- acceptance on the labelled sets ---------------------------------------------------------

@@ -243,6 +243,25 @@ def _letter_counts(strings: Sequence[str]) -> npt.NDArray[np.uint8]:
     return out
 
 
+def edit_bands(length: int, rate: float, max_edits: int) -> list[tuple[int, int, int]]:
+    """(edits, shortest, longest): the lengths a name may have to lie within ``rate`` of the
+    longer of it and a ``length``-letter query (never more than ``max_edits``), grouped in
+    runs of the same edit budget. A name of length L is allowed
+    ``min(max_edits, int(max(L, length) * rate))`` edits and must differ in length by at most
+    that; lengths allowing no edit are left out (only equal keys match them, found by the
+    exact lookups)."""
+    bands: list[tuple[int, int, int]] = []
+    for n in range(max(1, length - max_edits), length + max_edits + 1):
+        k = min(max_edits, int(max(n, length) * rate))
+        if k == 0 or abs(n - length) > k:
+            continue
+        if bands and bands[-1][0] == k and bands[-1][2] == n - 1:
+            bands[-1] = (k, bands[-1][1], n)
+        else:
+            bands.append((k, n, n))
+    return bands
+
+
 SCHEMA_ALIASES = {
     "person": PERSON, "individual": PERSON, "organization": ORGANIZATION,
     "organisation": ORGANIZATION, "company": ORGANIZATION, "entity": ORGANIZATION,
@@ -689,28 +708,32 @@ class EntityScreener:
             loose = phon and key.translit  # katakana renders foreign names loosely
             rate = TRANSLIT_RATE if loose else FUZZY_RATE
             max_edits = TRANSLIT_EDITS if loose else MAX_EDITS
-            # the most edits any name of the length window may be apart and still match
-            k = min(max_edits, int((tlen + max_edits) * rate))
-            if k == 0:
+            # Each band of candidate lengths is filtered with its own edit budget: most of
+            # the window allows fewer edits than its longest names (a 16-letter skeleton:
+            # 3 edits for 13-19 letters, 4 only at 20), and the gram and letter-count
+            # filters are much sharper for one edit less.
+            found: list[npt.NDArray[np.int64]] = []
+            counts: npt.NDArray[np.uint8] | None = None
+            for k, short, long in edit_bands(tlen, rate, max_edits):
+                lo = int(np.searchsorted(idx.lens, short, side="left"))
+                hi = int(np.searchsorted(idx.lens, long, side="right"))
+                if lo >= hi:
+                    continue
+                band = idx.grams.candidates(text, k, lo, hi)
+                if band is None:
+                    band = np.arange(lo, hi, dtype=np.int64)
+                if len(band) > 64:
+                    # lossless too: k OSA edits change the letter counts by at most 2k
+                    if counts is None:
+                        counts = _letter_counts([text])[0]
+                    band = within_l1(idx.counts, band, counts, 2 * k)
+                if len(band):
+                    found.append(band)
+            if not found:
                 continue
-            lo = int(np.searchsorted(idx.lens, tlen - k, side="left"))
-            hi = int(np.searchsorted(idx.lens, tlen + k, side="right"))
-            if lo >= hi:
-                continue
-            cands = idx.grams.candidates(text, k, lo, hi)
-            if cands is None:
-                cands = np.arange(lo, hi, dtype=np.int64)
-            if len(cands) > 64:
-                # lossless too: k OSA edits change the letter counts by at most 2k in total
-                cands = within_l1(idx.counts, cands, _letter_counts([text])[0], 2 * k)
-            if not len(cands):
-                continue
+            cands = found[0] if len(found) == 1 else np.concatenate(found)
             clens = idx.lens[cands]
             limits = np.minimum((np.maximum(clens, tlen) * rate).astype(np.int32), max_edits)
-            keep = np.abs(clens - tlen) <= limits
-            cands, limits = cands[keep], limits[keep]
-            if not len(cands):
-                continue
             dist = cdist([text], idx.strings[cands], scorer=OSA.distance,
                          score_cutoff=max_edits, dtype=np.int32, workers=1)[0]  # fmt: skip
             for j in np.flatnonzero((dist <= limits) & (dist > 0)).tolist():
