@@ -243,7 +243,8 @@ def _letter_counts(strings: Sequence[str]) -> npt.NDArray[np.uint8]:
     return out
 
 
-def edit_bands(length: int, rate: float, max_edits: int) -> list[tuple[int, int, int]]:
+@lru_cache(maxsize=1024)
+def edit_bands(length: int, rate: float, max_edits: int) -> tuple[tuple[int, int, int], ...]:
     """(edits, shortest, longest): the lengths a name may have to lie within ``rate`` of the
     longer of it and a ``length``-letter query (never more than ``max_edits``), grouped in
     runs of the same edit budget. A name of length L is allowed
@@ -259,7 +260,7 @@ def edit_bands(length: int, rate: float, max_edits: int) -> list[tuple[int, int,
             bands[-1] = (k, bands[-1][1], n)
         else:
             bands.append((k, n, n))
-    return bands
+    return tuple(bands)
 
 
 SCHEMA_ALIASES = {
