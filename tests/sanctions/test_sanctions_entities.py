@@ -149,6 +149,36 @@ def test_any_text_screens(entity_screener: EntityScreener, text: str) -> None:
     assert res.matched in (True, False)
 
 
+@pytest.mark.parametrize(
+    ("query", "uid", "read"),
+    [
+        ("PAEKYANGSAN SHIPPING CO LD", "UK-OFSI:16495", "LD"),
+        ("OJSnC ORENBURGNEFT", "OFAC-NON-SDN:18267", "OJSNC"),
+        ("RASSVET, OsAO", "OFAC-NON-SDN:20640", "OSAO"),
+        ("Korea Samma Shipping OC", "UN-CONSOLIDATED:KPe.065", "OC"),
+    ],
+)
+def test_mistyped_legal_form_at_an_end(
+    eval_screener: EntityScreener, query: str, uid: str, read: str
+) -> None:
+    res = eval_screener.screen(EntityQuery(name=query, schema=ORGANIZATION))
+    assert res.best is not None and res.best.entity.uid == uid
+    assert res.best.rule == "name-legal-form-typo" and res.best.score == 95.0
+    assert f"once {read!r} is read as a mistyped legal form" in res.best.reason
+    # a person's name is never cut: "Kim Chol LD" is not "Kim Chol"
+    person = eval_screener.screen(EntityQuery(name=query, schema=PERSON))
+    assert all(m.rule != "name-legal-form-typo" for m in person.candidates)
+
+
+def test_legal_forms_alone_and_dotted_initials(eval_screener: EntityScreener) -> None:
+    for words in ("Limited Company", "Limited Limited", "Limited Company Incorporated"):
+        assert not eval_screener.screen(EntityQuery(name=words, schema=ORGANIZATION)).matched
+    # S.A.R.L is SARL, a legal form; S.A. de C.V. is SA DE CV
+    assert entity_key("EFAB S.A.R.L").compact == entity_key("EFAB SARL").compact == "EFAB"
+    assert entity_key("Sosval, S.A. de C.V.").compact == entity_key("sosval sa de cv").compact
+    assert _best(eval_screener, name="EFAB SARL") == ("JP-METI-EUL:729", "name-normalised")
+
+
 # -- fuzzy search: the filters lose nothing ---------------------------------------------------
 
 
@@ -213,18 +243,26 @@ def test_fuzzy_finds_exactly_what_comparing_every_name_finds(
 ) -> None:
     screener, names = word_screener
     query = data.draw(_edited(names))
-    want = set()
+    qkey = entity_key(query)
+    want: dict[str, set[str]] = {"name-fuzzy": set(), "name-romanised-fuzzy": set()}
     for n in names:
-        d = OSA.distance(query, n)
         limit = min(MAX_EDITS, int(max(len(n), len(query)) * FUZZY_RATE))
-        if 0 < d <= limit and len(query) >= 8:
-            want.add(n)
-    got: set[str] = set()
+        if len(query) >= 8 and 0 < OSA.distance(query, n) <= limit:
+            want["name-fuzzy"].add(n)
+        # Korean-looking names are compared again on their romanisation skeletons
+        nkey = entity_key(n)
+        limit = min(MAX_EDITS, int(max(len(nkey.skel), len(qkey.skel)) * FUZZY_RATE))
+        if (
+            len(query) >= 8 and len(n) >= 8 and len(qkey.skel) >= 6 and qkey.korean and nkey.korean
+            and 0 < OSA.distance(qkey.skel, nkey.skel) <= limit
+        ):  # fmt: skip
+            want["name-romanised-fuzzy"].add(n)
+    got: dict[str, set[str]] = {"name-fuzzy": set(), "name-romanised-fuzzy": set()}
 
     def add(rows, score, rule, detail):  # type: ignore[no-untyped-def]
-        got.update(screener._names[r] for r in rows)
+        got[rule].update(screener._names[r] for r in rows)
 
-    screener._fuzzy(entity_key(query), add)
+    screener._fuzzy(qkey, add)
     assert got == want
 
 

@@ -73,6 +73,7 @@ _RULE_RANK = {
     "name-romanised": 5,
     "name-romanisation": 4,
     "name-fuzzy": 3,
+    "name-legal-form-typo": 3,
     "name-romanised-fuzzy": 2,
 }
 # Legal forms and filler words of organisation names, removed before comparing.
@@ -88,6 +89,7 @@ _HAN_LEGAL = ("株式会社", "有限会社", "有限責任公司", "有限公�
 _APOS = re.compile(r"['\u2018\u2019`\u00b4\u02bb\u02bc]")
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 _PAREN = re.compile(r"[(（]([^()（）]*)[)）]")
+_DOTTED = re.compile(r"(?<![A-Z0-9])[A-Z](?:\.[A-Z])+\.?(?![A-Z0-9])")
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9&.\-]{1,9}$")
 
 
@@ -125,6 +127,8 @@ def entity_key(raw: str, organisation: bool = True) -> EntityKey:
     latin, translit = romanise(raw)
     text = _APOS.sub("", fold_ascii(latin).upper())
     text = text.replace("-", "")  # Ho-jin = Hojin; Al-Qaida = AlQaida (compact is spaceless)
+    # dotted initials are one word: S.A.R.L = SARL (a legal form), S.A. de C.V. = SA DE CV
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
     words = [w for w in _NON_ALNUM.sub(" ", text).split() if w]
     if organisation and len(words) > 1:
         kept = [w for w in words if not _is_legal(w)]
@@ -157,6 +161,35 @@ def _is_legal(word: str) -> bool:
         abs(len(w) - len(word)) <= limit and OSA.distance(word, w, score_cutoff=limit) <= limit
         for w in _LEGAL_LONG
     )
+
+
+_LEGAL_SHORT = tuple(w for w in _LEGAL if w.isalpha())
+LEGAL_TYPO_PENALTY = 4.0
+
+
+@lru_cache(maxsize=65536)
+def _near_legal(word: str) -> bool:
+    """A word one edit from a legal form or filler word (two for 9+ letters): OPMANY, LD,
+    OSAO. Only ever applied to the ends of a query name (see ``legal_typo_trimmed``)."""
+    if len(word) < 2 or not word.isalpha():
+        return False
+    limit = 2 if len(word) >= 9 else 1
+    return any(
+        abs(len(w) - len(word)) <= limit and OSA.distance(word, w, score_cutoff=limit) <= limit
+        for w in _LEGAL_SHORT
+    )
+
+
+def legal_typo_trimmed(words: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The words of an organisation name without the words at either end that look like a
+    mistyped legal form, and those words; at least two letters' worth of words are kept."""
+    kept = list(words)
+    dropped: list[str] = []
+    while len(kept) > 1 and _near_legal(kept[-1]):
+        dropped.insert(0, kept.pop())
+    while len(kept) > 1 and _near_legal(kept[0]):
+        dropped.insert(0, kept.pop(0))
+    return tuple(kept), tuple(dropped)
 
 
 def name_variants(name: str) -> list[str]:
@@ -680,6 +713,8 @@ class EntityScreener:
                             f" ({key.outline})")  # fmt: skip
             if keep or not any(v[0] >= 99.0 for v in found.values()):
                 self._fuzzy(key, add)
+        if schema != PERSON and keys and not any(v[0] >= 95.0 for v in found.values()):
+            self._legal_typo(keys[-1], add)
         best: dict[int, tuple[float, int, int, str, str]] = {}
         for r, (score, rule, detail) in found.items():
             ei = int(self._row_entity[r])
@@ -691,6 +726,27 @@ class EntityScreener:
             kind = next((n.kind for n in self.entities[ei].names if n.text == listed), "variant")
             names[ei] = listed
             ev[ei].append(EntityEvidence("name", rule, score, f"{detail}: {kind} name {listed!r}"))
+
+    def _legal_typo(
+        self, key: EntityKey, add: Callable[[Iterable[int], float, str, str], None]
+    ) -> None:
+        """``name-legal-form-typo``: the name again without mistyped legal forms at its ends,
+        by the exact, word-order and fuzzy rules, ``LEGAL_TYPO_PENALTY`` lower."""
+        kept, dropped = legal_typo_trimmed(key.words)
+        if not dropped or all(_near_legal(w) for w in kept):
+            return  # a name of legal forms only ("Limited Company") is no name
+        trimmed = entity_key(" ".join(kept), True)
+        if len(trimmed.compact) < 4:
+            return
+        read = " ".join(dropped)
+
+        def add_less(rows: Iterable[int], score: float, rule: str, detail: str) -> None:
+            add(rows, score - LEGAL_TYPO_PENALTY, "name-legal-form-typo",
+                f"{detail}, once {read!r} is read as a mistyped legal form")  # fmt: skip
+
+        add_less(self._exact.get(trimmed.compact), 99.0, "", "the same name")
+        add_less(self._sorted.get(trimmed.sorted), 97.0, "", "the same words")
+        self._fuzzy(trimmed, add_less)
 
     def _fuzzy(
         self, key: EntityKey, add: Callable[[Iterable[int], float, str, str], None]

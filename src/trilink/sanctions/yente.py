@@ -47,6 +47,8 @@ FEATURES = {
     "name-romanisation": "Two Latin Korean names equal once romanisation differences are folded.",
     "name-fuzzy": "At most 12 % of the letters differ (edit distance).",
     "name-romanised-fuzzy": "A romanised name within 20 % of a listed skeleton.",
+    "name-legal-form-typo": "The name matches once a mistyped legal form at its start or end"
+    " (one edit from Co, Ltd, OAO, JSC ...) is dropped; 4 less than the rule it then meets.",
     "country": "The country agrees (+2 of 100) or differs (-5 of 100).",
 }
 
