@@ -264,6 +264,12 @@ def test_fuzzy_finds_exactly_what_comparing_every_name_finds(
 
     screener._fuzzy(qkey, add)
     assert got == want
+    # the index is grouped by entity type: an organisation query sees the same names, a
+    # person query none of them (every name here is an organisation's)
+    for schema, expected in ((ORGANIZATION, want), (PERSON, {r: set() for r in want})):
+        got = {"name-fuzzy": set(), "name-romanised-fuzzy": set()}
+        screener._fuzzy(qkey, add, schema)
+        assert got == expected
 
 
 # -- acceptance on the labelled sets ---------------------------------------------------------

@@ -43,6 +43,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import product
 from typing import Any
 
 import numpy as np
@@ -243,11 +244,18 @@ class EntityResult:
 
 @dataclass
 class _Fuzzy:
-    rows: npt.NDArray[np.int64]  # name rows, by length of their key
+    rows: npt.NDArray[np.int64]  # name rows, by entity type, then by length of their key
     strings: npt.NDArray[np.object_]  # the compared texts (an object array: fancy indexing)
     lens: npt.NDArray[np.int64]
     grams: GramIndex
     counts: npt.NDArray[np.uint8]  # letter counts A-Z and 0-9 per string (36 columns)
+    segments: dict[str, tuple[int, int]]  # entity type -> its positions [start, end)
+
+    def windows(self, schema: str) -> list[tuple[int, int]]:
+        """The positions a query of this entity type compares (every type for "")."""
+        if not schema:
+            return list(self.segments.values())
+        return [self.segments[schema]] if schema in self.segments else []
 
 
 _ALPHABET = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
@@ -480,31 +488,45 @@ class EntityScreener:
         rows = range(len(self._names))
         # fuzzy indexes: rows with a long enough key, sorted by key length (a query compares
         # only the window of compatible lengths, and the gram filter prunes that window)
+        # A query of one entity type compares only names of that type (the others would be
+        # dropped after comparing), so each index holds its rows grouped by type.
+        schemas = sorted({e.schema for e in self.entities})
+        rank = {sc: i for i, sc in enumerate(schemas)}
+        row_schema = [rank[self.entities[ei].schema] for ei in row_entity]
         self._f_plain = self._fuzzy_index(
-            compact, [r for r in rows if len(compact[r]) >= MIN_FUZZY_LEN]
+            compact, [r for r in rows if len(compact[r]) >= MIN_FUZZY_LEN], row_schema, schemas
         )
         self._f_phon = self._fuzzy_index(
             skel,
             [r for r in rows if len(compact[r]) >= MIN_FUZZY_LEN
              and (translit[r] or korean[r]) and skel[r]],
-            q=2,
+            row_schema, schemas, q=2,
         )  # fmt: skip
         # for a transliterated query (kana, hangul, Cyrillic): every Latin name's skeleton
         self._f_latin = self._fuzzy_index(
-            skel, [r for r in rows if len(skel[r]) >= MIN_FUZZY_LEN - 2 and not translit[r]], q=2
-        )
+            skel,
+            [r for r in rows if len(skel[r]) >= MIN_FUZZY_LEN - 2 and not translit[r]],
+            row_schema, schemas, q=2,
+        )  # fmt: skip
 
     @staticmethod
-    def _fuzzy_index(texts: Sequence[str], rows: list[int], q: int = 3) -> _Fuzzy:
-        rows.sort(key=lambda r: len(texts[r]))
+    def _fuzzy_index(
+        texts: Sequence[str], rows: list[int], row_schema: list[int], schemas: list[str],
+        q: int = 3,
+    ) -> _Fuzzy:  # fmt: skip
+        rows.sort(key=lambda r: (row_schema[r], len(texts[r])))
         strings = [texts[r] for r in rows]
+        grouped = np.fromiter((row_schema[r] for r in rows), dtype=np.int64, count=len(rows))
+        bounds = np.searchsorted(grouped, np.arange(len(schemas) + 1), side="left")
         return _Fuzzy(
             rows=np.asarray(rows, dtype=np.int64),
             strings=np.array(strings, dtype=object),
             lens=np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)),
             grams=GramIndex(strings, q=q),
             counts=_letter_counts(strings),
-        )
+            segments={sc: (int(bounds[i]), int(bounds[i + 1]))
+                      for i, sc in enumerate(schemas) if bounds[i + 1] > bounds[i]},
+        )  # fmt: skip
 
     @property
     def name_count(self) -> int:
@@ -712,9 +734,9 @@ class EntityScreener:
                         add([r], score, "name-romanised", f"same consonants once romanised"
                             f" ({key.outline})")  # fmt: skip
             if keep or not any(v[0] >= 99.0 for v in found.values()):
-                self._fuzzy(key, add)
+                self._fuzzy(key, add, schema)
         if schema != PERSON and keys and not any(v[0] >= 95.0 for v in found.values()):
-            self._legal_typo(keys[-1], add)
+            self._legal_typo(keys[-1], add, schema)
         best: dict[int, tuple[float, int, int, str, str]] = {}
         for r, (score, rule, detail) in found.items():
             ei = int(self._row_entity[r])
@@ -728,7 +750,7 @@ class EntityScreener:
             ev[ei].append(EntityEvidence("name", rule, score, f"{detail}: {kind} name {listed!r}"))
 
     def _legal_typo(
-        self, key: EntityKey, add: Callable[[Iterable[int], float, str, str], None]
+        self, key: EntityKey, add: Callable[[Iterable[int], float, str, str], None], schema: str
     ) -> None:
         """``name-legal-form-typo``: the name again without mistyped legal forms at its ends,
         by the exact, word-order and fuzzy rules, ``LEGAL_TYPO_PENALTY`` lower."""
@@ -746,10 +768,13 @@ class EntityScreener:
 
         add_less(self._exact.get(trimmed.compact), 99.0, "", "the same name")
         add_less(self._sorted.get(trimmed.sorted), 97.0, "", "the same words")
-        self._fuzzy(trimmed, add_less)
+        self._fuzzy(trimmed, add_less, schema)
 
     def _fuzzy(
-        self, key: EntityKey, add: Callable[[Iterable[int], float, str, str], None]
+        self,
+        key: EntityKey,
+        add: Callable[[Iterable[int], float, str, str], None],
+        schema: str = "",
     ) -> None:
         if len(key.compact) < MIN_FUZZY_LEN:
             return
@@ -771,9 +796,12 @@ class EntityScreener:
             # filters are much sharper for one edit less.
             found: list[npt.NDArray[np.int64]] = []
             counts: npt.NDArray[np.uint8] | None = None
-            for k, short, long in edit_bands(tlen, rate, max_edits):
-                lo = int(np.searchsorted(idx.lens, short, side="left"))
-                hi = int(np.searchsorted(idx.lens, long, side="right"))
+            for (k, short, long), (start, end) in product(
+                edit_bands(tlen, rate, max_edits), idx.windows(schema)
+            ):
+                lens = idx.lens[start:end]
+                lo = start + int(np.searchsorted(lens, short, side="left"))
+                hi = start + int(np.searchsorted(lens, long, side="right"))
                 if lo >= hi:
                     continue
                 band = idx.grams.candidates(text, k, lo, hi)
