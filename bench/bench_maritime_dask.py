@@ -87,6 +87,7 @@ def warm() -> float:
 
 def single_child(files_json: str, ports: str, out: str) -> None:
     """One single-machine run in this (fresh) process; print a JSON line."""
+    from trilink.maritime.archive import peak_rss
     from trilink.maritime.config import load_config
     from trilink.maritime.geoio import build_geography
     from trilink.maritime.ingest import read_inputs
@@ -95,7 +96,7 @@ def single_child(files_json: str, ports: str, out: str) -> None:
 
     files = [Path(f) for f in json.loads(files_json)]
     warm()
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss0 = peak_rss()
     c0, t0 = _cpu_s(), time.perf_counter()
     data = read_inputs(files)
     geo, _ = build_geography(bbox_of(data.positions), ports_path=Path(ports))
@@ -112,7 +113,7 @@ def single_child(files_json: str, ports: str, out: str) -> None:
                 "positions": data.positions.height,
                 "seconds": seconds,
                 "cpu_seconds": cpu,
-                "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "peak_rss": peak_rss(),
                 "rss_before": rss0,
                 "events": res.events.height,
             }

@@ -9,6 +9,8 @@ test of the split (per-vessel grids, pairs per day, runs per pair bucket).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -155,6 +157,22 @@ def test_dask_run_gives_exactly_the_single_machine_events(
     assert not (tmp_path / "out" / "_work").exists()
     assert sorted(p.name for p in shared.iterdir()) == ["keep.txt"]
     assert len(res.worker_peak_rss) == 2
+
+
+def test_worker_peak_memory_is_its_own_not_its_parents() -> None:
+    """A Dask worker is started by fork and exec from a driver that may have held gigabytes
+    (making the archive): ``ru_maxrss`` survives both, so the peak reported must be the
+    process's own (the 30-day benchmark once reported the driver's 2,140 MB for every
+    worker)."""
+    script = (
+        "import os, sys, numpy as np\n"
+        "held = np.ones(80_000_000)  # 640 MB touched\n"
+        "os.execv(sys.executable, [sys.executable, '-c', "
+        "'from trilink.maritime.archive import peak_rss; print(peak_rss())'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=120)  # fmt: skip
+    assert 0 < int(out.stdout) < 500 * 2**20
 
 
 def _stationary(mmsi: int, lat: float, lon: float, t0: int, t1: int) -> pl.DataFrame:

@@ -252,8 +252,18 @@ def locate_in(k: int, out: Path, changes: list[dict[str, object]]) -> list[Event
 
 
 def peak_rss() -> int:
-    """Peak resident memory of this process, bytes (Linux reports KiB)."""
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    """Peak resident memory of this process, bytes.
+
+    ``VmHWM`` where Linux gives it: ``ru_maxrss`` survives fork and exec, so a worker started
+    by a driver that once held 2 GB would report the driver's 2 GB as its own peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # KiB on Linux
 
 
 # --- driver --------------------------------------------------------------------------------
