@@ -261,7 +261,7 @@ def events_cmd(
         None,
         "--partitions",
         min=1,
-        help="With Dask: vessel partitions (default: one per 2 million positions).",
+        help="With Dask: vessel partitions (default: one per million positions).",
     ),
     work: Path = typer.Option(
         None,
