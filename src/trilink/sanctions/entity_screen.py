@@ -193,16 +193,23 @@ def legal_typo_trimmed(words: Sequence[str]) -> tuple[tuple[str, ...], tuple[str
     return tuple(kept), tuple(dropped)
 
 
-def name_variants(name: str) -> list[str]:
+def name_variants(name: str, person: bool = False) -> list[str]:
     """A listed name, the name without its parenthesised parts, and an acronym given in
-    parentheses: "Korea Ryonbong General Corporation (KRGC)" -> also "KRGC"."""
+    parentheses: "Korea Ryonbong General Corporation (KRGC)" -> also "KRGC". A ``person``'s
+    name written "FAMILY, Given" also in reading order, "Given FAMILY": a name in kana,
+    hangul or Cyrillic is written that way, and the fuzzy rules compare letters in order
+    ("GERASIMOV, Valery" / ワレリー・ゲラシモフ)."""
     out = [name]
     inner = _PAREN.findall(name)
+    bare = _PAREN.sub(" ", name).strip() if inner else name
     if inner:
-        bare = _PAREN.sub(" ", name).strip()
         if bare:
             out.append(bare)
         out += [x.strip() for x in inner if _ACRONYM.match(x.strip())]
+    if person and bare.count(",") == 1:
+        family, given = (part.strip() for part in bare.split(","))
+        if family and given:
+            out.append(f"{given} {family}")
     return out
 
 
@@ -432,6 +439,7 @@ class EntityScreener:
         compact: list[str] = []
         skel: list[str] = []
         translit = array("b")
+        reordered = array("b")
         korean = array("b")
         self._numsig: list[str] = []
         exact, by_words, by_skel, by_outline = (_LookupBuilder() for _ in range(4))
@@ -456,7 +464,12 @@ class EntityScreener:
                         self._id_kinds.append(ident.kind)
             seen: set[str] = set()
             for n in e.names:
-                for variant in name_variants(n.text):
+                variants = name_variants(n.text, person=not org)
+                # the last variant of "FAMILY, Given" in reading order: compared within the
+                # Latin budget only (see _fuzzy)
+                reordered_at = len(variants) - 1 if not org and len(variants) > len(
+                    name_variants(n.text)) else -1  # fmt: skip
+                for at, variant in enumerate(variants):
                     key = entity_key(variant, org)
                     if key.empty or (key.compact + "|" + key.han) in seen:
                         continue
@@ -468,13 +481,16 @@ class EntityScreener:
                     skel.append(key.skel)
                     translit.append(key.translit)
                     korean.append(key.korean)
+                    reordered.append(at == reordered_at)
                     self._numsig.append(numsigs.setdefault(key.numsig, key.numsig))
                     if key.compact:
-                        exact.add(key.compact, row)
-                        by_words.add(key.sorted, row)
+                        if at != reordered_at:  # Latin queries compare word order already
+                            exact.add(key.compact, row)
+                            by_words.add(key.sorted, row)
                         if key.skel:
                             by_skel.add(key.numsig + "#" + key.skel, row)
-                        if len(key.outline) >= MIN_OUTLINE:
+                        if len(key.outline) >= MIN_OUTLINE and at != reordered_at:
+                            # a common given name first would make most of the outline
                             by_outline.add(key.numsig + "#" + key.outline, row)
                     if key.han:
                         self._han[key.han].append(row)
@@ -484,6 +500,7 @@ class EntityScreener:
         self._exact, self._sorted = exact.build(), by_words.build()
         self._skel, self._outline = by_skel.build(), by_outline.build()
         self._translit = np.frombuffer(translit, dtype=np.bool_)
+        self._reordered = np.frombuffer(reordered, dtype=np.bool_)
         self._korean = np.frombuffer(korean, dtype=np.bool_)
         rows = range(len(self._names))
         # fuzzy indexes: rows with a long enough key, sorted by key length (a query compares
@@ -493,13 +510,17 @@ class EntityScreener:
         schemas = sorted({e.schema for e in self.entities})
         rank = {sc: i for i, sc in enumerate(schemas)}
         row_schema = [rank[self.entities[ei].schema] for ei in row_entity]
+        # names in reading order ("Given FAMILY" of a listed "FAMILY, Given") only for
+        # transliterated queries: Latin ones meet word order by their own rules
         self._f_plain = self._fuzzy_index(
-            compact, [r for r in rows if len(compact[r]) >= MIN_FUZZY_LEN], row_schema, schemas
-        )
+            compact,
+            [r for r in rows if len(compact[r]) >= MIN_FUZZY_LEN and not reordered[r]],
+            row_schema, schemas,
+        )  # fmt: skip
         self._f_phon = self._fuzzy_index(
             skel,
             [r for r in rows if len(compact[r]) >= MIN_FUZZY_LEN
-             and (translit[r] or korean[r]) and skel[r]],
+             and (translit[r] or korean[r]) and skel[r] and not reordered[r]],
             row_schema, schemas, q=2,
         )  # fmt: skip
         # for a transliterated query (kana, hangul, Cyrillic): every Latin name's skeleton
@@ -725,7 +746,7 @@ class EntityScreener:
             for r in self._skel.get(key.numsig + "#" + key.skel):
                 if key.translit or self._translit[r]:
                     add([r], 95.0, "name-romanised", f"equal once romanised ({key.skel})")
-                elif key.korean and self._korean[r]:
+                elif key.korean and self._korean[r] and not self._reordered[r]:
                     add([r], 94.0, "name-romanisation", f"Korean romanisations ({key.skel})")
             if key.translit and len(key.outline) >= MIN_OUTLINE:
                 for r in self._outline.get(key.numsig + "#" + key.outline):
@@ -828,6 +849,11 @@ class EntityScreener:
                     continue  # numbers differ: another entity (No. 2 / No. 3)
                 d = int(dist[j])
                 size = max(len(idx.strings[c]), tlen)
+                if loose and self._reordered[row] and d > min(MAX_EDITS, int(size * FUZZY_RATE)):
+                    # A listed "FAMILY, Given" read as "Given FAMILY" puts the common given
+                    # name first, where the loose budget would let it swallow the whole
+                    # family name (ALEKSANDR ERMAKOV / ALEKSANDR REMEZKOV): Latin budget.
+                    continue
                 # within the edit budget is a match: 12 % of the letters -> 92.8
                 score = round(100.0 - 60.0 * d / size, 1)
                 if loose:
