@@ -256,13 +256,21 @@ class _Fuzzy:
     lens: npt.NDArray[np.int64]
     grams: GramIndex
     counts: npt.NDArray[np.uint8]  # letter counts A-Z and 0-9 per string (36 columns)
-    segments: dict[str, tuple[int, int]]  # entity type -> its positions [start, end)
+    # entity type -> first position of each key length in its segment (index L: the first
+    # position of length >= L; the last entry is the segment's end)
+    starts: dict[str, list[int]]
 
-    def windows(self, schema: str) -> list[tuple[int, int]]:
-        """The positions a query of this entity type compares (every type for "")."""
+    def windows(self, schema: str) -> list[list[int]]:
+        """The segments a query of this entity type compares (every type for "")."""
         if not schema:
-            return list(self.segments.values())
-        return [self.segments[schema]] if schema in self.segments else []
+            return list(self.starts.values())
+        return [self.starts[schema]] if schema in self.starts else []
+
+    @staticmethod
+    def span(starts: list[int], short: int, long: int) -> tuple[int, int]:
+        """Positions [lo, hi) of the names ``short``..``long`` letters long in a segment."""
+        last = len(starts) - 1
+        return starts[min(short, last)], starts[min(long + 1, last)]
 
 
 _ALPHABET = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
@@ -309,6 +317,14 @@ def edit_bands(length: int, rate: float, max_edits: int) -> tuple[tuple[int, int
         else:
             bands.append((k, n, n))
     return tuple(bands)
+
+
+def _length_starts(lens: npt.NDArray[np.int64], offset: int) -> list[int]:
+    """For sorted key lengths: the first position (plus ``offset``) of length >= L, for L =
+    0 .. longest + 1."""
+    longest = int(lens[-1]) if len(lens) else 0
+    found = np.searchsorted(lens, np.arange(longest + 2), side="left")
+    return [offset + int(x) for x in found]
 
 
 SCHEMA_ALIASES = {
@@ -526,7 +542,16 @@ class EntityScreener:
         # for a transliterated query (kana, hangul, Cyrillic): every Latin name's skeleton
         self._f_latin = self._fuzzy_index(
             skel,
-            [r for r in rows if len(skel[r]) >= MIN_FUZZY_LEN - 2 and not translit[r]],
+            [r for r in rows if len(skel[r]) >= MIN_FUZZY_LEN - 2 and not translit[r]
+             and not reordered[r]],
+            row_schema, schemas, q=2,
+        )  # fmt: skip
+        # A listed "FAMILY, Given" read as "Given FAMILY" puts a common given name first,
+        # where the loose budget would let it swallow the whole family name (ALEKSANDR
+        # ERMAKOV / ALEKSANDR REMEZKOV): its own index, compared within the Latin budget.
+        self._f_reordered = self._fuzzy_index(
+            skel,
+            [r for r in rows if len(skel[r]) >= MIN_FUZZY_LEN - 2 and reordered[r]],
             row_schema, schemas, q=2,
         )  # fmt: skip
 
@@ -539,14 +564,15 @@ class EntityScreener:
         strings = [texts[r] for r in rows]
         grouped = np.fromiter((row_schema[r] for r in rows), dtype=np.int64, count=len(rows))
         bounds = np.searchsorted(grouped, np.arange(len(schemas) + 1), side="left")
+        lens = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
         return _Fuzzy(
             rows=np.asarray(rows, dtype=np.int64),
             strings=np.array(strings, dtype=object),
-            lens=np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)),
+            lens=lens,
             grams=GramIndex(strings, q=q),
             counts=_letter_counts(strings),
-            segments={sc: (int(bounds[i]), int(bounds[i + 1]))
-                      for i, sc in enumerate(schemas) if bounds[i + 1] > bounds[i]},
+            starts={sc: _length_starts(lens[bounds[i]:bounds[i + 1]], int(bounds[i]))
+                    for i, sc in enumerate(schemas) if bounds[i + 1] > bounds[i]},
         )  # fmt: skip
 
     @property
@@ -799,16 +825,17 @@ class EntityScreener:
     ) -> None:
         if len(key.compact) < MIN_FUZZY_LEN:
             return
-        passes = [(key.compact, self._f_plain, False)]
+        # (compared text, index, on skeletons, loose: katakana renders foreign names loosely)
+        passes = [(key.compact, self._f_plain, False, False)]
         if key.translit:
-            passes.append((key.skel, self._f_latin, True))
+            passes.append((key.skel, self._f_latin, True, True))
+            passes.append((key.skel, self._f_reordered, True, False))
         elif key.korean:
-            passes.append((key.skel, self._f_phon, True))
-        for text, idx, phon in passes:
+            passes.append((key.skel, self._f_phon, True, False))
+        for text, idx, phon, loose in passes:
             tlen = len(text)
             if tlen < MIN_FUZZY_LEN - 2 or not len(idx.rows):
                 continue
-            loose = phon and key.translit  # katakana renders foreign names loosely
             rate = TRANSLIT_RATE if loose else FUZZY_RATE
             max_edits = TRANSLIT_EDITS if loose else MAX_EDITS
             # Each band of candidate lengths is filtered with its own edit budget: most of
@@ -817,12 +844,10 @@ class EntityScreener:
             # filters are much sharper for one edit less.
             found: list[npt.NDArray[np.int64]] = []
             counts: npt.NDArray[np.uint8] | None = None
-            for (k, short, long), (start, end) in product(
+            for (k, short, long), starts in product(
                 edit_bands(tlen, rate, max_edits), idx.windows(schema)
             ):
-                lens = idx.lens[start:end]
-                lo = start + int(np.searchsorted(lens, short, side="left"))
-                hi = start + int(np.searchsorted(lens, long, side="right"))
+                lo, hi = idx.span(starts, short, long)
                 if lo >= hi:
                     continue
                 band = idx.grams.candidates(text, k, lo, hi)
@@ -849,11 +874,6 @@ class EntityScreener:
                     continue  # numbers differ: another entity (No. 2 / No. 3)
                 d = int(dist[j])
                 size = max(len(idx.strings[c]), tlen)
-                if loose and self._reordered[row] and d > min(MAX_EDITS, int(size * FUZZY_RATE)):
-                    # A listed "FAMILY, Given" read as "Given FAMILY" puts the common given
-                    # name first, where the loose budget would let it swallow the whole
-                    # family name (ALEKSANDR ERMAKOV / ALEKSANDR REMEZKOV): Latin budget.
-                    continue
                 # within the edit budget is a match: 12 % of the letters -> 92.8
                 score = round(100.0 - 60.0 * d / size, 1)
                 if loose:
