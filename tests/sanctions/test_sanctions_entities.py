@@ -4,8 +4,10 @@ the labelled sets, and the `screen --entities` CLI contract, publishing through 
 from __future__ import annotations
 
 import csv
+import random
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -51,8 +53,8 @@ def eval_screener() -> EntityScreener:
     return EntityScreener(load())
 
 
-def _best(s: EntityScreener, **kw: str) -> tuple[str | None, str | None]:
-    res = s.screen(EntityQuery(**kw))  # type: ignore[arg-type]
+def _best(s: EntityScreener, **kw: Any) -> tuple[str | None, str | None]:
+    res = s.screen(EntityQuery(**kw))
     return (res.best.entity.uid, res.best.rule) if res.best else (None, None)
 
 
@@ -183,11 +185,9 @@ def test_kana_name_meets_a_listed_family_comma_given_name(eval_screener: EntityS
     """MOF writes ワレリー・ゲラシモフ given name first, OFAC "GERASIMOV, Valery": the kana name
     meets the OFAC entry in reading order; Latin queries keep their own rules, and the
     reading-order form never lets a common given name carry a match."""
-    ofac = ("OFAC-SDN",)
 
     def best(name: str) -> tuple[str | None, str | None]:
-        res = eval_screener.screen(EntityQuery(name=name, schema=PERSON, lists=ofac))
-        return (res.best.entity.uid, res.best.rule) if res.best else (None, None)
+        return _best(eval_screener, name=name, schema=PERSON, lists=("OFAC-SDN",))
 
     assert best("ワレリー・ゲラシモフ") == ("OFAC-SDN:35176", "name-romanised-fuzzy")
     assert best("アナスタシア・イグナトヴァ") == ("OFAC-SDN:35312", "name-romanised")
@@ -223,8 +223,6 @@ _LETTERS = "AEIKMNORST"
 def word_screener() -> tuple[EntityScreener, list[str]]:
     """2,000 organisations named from ten letters: many names within a few edits of each
     other, so the gram and letter-count filters are tested where they are weakest."""
-    import random
-
     rng = random.Random(5)
     names = sorted({"".join(rng.choice(_LETTERS) for _ in range(rng.randint(6, 22)))
                     for _ in range(2000)})  # fmt: skip

@@ -151,34 +151,33 @@ def entity_key(raw: str, organisation: bool = True) -> EntityKey:
     )
 
 
-@lru_cache(maxsize=65536)
-def _is_legal(word: str) -> bool:
-    if word in _LEGAL:
-        return True
-    if len(word) < 5 or not word.isalpha():
-        return False
+def _typo_of_any(word: str, words: Sequence[str]) -> bool:
+    """``word`` is one edit from one of ``words`` (two edits for 9+ letters)."""
     limit = 2 if len(word) >= 9 else 1
     return any(
         abs(len(w) - len(word)) <= limit and OSA.distance(word, w, score_cutoff=limit) <= limit
-        for w in _LEGAL_LONG
+        for w in words
     )
 
 
-_LEGAL_SHORT = tuple(w for w in _LEGAL if w.isalpha())
+@lru_cache(maxsize=65536)
+def _is_legal(word: str) -> bool:
+    """A legal form or filler word, or a long one mistyped ("Corportaion")."""
+    if word in _LEGAL:
+        return True
+    return len(word) >= 5 and word.isalpha() and _typo_of_any(word, _LEGAL_LONG)
+
+
+_LEGAL_WORDS = tuple(w for w in _LEGAL if w.isalpha())
 LEGAL_TYPO_PENALTY = 4.0
 
 
 @lru_cache(maxsize=65536)
 def _near_legal(word: str) -> bool:
-    """A word one edit from a legal form or filler word (two for 9+ letters): OPMANY, LD,
-    OSAO. Only ever applied to the ends of a query name (see ``legal_typo_trimmed``)."""
-    if len(word) < 2 or not word.isalpha():
-        return False
-    limit = 2 if len(word) >= 9 else 1
-    return any(
-        abs(len(w) - len(word)) <= limit and OSA.distance(word, w, score_cutoff=limit) <= limit
-        for w in _LEGAL_SHORT
-    )
+    """A word one edit from any legal form or filler word, short ones included (OPMANY, LD,
+    OSAO). Only ever applied to the ends of a query name (see ``legal_typo_trimmed``): in
+    ``_is_legal``, which drops words from every name, it would drop real words."""
+    return len(word) >= 2 and word.isalpha() and _typo_of_any(word, _LEGAL_WORDS)
 
 
 def legal_typo_trimmed(words: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -193,24 +192,28 @@ def legal_typo_trimmed(words: Sequence[str]) -> tuple[tuple[str, ...], tuple[str
     return tuple(kept), tuple(dropped)
 
 
-def name_variants(name: str, person: bool = False) -> list[str]:
+def name_variants(name: str) -> list[str]:
     """A listed name, the name without its parenthesised parts, and an acronym given in
-    parentheses: "Korea Ryonbong General Corporation (KRGC)" -> also "KRGC". A ``person``'s
-    name written "FAMILY, Given" also in reading order, "Given FAMILY": a name in kana,
-    hangul or Cyrillic is written that way, and the fuzzy rules compare letters in order
-    ("GERASIMOV, Valery" / ワレリー・ゲラシモフ)."""
+    parentheses: "Korea Ryonbong General Corporation (KRGC)" -> also "KRGC"."""
     out = [name]
     inner = _PAREN.findall(name)
-    bare = _PAREN.sub(" ", name).strip() if inner else name
     if inner:
+        bare = _PAREN.sub(" ", name).strip()
         if bare:
             out.append(bare)
         out += [x.strip() for x in inner if _ACRONYM.match(x.strip())]
-    if person and bare.count(",") == 1:
-        family, given = (part.strip() for part in bare.split(","))
-        if family and given:
-            out.append(f"{given} {family}")
     return out
+
+
+def reading_order(name: str) -> str | None:
+    """A person's name written "FAMILY, Given" (parenthesised parts dropped) in reading
+    order, "Given FAMILY", or None. A name in kana, hangul or Cyrillic is written that way,
+    and the fuzzy rules compare letters in order ("GERASIMOV, Valery" / ワレリー・ゲラシモフ)."""
+    bare = _PAREN.sub(" ", name).strip()
+    if bare.count(",") != 1:
+        return None
+    family, given = (part.strip() for part in bare.split(","))
+    return f"{given} {family}" if family and given else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,12 +483,12 @@ class EntityScreener:
                         self._id_kinds.append(ident.kind)
             seen: set[str] = set()
             for n in e.names:
-                variants = name_variants(n.text, person=not org)
-                # the last variant of "FAMILY, Given" in reading order: compared within the
-                # Latin budget only (see _fuzzy)
-                reordered_at = len(variants) - 1 if not org and len(variants) > len(
-                    name_variants(n.text)) else -1  # fmt: skip
-                for at, variant in enumerate(variants):
+                variants = name_variants(n.text)
+                # a person's "FAMILY, Given" also in reading order, last: only transliterated
+                # queries compare it, within the Latin budget (see _fuzzy)
+                turned = None if org else reading_order(n.text)
+                reordered_at = len(variants) if turned else -1
+                for at, variant in enumerate(variants + [turned] if turned else variants):
                     key = entity_key(variant, org)
                     if key.empty or (key.compact + "|" + key.han) in seen:
                         continue
@@ -519,10 +522,9 @@ class EntityScreener:
         self._reordered = np.frombuffer(reordered, dtype=np.bool_)
         self._korean = np.frombuffer(korean, dtype=np.bool_)
         rows = range(len(self._names))
-        # fuzzy indexes: rows with a long enough key, sorted by key length (a query compares
-        # only the window of compatible lengths, and the gram filter prunes that window)
-        # A query of one entity type compares only names of that type (the others would be
-        # dropped after comparing), so each index holds its rows grouped by type.
+        # Fuzzy indexes: rows with a long enough key, grouped by entity type (a query of one
+        # type compares only names of that type), then sorted by key length (it compares only
+        # the window of compatible lengths, and the gram filter prunes that window).
         schemas = sorted({e.schema for e in self.entities})
         rank = {sc: i for i, sc in enumerate(schemas)}
         row_schema = [rank[self.entities[ei].schema] for ei in row_entity]

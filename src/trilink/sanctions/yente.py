@@ -16,7 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trilink.sanctions.entity_screen import EntityMatch, EntityQuery, EntityResult
+from trilink.sanctions.entity_screen import (
+    LEGAL_TYPO_PENALTY,
+    EntityMatch,
+    EntityQuery,
+    EntityResult,
+)
 from trilink.sanctions.errors import SanctionsInputError
 from trilink.sanctions.ftm import SCHEMA_FROM_FTM, dataset_of, ftm_entity
 from trilink.sanctions.records import SanctionsList
@@ -48,7 +53,8 @@ FEATURES = {
     "name-fuzzy": "At most 12 % of the letters differ (edit distance).",
     "name-romanised-fuzzy": "A romanised name within 20 % of a listed skeleton.",
     "name-legal-form-typo": "The name matches once a mistyped legal form at its start or end"
-    " (one edit from Co, Ltd, OAO, JSC ...) is dropped; 4 less than the rule it then meets.",
+    f" (one edit from Co, Ltd, OAO, JSC ...) is dropped; {LEGAL_TYPO_PENALTY:g} less than the"
+    " rule it then meets.",
     "country": "The country agrees (+2 of 100) or differs (-5 of 100).",
 }
 
