@@ -86,9 +86,14 @@ def test_rollover_replicates_and_old_reports_stay_verifiable(network: Network) -
     usa = network.reopen("USA")
     assert [ca_generation(c) for c in usa.keys.anchors["JPN"]] == [1, 2]
     usa.verifier.verify(after.signed, after.envelope, after.signature)
-    # a partner that never saw a batch with the link refuses the new key's reports
+    # a partner that received nothing between prepare and activate (KOR, away) still
+    # follows: batches after activation carry JPN's CAs with the link between them
     kor = network["KOR"]
     assert [ca_generation(c) for c in kor.keys.anchors["JPN"]] == [1]
+    assert network.deliver("JPN", "KOR").accepted == 3
+    assert [ca_generation(c) for c in kor.keys.anchors["JPN"]] == [1, 2]
+    assert kor.store.latest_version(after.envelope.id) is not None
+    assert len(learned_audit(kor)) == 1
 
 
 def test_a_ca_without_a_trusted_link_is_refused_and_audited(network: Network) -> None:

@@ -218,8 +218,14 @@ def activate_ca_rollover(node_dir: Path, hosts: list[str]) -> tuple[int, str]:
 
 def ca_links(node_dir: Path) -> list[str]:
     """PEM texts every batch carries so partners can follow this nation's CA rollovers: the
-    next CA (while one is prepared) and each link certificate."""
-    paths = [next_ca_path(node_dir), *sorted((node_dir / "links").glob("link-*.crt"))]
+    next CA (while one is prepared), each link certificate and, once there are links, every
+    CA this node had and has. A partner that received no batch between the rollover being
+    prepared and activated (it was away, or the node had not yet looked at its files when
+    it sent) still finds the new CA and the link that vouches for it, however many
+    rollovers it missed."""
+    links = sorted((node_dir / "links").glob("link-*.crt"))
+    cas = [*sorted(node_dir.glob("ca-*.crt")), node_dir / "ca.crt"] if links else []
+    paths = [next_ca_path(node_dir), *cas, *links]
     return [p.read_text("ascii") for p in paths if p.exists()]
 
 
