@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_line  # noqa: E402
+from machine import machine_line, proc_status_kb  # noqa: E402
 from trilink.api.taxii import TAXII_MEDIA, collection_id  # noqa: E402
 from trilink.cyber.markings import marking_objects, object_markings  # noqa: E402
 from trilink.cyber.match import Matcher  # noqa: E402
@@ -216,12 +216,7 @@ def grow_in_store(
 def node_peak_mb(root: Path) -> float:
     """USA's node process: its peak resident memory so far (VmHWM), in MB."""
     pid = localnet.pid_of(root, "USA")
-    if pid is None:
-        return float("nan")
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return float("nan") if pid is None else proc_status_kb("VmHWM", pid) / 1024
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_line  # noqa: E402
+from machine import machine_line, proc_status_kb  # noqa: E402
 from trilink.interop.formats import FORMATS, write_file  # noqa: E402
 from trilink.interop.items import Item, build_item  # noqa: E402
 from trilink.interop.marking import marking_of  # noqa: E402
@@ -202,13 +202,6 @@ def measure(write: Callable[[], int], repeat: int) -> tuple[float, int]:
     return best, count
 
 
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
 def write_peak(fmt_name: str, scale: int) -> tuple[int, int]:
     """(peak bytes allocated, bytes added to the peak resident memory) by the write of
     ``fmt_name``, in a fresh process (``--memory-of``): nothing big written before, so no
@@ -236,12 +229,12 @@ def _memory_of(fmt_name: str, scale: int) -> None:
         pool = pa.default_memory_pool()
         arrow_before = pool.max_memory() or 0
         Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
-        before = _status_kb("VmRSS")
+        before = proc_status_kb("VmRSS")
         tracemalloc.start()
         write_file(Path(tmp) / f"export.{fmt.extension}", fmt, portions, marking, "USA")
         _, python_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        peak = _status_kb("VmHWM")
+        peak = proc_status_kb("VmHWM")
     arrow_peak = max(0, (pool.max_memory() or 0) - arrow_before)
     allocated = python_peak + arrow_peak
     print(json.dumps({"rss": (peak - before) * 1024, "allocated": allocated}))

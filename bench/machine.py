@@ -1,5 +1,5 @@
-"""A one-line description of the machine a benchmark ran on, and the baseline commit's tree
-that a benchmark runs beside this one in the same run."""
+"""A one-line description of the machine a benchmark ran on, the baseline commit's tree
+that a benchmark runs beside this one in the same run, and a process's memory figures."""
 
 from __future__ import annotations
 
@@ -54,3 +54,11 @@ def machine_line() -> str:
         f"{platform.system()} {platform.release()}; commit {commit}; "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
+
+
+def proc_status_kb(field: str, pid: int | str = "self") -> int:
+    """A ``/proc/<pid>/status`` figure in KiB (``VmHWM``: peak resident memory; ``VmRSS``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/{pid}/status")

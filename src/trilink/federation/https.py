@@ -21,6 +21,9 @@ from trilink.node.config import NodeConfig
 from trilink.provenance.pki import nation_of
 from trilink.provenance.trust import read_bundle
 
+_TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+_LIMITS = httpx.Limits(max_connections=4)
+
 
 def client_ssl_context(config: NodeConfig, cas: Sequence[x509.Certificate]) -> ssl.SSLContext:
     """TLS as this node's client: our certificate, and servers trusted only if one of
@@ -49,11 +52,7 @@ class HttpsTransport(Transport):
             if partner in anchors
         }
         self._clients = {
-            partner: httpx.AsyncClient(
-                verify=context,
-                timeout=httpx.Timeout(10.0, connect=2.0),
-                limits=httpx.Limits(max_connections=4),
-            )
+            partner: httpx.AsyncClient(verify=context, timeout=_TIMEOUT, limits=_LIMITS)
             for partner, context in self._contexts.items()
         }
         # Feeds are read by a blocking client in a worker thread: a 3 MB batch arrives in
@@ -62,11 +61,7 @@ class HttpsTransport(Transport):
         # recv() without the GIL (profiled on a node catching up: the async read of its
         # partner's feed took more of the process than storing it).
         self._readers = {
-            partner: httpx.Client(
-                verify=context,
-                timeout=httpx.Timeout(10.0, connect=2.0),
-                limits=httpx.Limits(max_connections=4),
-            )
+            partner: httpx.Client(verify=context, timeout=_TIMEOUT, limits=_LIMITS)
             for partner, context in self._contexts.items()
         }
 

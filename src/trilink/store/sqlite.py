@@ -259,14 +259,6 @@ class SqliteStore(Store):
             self._checkpointer = None
         self._conn.close()
 
-    def checkpoint_lag(self) -> tuple[int, int]:
-        """(frames in the WAL, frames of them already copied into the database)."""
-        if self._checkpointer is not None:
-            self._checkpointer.wait_idle()
-        with self._lock:
-            row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return int(row[1]), int(row[2])
-
     def columns(self, table: str) -> list[str]:
         with self._lock:
             rows = self._conn.execute(f"PRAGMA table_info({table})").fetchall()
@@ -289,23 +281,17 @@ class _Checkpointer:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._wanted = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._stopping = False
+        self._stopping = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"checkpoint {path.name}", daemon=True
         )
         self._thread.start()
 
     def wake(self) -> None:
-        self._idle.clear()
         self._wanted.set()
 
-    def wait_idle(self, timeout_s: float = 30.0) -> None:
-        self._idle.wait(timeout_s)
-
     def stop(self) -> None:
-        self._stopping = True
+        self._stopping.set()
         self._wanted.set()
         self._thread.join(timeout=60)
 
@@ -313,25 +299,24 @@ class _Checkpointer:
         try:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error:
-            self._idle.set()
             return  # the writer's own checkpoints (wal_autocheckpoint) still run
         try:
             conn.execute("PRAGMA synchronous=NORMAL")
             while True:
                 self._wanted.wait()
-                if self._stopping:
+                if self._stopping.is_set():
                     return
                 self._wanted.clear()
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error:
                     pass  # busy or damaged: the writer's own checkpoints take over
-                if not self._wanted.is_set():
-                    self._idle.set()
-                time.sleep(_CHECKPOINT_EVERY_S)
+                # at most one checkpoint per interval while commits keep coming; a stop
+                # ends the wait at once
+                if self._stopping.wait(_CHECKPOINT_EVERY_S):
+                    return
         finally:
             conn.close()
-            self._idle.set()
 
 
 _READER = """
