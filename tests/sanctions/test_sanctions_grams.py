@@ -1,6 +1,7 @@
-"""The q-gram filter returns exactly the indexed names in the window that share enough grams
-with the query (the definition the screeners rely on for being lossless), whether it counts
-through the shortest posting lists (prefix filtering) or all of them."""
+"""The q-gram filter returns only indexed names in the window that share enough grams with the
+query, and every name within k edits (the screeners rely on it being lossless), whether it
+counts through the shortest posting lists (prefix filtering, by count or by the grams'
+places) or all of them; ``search`` finds exactly the names within each band's edits."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
-from trilink.sanctions.grams import GramIndex, qgrams
+from trilink.sanctions.grams import GramIndex, PackedTexts, letter_counts, qgrams
 
 WORDS = st.text(alphabet="ABCDEKLMNORSTU 0", min_size=0, max_size=24)
 
@@ -42,11 +43,67 @@ def test_candidates_are_exactly_the_names_sharing_enough_grams(
     if got is None:  # the filter cannot exclude anything for so short a query
         assert len(qgrams(query, q)) <= (3 if q == 2 else q + 1) * k
         return
-    assert got.tolist() == _shared_at_least(strings, query, q, k, lo, hi)
+    shared = _shared_at_least(strings, query, q, k, lo, hi)
+    assert set(got.tolist()) <= set(shared)
+    assert got.tolist() == sorted(got.tolist())
     # lossless: every name within k edits is a candidate
     for i in range(lo, hi):
         if OSA.distance(query, strings[i]) <= k:
             assert i in set(got.tolist())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.text(alphabet="ABCDEKLM", min_size=4, max_size=20),
+    edits=st.lists(
+        st.tuples(st.sampled_from("idsw"), st.integers(0, 30), st.sampled_from("ABCDEKLM")),
+        max_size=4,
+    ),
+    others=st.lists(st.text(alphabet="ABCDEKLM", min_size=1, max_size=22), max_size=40),
+    q=st.sampled_from([2, 3]),
+    k=st.integers(1, 3),
+)
+def test_search_finds_exactly_the_names_within_the_edits(
+    base: str, edits: list[tuple[str, int, str]], others: list[str], q: int, k: int
+) -> None:
+    """Names near the query (a few inserts, deletes, substitutions and swaps of it) among
+    random ones: search returns each name 1..k OSA edits away with its distance, no other."""
+    near = list(base)
+    for op, at, letter in edits:
+        at = at % (len(near) + 1)
+        if op == "i":
+            near.insert(at, letter)
+        elif op == "d" and len(near) > 1:
+            near.pop(min(at, len(near) - 1))
+        elif op == "s" and near:
+            near[min(at, len(near) - 1)] = letter
+        elif op == "w" and len(near) > 1:
+            at = min(at, len(near) - 2)
+            near[at], near[at + 1] = near[at + 1], near[at]
+    strings = sorted([*others, "".join(near), base], key=len)
+    index = GramIndex(strings, q=q)
+    bands = np.array([[k, 0, len(strings)]], dtype=np.int64)
+    found, dists = index.search(base, bands, letter_counts(strings), PackedTexts(strings))
+    want = {i: OSA.distance(base, s) for i, s in enumerate(strings)}
+    assert dict(zip(found.tolist(), dists.tolist(), strict=True)) == {
+        i: d for i, d in want.items() if 0 < d <= k
+    }
+
+
+def test_the_grams_places_shorten_the_prefix() -> None:
+    """Counting alone keeps a name sharing 6 of the 10 grams of a 12-letter query (need = 10
+    - 4 = 6); that name lacks both grams at the query's two ends, which one edit cannot
+    both destroy, so it cannot be one edit away and the filter leaves it out."""
+    query = "ABCDEFGHIJKL"
+    shares_middle = "XXCDEFGHIJXX"  # grams CDE .. HIJ: 6 of the query's 10, not ABC or JKL
+    one_edit = "ABCDEFGHIJKM"
+    strings = sorted([shares_middle, one_edit, "ZZZZZZZZZZZZ"] * 20, key=len)
+    index = GramIndex(strings, q=3)
+    assert _shared_at_least(strings, query, 3, 1, 0, len(strings)) != []
+    assert shares_middle in {strings[i] for i in _shared_at_least(strings, query, 3, 1, 0, 60)}
+    got = index.candidates(query, 1, 0, len(strings))
+    assert got is not None
+    assert {strings[i] for i in got.tolist()} == {one_edit}
 
 
 def test_prefix_filtering_on_a_large_index_matches_counting_everything() -> None:
@@ -59,7 +116,10 @@ def test_prefix_filtering_on_a_large_index_matches_counting_everything() -> None
         for k in (1, 2):
             got = index.candidates(query, k, 0, len(strings))
             assert got is not None
-            assert got.tolist() == _shared_at_least(strings, query, 3, k, 0, len(strings))
+            shared = set(_shared_at_least(strings, query, 3, k, 0, len(strings)))
+            assert set(got.tolist()) <= shared
+            near = {i for i, s in enumerate(strings) if OSA.distance(query, s) <= k}
+            assert near <= set(got.tolist())
 
 
 def test_forked_screening_gives_what_screening_in_process_gives() -> None:

@@ -49,10 +49,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz.distance import OSA
-from rapidfuzz.process import cdist
 
 from trilink.sanctions.entities import ORGANIZATION, PERSON, VESSEL
-from trilink.sanctions.grams import GramIndex, within_l1
+from trilink.sanctions.grams import GramIndex, PackedTexts, letter_counts
 from trilink.sanctions.identifiers import check_imo, flag_iso3
 from trilink.sanctions.normalize import fold_ascii, looks_korean
 from trilink.sanctions.records import LIST_IDS, Entity
@@ -255,8 +254,7 @@ class EntityResult:
 @dataclass
 class _Fuzzy:
     rows: npt.NDArray[np.int64]  # name rows, by entity type, then by length of their key
-    strings: npt.NDArray[np.object_]  # the compared texts (an object array: fancy indexing)
-    lens: npt.NDArray[np.int64]
+    texts: PackedTexts  # the compared texts
     grams: GramIndex
     counts: npt.NDArray[np.uint8]  # letter counts A-Z and 0-9 per string (36 columns)
     # entity type -> first position of each key length in its segment (index L: the first
@@ -274,32 +272,6 @@ class _Fuzzy:
         """Positions [lo, hi) of the names ``short``..``long`` letters long in a segment."""
         last = len(starts) - 1
         return starts[min(short, last)], starts[min(long + 1, last)]
-
-
-_ALPHABET = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
-
-
-_COUNT_TABLE = np.full(128, len(_ALPHABET), dtype=np.int64)
-for _c, _i in _ALPHABET.items():
-    _COUNT_TABLE[ord(_c)] = _i
-
-
-def _letter_counts(strings: Sequence[str]) -> npt.NDArray[np.uint8]:
-    """Counts of A-Z and 0-9 per string, at most 255 (a lower count only weakens the L1
-    filter it feeds, never makes it drop a name). The keys are ASCII; anything else is
-    not counted. Computed 65,536 strings at a time (bounded temporary memory)."""
-    wide = len(_ALPHABET) + 1  # one spare column for characters not counted
-    out = np.empty((len(strings), len(_ALPHABET)), dtype=np.uint8)
-    step = 65_536
-    for at in range(0, len(strings), step):
-        chunk = strings[at : at + step]
-        codes = np.frombuffer("".join(chunk).encode("ascii", "replace"), dtype=np.uint8)
-        column = _COUNT_TABLE[np.minimum(codes, 127)]
-        owner = np.repeat(np.arange(len(chunk)), [len(x) for x in chunk])
-        flat = np.bincount(owner * wide + column, minlength=len(chunk) * wide)
-        counts = flat.reshape(len(chunk), wide)[:, : len(_ALPHABET)]
-        out[at : at + len(chunk)] = np.minimum(counts, 255)
-    return out
 
 
 @lru_cache(maxsize=1024)
@@ -374,18 +346,25 @@ class _Lookup:
     different keys with the same hash would share rows; at a million keys the chance is
     about 3e-8."""
 
+    _TOP = 16  # a directory by the hash's top bits narrows each search to a few keys
+
     def __init__(self, hashes: array[int], rows: array[int]) -> None:
         keyed = np.frombuffer(hashes, dtype=np.int64)
         order = np.argsort(keyed, kind="stable")  # rows of one key stay in row order
+        ordered = keyed[order]
         # plain arrays, searched with bisect: a lookup is a few hundred nanoseconds, where a
         # numpy call on one value costs microseconds
-        self._hashes = array("q", keyed[order].tobytes())
+        self._hashes = array("q", ordered.tobytes())
         self._rows = array("i", np.frombuffer(rows, dtype=np.int32)[order].tobytes())
+        top = (ordered >> (64 - self._TOP)) + (1 << (self._TOP - 1))
+        bucket_starts = np.searchsorted(top, np.arange((1 << self._TOP) + 1), side="left")
+        self._dir = array("q", bucket_starts.astype(np.int64).tobytes())
 
     def get(self, key: str) -> list[int]:
         h = hash(key)
+        t = (h >> (64 - self._TOP)) + (1 << (self._TOP - 1))
         hashes = self._hashes
-        a = bisect_left(hashes, h)
+        a = bisect_left(hashes, h, self._dir[t], self._dir[t + 1])
         b = a
         while b < len(hashes) and hashes[b] == h:  # most keys are one row
             b += 1
@@ -422,26 +401,20 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-@lru_cache(maxsize=1)
-def _positions(screener: EntityScreener) -> dict[int, int]:
-    """Entity object -> its index, built once per worker process (a million entries)."""
-    return {id(e): i for i, e in enumerate(screener.entities)}
-
-
 def _screen_chunk(span: tuple[int, int]) -> list[tuple[bool, Any, list[Any], tuple[str, ...]]]:
     assert _FORKED is not None
     screener, queries, keep = _FORKED
-    index = _positions(screener)
 
-    def pack(m: EntityMatch) -> _Packed:
+    def pack(m: EntityMatch, ei: int) -> _Packed:
         evidence = tuple((x.field, x.rule, x.score, x.detail) for x in m.evidence)
-        return (index[id(m.entity)], m.score, m.rule, m.matched_name, evidence, m.reason)
+        return (ei, m.score, m.rule, m.matched_name, evidence, m.reason)
 
     out = []
     for q in queries[span[0] : span[1]]:
-        r = screener._screen(q, keep)
-        out.append((r.matched, pack(r.best) if r.best else None,
-                    [pack(m) for m in r.candidates], r.issues))  # fmt: skip
+        r, at = screener._screen_at(q, keep)
+        best = pack(r.best, at[0]) if r.best else None
+        candidates = [pack(m, ei) for m, ei in zip(r.candidates, at, strict=False)]
+        out.append((r.matched, best, candidates, r.issues))
     return out
 
 
@@ -569,10 +542,9 @@ class EntityScreener:
         lens = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
         return _Fuzzy(
             rows=np.asarray(rows, dtype=np.int64),
-            strings=np.array(strings, dtype=object),
-            lens=lens,
+            texts=PackedTexts(strings),
             grams=GramIndex(strings, q=q),
-            counts=_letter_counts(strings),
+            counts=letter_counts(strings),
             starts={sc: _length_starts(lens[bounds[i]:bounds[i + 1]], int(bounds[i]))
                     for i, sc in enumerate(schemas) if bounds[i + 1] > bounds[i]},
         )  # fmt: skip
@@ -625,6 +597,11 @@ class EntityScreener:
     # -- one query -------------------------------------------------------------------------
 
     def _screen(self, q: EntityQuery, keep: bool) -> EntityResult:
+        return self._screen_at(q, keep)[0]
+
+    def _screen_at(self, q: EntityQuery, keep: bool) -> tuple[EntityResult, list[int]]:
+        """The result, and the entity index of each match, best first (a forked worker
+        sends indexes, not entities)."""
         issues: list[str] = []
         schema = q.schema
         # entity index -> list of evidence
@@ -637,7 +614,7 @@ class EntityScreener:
         qc = _country(q.country) if q.country else None
         if q.country and qc is None:
             issues.append(f"country {q.country!r} is not a country trilink knows; not used")
-        matches: list[EntityMatch] = []
+        matches: list[tuple[EntityMatch, int]] = []
         for ei, evidence in ev.items():
             e = self.entities[ei]
             if (schema and e.schema != schema) or (q.lists and e.list_id not in q.lists):
@@ -658,33 +635,34 @@ class EntityScreener:
             reason = f"{rule} on {e.list_id} {e.entry_id} ({e.schema}): " + "; ".join(
                 x.detail for x in evidence
             )
-            matches.append(
-                EntityMatch(
-                    entity=e,
-                    score=round(score, 1),
-                    rule=rule,
-                    matched_name=names.get(ei, e.name),
-                    evidence=tuple(evidence),
-                    reason=reason,
-                )
+            match = EntityMatch(
+                entity=e,
+                score=round(score, 1),
+                rule=rule,
+                matched_name=names.get(ei, e.name),
+                evidence=tuple(evidence),
+                reason=reason,
             )
+            matches.append((match, ei))
         matches.sort(
-            key=lambda m: (
-                -m.score,
-                -_RULE_RANK.get(m.rule, 0),
-                _LIST_RANK.get(m.entity.list_id, 99),
-                m.entity.uid,
+            key=lambda pair: (
+                -pair[0].score,
+                -_RULE_RANK.get(pair[0].rule, 0),
+                _LIST_RANK.get(pair[0].entity.list_id, 99),
+                pair[0].entity.uid,
             )
         )
-        hits = [m for m in matches if m.score >= MATCH_SCORE]
-        best = hits[0] if hits else None
-        return EntityResult(
+        # the best match is the first (they are sorted by score) if it reaches MATCH_SCORE
+        best = matches[0][0] if matches and matches[0][0].score >= MATCH_SCORE else None
+        kept = matches[:20] if keep else matches[:1]
+        result = EntityResult(
             query=q,
             matched=best is not None,
             best=best,
-            candidates=tuple(matches[:20]) if keep else (),
+            candidates=tuple(m for m, _ in matches[:20]) if keep else (),
             issues=tuple(issues),
         )
+        return result, [ei for _, ei in kept]
 
     def _by_identifier(
         self,
@@ -844,38 +822,24 @@ class EntityScreener:
             # the window allows fewer edits than its longest names (a 16-letter skeleton:
             # 3 edits for 13-19 letters, 4 only at 20), and the gram and letter-count
             # filters are much sharper for one edit less.
-            found: list[npt.NDArray[np.int64]] = []
-            counts: npt.NDArray[np.uint8] | None = None
-            for (k, short, long), starts in product(
-                edit_bands(tlen, rate, max_edits), idx.windows(schema)
-            ):
-                lo, hi = idx.span(starts, short, long)
-                if lo >= hi:
-                    continue
-                band = idx.grams.candidates(text, k, lo, hi)
-                if band is None:
-                    band = np.arange(lo, hi, dtype=np.int64)
-                if len(band) > 64:
-                    # lossless too: k OSA edits change the letter counts by at most 2k
-                    if counts is None:
-                        counts = _letter_counts([text])[0]
-                    band = within_l1(idx.counts, band, counts, 2 * k)
-                if len(band):
-                    found.append(band)
-            if not found:
+            bands = [
+                (k, lo, hi)
+                for (k, short, long), starts in product(
+                    edit_bands(tlen, rate, max_edits), idx.windows(schema)
+                )
+                for lo, hi in (idx.span(starts, short, long),)
+                if lo < hi
+            ]
+            if not bands:
                 continue
-            cands = found[0] if len(found) == 1 else np.concatenate(found)
-            clens = idx.lens[cands]
-            limits = np.minimum((np.maximum(clens, tlen) * rate).astype(np.int32), max_edits)
-            dist = cdist([text], idx.strings[cands], scorer=OSA.distance,
-                         score_cutoff=max_edits, dtype=np.int32, workers=1)[0]  # fmt: skip
-            for j in np.flatnonzero((dist <= limits) & (dist > 0)).tolist():
-                c = int(cands[j])
+            found, dists = idx.grams.search(
+                text, np.array(bands, dtype=np.int64), idx.counts, idx.texts
+            )
+            for c, d in zip(found.tolist(), dists.tolist(), strict=True):
                 row = int(idx.rows[c])
                 if self._numsig[row] != key.numsig:
                     continue  # numbers differ: another entity (No. 2 / No. 3)
-                d = int(dist[j])
-                size = max(len(idx.strings[c]), tlen)
+                size = max(idx.texts.length(c), tlen)
                 # within the edit budget is a match: 12 % of the letters -> 92.8
                 score = round(100.0 - 60.0 * d / size, 1)
                 if loose:
@@ -883,7 +847,7 @@ class EntityScreener:
                     score = round(100.0 - 50.0 * d / size, 1)
                 if phon:
                     rule = "name-romanised-fuzzy"
-                    detail = f"{d} edit(s) apart once romanised ({text} / {idx.strings[c]})"
+                    detail = f"{d} edit(s) apart once romanised ({text} / {idx.texts[c]})"
                 else:
                     rule = "name-fuzzy"
                     sim = round(100.0 * (1 - d / size), 1)

@@ -11,7 +11,13 @@ everything:
   at least one of any ``P - need + 1`` of their posting lists: the candidates are taken from
   the shortest ones (prefix filtering), and only they are counted against the others (a
   numba kernel with a reused per-position counter: no array the size of the window is
-  allocated or cleared per query).
+  allocated or cleared per query);
+* the prefix is shorter still when the grams' places in the query allow it (Ed-Join, Xiao,
+  Wang and Lin, VLDB 2008): one edit destroys only the grams starting in q + 1 neighbouring
+  places, so two grams far enough apart cannot both be destroyed by one edit, and a name one
+  edit away is in one of their two lists;
+* ``GramIndex.search`` runs the filter, a letter-count filter and a banded OSA distance in
+  one compiled call per query, on the strings packed in one byte buffer.
 
 Posting lists are one sorted int32 array per index (CSR: a gram's positions are a slice), so
 a million names cost tens of megabytes, not Python lists of ints.
@@ -85,26 +91,107 @@ class GramIndex:
         if need <= 0:
             return None
         hi = self._n if hi is None else hi
-        ids = [gid for gid in map(self._ids.get, grams) if gid is not None]
-        if len(ids) < need or hi <= lo:
+        at = self._gram_ids(query)
+        if int((at >= 0).sum()) < need or hi <= lo:
             return _EMPTY
+        return _count_filter(self._pos, self._start, at, lo, hi, need, max_edits,
+                             self._per_edit, self._scratch())  # fmt: skip
+
+    def _gram_ids(self, query: str) -> npt.NDArray[np.int64]:
+        """The gram id at each position of ``query`` (-1: a gram no indexed string has)."""
+        q, ids = self.q, self._ids
+        return np.array(
+            [ids.get(query[i : i + q], -1) for i in range(len(query) - q + 1)], dtype=np.int64
+        )
+
+    def _scratch(self) -> npt.NDArray[np.int32]:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = np.zeros(self._n, dtype=np.int32)
-        return _count_filter(self._pos, self._start, np.asarray(ids, dtype=np.int64),
-                             lo, hi, need, scratch)  # fmt: skip
+        return scratch
+
+    def search(
+        self,
+        query: str,
+        bands: npt.NDArray[np.int64],
+        counts: npt.NDArray[np.uint8],
+        texts: PackedTexts,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Positions within each band's edit budget of ``query`` (OSA distance, at least
+        one edit: equal keys are found by exact lookups), and their distances.
+
+        ``bands`` rows are (edits, lo, hi): the positions [lo, hi) compared with that many
+        edits at most. Each band goes through the count filter (when it can exclude
+        anything), then the letter-count filter (``counts``: rows of ``letter_counts``),
+        then a banded OSA distance on the packed texts, all in one compiled call: a query
+        costs one call, not one numpy or rapidfuzz call per band.
+        """
+        found, dists = _kernels()[3](
+            self._pos, self._start, self._gram_ids(query), len(qgrams(query, self.q)),
+            self._per_edit, bands, counts, texts.data, texts.offsets,
+            np.frombuffer(query.encode("ascii"), dtype=np.uint8), self._scratch(),
+        )  # fmt: skip
+        return found, dists
+
+
+class PackedTexts:
+    """ASCII strings in one byte buffer with offsets: what the compiled distance reads
+    (a million Python strings would be converted one by one on every comparison)."""
+
+    def __init__(self, strings: Sequence[str]) -> None:
+        lens = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+        self.offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+        np.cumsum(lens, out=self.offsets[1:])
+        self.data = np.frombuffer("".join(strings).encode("ascii"), dtype=np.uint8)
+        if len(self.data) != self.offsets[-1]:
+            raise ValueError("packed texts must be ASCII")
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, at: int) -> str:
+        return self.data[self.offsets[at] : self.offsets[at + 1]].tobytes().decode("ascii")
+
+    def length(self, at: int) -> int:
+        return int(self.offsets[at + 1] - self.offsets[at])
+
+
+def letter_counts(strings: Sequence[str]) -> npt.NDArray[np.uint8]:
+    """Counts of A-Z and 0-9 per string, at most 255 (a lower count only weakens the L1
+    filter it feeds, never makes it drop a name). The keys are ASCII; anything else is
+    not counted. Computed 65,536 strings at a time (bounded temporary memory)."""
+    wide = len(_ALPHABET) + 1  # one spare column for characters not counted
+    out = np.empty((len(strings), len(_ALPHABET)), dtype=np.uint8)
+    step = 65_536
+    for at in range(0, len(strings), step):
+        chunk = strings[at : at + step]
+        codes = np.frombuffer("".join(chunk).encode("ascii", "replace"), dtype=np.uint8)
+        column = _COUNT_TABLE[np.minimum(codes, 127)]
+        owner = np.repeat(np.arange(len(chunk)), [len(x) for x in chunk])
+        flat = np.bincount(owner * wide + column, minlength=len(chunk) * wide)
+        counts = flat.reshape(len(chunk), wide)[:, : len(_ALPHABET)]
+        out[at : at + len(chunk)] = np.minimum(counts, 255)
+    return out
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_COUNT_TABLE = np.full(128, len(_ALPHABET), dtype=np.int64)
+for _i, _c in enumerate(_ALPHABET):
+    _COUNT_TABLE[ord(_c)] = _i
 
 
 def _count_filter(
     pos: npt.NDArray[np.int32],
     start: npt.NDArray[np.int64],
-    ids: npt.NDArray[np.int64],
+    at: npt.NDArray[np.int64],
     lo: int,
     hi: int,
     need: int,
+    max_edits: int,
+    per_edit: int,
     scratch: npt.NDArray[np.int32],
 ) -> npt.NDArray[np.int64]:
-    return _kernels()[0](pos, start, ids, lo, hi, need, scratch)  # type: ignore[no-any-return]
+    return _kernels()[0](pos, start, at, lo, hi, need, max_edits, per_edit, scratch)  # type: ignore[no-any-return]
 
 
 def _group(
@@ -116,120 +203,10 @@ def _group(
     _kernels()[1](gram_of, owners, start, out)
 
 
-def within_l1(
-    counts: npt.NDArray[np.uint8], cands: npt.NDArray[np.int64], query: npt.NDArray[np.uint8],
-    limit: int,
-) -> npt.NDArray[np.int64]:  # fmt: skip
-    """The candidates whose letter counts (rows of ``counts``) differ from the query's by at
-    most ``limit`` in total (k OSA edits change them by at most 2k: a lossless filter)."""
-    return _kernels()[2](counts, cands, query, limit)  # type: ignore[no-any-return]
-
-
 @cache
-def _kernels() -> tuple[Any, Any, Any]:
-    """The count filter compiled by numba (imported and compiled on first use; numba caches
-    the machine code on disk)."""
-    import numba
+def _kernels() -> tuple[Any, Any, Any, Any]:
+    """The compiled kernels (numba is imported, and the machine code loaded from numba's
+    disk cache or compiled, on first use)."""
+    from trilink.sanctions import gram_kernels as k
 
-    @numba.njit(cache=True, nogil=True)
-    def count_filter(pos, start, ids, lo, hi, need, scratch):  # type: ignore[no-untyped-def]
-        m = len(ids)
-        first = np.empty(m, np.int64)
-        last = np.empty(m, np.int64)
-        size = np.empty(m, np.int64)
-        for i in range(m):
-            s0, s1 = start[ids[i]], start[ids[i] + 1]
-            first[i] = s0 + np.searchsorted(pos[s0:s1], lo)
-            last[i] = s0 + np.searchsorted(pos[s0:s1], hi)
-            size[i] = last[i] - first[i]
-        order = np.argsort(size)
-        present = 0
-        for i in range(m):
-            if size[i] > 0:
-                present += 1
-        if present < need:
-            return np.empty(0, np.int64)
-        skip = m - present  # the empty slices sort first
-        prefix = present - need + 1
-        # pass 1: every position of the shortest slices is a candidate (pigeonhole)
-        total = 0
-        for j in range(skip, skip + prefix):
-            total += size[order[j]]
-        touched = np.empty(total, np.int64)
-        count = 0
-        for j in range(skip, skip + prefix):
-            i = order[j]
-            for k in range(first[i], last[i]):
-                p = pos[k]
-                if scratch[p] == 0:
-                    touched[count] = p
-                    count += 1
-                scratch[p] += 1
-        # pass 2: the other slices, longest last, count only for candidates that can still
-        # reach ``need`` (pruned before each slice: most fall out at once); a long slice is
-        # searched for the few candidates left rather than read whole
-        alive = count
-        for j in range(skip + prefix, m + 1):
-            left = m - j
-            kept = 0
-            for c in range(alive):
-                p = touched[c]
-                if scratch[p] + left >= need:
-                    touched[kept] = p
-                    kept += 1
-                else:
-                    scratch[p] = 0
-            alive = kept
-            if j == m or alive == 0:
-                break
-            i = order[j]
-            if size[i] <= alive * 16:
-                for k in range(first[i], last[i]):
-                    p = pos[k]
-                    if scratch[p] > 0:
-                        scratch[p] += 1
-            else:
-                seg = pos[first[i] : last[i]]
-                for c in range(alive):
-                    p = touched[c]
-                    at = np.searchsorted(seg, p)
-                    if at < len(seg) and seg[at] == p:
-                        scratch[p] += 1
-        out = np.empty(alive, np.int64)
-        kept = 0
-        for c in range(alive):
-            p = touched[c]
-            if scratch[p] >= need:
-                out[kept] = p
-                kept += 1
-            scratch[p] = 0
-        result = out[:kept]
-        result.sort()
-        return result
-
-    @numba.njit(cache=True, nogil=True)
-    def group(gram_of, owners, start, out):  # type: ignore[no-untyped-def]
-        fill = start[:-1].copy()
-        for k in range(len(gram_of)):
-            g = gram_of[k]
-            out[fill[g]] = owners[k]
-            fill[g] += 1
-
-    @numba.njit(cache=True, nogil=True)
-    def l1(counts, cands, query, limit):  # type: ignore[no-untyped-def]
-        out = np.empty(len(cands), np.int64)
-        n = 0
-        for i in range(len(cands)):
-            row = counts[cands[i]]
-            d = 0
-            for j in range(len(query)):
-                x = int(row[j]) - int(query[j])
-                d += x if x >= 0 else -x
-                if d > limit:
-                    break
-            if d <= limit:
-                out[n] = cands[i]
-                n += 1
-        return out[:n]
-
-    return count_filter, group, l1
+    return k.count_filter, k.group, k.l1, k.search
