@@ -149,3 +149,46 @@ def test_forked_screening_gives_what_screening_in_process_gives() -> None:
         assert b.query is a.query and b.matched == a.matched and b.issues == a.issues
         assert b.best == a.best and b.candidates == a.candidates
     assert sum(r.matched for r in forked) > 1000
+
+
+def test_a_query_with_more_grams_than_a_byte_counts_is_still_exact() -> None:
+    """Counters are one byte for ordinary names; a 400-letter query (hostile input, a pasted
+    paragraph) counts in 32 bits and finds the same names brute force does."""
+    rng = np.random.default_rng(9)
+    letters = np.array(list("ABCDEFGHIKLMNOPRSTUVY"))
+    query = "".join(rng.choice(letters, size=400))
+    near = query[:100] + query[101] + query[100] + query[102:]  # one swap
+    far = query[:50] + "XXXXXX" + query[56:]
+    strings = sorted([near, far, query[::-1], *("".join(rng.choice(letters, size=400))
+                                                 for _ in range(30))], key=len)  # fmt: skip
+    index = GramIndex(strings, q=3)
+    bands = np.array([[3, 0, len(strings)]], dtype=np.int64)
+    found, dists = index.search(query, bands, letter_counts(strings), PackedTexts(strings))
+    want = {i: OSA.distance(query, s) for i, s in enumerate(strings)}
+    assert dict(zip(found.tolist(), dists.tolist(), strict=True)) == {
+        i: d for i, d in want.items() if 0 < d <= 3
+    }
+    assert [strings[i] for i in found.tolist()] == [near]
+    got = index.candidates(query, 3)
+    assert got is not None and strings.index(near) in got.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    strings=st.lists(
+        st.text(alphabet="AB-é 1", min_size=1, max_size=16), min_size=1, max_size=30
+    ),  # fmt: skip
+    query=st.text(alphabet="AB-é 1", min_size=0, max_size=16),
+    k=st.integers(1, 3),
+)
+def test_names_outside_the_key_alphabet_are_looked_up_without_the_code_table(
+    strings: list[str], query: str, k: int
+) -> None:
+    """Gram ids come from a base-37 table for keys of A-Z, 0-9 and space; an index holding
+    any other character looks them up by name, with the same results."""
+    strings.sort(key=len)
+    index = GramIndex(strings, q=3)
+    assert (index._table is None) == any(c in "-é" for s in strings for c in s if len(s) >= 3)
+    got = index.candidates(query, k)
+    near = {i for i, s in enumerate(strings) if OSA.distance(query, s) <= k}
+    assert got is None or near <= set(got.tolist())

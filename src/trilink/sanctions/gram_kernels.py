@@ -85,11 +85,11 @@ def count_filter(pos, start, at, lo, hi, need, max_edits, per_edit, scratch):
         kept = 0
         for c in range(alive):
             p = touched[c]
-            if scratch[p] + left >= need:
-                touched[kept] = p
-                kept += 1
-            else:
-                scratch[p] = 0
+            v = scratch[p]
+            ok = v + left >= need
+            touched[kept] = p
+            kept += ok
+            scratch[p] = v * ok
         alive = kept
         if j == m or alive == 0:
             break
@@ -97,14 +97,14 @@ def count_filter(pos, start, at, lo, hi, need, max_edits, per_edit, scratch):
         if size[i] <= alive * 16:
             for k in range(first[i], last[i]):
                 p = pos[k]
-                if scratch[p] > 0:
-                    scratch[p] += 1
+                v = scratch[p]
+                scratch[p] = v + (v > 0)  # no branch: a candidate or not is a coin toss
         else:
             seg = pos[first[i] : last[i]]
             for c in range(alive):
                 p = touched[c]
-                at = np.searchsorted(seg, p)
-                if at < len(seg) and seg[at] == p:
+                where = np.searchsorted(seg, p)
+                if where < len(seg) and seg[where] == p:
                     scratch[p] += 1
     out = np.empty(alive, np.int64)
     kept = 0
@@ -227,3 +227,35 @@ def search(pos, start, at, n_grams, per_edit, bands, counts, data, offsets, quer
                 dists[n] = d
                 n += 1
     return found[:n], dists[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def gram_ids(raw, q, table):
+    """The gram id at each position of an ASCII query (``table``: base-37 code of a gram of
+    A-Z, 0-9 and space -> id, -1 for none) and the number of distinct grams. Grams with
+    another character are in no indexed string: id -1, and all of them count as one
+    distinct gram (fewer, never more)."""
+    n = len(raw) - q + 1
+    if n <= 0:
+        return np.empty(0, np.int64), 0
+    codes = np.empty(n, np.int64)
+    for x in range(n):
+        code = 0
+        for j in range(q):
+            c = raw[x + j]
+            if 65 <= c <= 90:
+                d = c - 65
+            elif 48 <= c <= 57:
+                d = c - 48 + 26
+            elif c == 32:
+                d = 36
+            else:
+                code = -1
+                break
+            code = code * 37 + d
+        codes[x] = code
+    at = np.empty(n, np.int64)
+    for x in range(n):
+        at[x] = table[codes[x]] if codes[x] >= 0 else -1
+    distinct = len(np.unique(codes))
+    return at, distinct

@@ -71,6 +71,7 @@ class GramIndex:
         self._pos = np.empty(len(gram_of), dtype=np.int32)
         _group(gram_of, np.frombuffer(owners, dtype=np.int32), self._start, self._pos)
         self._ids = ids
+        self._table = _code_table(ids, q)
         self._n = len(strings)
         # per-position counts, reused by every query of one thread (screeners serve threads)
         self._local = threading.local()
@@ -91,23 +92,32 @@ class GramIndex:
         if need <= 0:
             return None
         hi = self._n if hi is None else hi
-        at = self._gram_ids(query)
+        at, _ = self._gram_ids(query)
         if int((at >= 0).sum()) < need or hi <= lo:
             return _EMPTY
         return _count_filter(self._pos, self._start, at, lo, hi, need, max_edits,
-                             self._per_edit, self._scratch())  # fmt: skip
+                             self._per_edit, self._scratch(len(at)))  # fmt: skip
 
-    def _gram_ids(self, query: str) -> npt.NDArray[np.int64]:
-        """The gram id at each position of ``query`` (-1: a gram no indexed string has)."""
-        q, ids = self.q, self._ids
-        return np.array(
-            [ids.get(query[i : i + q], -1) for i in range(len(query) - q + 1)], dtype=np.int64
-        )
+    def _gram_ids(self, query: str) -> tuple[npt.NDArray[np.int64], int]:
+        """The gram id at each position of ``query`` (-1: a gram no indexed string has), and
+        how many distinct grams it has (never more than it has: ``need`` may only be low)."""
+        if self._table is not None:
+            raw = np.frombuffer(query.encode("ascii", "replace"), dtype=np.uint8)
+            at, distinct = _kernels()[4](raw, self.q, self._table)
+            return at, int(distinct)
+        q, get = self.q, self._ids.get
+        grams = [query[i : i + q] for i in range(len(query) - q + 1)]
+        return np.array([get(g, -1) for g in grams], dtype=np.int64), len(set(grams))
 
-    def _scratch(self) -> npt.NDArray[np.int32]:
-        scratch = getattr(self._local, "scratch", None)
+    def _scratch(self, grams: int) -> npt.NDArray[np.uint8] | npt.NDArray[np.int32]:
+        """Per-position counters for a query of ``grams`` grams, reused by every query of
+        one thread: one byte each (a quarter of the cache lines an int32 takes) unless a
+        count could pass 255."""
+        name = "scratch8" if grams < 255 else "scratch32"
+        scratch = getattr(self._local, name, None)
         if scratch is None:
-            scratch = self._local.scratch = np.zeros(self._n, dtype=np.int32)
+            scratch = np.zeros(self._n, dtype=np.uint8 if grams < 255 else np.int32)
+            setattr(self._local, name, scratch)
         return scratch
 
     def search(
@@ -126,10 +136,11 @@ class GramIndex:
         then a banded OSA distance on the packed texts, all in one compiled call: a query
         costs one call, not one numpy or rapidfuzz call per band.
         """
+        at, distinct = self._gram_ids(query)
         found, dists = _kernels()[3](
-            self._pos, self._start, self._gram_ids(query), len(qgrams(query, self.q)),
-            self._per_edit, bands, counts, texts.data, texts.offsets,
-            np.frombuffer(query.encode("ascii"), dtype=np.uint8), self._scratch(),
+            self._pos, self._start, at, distinct, self._per_edit, bands,
+            counts, texts.data, texts.offsets,
+            np.frombuffer(query.encode("ascii"), dtype=np.uint8), self._scratch(len(at)),
         )  # fmt: skip
         return found, dists
 
@@ -154,6 +165,28 @@ class PackedTexts:
 
     def length(self, at: int) -> int:
         return int(self.offsets[at + 1] - self.offsets[at])
+
+
+# Grams of the key alphabet are coded as numbers (base 37), so a compiled call finds a
+# query's gram ids in a table instead of a dict lookup per gram in Python.
+_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 "
+
+
+def _code_table(ids: dict[str, int], q: int) -> npt.NDArray[np.int32] | None:
+    """gram code -> gram id (-1: no indexed string has it), or None when an indexed gram
+    has a character outside the key alphabet (its ids are then looked up in Python)."""
+    if q > 3:
+        return None
+    digit = {c: i for i, c in enumerate(_KEY_ALPHABET)}
+    table = np.full(len(_KEY_ALPHABET) ** q, -1, dtype=np.int32)
+    for gram, gid in ids.items():
+        code = 0
+        for c in gram:
+            if c not in digit:
+                return None
+            code = code * len(_KEY_ALPHABET) + digit[c]
+        table[code] = gid
+    return table
 
 
 def letter_counts(strings: Sequence[str]) -> npt.NDArray[np.uint8]:
@@ -189,7 +222,7 @@ def _count_filter(
     need: int,
     max_edits: int,
     per_edit: int,
-    scratch: npt.NDArray[np.int32],
+    scratch: npt.NDArray[np.uint8] | npt.NDArray[np.int32],
 ) -> npt.NDArray[np.int64]:
     return _kernels()[0](pos, start, at, lo, hi, need, max_edits, per_edit, scratch)  # type: ignore[no-any-return]
 
@@ -204,9 +237,9 @@ def _group(
 
 
 @cache
-def _kernels() -> tuple[Any, Any, Any, Any]:
+def _kernels() -> tuple[Any, Any, Any, Any, Any]:
     """The compiled kernels (numba is imported, and the machine code loaded from numba's
     disk cache or compiled, on first use)."""
     from trilink.sanctions import gram_kernels as k
 
-    return k.count_filter, k.group, k.l1, k.search
+    return k.count_filter, k.group, k.l1, k.search, k.gram_ids
