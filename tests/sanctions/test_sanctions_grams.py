@@ -6,8 +6,10 @@ places) or all of them; ``search`` finds exactly the names within each band's ed
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
@@ -192,3 +194,31 @@ def test_names_outside_the_key_alphabet_are_looked_up_without_the_code_table(
     got = index.candidates(query, k)
     near = {i for i, s in enumerate(strings) if OSA.distance(query, s) <= k}
     assert got is None or near <= set(got.tolist())
+
+
+def test_a_failing_screening_worker_is_reported_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A forked child that fails sends its error: the parent raises it, naming it, instead
+    of waiting for results that will never come."""
+    import os
+    import time
+
+    from trilink.sanctions.entities import entities_of
+    from trilink.sanctions.entity_screen import PARALLEL_MIN, EntityQuery, EntityScreener
+    from trilink.sanctions.io import bundled_lists
+
+    screener = EntityScreener(e for sl in bundled_lists()[:2] for e in entities_of(sl))
+    parent = os.getpid()
+    real = EntityScreener._screen_at
+
+    def failing_in_children(self: EntityScreener, q: EntityQuery, keep: bool) -> Any:
+        if os.getpid() != parent:
+            raise ValueError("disk full in the child")
+        time.sleep(0.002)  # the parent is slow, so the child surely claims a chunk
+        return real(self, q, keep)
+
+    monkeypatch.setattr(EntityScreener, "_screen_at", failing_in_children)
+    queries = [EntityQuery(name=f"NAME {i}") for i in range(PARALLEL_MIN * 2)]
+    with pytest.raises(RuntimeError, match="ValueError: disk full in the child"):
+        screener.screen_many(queries, workers=2)
