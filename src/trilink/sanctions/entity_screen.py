@@ -721,7 +721,7 @@ class EntityScreener:
             query=q,
             matched=best is not None,
             best=best,
-            candidates=tuple(m for m, _ in matches[:20]) if keep else (),
+            candidates=tuple(m for m, _ in kept) if keep else (),
             issues=tuple(issues),
         )
         return result, [ei for _, ei in kept]

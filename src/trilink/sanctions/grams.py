@@ -29,7 +29,7 @@ import threading
 from array import array
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -87,23 +87,25 @@ class GramIndex:
 
         None when the filter cannot exclude anything (very short query): compare all.
         """
-        grams = qgrams(query, self.q)
-        need = len(grams) - self._per_edit * max_edits
+        at, distinct = self._gram_ids(query)
+        need = distinct - self._per_edit * max_edits
         if need <= 0:
             return None
         hi = self._n if hi is None else hi
-        at, _ = self._gram_ids(query)
         if int((at >= 0).sum()) < need or hi <= lo:
             return _EMPTY
-        return _count_filter(self._pos, self._start, at, lo, hi, need, max_edits,
-                             self._per_edit, self._scratch(len(at)))  # fmt: skip
+        found: npt.NDArray[np.int64] = _kernels().count_filter(
+            self._pos, self._start, at, lo, hi, need, max_edits, self._per_edit,
+            self._scratch(len(at)),
+        )  # fmt: skip
+        return found
 
     def _gram_ids(self, query: str) -> tuple[npt.NDArray[np.int64], int]:
         """The gram id at each position of ``query`` (-1: a gram no indexed string has), and
         how many distinct grams it has (never more than it has: ``need`` may only be low)."""
         if self._table is not None:
             raw = np.frombuffer(query.encode("ascii", "replace"), dtype=np.uint8)
-            at, distinct = _kernels()[4](raw, self.q, self._table)
+            at, distinct = _kernels().gram_ids(raw, self.q, self._table)
             return at, int(distinct)
         q, get = self.q, self._ids.get
         grams = [query[i : i + q] for i in range(len(query) - q + 1)]
@@ -137,7 +139,7 @@ class GramIndex:
         costs one call, not one numpy or rapidfuzz call per band.
         """
         at, distinct = self._gram_ids(query)
-        found, dists = _kernels()[3](
+        found, dists = _kernels().search(
             self._pos, self._start, at, distinct, self._per_edit, bands,
             counts, texts.data, texts.offsets,
             np.frombuffer(query.encode("ascii"), dtype=np.uint8), self._scratch(len(at)),
@@ -157,19 +159,11 @@ class PackedTexts:
         if len(self.data) != self.offsets[-1]:
             raise ValueError("packed texts must be ASCII")
 
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
     def __getitem__(self, at: int) -> str:
         return self.data[self.offsets[at] : self.offsets[at + 1]].tobytes().decode("ascii")
 
     def length(self, at: int) -> int:
         return int(self.offsets[at + 1] - self.offsets[at])
-
-
-# Grams of the key alphabet are coded as numbers (base 37), so a compiled call finds a
-# query's gram ids in a table instead of a dict lookup per gram in Python.
-_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 "
 
 
 def _code_table(ids: dict[str, int], q: int) -> npt.NDArray[np.int32] | None:
@@ -208,23 +202,12 @@ def letter_counts(strings: Sequence[str]) -> npt.NDArray[np.uint8]:
 
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+# Grams of the key alphabet are coded as numbers (base 37, as gram_kernels.gram_ids codes
+# them), so a compiled call finds a query's gram ids in a table, not a dict lookup per gram.
+_KEY_ALPHABET = _ALPHABET + " "
 _COUNT_TABLE = np.full(128, len(_ALPHABET), dtype=np.int64)
 for _i, _c in enumerate(_ALPHABET):
     _COUNT_TABLE[ord(_c)] = _i
-
-
-def _count_filter(
-    pos: npt.NDArray[np.int32],
-    start: npt.NDArray[np.int64],
-    at: npt.NDArray[np.int64],
-    lo: int,
-    hi: int,
-    need: int,
-    max_edits: int,
-    per_edit: int,
-    scratch: npt.NDArray[np.uint8] | npt.NDArray[np.int32],
-) -> npt.NDArray[np.int64]:
-    return _kernels()[0](pos, start, at, lo, hi, need, max_edits, per_edit, scratch)  # type: ignore[no-any-return]
 
 
 def _group(
@@ -233,13 +216,13 @@ def _group(
     start: npt.NDArray[np.int64],
     out: npt.NDArray[np.int32],
 ) -> None:
-    _kernels()[1](gram_of, owners, start, out)
+    _kernels().group(gram_of, owners, start, out)
 
 
 @cache
-def _kernels() -> tuple[Any, Any, Any, Any, Any]:
+def _kernels() -> ModuleType:
     """The compiled kernels (numba is imported, and the machine code loaded from numba's
     disk cache or compiled, on first use)."""
-    from trilink.sanctions import gram_kernels as k
+    from trilink.sanctions import gram_kernels
 
-    return k.count_filter, k.group, k.l1, k.search, k.gram_ids
+    return gram_kernels
