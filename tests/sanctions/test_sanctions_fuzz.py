@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_sanctions_lists import UK_SAMPLE, bundled_raw
 
@@ -83,6 +83,7 @@ def _rezip(xlsx: bytes, part: str, edit: Callable[[bytes], bytes]) -> bytes:
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=EDITS, part=st.sampled_from(["xl/worksheets/sheet1.xml", "xl/sharedStrings.xml"]))
+@example(edits=[(5672481, 2)], part="xl/worksheets/sheet1.xml")  # zip "negative seek value"
 def test_mutated_workbooks(edits: list[tuple[int, int]], part: str) -> None:
     for raw, parse in (
         (bundled_raw(JP_METI), parse_jp_meti),

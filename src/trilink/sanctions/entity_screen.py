@@ -44,12 +44,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
+from itertools import islice, product
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
+from rigour.names.org_types import replace_org_types_compare
 
 from trilink.sanctions.entities import ORGANIZATION, PERSON, VESSEL
 from trilink.sanctions.grams import GramIndex, PackedTexts, letter_counts
@@ -75,14 +77,34 @@ _RULE_RANK = {
     "name-romanisation": 4,
     "name-fuzzy": 3,
     "name-legal-form-typo": 3,
+    "name-word-typos": 3,
     "name-romanised-fuzzy": 2,
 }
 # Legal forms and filler words of organisation names, removed before comparing.
 _LEGAL = frozenset(
     """CO COMPANY CORP CORPORATION INC INCORPORATED LTD LIMITED LLC LLP LP PLC JSC OJSC PJSC
     CJSC AO OAO ZAO PAO OOO TOO GMBH AG SA SAS SARL SRL SPA BV NV PTE PVT SDN BHD FZE FZCO
-    FZC LTDA KK THE OF AND CIA SL GROUP HOLDING HOLDINGS
+    FZC LTDA KK THE OF AND CIA SL GROUP HOLDING HOLDINGS PTY KG SIRKETI
     KANPANI KOPORESHON RIMITEDDO INKOPORETEDDO GURUPU""".split()
+)
+# Legal forms of several words, which no word of them names alone ("Public Security Bureau",
+# "Joint Venture"): removed where all their words stand in this order, longest first.
+_LEGAL_PHRASES = tuple(
+    sorted(
+        (
+            tuple(p.split())
+            for p in """LIMITED LIABILITY|JOINT STOCK|PUBLIC JOINT STOCK|OPEN JOINT STOCK|
+            CLOSED JOINT STOCK|PRIVATE JOINT STOCK|NON PUBLIC JOINT STOCK|ANONIM SIRKETI|
+            SOCIEDAD ANONIMA|SA DE CV|S DE RL|SAPI DE CV|DE CV|
+            OBSHCHESTVO S OGRANICHENNOY OTVETSTVENNOSTYU|AKTSIONERNOE OBSHCHESTVO|
+            OTKRYTOE AKTSIONERNOE OBSHCHESTVO|ZAKRYTOE AKTSIONERNOE OBSHCHESTVO|
+            PUBLICHNOE AKTSIONERNOE OBSHCHESTVO|NEPUBLICHNOE AKTSIONERNOE OBSHCHESTVO|
+            KABUSHIKI KAISHA|YUGEN KAISHA|GOSHI KAISHA|GOMEI KAISHA|SOCIETE ANONYME|
+            GESELLSCHAFT MIT BESCHRANKTER HAFTUNG""".split("|")
+        ),
+        key=len,
+        reverse=True,
+    )
 )
 # Long legal words are recognised with a typo too ("Corportaion", "Comprny", "Limiited").
 _LEGAL_LONG = tuple(w for w in _LEGAL if len(w) >= 5 and w.isalpha())
@@ -132,8 +154,7 @@ def entity_key(raw: str, organisation: bool = True) -> EntityKey:
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
     words = [w for w in _NON_ALNUM.sub(" ", text).split() if w]
     if organisation and len(words) > 1:
-        kept = [w for w in words if not _is_legal(w)]
-        words = kept or words
+        words = _without_legal(tuple(words)) or words
     letters = tuple(w for w in words if not w.isdigit())
     numbers = sorted(w.lstrip("0") or "0" for w in words if w.isdigit())
     skel_words = skeleton_words(letters)
@@ -151,13 +172,93 @@ def entity_key(raw: str, organisation: bool = True) -> EntityKey:
     )
 
 
+def _closest_written_first(
+    name: str, ranked: list[tuple[tuple[float, int, int, str], int]], listed: Callable[[int], str]
+) -> None:
+    """Among the entities tied with the best (score and rule), the one whose ``listed`` name
+    is closest to the query as written first, legal forms in one spelling and in any order:
+    for RASSVET OAO, "RASSVET, OAO" before "LIMITED LIABILITY COMPANY RASSVET"."""
+    tied = 1
+    while tied < len(ranked) and ranked[tied][0][:2] == ranked[0][0][:2]:
+        tied += 1
+    if tied > 1:
+        written = _written(name)
+        ranked[:tied] = sorted(  # stable: list order stays the last tie-break
+            ranked[:tied],
+            key=lambda pair: -fuzz.token_sort_ratio(written, _written(listed(pair[1]))),
+        )
+
+
+@lru_cache(maxsize=65536)
+def _written(name: str) -> str:
+    """A name as written, case folded, legal forms in rigour's one spelling for each."""
+    return replace_org_types_compare(name.casefold())
+
+
+_MAX_READINGS = 8  # readings of a name with mistyped words tried (see _word_typos)
+_SPELLED = range(5, 25)  # lengths of the words the spelling index corrects
+
+
+def _deletes(word: str) -> set[str]:
+    """``word`` and each of it with one letter deleted, two for 9+ letters."""
+    out = {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+    if len(word) >= 9:
+        out |= {d[:i] + d[i + 1 :] for d in list(out) for i in range(len(d))}
+    return out
+
+
+def _deletes_index(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """``_deletes`` of each word of 5-24 letters -> the words: two words one edit apart (OSA),
+    two for 9+ letters, share a key (a symmetric-delete spelling index)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for w in words:
+        if len(w) in _SPELLED and w.isalpha():
+            for k in _deletes(w):
+                out[k].append(w)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _one_edit_from(word: str, deletes: dict[str, tuple[str, ...]]) -> list[str]:
+    """The words of a ``_deletes_index`` one edit (OSA) from ``word``, two for words of 9+
+    letters, nearest first."""
+    if len(word) not in _SPELLED or not word.isalpha():
+        return []
+    found: set[str] = set()
+    for k in _deletes(word):
+        found.update(deletes.get(k, ()))
+    near = []
+    for c in found:
+        limit = 2 if min(len(c), len(word)) >= 9 else 1
+        d = OSA.distance(word, c, score_cutoff=limit)
+        if c != word and d <= limit:
+            near.append((d, c))
+    return [c for _, c in sorted(near)]
+
+
+_PHRASE_FIRST = tuple(sorted({p[0] for p in _LEGAL_PHRASES}))
+_LEGAL_PHRASE_WORDS = frozenset(w for p in _LEGAL_PHRASES for w in p)
+_DROPPABLE_SET = frozenset({w for w in _LEGAL if w.isalpha()} | _LEGAL_PHRASE_WORDS)
+_DROPPABLE = tuple(sorted(_DROPPABLE_SET))
+
+
+@lru_cache(maxsize=65536)
+def _mistyped_legal(word: str) -> bool:
+    """A word that is a legal form or filler word with a typo a name's other rules cannot
+    forgive: one edit for 2-4 letters (OOF, XND, TQE), two for 5+ (COPMANNY, GRSOPU)."""
+    if len(word) < 2 or not word.isalpha() or word in _DROPPABLE_SET:
+        return False
+    limit = 2 if len(word) >= 5 else 1
+    return _within(word, _DROPPABLE, limit)
+
+
 def _typo_of_any(word: str, words: Sequence[str]) -> bool:
     """``word`` is one edit from one of ``words`` (two edits for 9+ letters)."""
-    limit = 2 if len(word) >= 9 else 1
-    return any(
-        abs(len(w) - len(word)) <= limit and OSA.distance(word, w, score_cutoff=limit) <= limit
-        for w in words
-    )
+    return _within(word, words, 2 if len(word) >= 9 else 1)
+
+
+def _within(word: str, words: Sequence[str], limit: int) -> bool:
+    """``word`` is at most ``limit`` edits (OSA) from one of ``words`` (one call into C)."""
+    return process.extractOne(word, words, scorer=OSA.distance, score_cutoff=limit) is not None
 
 
 @lru_cache(maxsize=65536)
@@ -168,7 +269,51 @@ def _is_legal(word: str) -> bool:
     return len(word) >= 5 and word.isalpha() and _typo_of_any(word, _LEGAL_LONG)
 
 
+@lru_cache(maxsize=65536)
+def _same_legal_word(word: str, legal: str) -> bool:
+    """``word`` is the word ``legal`` of a legal form, or a long one mistyped."""
+    if word == legal:
+        return True
+    return len(legal) >= 5 and len(word) >= 5 and _typo_of_any(word, (legal,))
+
+
+@lru_cache(maxsize=65536)
+def _phrases_from(word: str) -> tuple[tuple[str, ...], ...]:
+    """The many-word legal forms whose first word ``word`` is, longest first."""
+    if word not in _PHRASE_FIRST and (len(word) < 5 or not _typo_of_any(word, _PHRASE_FIRST)):
+        return ()
+    return tuple(p for p in _LEGAL_PHRASES if _same_legal_word(word, p[0]))
+
+
+def _phrase_at(words: Sequence[str], i: int) -> int:
+    """The number of words of the many-word legal form starting at ``words[i]``, or 0."""
+    for phrase in _phrases_from(words[i]):
+        if len(phrase) <= len(words) - i and all(
+            _same_legal_word(w, p) for w, p in zip(words[i + 1 :], phrase[1:], strict=False)
+        ):
+            return len(phrase)
+    return 0
+
+
+@lru_cache(maxsize=65536)
+def _without_legal(words: tuple[str, ...]) -> list[str]:
+    """The words of an organisation name without its legal forms and filler words:
+    "BM BANK PUBLIC JOINT STOCK COMPANY" -> BM BANK."""
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        n = _phrase_at(words, i) if _phrases_from(words[i]) else 0
+        if n:
+            i += n
+            continue
+        if not _is_legal(words[i]):
+            kept.append(words[i])
+        i += 1
+    return kept
+
+
 _LEGAL_WORDS = tuple(w for w in _LEGAL if w.isalpha())
+_LEGAL_WORDS_3 = tuple(w for w in _LEGAL_WORDS if len(w) >= 3)
 LEGAL_TYPO_PENALTY = 4.0
 
 
@@ -177,7 +322,11 @@ def _near_legal(word: str) -> bool:
     """A word one edit from any legal form or filler word, short ones included (OPMANY, LD,
     OSAO). Only ever applied to the ends of a query name (see ``legal_typo_trimmed``): in
     ``_is_legal``, which drops words from every name, it would drop real words."""
-    return len(word) >= 2 and word.isalpha() and _typo_of_any(word, _LEGAL_WORDS)
+    if len(word) == 2:
+        # a letter dropped from a longer form (LD, CP) or two swapped (OC); two letters one
+        # letter away from a two-letter form (BM / BV) are as likely initials of the name
+        return word.isalpha() and (word[::-1] in _LEGAL or _typo_of_any(word, _LEGAL_WORDS_3))
+    return len(word) > 2 and word.isalpha() and _typo_of_any(word, _LEGAL_WORDS)
 
 
 def legal_typo_trimmed(words: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -465,6 +614,7 @@ class EntityScreener:
         self._han: dict[str, list[int]] = defaultdict(list)
         self._countries: list[frozenset[str]] = []
         numsigs: dict[str, str] = {}
+        org_words: set[str] = set()
         for ei, e in enumerate(self.entities):
             org = e.schema != PERSON
             self._countries.append(_countries_of(e.countries))
@@ -510,6 +660,10 @@ class EntityScreener:
                             by_outline.add(key.numsig + "#" + key.outline, row)
                     if key.han:
                         self._han[key.han].append(row)
+                    if org and not key.translit:
+                        org_words.update(key.words)
+        self._org_words = frozenset(org_words)
+        self._org_word_deletes = _deletes_index(org_words)
         self._row_entity = np.frombuffer(row_entity, dtype=np.int32)
         self._id_owner = np.frombuffer(id_owner, dtype=np.int32)
         self._ids = ids.build()
@@ -676,55 +830,71 @@ class EntityScreener:
         qc = _country(q.country) if q.country else None
         if q.country and qc is None:
             issues.append(f"country {q.country!r} is not a country trilink knows; not used")
-        matches: list[tuple[EntityMatch, int]] = []
+        # rank on scores first; explain only the matches kept (a common name can meet
+        # hundreds of entities of a million, and one is kept)
+        ranked: list[tuple[tuple[float, int, int, str], int]] = []
         for ei, evidence in ev.items():
             e = self.entities[ei]
             if (schema and e.schema != schema) or (q.lists and e.list_id not in q.lists):
                 continue
             top = max(evidence, key=lambda x: (x.score, _RULE_RANK.get(x.rule, 0)))
-            score, rule = top.score, top.rule
-            evidence = sorted(evidence, key=lambda x: -x.score)
+            score = top.score
             if qc and self._countries[ei]:
-                if qc in self._countries[ei]:
-                    score = min(100.0, score + 2.0)
-                    evidence.append(EntityEvidence("country", "country-agrees", 2.0, qc))
-                else:
-                    score -= 5.0
-                    listed = ", ".join(sorted(self._countries[ei]))
-                    evidence.append(
-                        EntityEvidence("country", "country-differs", -5.0, f"{qc} vs {listed}")
-                    )
-            reason = f"{rule} on {e.list_id} {e.entry_id} ({e.schema}): " + "; ".join(
-                x.detail for x in evidence
-            )
-            match = EntityMatch(
-                entity=e,
-                score=round(score, 1),
-                rule=rule,
-                matched_name=names.get(ei, e.name),
-                evidence=tuple(evidence),
-                reason=reason,
-            )
-            matches.append((match, ei))
-        matches.sort(
-            key=lambda pair: (
-                -pair[0].score,
-                -_RULE_RANK.get(pair[0].rule, 0),
-                _LIST_RANK.get(pair[0].entity.list_id, 99),
-                pair[0].entity.uid,
-            )
-        )
+                score = min(100.0, score + 2.0) if qc in self._countries[ei] else score - 5.0
+            rank = (-round(score, 1), -_RULE_RANK.get(top.rule, 0),
+                    _LIST_RANK.get(e.list_id, 99), e.uid)  # fmt: skip
+            ranked.append((rank, ei))
+        ranked.sort()
+        _closest_written_first(q.name, ranked, lambda ei: names.get(ei, self.entities[ei].name))
+        kept = [self._match(ei, ev[ei], names, qc) for _, ei in ranked[: 20 if keep else 1]]
         # the best match is the first (they are sorted by score) if it reaches MATCH_SCORE
-        best = matches[0][0] if matches and matches[0][0].score >= MATCH_SCORE else None
-        kept = matches[:20] if keep else matches[:1]
+        best = kept[0] if kept and kept[0].score >= MATCH_SCORE else None
         result = EntityResult(
             query=q,
             matched=best is not None,
             best=best,
-            candidates=tuple(m for m, _ in kept) if keep else (),
+            candidates=tuple(kept) if keep else (),
             issues=tuple(issues),
         )
-        return result, [ei for _, ei in kept]
+        return result, [ei for _, ei in ranked[: len(kept)]]
+
+    def _match(
+        self, ei: int, evidence: list[EntityEvidence], names: dict[int, str], qc: str | None
+    ) -> EntityMatch:
+        """The match of entity ``ei``, explained."""
+        e = self.entities[ei]
+        top = max(evidence, key=lambda x: (x.score, _RULE_RANK.get(x.rule, 0)))
+        score, rule = top.score, top.rule
+        evidence = sorted(evidence, key=lambda x: -x.score)
+        listed = names.get(ei)
+        if listed is not None:  # which of the entity's names met the query, and its kind
+            kind = next((n.kind for n in e.names if n.text == listed), "variant")
+            evidence = [
+                EntityEvidence(x.field, x.rule, x.score, f"{x.detail}: {kind} name {listed!r}")
+                if x.field == "name" else x
+                for x in evidence
+            ]  # fmt: skip
+        if qc and self._countries[ei]:
+            if qc in self._countries[ei]:
+                score = min(100.0, score + 2.0)
+                evidence.append(EntityEvidence("country", "country-agrees", 2.0, qc))
+            else:
+                score -= 5.0
+                countries = ", ".join(sorted(self._countries[ei]))
+                evidence.append(
+                    EntityEvidence("country", "country-differs", -5.0, f"{qc} vs {countries}")
+                )
+        reason = f"{rule} on {e.list_id} {e.entry_id} ({e.schema}): " + "; ".join(
+            x.detail for x in evidence
+        )
+        return EntityMatch(
+            entity=e,
+            score=round(score, 1),
+            rule=rule,
+            matched_name=names.get(ei, e.name),
+            evidence=tuple(evidence),
+            reason=reason,
+        )
 
     def _by_identifier(
         self,
@@ -826,6 +996,8 @@ class EntityScreener:
                 self._fuzzy(key, add, schema)
         if schema != PERSON and keys and not any(v[0] >= 95.0 for v in found.values()):
             self._legal_typo(keys[-1], add, schema)
+        if schema != PERSON and keys and not any(v[0] >= MATCH_SCORE for v in found.values()):
+            self._word_typos(keys[-1], add)
         best: dict[int, tuple[float, int, int, str, str]] = {}
         for r, (score, rule, detail) in found.items():
             ei = int(self._row_entity[r])
@@ -833,10 +1005,8 @@ class EntityScreener:
             if ei not in best or (score, rank) > best[ei][:2]:
                 best[ei] = (score, rank, r, rule, detail)
         for ei, (score, _rank, r, rule, detail) in best.items():
-            listed = self._names[r]
-            kind = next((n.kind for n in self.entities[ei].names if n.text == listed), "variant")
-            names[ei] = listed
-            ev[ei].append(EntityEvidence("name", rule, score, f"{detail}: {kind} name {listed!r}"))
+            names[ei] = self._names[r]  # _match says which name and its kind
+            ev[ei].append(EntityEvidence("name", rule, score, detail))
 
     def _legal_typo(
         self, key: EntityKey, add: Callable[[Iterable[int], float, str, str], None], schema: str
@@ -858,6 +1028,47 @@ class EntityScreener:
         add_less(self._exact.get(trimmed.compact), 99.0, "", "the same name")
         add_less(self._sorted.get(trimmed.sorted), 97.0, "", "the same words")
         self._fuzzy(trimmed, add_less, schema)
+
+    def _word_typos(
+        self, key: EntityKey, add: Callable[[Iterable[int], float, str, str], None]
+    ) -> None:
+        """``name-word-typos``: an organisation name read word by word, each word a word of a
+        listed organisation name, or one edit from one (words of 5+ letters), or a mistyped
+        legal form or filler word, dropped ("COPMANNY", "OOF"); the reading is compared by
+        the exact and word-order rules ("SAD IMPRT EXUPORT" -> SAD IMPORT EXPORT). A typo
+        in each of several words, or in a word the other rules drop, is more edits than the
+        fuzzy rule allows the whole name, but no more than one in any word, as a person
+        typing makes."""
+        if key.translit or len(key.compact) < MIN_FUZZY_LEN or all(map(_is_legal, key.words)):
+            return  # too short, or a name of legal forms only ("Limited Company")
+        choices: list[list[str]] = []
+        for w in key.words:
+            if w in self._org_words:
+                choices.append([w])
+                continue
+            near = _one_edit_from(w, self._org_word_deletes)
+            if _mistyped_legal(w):
+                near.append("")
+            if not near:
+                return
+            choices.append(near)
+        if all(c == [w] for c, w in zip(choices, key.words, strict=True)):
+            return  # no word mistyped: the other rules have compared this name
+        for combo in islice(product(*choices), _MAX_READINGS):
+            words = [c for c in combo if c]
+            compact = "".join(words)
+            if len(compact) < MIN_FUZZY_LEN - 2 or not words:
+                continue
+            mended = [(w, c) for w, c in zip(key.words, combo, strict=True) if w != c]
+            dropped = [w for w, c in mended if not c]
+            score = 100.0 - 60.0 * len(mended) / len(key.compact)
+            score = round(score - (LEGAL_TYPO_PENALTY if dropped else 0.0), 1)
+            parts = [f"{w}/{c}" for w, c in mended if c]
+            parts += [f"{w!r} read as a mistyped legal form" for w in dropped]
+            detail = f"{len(mended)} word(s) mistyped (" + ", ".join(parts) + ")"
+            add(self._exact.get(compact), score, "name-word-typos", detail)
+            add(self._sorted.get(" ".join(sorted(words))), score - 1.0, "name-word-typos",
+                detail + ", words reordered")  # fmt: skip
 
     def _fuzzy(
         self,

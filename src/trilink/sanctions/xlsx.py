@@ -63,8 +63,13 @@ def _read_part(zf: zipfile.ZipFile, name: str, source: str) -> bytes:
             f"part {name} inflates to {info.file_size} bytes, over the {MAX_UNCOMPRESSED} limit",
             path=source,
         )
-    with zf.open(info) as fh:
-        data = fh.read(MAX_UNCOMPRESSED + 1)
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(MAX_UNCOMPRESSED + 1)
+    except ValueError as err:  # a header offset pointing outside the file: "negative seek"
+        raise ListFormatError(
+            f"part {name} of the workbook is damaged ({err})", path=source
+        ) from None
     if len(data) > MAX_UNCOMPRESSED:
         raise ListFormatError(f"part {name} inflates past the size limit", path=source)
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:

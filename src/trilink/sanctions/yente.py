@@ -55,6 +55,9 @@ FEATURES = {
     "name-legal-form-typo": "The name matches once a mistyped legal form at its start or end"
     f" (one edit from Co, Ltd, OAO, JSC ...) is dropped; {LEGAL_TYPO_PENALTY:g} less than the"
     " rule it then meets.",
+    "name-word-typos": "An organisation name read word by word: each word is a word of a listed"
+    " organisation name or one edit from one (two for 9+ letters), or a mistyped legal form,"
+    " dropped; the reading equals a listed name (words in any order, 1 less).",
     "country": "The country agrees (+2 of 100) or differs (-5 of 100).",
 }
 
