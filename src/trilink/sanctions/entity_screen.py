@@ -181,7 +181,7 @@ def _closest_written_first(
     tied = 1
     while tied < len(ranked) and ranked[tied][0][:2] == ranked[0][0][:2]:
         tied += 1
-    if tied > 1:
+    if tied > 1 and len({listed(ei) for _, ei in ranked[:tied]}) > 1:
         written = _written(name)
         ranked[:tied] = sorted(  # stable: list order stays the last tie-break
             ranked[:tied],
@@ -664,14 +664,14 @@ class EntityScreener:
                         org_words.update(key.words)
         self._org_words = frozenset(org_words)
         self._org_word_deletes = _deletes_index(org_words)
-        self._row_entity = np.frombuffer(row_entity, dtype=np.int32)
+        # per-row facts as plain arrays: each query reads them one row at a time, where a
+        # numpy scalar costs several times a Python int
+        self._row_entity = row_entity
         self._id_owner = np.frombuffer(id_owner, dtype=np.int32)
         self._ids = ids.build()
         self._exact, self._sorted = exact.build(), by_words.build()
         self._skel, self._outline = by_skel.build(), by_outline.build()
-        self._translit = np.frombuffer(translit, dtype=np.bool_)
-        self._reordered = np.frombuffer(reordered, dtype=np.bool_)
-        self._korean = np.frombuffer(korean, dtype=np.bool_)
+        self._translit, self._reordered, self._korean = translit, reordered, korean
         rows = range(len(self._names))
         # Fuzzy indexes: rows with a long enough key, grouped by entity type (a query of one
         # type compares only names of that type), then sorted by key length (it compares only
@@ -1000,7 +1000,7 @@ class EntityScreener:
             self._word_typos(keys[-1], add)
         best: dict[int, tuple[float, int, int, str, str]] = {}
         for r, (score, rule, detail) in found.items():
-            ei = int(self._row_entity[r])
+            ei = self._row_entity[r]
             rank = _RULE_RANK.get(rule, 0)
             if ei not in best or (score, rank) > best[ei][:2]:
                 best[ei] = (score, rank, r, rule, detail)
