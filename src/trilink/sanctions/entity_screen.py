@@ -123,15 +123,23 @@ class EntityKey:
     compact: str  # letters and digits, no spaces, legal forms removed (organisations)
     sorted: str
     skel: str  # cross-romanisation skeleton of the letter words
-    outline: str  # consonant outline of the skeleton (see translit.consonants)
     numsig: str
     han: str  # the Han characters of the name (legal forms removed), "" if none
     translit: bool  # romanised from kana, hangul or Cyrillic
     korean: bool
 
     @property
+    def outline(self) -> str:
+        """The consonant outline of the skeleton (see translit.consonants): only the index
+        and a transliterated query need it, so it is not made for every query."""
+        return consonants([self.skel])
+
+    @property
     def empty(self) -> bool:
         return not self.compact and not self.han
+
+
+_looks_korean = lru_cache(maxsize=65536)(looks_korean)  # per word: names share their words
 
 
 @lru_cache(maxsize=131072)
@@ -148,10 +156,13 @@ def entity_key(raw: str, organisation: bool = True) -> EntityKey:
         for suffix in _HAN_LEGAL:
             han = han.replace(suffix, "") if organisation and len(han) > len(suffix) else han
     latin, translit = romanise(raw)
-    text = _APOS.sub("", fold_ascii(latin).upper())
+    text = fold_ascii(latin).upper()
+    if not text.isascii() or "'" in text or "`" in text:  # (most names have none)
+        text = _APOS.sub("", text)
     text = text.replace("-", "")  # Ho-jin = Hojin; Al-Qaida = AlQaida (compact is spaceless)
-    # dotted initials are one word: S.A.R.L = SARL (a legal form), S.A. de C.V. = SA DE CV
-    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
+    if "." in text:
+        # dotted initials are one word: S.A.R.L = SARL (a legal form), S.A. de C.V. = SA DE CV
+        text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
     words = [w for w in _NON_ALNUM.sub(" ", text).split() if w]
     if organisation and len(words) > 1:
         words = _without_legal(tuple(words)) or words
@@ -164,11 +175,10 @@ def entity_key(raw: str, organisation: bool = True) -> EntityKey:
         compact="".join(words),
         sorted=" ".join(sorted(words)),
         skel="".join(skel_words),
-        outline=consonants(skel_words),
         numsig="|".join(numbers),
         han=han,
         translit=translit,
-        korean=bool(letters) and all(looks_korean(w) for w in letters),
+        korean=bool(letters) and all(map(_looks_korean, letters)),
     )
 
 
