@@ -186,7 +186,10 @@ def write_doc(entities, screener, t_load, t_index, rss_mb, reports, base, mixed_
         " design set (seed 1) was looked at while choosing the rules; the held-out set (seed"
         " 2) was generated afterwards (two fixes came after it: a transliterated name equal to"
         " a Latin one is reported as `name-romanised`, and N before M/P is folded across"
-        " words; both found by unit tests, not by its cases). A match to an entity that is not"
+        " words; both found by unit tests, not by its cases). Both sets were generated again"
+        " with the same seeds on 2026-12-07, when many-word legal forms joined the key the"
+        " generator groups entities by; the held-out set was measured after each of that"
+        " day's two rule changes (docs/sanctions.md). A match to an entity that is not"
         " among the case's acceptable answers is a false positive. The baseline sees names"
         " only (it cannot use identifiers or the entity type).",
         "",

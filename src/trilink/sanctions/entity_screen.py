@@ -1049,8 +1049,10 @@ class EntityScreener:
         in each of several words, or in a word the other rules drop, is more edits than the
         fuzzy rule allows the whole name, but no more than one in any word, as a person
         typing makes."""
-        if key.translit or len(key.compact) < MIN_FUZZY_LEN or all(map(_is_legal, key.words)):
-            return  # too short, or a name of legal forms only ("Limited Company")
+        if key.translit or len(key.compact) < MIN_FUZZY_LEN:
+            return
+        if all(w in self._org_words for w in key.words) or all(map(_is_legal, key.words)):
+            return  # no word mistyped (the other rules compared it), or legal forms only
         choices: list[list[str]] = []
         for w in key.words:
             if w in self._org_words:
@@ -1062,8 +1064,6 @@ class EntityScreener:
             if not near:
                 return
             choices.append(near)
-        if all(c == [w] for c, w in zip(choices, key.words, strict=True)):
-            return  # no word mistyped: the other rules have compared this name
         for combo in islice(product(*choices), _MAX_READINGS):
             words = [c for c in combo if c]
             compact = "".join(words)
