@@ -517,3 +517,12 @@ def test_vessels_link_to_their_companies(lists: dict[str, object]) -> None:
     assert "ship IMO 8606173" in linked["UK-OFSI:13143"]
     # a company IMO is never taken for the ship's own IMO
     assert all(v.imo != "1790183" for v in ls.vessels)
+
+
+def test_every_rule_is_explained_to_match_clients() -> None:
+    """The /match API lists what each rule means (yente's features): a new rule needs its
+    explanation there."""
+    from trilink.sanctions.entity_screen import _RULE_RANK
+    from trilink.sanctions.yente import FEATURES
+
+    assert set(_RULE_RANK) <= set(FEATURES)
