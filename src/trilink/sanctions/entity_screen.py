@@ -108,6 +108,7 @@ _LEGAL_PHRASES = tuple(
 )
 # Long legal words are recognised with a typo too ("Corportaion", "Comprny", "Limiited").
 _LEGAL_LONG = tuple(w for w in _LEGAL if len(w) >= 5 and w.isalpha())
+_LEGAL_WORDS = tuple(w for w in _LEGAL if w.isalpha())
 _HAN_LEGAL = ("株式会社", "有限会社", "有限責任公司", "有限公司", "股份", "集团", "集團", "公司")
 _APOS = re.compile(r"['\u2018\u2019`\u00b4\u02bb\u02bc]")
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
@@ -247,7 +248,7 @@ def _one_edit_from(word: str, deletes: dict[str, tuple[str, ...]]) -> list[str]:
 
 _PHRASE_FIRST = tuple(sorted({p[0] for p in _LEGAL_PHRASES}))
 _LEGAL_PHRASE_WORDS = frozenset(w for p in _LEGAL_PHRASES for w in p)
-_DROPPABLE_SET = frozenset({w for w in _LEGAL if w.isalpha()} | _LEGAL_PHRASE_WORDS)
+_DROPPABLE_SET = frozenset(_LEGAL_WORDS) | _LEGAL_PHRASE_WORDS
 _DROPPABLE = tuple(sorted(_DROPPABLE_SET))
 
 
@@ -312,7 +313,7 @@ def _without_legal(words: tuple[str, ...]) -> list[str]:
     kept: list[str] = []
     i = 0
     while i < len(words):
-        n = _phrase_at(words, i) if _phrases_from(words[i]) else 0
+        n = _phrase_at(words, i)
         if n:
             i += n
             continue
@@ -322,7 +323,6 @@ def _without_legal(words: tuple[str, ...]) -> list[str]:
     return kept
 
 
-_LEGAL_WORDS = tuple(w for w in _LEGAL if w.isalpha())
 _LEGAL_WORDS_3 = tuple(w for w in _LEGAL_WORDS if len(w) >= 3)
 LEGAL_TYPO_PENALTY = 4.0
 
