@@ -145,6 +145,23 @@ def test_lists_filter_and_numbers(entity_screener: EntityScreener) -> None:
     a = entity_key("Korea Pugang Trading 2")
     b = entity_key("Korea Pugang Trading 3")
     assert a.compact != b.compact and a.numsig != b.numsig
+    # a list no entity is on allows none; two lists allow either
+    assert not entity_screener.screen(
+        EntityQuery(name="Ocean Maritime Management", lists=("NO-SUCH-LIST",))
+    ).candidates
+    both = entity_screener.screen(
+        EntityQuery(name="Ocean Maritime Management", lists=("JP-MOF", "NO-SUCH-LIST"))
+    )
+    assert both.candidates and {m.entity.list_id for m in both.candidates} == {"JP-MOF"}
+
+
+def test_entities_equal_in_score_and_list_are_ranked_by_uid() -> None:
+    """The last tie-break is the entity's uid (read from an array of places in uid order)."""
+    names = (EntityName(text="Sea Star Shipping Co Ltd", kind="primary", script="Latn"),)
+    ents = [Entity(list_id="OFAC-SDN", entry_id=e, schema=ORGANIZATION, names=names)
+            for e in ("300", "1000", "20")]  # fmt: skip
+    got = EntityScreener(ents).screen(EntityQuery(name="Sea Star Shipping Co Ltd"))
+    assert [m.entity.entry_id for m in got.candidates] == ["1000", "20", "300"]
 
 
 @settings(max_examples=60, deadline=None)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
@@ -178,3 +178,38 @@ def test_screening_in_two_processes(check: str) -> None:
                           text=True, timeout=240)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().endswith(f"{check}: ok")
+
+
+@settings(max_examples=600, deadline=None)
+@example(a="AB" * 32, b="BA" + "AB" * 31, k=1)  # 64 letters: every bit of the word
+@example(a="A" * 64, b="A" * 62 + "BA", k=2)
+@given(
+    a=st.text(alphabet="ABCDE 0", max_size=64),
+    b=st.text(alphabet="ABCDE 0", max_size=70),
+    k=st.integers(0, 6),
+)
+def test_the_bit_vector_distance_is_the_osa_distance(a: str, b: str, k: int) -> None:
+    """Both compiled distances (the bit-vector one for queries of up to 64 letters, the
+    banded table for longer ones) give rapidfuzz's OSA distance within k, k + 1 beyond."""
+    from trilink.sanctions import gram_kernels
+
+    raw_a = np.frombuffer(a.encode("ascii"), dtype=np.uint8)
+    data = np.frombuffer(("xx" + b).encode("ascii"), dtype=np.uint8)
+    masks = np.empty(256, dtype=np.uint64)
+    gram_kernels.pattern_masks(raw_a, masks)
+    want = OSA.distance(a, b)
+    want = want if want <= k else k + 1
+    assert gram_kernels.osa_bits(masks, len(a), data, 2, len(data), k) == want
+    rows = np.empty((3, max(len(a), len(b)) + k + 2), dtype=np.int64)
+    assert gram_kernels.osa_within(raw_a, data, 2, len(data), k, rows) == want
+
+
+@given(count=st.integers(0, 50_000), workers=st.integers(2, 8))
+def test_guided_chunks_cover_every_query_once(count: int, workers: int) -> None:
+    from trilink.sanctions.entity_screen import _guided_chunks
+
+    chunks = _guided_chunks(count, workers)
+    assert [q for a, b in chunks for q in range(a, b)] == list(range(count))
+    sizes = [b - a for a, b in chunks]
+    assert sizes == sorted(sizes, reverse=True)  # shrinking towards the end
+    assert all(s >= 100 for s in sizes[:-1])

@@ -188,6 +188,62 @@ def osa_within(a, data, b0, b1, k, rows):
     return prev[m]
 
 
+_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+_ONE = np.uint64(1)
+_ZERO = np.uint64(0)
+
+
+@numba.njit(cache=True, nogil=True)
+def pattern_masks(a, masks):
+    """For each byte value, the bits of the places it has in ``a`` (at most 64 long): what
+    ``osa_bits`` reads. ``masks`` (256 uint64) is overwritten."""
+    masks[:] = 0
+    bit = _ONE
+    for i in range(len(a)):
+        masks[a[i]] |= bit
+        bit <<= _ONE
+
+
+@numba.njit(cache=True, nogil=True)
+def osa_bits(masks, m, data, b0, b1, k):
+    """OSA distance of a string of ``m`` <= 64 bytes (its ``pattern_masks``) and
+    ``data[b0:b1]`` if at most ``k``, else k + 1: Hyyro's bit-vector recurrence (2003, "A
+    bit-vector algorithm for computing Levenshtein and Damerau edit distances"), one
+    column of the distance matrix per machine word, where the banded table costs up to
+    2k + 1 cells a column. It stops once the last row, which moves by at most one a
+    column, cannot come back within ``k``."""
+    n = b1 - b0
+    big = k + 1
+    if abs(n - m) > k:
+        return big
+    if m == 0:
+        return n if n <= k else big
+    vp = _ONES >> np.uint64(64 - m)
+    vn = _ZERO
+    d0 = _ZERO
+    before = _ZERO  # the previous column's match bits (a swap reads them)
+    last = _ONE << np.uint64(m - 1)
+    dist = m
+    for j in range(n):
+        pm = masks[data[b0 + j]]
+        swapped = (((~d0) & pm) << _ONE) & before
+        d0 = (((pm & vp) + vp) ^ vp) | pm | vn | swapped
+        hp = vn | ~(d0 | vp)
+        hn = d0 & vp
+        if hp & last:
+            dist += 1
+        elif hn & last:
+            dist -= 1
+        hp = (hp << _ONE) | _ONE
+        hn = hn << _ONE
+        vp = hn | ~(d0 | hp)
+        vn = hp & d0
+        before = pm
+        if dist - (n - 1 - j) > k:
+            return big
+    return dist if dist <= k else big
+
+
 @numba.njit(cache=True, nogil=True)
 def search(pos, start, at, n_grams, per_edit, bands, counts, data, offsets, query, scratch):
     wide = counts.shape[1]
@@ -202,6 +258,10 @@ def search(pos, start, at, n_grams, per_edit, bands, counts, data, offsets, quer
     for b in range(len(bands)):
         width = max(width, len(query) + bands[b, 0] + 2)
     rows = np.empty((3, width), np.int64)
+    short = len(query) <= 64  # one machine word per column: the bit-vector distance
+    masks = np.empty(256, np.uint64)
+    if short:
+        pattern_masks(query, masks)
     cap = 64
     found = np.empty(cap, np.int64)
     dists = np.empty(cap, np.int64)
@@ -217,7 +277,10 @@ def search(pos, start, at, n_grams, per_edit, bands, counts, data, offsets, quer
         for c in cands:
             if offsets[c + 1] - offsets[c] + 1 > rows.shape[1]:
                 continue  # longer than any band allows: cannot be within k
-            d = osa_within(query, data, offsets[c], offsets[c + 1], k, rows)
+            if short:
+                d = osa_bits(masks, len(query), data, offsets[c], offsets[c + 1], k)
+            else:
+                d = osa_within(query, data, offsets[c], offsets[c + 1], k, rows)
             if 0 < d <= k:
                 if n == cap:
                     cap *= 2
