@@ -16,8 +16,9 @@ everything:
   Wang and Lin, VLDB 2008): one edit destroys only the grams starting in q + 1 neighbouring
   places, so two grams far enough apart cannot both be destroyed by one edit, and a name one
   edit away is in one of their two lists;
-* ``GramIndex.search`` runs the filter, a letter-count filter and a banded OSA distance in
-  one compiled call per query, on the strings packed in one byte buffer.
+* ``GramIndex.search`` runs the filter, a letter-count filter and the OSA distance in one
+  compiled call per query, on the strings packed in one byte buffer (Hyyro's bit-vector
+  distance for queries of up to 64 letters, a banded table for longer ones).
 
 Posting lists are one sorted int32 array per index (CSR: a gram's positions are a slice), so
 a million names cost tens of megabytes, not Python lists of ints.
@@ -135,7 +136,7 @@ class GramIndex:
         ``bands`` rows are (edits, lo, hi): the positions [lo, hi) compared with that many
         edits at most. Each band goes through the count filter (when it can exclude
         anything), then the letter-count filter (``counts``: rows of ``letter_counts``),
-        then a banded OSA distance on the packed texts, all in one compiled call: a query
+        then the OSA distance on the packed texts, all in one compiled call: a query
         costs one call, not one numpy or rapidfuzz call per band.
         """
         at, distinct = self._gram_ids(query)
