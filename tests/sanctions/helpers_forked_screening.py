@@ -46,7 +46,7 @@ def same() -> None:
 def failing() -> None:
     screener = EntityScreener(e for sl in bundled_lists()[:2] for e in entities_of(sl))
     parent = os.getpid()
-    real = EntityScreener._screen_at
+    real = EntityScreener._ranked
 
     def failing_in_children(self: EntityScreener, q: EntityQuery, keep: bool) -> Any:
         if os.getpid() != parent:
@@ -54,7 +54,7 @@ def failing() -> None:
         time.sleep(0.002)  # the parent is slow, so the child surely claims a chunk
         return real(self, q, keep)
 
-    EntityScreener._screen_at = failing_in_children  # type: ignore[method-assign]
+    EntityScreener._ranked = failing_in_children  # type: ignore[method-assign]
     queries = [EntityQuery(name=f"NAME {i}") for i in range(PARALLEL_MIN * 2)]
     assert entity_screen._can_fork(), "this interpreter must be able to fork"
     try:

@@ -554,6 +554,17 @@ def _countries_of(countries: tuple[str, ...]) -> frozenset[str]:
     return frozenset(c for c in (_country(x) for x in countries) if c)
 
 
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """A query's matches ranked, not yet explained (what a forked worker sends back)."""
+
+    kept: tuple[int, ...]  # entity indexes, best first
+    evidence: tuple[tuple[EntityEvidence, ...], ...]  # of each kept entity
+    rows: tuple[int, ...]  # the name row that met the query, of each (-1: none)
+    country: str | None  # the query's country, as trilink knows it
+    issues: tuple[str, ...]
+
+
 class _EntityFacts:
     """What ranking reads of every entity a query meets, as plain arrays of small ints: a
     common name meets hundreds of entities of a million, and reading the entities
@@ -580,9 +591,6 @@ class _EntityFacts:
 
 
 PARALLEL_MIN = 4000  # fewer queries than this are screened in-process
-# a match as it crosses from a worker: (entity index, score, rule, name, evidence, reason)
-_Packed = tuple[int, float, str, str, tuple[tuple[str, str, float, str], ...], str]
-_PackedResult = tuple[bool, _Packed | None, list[_Packed], tuple[str, ...]]
 _CHILD_WAIT_S = 1.0  # how often the parent checks that a child it waits for is alive
 
 
@@ -620,28 +628,18 @@ def _screen_claimed(
     counter: Any,
     results: Any,
 ) -> None:
-    """A forked child: screen chunks until none is left, sending each as packed tuples
-    (entity indexes, not entities) with its number; an error is sent, not lost."""
+    """A forked child: rank chunks until none is left, sending each with its number (entity
+    indexes and evidence, not entities: the parent explains them); an error is sent, not
+    lost."""
     try:
         while (at := _claim(counter)) < len(chunks):
             a, b = chunks[at]
-            packed: list[_PackedResult] = []
-            for q in queries[a:b]:
-                r, eis = screener._screen_at(q, keep)
-                best = _pack(r.best, eis[0]) if r.best else None
-                cands = [_pack(m, ei) for m, ei in zip(r.candidates, eis, strict=False)]
-                packed.append((r.matched, best, cands, r.issues))
-            results.put((at, packed))
+            results.put((at, [screener._ranked(q, keep) for q in queries[a:b]]))
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which raises)
         results.put((-1, f"{type(exc).__name__}: {exc}"))
     finally:
         results.close()
         results.join_thread()  # everything sent before the child exits
-
-
-def _pack(m: EntityMatch, ei: int) -> _Packed:
-    evidence = tuple((x.field, x.rule, x.score, x.detail) for x in m.evidence)
-    return (ei, m.score, m.rule, m.matched_name, evidence, m.reason)
 
 
 class EntityScreener:
@@ -820,11 +818,11 @@ class EntityScreener:
         ]
         for child in children:
             child.start()
-        done: dict[int, list[EntityResult]] = {}
+        done: dict[int, list[_Ranked]] = {}
         try:
             while (at := _claim(counter)) < len(chunks):
                 a, b = chunks[at]
-                done[at] = [self._screen(q, keep) for q in queries[a:b]]
+                done[at] = [self._ranked(q, keep) for q in queries[a:b]]
             while len(done) < len(chunks):
                 try:
                     at, packed = results.get(timeout=_CHILD_WAIT_S)
@@ -836,41 +834,29 @@ class EntityScreener:
                     continue
                 if at < 0:
                     raise RuntimeError(f"a screening worker process failed: {packed}")
-                a, _b = chunks[at]
-                done[at] = [
-                    EntityResult(
-                        query=q,
-                        matched=matched,
-                        best=self._unpack(best) if best else None,
-                        candidates=tuple(self._unpack(m) for m in cands),
-                        issues=issues,
-                    )  # fmt: skip
-                    for q, (matched, best, cands, issues) in zip(
-                        queries[a:], packed, strict=False
-                    )  # fmt: skip
-                ]
+                done[at] = packed
         finally:
             for child in children:
                 child.join(timeout=5)
                 if child.is_alive():
                     child.kill()
-        return [r for at in range(len(chunks)) for r in done[at]]
-
-    def _unpack(self, packed: _Packed) -> EntityMatch:
-        ei, score, rule, matched_name, evidence, reason = packed
-        return EntityMatch(entity=self.entities[ei], score=score, rule=rule,
-                           matched_name=matched_name,
-                           evidence=tuple(EntityEvidence(*x) for x in evidence),
-                           reason=reason)  # fmt: skip
+        # Explained only now, the children gone: explaining reads the kept entities, and
+        # while a child shares the parent's pages each page read that way is copied.
+        return [
+            self._result(q, r, keep)
+            for (a, b), at in zip(chunks, range(len(chunks)), strict=True)
+            for q, r in zip(queries[a:b], done[at], strict=True)
+        ]
 
     # -- one query -------------------------------------------------------------------------
 
     def _screen(self, q: EntityQuery, keep: bool) -> EntityResult:
-        return self._screen_at(q, keep)[0]
+        return self._result(q, self._ranked(q, keep), keep)
 
-    def _screen_at(self, q: EntityQuery, keep: bool) -> tuple[EntityResult, list[int]]:
-        """The result, and the entity index of each match, best first (a forked worker
-        sends indexes, not entities)."""
+    def _ranked(self, q: EntityQuery, keep: bool) -> _Ranked:
+        """The entities ``q`` meets, ranked, the ones kept with their evidence (20 with
+        ``keep``, else the best): everything but the explanation, which reads the
+        entities themselves."""
         issues: list[str] = []
         schema = q.schema
         # entity index -> list of evidence
@@ -905,17 +891,31 @@ class EntityScreener:
             ranked.append((rank, ei))
         ranked.sort()
         _closest_written_first(q.name, ranked, lambda ei: self._listed_name(ei, names))
-        kept = [self._match(ei, ev[ei], names, qc) for _, ei in ranked[: 20 if keep else 1]]
+        kept = tuple(ei for _, ei in ranked[: 20 if keep else 1])
+        return _Ranked(
+            kept=kept,
+            evidence=tuple(tuple(ev[ei]) for ei in kept),
+            rows=tuple(names.get(ei, -1) for ei in kept),
+            country=qc,
+            issues=tuple(issues),
+        )
+
+    def _result(self, q: EntityQuery, r: _Ranked, keep: bool) -> EntityResult:
+        """``q``'s ranked matches explained."""
+        names = {ei: row for ei, row in zip(r.kept, r.rows, strict=True) if row >= 0}
+        kept = [
+            self._match(ei, evidence, names, r.country)
+            for ei, evidence in zip(r.kept, r.evidence, strict=True)
+        ]
         # the best match is the first (they are sorted by score) if it reaches MATCH_SCORE
         best = kept[0] if kept and kept[0].score >= MATCH_SCORE else None
-        result = EntityResult(
+        return EntityResult(
             query=q,
             matched=best is not None,
             best=best,
             candidates=tuple(kept) if keep else (),
-            issues=tuple(issues),
+            issues=r.issues,
         )
-        return result, [ei for _, ei in ranked[: len(kept)]]
 
     def _listed_name(self, ei: int, names: dict[int, int]) -> str:
         """The name of entity ``ei`` that met the query, or its first name."""
@@ -923,7 +923,11 @@ class EntityScreener:
         return self._names[row] if row is not None else self.entities[ei].name
 
     def _match(
-        self, ei: int, evidence: list[EntityEvidence], names: dict[int, int], qc: str | None
+        self,
+        ei: int,
+        evidence: Sequence[EntityEvidence],
+        names: dict[int, int],
+        qc: str | None,
     ) -> EntityMatch:
         """The match of entity ``ei``, explained."""
         e = self.entities[ei]
