@@ -801,9 +801,10 @@ class EntityScreener:
         self, queries: Sequence[EntityQuery], keep: bool, workers: int
     ) -> list[EntityResult]:
         """The parent and ``workers`` - 1 forked children claim chunks of the queries from
-        a shared counter until none is left. The parent keeps its own results as they are;
-        a child's come back packed, by chunk number. (Compared with a pool of ``workers``
-        children: one process fewer to fork and stop, and half the results unpickled.)"""
+        a shared counter until none is left, each ranking its queries' matches; a child's
+        come back pickled, by chunk number, and the parent explains them all at the end.
+        (Compared with a pool of ``workers`` children: one process fewer to fork and stop,
+        and half the results unpickled.)"""
         chunks = _guided_chunks(len(queries), workers)
         ctx = multiprocessing.get_context("fork")
         counter = ctx.Value("i", 0)
