@@ -329,6 +329,8 @@ def _without_legal(words: tuple[str, ...]) -> list[str]:
 
 _LEGAL_WORDS_3 = tuple(w for w in _LEGAL_WORDS if len(w) >= 3)
 LEGAL_TYPO_PENALTY = 4.0
+COUNTRY_AGREES = 2.0  # score added when the query's country is one of the entity's
+COUNTRY_DIFFERS = -5.0  # ... and when the entity has countries, none of them the query's
 
 
 @lru_cache(maxsize=65536)
@@ -554,13 +556,18 @@ def _countries_of(countries: tuple[str, ...]) -> frozenset[str]:
     return frozenset(c for c in (_country(x) for x in countries) if c)
 
 
+def _strongest(evidence: Iterable[EntityEvidence]) -> EntityEvidence:
+    """The evidence that decides a match: highest score, then the stronger rule."""
+    return max(evidence, key=lambda x: (x.score, _RULE_RANK.get(x.rule, 0)))
+
+
 @dataclass(frozen=True, slots=True)
 class _Ranked:
     """A query's matches ranked, not yet explained (what a forked worker sends back)."""
 
     kept: tuple[int, ...]  # entity indexes, best first
     evidence: tuple[tuple[EntityEvidence, ...], ...]  # of each kept entity
-    rows: tuple[int, ...]  # the name row that met the query, of each (-1: none)
+    rows: tuple[int | None, ...]  # the name row that met the query, of each
     country: str | None  # the query's country, as trilink knows it
     issues: tuple[str, ...]
 
@@ -845,7 +852,7 @@ class EntityScreener:
         # while a child shares the parent's pages each page read that way is copied.
         return [
             self._result(q, r, keep)
-            for (a, b), at in zip(chunks, range(len(chunks)), strict=True)
+            for at, (a, b) in enumerate(chunks)
             for q, r in zip(queries[a:b], done[at], strict=True)
         ]
 
@@ -883,30 +890,27 @@ class EntityScreener:
                 allowed is not None and facts.list_code[ei] not in allowed
             ):
                 continue
-            top = max(evidence, key=lambda x: (x.score, _RULE_RANK.get(x.rule, 0)))
-            score = top.score
-            if qc and self._countries[ei]:
-                score = min(100.0, score + 2.0) if qc in self._countries[ei] else score - 5.0
+            top = _strongest(evidence)
+            score = min(100.0, top.score + self._country_delta(ei, qc))
             rank = (-round(score, 1), -_RULE_RANK.get(top.rule, 0),
                     facts.list_rank[ei], facts.uid_order[ei])  # fmt: skip
             ranked.append((rank, ei))
         ranked.sort()
-        _closest_written_first(q.name, ranked, lambda ei: self._listed_name(ei, names))
+        _closest_written_first(q.name, ranked, lambda ei: self._listed_name(ei, names.get(ei)))
         kept = tuple(ei for _, ei in ranked[: 20 if keep else 1])
         return _Ranked(
             kept=kept,
             evidence=tuple(tuple(ev[ei]) for ei in kept),
-            rows=tuple(names.get(ei, -1) for ei in kept),
+            rows=tuple(names.get(ei) for ei in kept),
             country=qc,
             issues=tuple(issues),
         )
 
     def _result(self, q: EntityQuery, r: _Ranked, keep: bool) -> EntityResult:
         """``q``'s ranked matches explained."""
-        names = {ei: row for ei, row in zip(r.kept, r.rows, strict=True) if row >= 0}
         kept = [
-            self._match(ei, evidence, names, r.country)
-            for ei, evidence in zip(r.kept, r.evidence, strict=True)
+            self._match(ei, evidence, row, r.country)
+            for ei, evidence, row in zip(r.kept, r.evidence, r.rows, strict=True)
         ]
         # the best match is the first (they are sorted by score) if it reaches MATCH_SCORE
         best = kept[0] if kept and kept[0].score >= MATCH_SCORE else None
@@ -918,41 +922,46 @@ class EntityScreener:
             issues=r.issues,
         )
 
-    def _listed_name(self, ei: int, names: dict[int, int]) -> str:
-        """The name of entity ``ei`` that met the query, or its first name."""
-        row = names.get(ei)
+    def _listed_name(self, ei: int, row: int | None) -> str:
+        """The name of entity ``ei`` that met the query (name ``row``), or its first name."""
         return self._names[row] if row is not None else self.entities[ei].name
+
+    def _country_delta(self, ei: int, qc: str | None) -> float:
+        """What the query's country adds to entity ``ei``'s score: +2 when one of its
+        countries, -5 when it has others, nothing when either side has none."""
+        if not qc or not self._countries[ei]:
+            return 0.0
+        return COUNTRY_AGREES if qc in self._countries[ei] else COUNTRY_DIFFERS
 
     def _match(
         self,
         ei: int,
         evidence: Sequence[EntityEvidence],
-        names: dict[int, int],
+        row: int | None,
         qc: str | None,
     ) -> EntityMatch:
-        """The match of entity ``ei``, explained."""
+        """The match of entity ``ei`` (met by its name ``row``, if by a name), explained."""
         e = self.entities[ei]
-        top = max(evidence, key=lambda x: (x.score, _RULE_RANK.get(x.rule, 0)))
+        top = _strongest(evidence)
         score, rule = top.score, top.rule
         evidence = sorted(evidence, key=lambda x: -x.score)
-        listed = self._names[names[ei]] if ei in names else None
-        if listed is not None:  # which of the entity's names met the query, and its kind
+        listed = self._listed_name(ei, row)
+        if row is not None:  # which of the entity's names met the query, and its kind
             kind = next((n.kind for n in e.names if n.text == listed), "variant")
             evidence = [
                 EntityEvidence(x.field, x.rule, x.score, f"{x.detail}: {kind} name {listed!r}")
                 if x.field == "name" else x
                 for x in evidence
             ]  # fmt: skip
-        if qc and self._countries[ei]:
-            if qc in self._countries[ei]:
-                score = min(100.0, score + 2.0)
-                evidence.append(EntityEvidence("country", "country-agrees", 2.0, qc))
-            else:
-                score -= 5.0
-                countries = ", ".join(sorted(self._countries[ei]))
-                evidence.append(
-                    EntityEvidence("country", "country-differs", -5.0, f"{qc} vs {countries}")
-                )
+        delta = self._country_delta(ei, qc)
+        score = min(100.0, score + delta)
+        if delta > 0:
+            evidence.append(EntityEvidence("country", "country-agrees", delta, str(qc)))
+        elif delta < 0:
+            countries = ", ".join(sorted(self._countries[ei]))
+            evidence.append(
+                EntityEvidence("country", "country-differs", delta, f"{qc} vs {countries}")
+            )
         reason = f"{rule} on {e.list_id} {e.entry_id} ({e.schema}): " + "; ".join(
             x.detail for x in evidence
         )
@@ -960,7 +969,7 @@ class EntityScreener:
             entity=e,
             score=round(score, 1),
             rule=rule,
-            matched_name=self._listed_name(ei, names),
+            matched_name=listed,
             evidence=tuple(evidence),
             reason=reason,
         )
